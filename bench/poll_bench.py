@@ -1,0 +1,102 @@
+"""How long one poll takes over a mailbox full of old mail (Dovecot and SMTP on loopback).
+
+Prints, for each mailbox size: the time to append the old mail, the first pass (every
+header examined once, the complaints among them taken and acknowledged), a pass with
+nothing new, and a pass with one new complaint. The last two are what the daemon pays
+every `poll_seconds`; they should not grow with the mailbox.
+
+Run with `make bench` (needs Dovecot; `scripts/install-test-deps.sh` installs it as root).
+"""
+
+from __future__ import annotations
+
+import argparse
+import imaplib
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mailflow.embedded import LoopbackSMTP
+from mailflow.service import Service
+from tests.e2e.servers import DovecotServer, dovecot_available
+from tests.e2e.support import INBOX, complaint, config_for
+
+COMPLAINT_EVERY = 100  # one old message in a hundred is a complaint
+
+
+class _World:
+    """Just what `config_for` reads."""
+
+    def __init__(self, imap: DovecotServer, smtp: LoopbackSMTP, users: dict[str, str]) -> None:
+        self.imap_host, self.imap_port = imap.host, imap.port
+        self.smtp_host, self.smtp_port = smtp.host, smtp.port
+        self.users = users
+
+
+def _fill(imap: DovecotServer, password: str, count: int) -> float:
+    started = time.perf_counter()
+    client = imaplib.IMAP4(imap.host, imap.port)
+    client.login(INBOX, password)
+    for n in range(count):
+        if n % COMPLAINT_EVERY == 0:
+            raw = complaint(sender=f"warga{n}@warga.example")
+        else:
+            raw = complaint(sender=f"warga{n}@warga.example", subject=f"Info kegiatan {n}")
+        client.append("INBOX", None, None, raw)
+    client.logout()
+    return time.perf_counter() - started
+
+
+def _timed(service: Service) -> float:
+    started = time.perf_counter()
+    service.poll_once()
+    return time.perf_counter() - started
+
+
+def run(size: int, repeats: int) -> None:
+    users = {INBOX: "bench"}
+    with tempfile.TemporaryDirectory(prefix="mailflow-bench-") as tmp:
+        imap = DovecotServer(Path(tmp) / "dovecot", users)
+        imap.start()
+        smtp = LoopbackSMTP(deliver=lambda _user, _raw: None, knows=lambda _addr: True)
+        smtp.start()
+        try:
+            fill = _fill(imap, users[INBOX], size)
+            cfg = config_for(_World(imap, smtp, users), Path(tmp))
+            service = Service(cfg)
+            first = _timed(service)
+            idle = [_timed(service) for _ in range(repeats)]
+            one_new = []
+            for _ in range(repeats):
+                imap.deliver(INBOX, complaint())
+                one_new.append(_timed(service))
+            service.engine.dispose()
+        finally:
+            smtp.stop()
+            imap.stop()
+    print(f"mailbox {size:>6} old messages ({size // COMPLAINT_EVERY} complaints): "
+          f"append {fill:6.2f} s | first pass {first:6.2f} s ({size / first:6.0f} msg/s) | "
+          f"idle pass median {statistics.median(idle) * 1000:6.1f} ms | "
+          f"one new complaint median {statistics.median(one_new) * 1000:6.1f} ms")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+    if not dovecot_available():
+        print("bench: Dovecot is not installed (run scripts/install-test-deps.sh as root)",
+              file=sys.stderr)
+        return 69
+    for size in args.sizes:
+        run(size, args.repeats)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

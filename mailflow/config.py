@@ -1,0 +1,231 @@
+"""Loading and validating the one TOML configuration file.
+
+The administrator must be able to check the configuration before starting the
+service, so every problem is reported with the file, the key and what is
+expected, and the CLI turns it into exit status 78 (EX_CONFIG).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from mailflow.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("/etc/mailflow/config.toml")
+ENV_CONFIG = "MAILFLOW_CONFIG"
+
+Security = Literal["ssl", "starttls", "plain"]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class _Section(BaseModel):
+    """Unknown keys are errors: a typo in a key must not silently fall back to a default."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _read_secret(path: str, key: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ValueError(f"cannot read {key} {path!r}: {exc.strerror}") from exc
+
+
+class VillageConfig(_Section):
+    name: Annotated[str, Field(min_length=1)]
+    # Shown to residents after the village name, e.g. "Kecamatan Tengaran, Kabupaten Semarang".
+    region: str = ""
+
+
+class ImapConfig(_Section):
+    host: Annotated[str, Field(min_length=1)]
+    port: Port | None = None
+    security: Security = "ssl"
+    username: Annotated[str, Field(min_length=1)]
+    password: str | None = None
+    password_file: str | None = None
+    folder: str = "INBOX"
+    # How a taken message is marked once its ticket is committed: a private keyword
+    # (the default; invisible in webmail), or a move to `move_to_folder`.
+    mark: Literal["keyword", "move", "none"] = "keyword"
+    keyword: Annotated[str, Field(pattern=r"^\$?[A-Za-z0-9_.-]{1,64}$")] = "$MailflowTaken"
+    move_to_folder: str | None = None
+    # Headers are fetched in bounded chunks: Dovecot refuses command lines over 64 KB.
+    fetch_chunk: Annotated[int, Field(ge=1, le=1000)] = 200
+    timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+
+    @model_validator(mode="after")
+    def _check(self) -> ImapConfig:
+        if (self.password is None) == (self.password_file is None):
+            raise ValueError("give exactly one of 'password' or 'password_file'")
+        if self.mark == "move" and not self.move_to_folder:
+            raise ValueError("mark = \"move\" needs 'move_to_folder'")
+        return self
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or {"ssl": 993, "starttls": 143, "plain": 143}[self.security]
+
+    def secret(self) -> str:
+        if self.password is not None:
+            return self.password
+        assert self.password_file is not None
+        return _read_secret(self.password_file, "[imap] password_file")
+
+
+class SmtpConfig(_Section):
+    host: Annotated[str, Field(min_length=1)]
+    port: Port | None = None
+    security: Security = "starttls"
+    username: str | None = None
+    password: str | None = None
+    password_file: str | None = None
+    from_address: Annotated[str, Field(pattern=r"^[^@\s<>]+@[^@\s<>]+$")]
+    # The display name residents see, e.g. "Pemerintah Desa Klero".
+    from_name: str = ""
+    timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+
+    @model_validator(mode="after")
+    def _check(self) -> SmtpConfig:
+        if self.password is not None and self.password_file is not None:
+            raise ValueError("give at most one of 'password' or 'password_file'")
+        if (self.password or self.password_file) and not self.username:
+            raise ValueError("a password needs 'username'")
+        return self
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or {"ssl": 465, "starttls": 587, "plain": 25}[self.security]
+
+    def secret(self) -> str | None:
+        if self.password_file is not None:
+            return _read_secret(self.password_file, "[smtp] password_file")
+        return self.password
+
+
+class StorageConfig(_Section):
+    directory: str = "/var/lib/mailflow"
+    max_attachment_bytes: Annotated[int, Field(ge=0)] = 10 * 1024 * 1024
+    max_attachments: Annotated[int, Field(ge=0)] = 20
+    # A message larger than this is not downloaded; it is quarantined for staff to read in webmail.
+    max_message_bytes: Annotated[int, Field(ge=1024)] = 40 * 1024 * 1024
+
+
+class DatabaseConfig(_Section):
+    # Empty means a SQLite file `mailflow.sqlite3` inside [storage] directory.
+    url: str = ""
+
+
+class IntakeConfig(_Section):
+    subject_phrases: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] = [
+        "Pengaduan Masyarakat"
+    ]
+    poll_seconds: Annotated[float, Field(gt=0)] = 60.0
+
+
+class CalendarConfig(_Section):
+    timezone: str = "Asia/Jakarta"
+    working_days: Annotated[int, Field(ge=1, le=365)] = 7
+    extra_holidays: list[date] = []
+    extra_workdays: list[date] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as "
+                             "'Asia/Jakarta')") from exc
+        return value
+
+
+class TicketsConfig(_Section):
+    prefix: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]{0,9}$")] = "ADU"
+
+
+class OutboxConfig(_Section):
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = 12
+    first_retry_seconds: Annotated[float, Field(gt=0)] = 60.0
+    max_retry_seconds: Annotated[float, Field(gt=0)] = 3600.0
+
+
+class Config(_Section):
+    village: VillageConfig
+    imap: ImapConfig
+    smtp: SmtpConfig
+    database: DatabaseConfig = DatabaseConfig()
+    storage: StorageConfig = StorageConfig()
+    intake: IntakeConfig = IntakeConfig()
+    calendar: CalendarConfig = CalendarConfig()
+    tickets: TicketsConfig = TicketsConfig()
+    outbox: OutboxConfig = OutboxConfig()
+
+    @property
+    def storage_dir(self) -> Path:
+        return Path(self.storage.directory)
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.storage_dir / 'mailflow.sqlite3'}"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.calendar.timezone)
+
+
+def resolve_path(cli_path: str | None) -> Path:
+    """`--config`, then `$MAILFLOW_CONFIG`, then the system-wide default."""
+    if cli_path:
+        return Path(cli_path)
+    if os.environ.get(ENV_CONFIG):
+        return Path(os.environ[ENV_CONFIG])
+    return DEFAULT_CONFIG_PATH
+
+
+def load_config(path: Path) -> Config:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: file not found (give --config FILE or set "
+                          f"{ENV_CONFIG}; see config.example.toml)") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return parse_config(data, source=str(path))
+
+
+def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError("\n".join(_describe(source, err) for err in exc.errors())) from exc
+
+
+def _describe(source: str, err: Any) -> str:
+    """Turn one pydantic error into 'FILE: [section] key: what is expected'."""
+    loc = [str(part) for part in err["loc"]]
+    if len(loc) > 1:
+        where = f"[{loc[0]}] " + ".".join(loc[1:])
+    elif loc and err["type"] != "missing":
+        where = f"[{loc[0]}]"
+    else:
+        where = loc[0] if loc else ""
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        what = "unknown key (check the spelling against config.example.toml)"
+    elif kind == "missing":
+        what = "missing; this value is required"
+    else:
+        given = err.get("input")
+        shown = "" if isinstance(given, dict) else f" (got {given!r})"
+        what = err["msg"].removeprefix("Value error, ") + shown
+    return f"{source}: {where.strip()}: {what}" if where else f"{source}: {what}"

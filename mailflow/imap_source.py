@@ -1,0 +1,177 @@
+"""The IMAP edge: which messages are new, their headers and bodies, and marking taken ones.
+
+imap-tools handles login, security and folders; the fetches go through its imaplib
+client because mailflow needs INTERNALDATE (the time of receipt) and BODY.PEEK
+(so that nothing mailflow does not take ever changes, not even \\Seen).
+"""
+
+from __future__ import annotations
+
+import imaplib
+import logging
+import re
+import socket
+import ssl
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from imap_tools import MailBox, MailBoxStartTls, MailBoxUnencrypted
+from imap_tools.errors import UnexpectedCommandStatusError
+
+from mailflow.config import ImapConfig
+from mailflow.errors import TransientError
+
+log = logging.getLogger(__name__)
+
+_UID = re.compile(rb"\bUID (\d+)")
+_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
+_FLAGS = re.compile(rb"\bFLAGS \(([^)]*)\)")
+_INTERNALDATE = re.compile(rb'\bINTERNALDATE "([^"]+)"')
+
+# Errors that mean "the server or the network failed": retry on the next pass.
+NETWORK_ERRORS = (OSError, socket.timeout, ssl.SSLError, imaplib.IMAP4.error,
+                  UnexpectedCommandStatusError, EOFError)
+
+
+@dataclass(frozen=True)
+class FetchedHeader:
+    uid: int
+    internaldate: datetime
+    size: int
+    flags: tuple[str, ...]
+    header: bytes
+
+
+def parse_internaldate(text: str) -> datetime:
+    """'28-Nov-2026 09:00:00 +0700' -> an aware datetime (RFC 3501 date-time)."""
+    return datetime.strptime(text.strip(), "%d-%b-%Y %H:%M:%S %z")
+
+
+def parse_fetch_response(data: Sequence[object]) -> list[FetchedHeader]:
+    """Read one UID FETCH response as imaplib returns it.
+
+    Items are (meta, literal) tuples, each usually followed by the bytes that close
+    it; servers may put UID or FLAGS after the literal, and some (pymap) interleave
+    unsolicited FETCH (FLAGS) lines, which carry no literal and are skipped.
+    """
+    found: list[FetchedHeader] = []
+    for index, item in enumerate(data):
+        if not isinstance(item, tuple) or len(item) != 2:
+            continue
+        meta, literal = item
+        trailer = data[index + 1] if index + 1 < len(data) else b""
+        if isinstance(trailer, bytes):
+            meta = meta + b" " + trailer
+        uid, date = _UID.search(meta), _INTERNALDATE.search(meta)
+        if uid is None or not isinstance(literal, bytes):
+            continue
+        size, flags = _SIZE.search(meta), _FLAGS.search(meta)
+        found.append(
+            FetchedHeader(
+                uid=int(uid.group(1)),
+                internaldate=parse_internaldate(date.group(1).decode()) if date else _NO_DATE,
+                size=int(size.group(1)) if size else len(literal),
+                flags=tuple(flags.group(1).decode(errors="replace").split()) if flags else (),
+                header=literal,
+            )
+        )
+    return found
+
+
+_NO_DATE = datetime.fromtimestamp(0).astimezone()
+
+
+class ImapSession:
+    """An open, selected folder. Created by `ImapSource.session()`."""
+
+    def __init__(self, box: MailBox | MailBoxStartTls | MailBoxUnencrypted, cfg: ImapConfig) -> None:
+        self._box = box
+        self._cfg = cfg
+        self.mailbox_key = f"{cfg.username}@{cfg.host}/{cfg.folder}"
+        status = box.folder.status(cfg.folder, ["UIDVALIDITY"])
+        self.uidvalidity = int(status["UIDVALIDITY"])
+
+    def new_uids(self, last_uid: int) -> list[int]:
+        """UIDs above `last_uid`, cheap whatever the mailbox size.
+
+        `UID SEARCH UID n:*` returns the highest UID even when it is below n (RFC 3501
+        reads the range backwards), so UIDs at or below the last one are dropped here.
+        """
+        typ, data = self._box.client.uid("SEARCH", f"UID {last_uid + 1}:*")
+        _check(typ, data, "UID SEARCH")
+        uids = (int(u) for u in (data[0] or b"").split())
+        return sorted(u for u in uids if u > last_uid)
+
+    def fetch_headers(self, uids: Sequence[int]) -> list[FetchedHeader]:
+        if not uids:
+            return []
+        typ, data = self._box.client.uid(
+            "FETCH",
+            ",".join(map(str, uids)),
+            "(UID INTERNALDATE RFC822.SIZE FLAGS BODY.PEEK[HEADER])",
+        )
+        _check(typ, data, "UID FETCH headers")
+        return sorted(parse_fetch_response(data), key=lambda h: h.uid)
+
+    def fetch_raw(self, uid: int) -> bytes | None:
+        typ, data = self._box.client.uid("FETCH", str(uid), "(UID BODY.PEEK[])")
+        _check(typ, data, "UID FETCH body")
+        for item in data:
+            if isinstance(item, tuple) and _UID.search(item[0]) and isinstance(item[1], bytes):
+                return item[1]
+        return None
+
+    def mark(self, uids: Sequence[int]) -> bool:
+        """Mark taken messages so staff can see it in webmail; best effort.
+
+        Success is not required: the database is the record of what was taken, and
+        some servers drop private keywords silently.
+        """
+        if not uids or self._cfg.mark == "none":
+            return True
+        uid_set = ",".join(map(str, uids))
+        if self._cfg.mark == "move":
+            assert self._cfg.move_to_folder is not None
+            self._box.move(uid_set, self._cfg.move_to_folder)
+            return True
+        typ, data = self._box.client.uid("STORE", uid_set, "+FLAGS.SILENT", f"({self._cfg.keyword})")
+        if typ != "OK":
+            log.warning("imap keyword refused by server keyword=%s reply=%r", self._cfg.keyword, data)
+            return False
+        return True
+
+
+def _check(typ: str, data: object, what: str) -> None:
+    if typ != "OK":
+        raise TransientError(f"IMAP {what} failed: {typ} {data!r}")
+
+
+class ImapSource:
+    """One configured mailbox folder; an explicit object so several can exist later."""
+
+    def __init__(self, cfg: ImapConfig) -> None:
+        self.cfg = cfg
+
+    def _connect(self) -> MailBox | MailBoxStartTls | MailBoxUnencrypted:
+        cfg = self.cfg
+        kinds = {"ssl": MailBox, "starttls": MailBoxStartTls, "plain": MailBoxUnencrypted}
+        return kinds[cfg.security](cfg.host, cfg.effective_port, timeout=cfg.timeout_seconds)
+
+    @contextmanager
+    def session(self) -> Iterator[ImapSession]:
+        try:
+            box = self._connect()
+            box.login(self.cfg.username, self.cfg.secret(), initial_folder=self.cfg.folder)
+        except NETWORK_ERRORS as exc:
+            raise TransientError(f"IMAP {self.cfg.host}:{self.cfg.effective_port}: {exc}") from exc
+        try:
+            yield ImapSession(box, self.cfg)
+        except NETWORK_ERRORS as exc:
+            raise TransientError(f"IMAP {self.cfg.host}:{self.cfg.effective_port}: {exc}") from exc
+        finally:
+            try:
+                box.logout()
+            except Exception:
+                log.debug("imap logout failed", exc_info=True)

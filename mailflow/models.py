@@ -1,0 +1,164 @@
+"""Database tables.
+
+The database, not the mailbox, is the record of what mailflow has taken: servers
+may refuse private keywords, and staff keep using the same inbox in webmail.
+Reporter identity lives in its own table so that later work can restrict who
+reads it. Every outgoing message is a row in `outbox`, written in the same
+transaction as the change that caused it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, LargeBinary, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC and gives them back aware, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass an aware one")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utc_column(nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class MailboxState(SQLModel, table=True):
+    """Where intake stopped in one mailbox folder: UIDVALIDITY and the highest UID examined."""
+
+    __tablename__ = "mailbox_state"
+    id: int | None = Field(default=None, primary_key=True)
+    mailbox: str = Field(unique=True)  # "user@host/folder"
+    uidvalidity: int
+    last_uid: int = 0
+
+
+class IntakeRecord(SQLModel, table=True):
+    """One message mailflow looked at closely (subject matched) and what it decided."""
+
+    __tablename__ = "intake"
+    __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", "uid"),)
+    id: int | None = Field(default=None, primary_key=True)
+    mailbox: str
+    uidvalidity: int
+    uid: int
+    message_key: str = Field(index=True)
+    decision: str  # ticket | reply | ignored | duplicate | quarantined
+    reason: str = ""
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    marked: bool = False  # keyword set / moved in the mailbox (best effort)
+    created_at: datetime = _utc_column()
+
+
+class TicketCounter(SQLModel, table=True):
+    """Per-year sequence; a number once given is never given again."""
+
+    __tablename__ = "ticket_counter"
+    year: int = Field(primary_key=True)
+    last: int = 0
+
+
+class Ticket(SQLModel, table=True):
+    __tablename__ = "ticket"
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, index=True)
+    status: str = Field(index=True)
+    channel: str = "email"
+    received_at: datetime = _utc_column(index=True)
+    due_date: date
+    subject: str = Field(sa_column=Column(Text, nullable=False))
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    missing: str = ""  # comma-separated: nama,nik,deskripsi
+    source_message_id: str | None = None
+    message_key: str = Field(unique=True)
+    html_only: bool = False
+    created_at: datetime = _utc_column()
+
+
+class Reporter(SQLModel, table=True):
+    """The reporter's identity: confidential, one row per ticket."""
+
+    __tablename__ = "reporter"
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", unique=True)
+    name: str | None = None
+    nik: str | None = None
+    nik_problem: str | None = None
+    phone: str | None = None
+    address: str | None = Field(default=None, sa_column=Column(Text))
+    email: str | None = None
+
+
+class Attachment(SQLModel, table=True):
+    __tablename__ = "attachment"
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    path: str  # relative to the storage directory
+
+
+class TicketEvent(SQLModel, table=True):
+    """The audit trail: who changed what, when, and from which message."""
+
+    __tablename__ = "ticket_event"
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    at: datetime = _utc_column()
+    actor: str  # "system", "reporter", or a staff address
+    kind: str  # created | status | reply | note
+    from_status: str | None = None
+    to_status: str | None = None
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    message_id: str | None = None
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message to send. `state`: pending -> sent, or parked after too many failures."""
+
+    __tablename__ = "outbox"
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    kind: str  # ack | ...
+    message_id: str = Field(unique=True)
+    recipient: str
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    state: str = Field(default="pending", index=True)
+    attempts: int = 0
+    next_attempt_at: datetime = _utc_column(index=True)
+    last_error: str = ""
+    created_at: datetime = _utc_column()
+    sent_at: datetime | None = _utc_column(nullable=True)
+
+
+class Quarantine(SQLModel, table=True):
+    """A message mailflow could not turn into a ticket; kept for staff with its reason."""
+
+    __tablename__ = "quarantine"
+    id: int | None = Field(default=None, primary_key=True)
+    mailbox: str
+    uidvalidity: int
+    uid: int
+    message_key: str
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    raw_path: str | None = None
+    created_at: datetime = _utc_column()

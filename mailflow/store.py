@@ -1,0 +1,130 @@
+"""The database seam: engine set-up and the few queries the rest of mailflow needs.
+
+Kept small and free of SQLite-only SQL so that it also runs on PostgreSQL later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel, col, create_engine, select
+
+from mailflow import models
+from mailflow.models import (
+    IntakeRecord,
+    MailboxState,
+    OutboxMessage,
+    Ticket,
+    TicketCounter,
+)
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    SQLModel.metadata.create_all(engine, tables=_tables())
+    return engine
+
+
+def _tables() -> list[Any]:
+    return [t.__table__ for t in (  # type: ignore[attr-defined]
+        models.MailboxState, models.TicketCounter, models.Ticket, models.IntakeRecord,
+        models.Reporter, models.Attachment, models.TicketEvent, models.OutboxMessage,
+        models.Quarantine,
+    )]
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # WAL with synchronous=NORMAL keeps every commit durable against a process crash
+    # (the case that matters for a daemon) at ~40,000 commits/s instead of ~1,700.
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """One unit of work: everything commits together or nothing does."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def next_ticket_number_seq(session: Session, year: int) -> int:
+    """Take the next sequence number of `year`; the row lock keeps it unique under concurrency."""
+    counter = session.get(TicketCounter, year, with_for_update=True)
+    if counter is None:
+        counter = TicketCounter(year=year, last=0)
+        session.add(counter)
+    counter.last += 1
+    session.flush()
+    return counter.last
+
+
+def mailbox_state(session: Session, mailbox: str) -> MailboxState | None:
+    return session.exec(select(MailboxState).where(MailboxState.mailbox == mailbox)).first()
+
+
+def intake_exists(session: Session, mailbox: str, uidvalidity: int, uid: int) -> bool:
+    query = select(IntakeRecord.id).where(
+        IntakeRecord.mailbox == mailbox,
+        IntakeRecord.uidvalidity == uidvalidity,
+        IntakeRecord.uid == uid,
+    )
+    return session.exec(query).first() is not None
+
+
+def ticket_by_key(session: Session, key: str) -> Ticket | None:
+    return session.exec(select(Ticket).where(Ticket.message_key == key)).first()
+
+
+def ticket_by_number(session: Session, number: str) -> Ticket | None:
+    return session.exec(select(Ticket).where(Ticket.number == number.upper())).first()
+
+
+def ticket_by_reference(session: Session, message_ids: Sequence[str]) -> Ticket | None:
+    """The ticket a reply belongs to, from the Message-IDs it cites (ours or the complaint's)."""
+    if not message_ids:
+        return None
+    query = select(Ticket).join(OutboxMessage, col(OutboxMessage.ticket_id) == Ticket.id).where(
+        col(OutboxMessage.message_id).in_(message_ids)
+    )
+    found = session.exec(query).first()
+    if found is not None:
+        return found
+    return session.exec(select(Ticket).where(col(Ticket.source_message_id).in_(message_ids))).first()
+
+
+def unmarked_intake(session: Session, mailbox: str, uidvalidity: int) -> Sequence[IntakeRecord]:
+    query = select(IntakeRecord).where(
+        IntakeRecord.mailbox == mailbox,
+        IntakeRecord.uidvalidity == uidvalidity,
+        IntakeRecord.marked == False,  # noqa: E712 - SQL expression, not a Python comparison
+        col(IntakeRecord.decision).in_(("ticket", "reply", "duplicate")),
+    )
+    return session.exec(query).all()
+
+
+def set_marked(engine: Engine, record_ids: Sequence[int]) -> None:
+    if not record_ids:
+        return
+    with transaction(engine) as session:
+        session.exec(  # type: ignore[call-overload]
+            update(IntakeRecord).where(col(IntakeRecord.id).in_(record_ids)).values(marked=True)
+        )

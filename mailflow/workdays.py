@@ -1,0 +1,99 @@
+"""The working-day calendar behind the 7-working-day promise.
+
+Pure: no clock, no I/O. The rule (DESIGN.md): the due date is the Nth working day
+after the calendar day, in the village's time zone, on which the complaint was
+received; the day of receipt never counts. Working days are Monday to Friday minus
+Indonesian public holidays and cuti bersama (`holidays`, country ID, categories
+public and government), minus the village's extra holidays, plus its extra working
+days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+import holidays
+from babel.dates import format_date
+
+# Holiday names from `holidays` for later years of lunar calendars are estimates;
+# the library marks them with this label (Indonesian, or English on older data).
+_ESTIMATED_MARKERS = ("(perkiraan)", "(estimated)")
+
+# A bound on the search so a misconfiguration (every day a holiday) cannot loop forever.
+_MAX_SCAN_DAYS = 3660
+
+
+@dataclass(frozen=True)
+class WorkCalendar:
+    working_days: int = 7
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Jakarta"))
+    extra_holidays: frozenset[date] = frozenset()
+    extra_workdays: frozenset[date] = frozenset()
+
+    @cached_property
+    def _holidays(self) -> holidays.HolidayBase:
+        # `expand=True` (the default) fills in each year on first lookup.
+        return holidays.country_holidays("ID", categories=("public", "government"))
+
+    def holiday_names(self, day: date) -> list[str]:
+        names = list(self._holidays.get_list(day))
+        if day in self.extra_holidays:
+            names.append("Libur desa")
+        return names
+
+    def is_workday(self, day: date) -> bool:
+        if day in self.extra_workdays:
+            return True
+        if day.weekday() >= 5 or day in self.extra_holidays:
+            return False
+        return day not in self._holidays
+
+    def is_estimated(self, day: date) -> bool:
+        """True when a holiday on this day is only an estimate in the holiday data."""
+        return any(n.endswith(_ESTIMATED_MARKERS) for n in self.holiday_names(day))
+
+    def local_day(self, moment: datetime) -> date:
+        if moment.tzinfo is None:
+            raise ValueError("a receipt time must carry its time zone")
+        return moment.astimezone(self.zone).date()
+
+    def add_workdays(self, start: date, count: int) -> date:
+        day, found = start, 0
+        for _ in range(_MAX_SCAN_DAYS):
+            day += timedelta(days=1)
+            if self.is_workday(day):
+                found += 1
+                if found == count:
+                    return day
+        raise ValueError(f"no {count} working days within {_MAX_SCAN_DAYS} days of {start}")
+
+    def due_date(self, received: datetime) -> date:
+        return self.add_workdays(self.local_day(received), self.working_days)
+
+    def estimated_between(self, start: date, end: date) -> list[date]:
+        """Days in (start, end] whose holiday status is an estimate: the due date may move."""
+        days = (start + timedelta(days=n) for n in range(1, (end - start).days + 1))
+        return [d for d in days if self.is_estimated(d)]
+
+
+def calendar_from(
+    working_days: int,
+    timezone: str,
+    extra_holidays: Iterable[date] = (),
+    extra_workdays: Iterable[date] = (),
+) -> WorkCalendar:
+    return WorkCalendar(
+        working_days=working_days,
+        zone=ZoneInfo(timezone),
+        extra_holidays=frozenset(extra_holidays),
+        extra_workdays=frozenset(extra_workdays),
+    )
+
+
+def format_tanggal(day: date) -> str:
+    """The date as Indonesians write it: 'Kamis, 2 April 2026'."""
+    return format_date(day, "EEEE, d MMMM y", locale="id")

@@ -1,0 +1,138 @@
+"""The `mailflow` command as an administrator and scripts use it: real processes, real servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.e2e.support import INBOX, SITI, complaint, config_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def mailflow(*args: str, env: dict[str, str] | None = None,
+             timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mailflow", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT,
+                          env={**os.environ, "MAILFLOW_CONFIG": "", **(env or {})})
+
+
+def write_config(cfg: Any, path: Path) -> Path:
+    """The validated config written back as TOML, as an administrator would keep it."""
+    lines: list[str] = []
+    for section, values in cfg.model_dump(mode="json").items():
+        lines.append(f"[{section}]")
+        for key, value in values.items():
+            if value is not None:
+                lines.append(f"{key} = {json.dumps(value)}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_deadline_without_config() -> None:
+    result = mailflow("deadline", "2026-03-17T10:00")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[:2] == ["2026-04-02", "Kamis, 2 April 2026"]
+
+
+def test_deadline_with_offset_uses_the_village_day() -> None:
+    # 22:00 UTC on Friday is Saturday 05:00 in WIB: counted from Saturday.
+    result = mailflow("deadline", "2026-11-27T22:00+00:00")
+    assert result.stdout.splitlines()[0] == "2026-12-08"
+
+
+def test_deadline_warns_about_estimated_holidays() -> None:
+    result = mailflow("deadline", "2027-03-05T10:00")
+    assert result.returncode == 0
+    assert "estimates" in result.stdout
+
+
+def test_deadline_rejects_a_bad_date() -> None:
+    result = mailflow("deadline", "kemarin")
+    assert result.returncode == 65
+    assert "not ISO 8601" in result.stderr
+
+
+def test_bad_config_exits_78_and_names_the_key(tmp_path: Path) -> None:
+    bad = tmp_path / "config.toml"
+    bad.write_text('[village]\nname = "Desa Klero"\nnama = "x"\n')
+    result = mailflow("--config", str(bad), "check")
+    assert result.returncode == 78
+    assert "[village] nama: unknown key" in result.stderr
+    assert "smtp: missing" in result.stderr
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    assert mailflow("frobnicate").returncode == 2
+
+
+@pytest.mark.e2e
+def test_poll_tickets_and_show(mail_world: Any, tmp_path: Path) -> None:
+    cfg = config_for(mail_world, tmp_path)
+    path = write_config(cfg, tmp_path / "config.toml")
+    mail_world.deliver(INBOX, complaint(),
+                       internaldate=datetime(2026, 11, 27, 10, tzinfo=ZoneInfo("Asia/Jakarta")))
+
+    assert mailflow("--config", str(path), "check").returncode == 0
+    poll = mailflow("--config", str(path), "poll", "--once")
+    assert poll.returncode == 0, poll.stderr
+    listed = mailflow("--config", str(path), "tickets", "--json")
+    [row] = json.loads(listed.stdout)
+    assert row["id"] == "ADU-2026-00001"
+    assert row["status"] == "diterima"
+    assert row["channel"] == "email"
+    assert row["received_at"] == "2026-11-27T10:00:00+07:00"
+    assert row["due_date"] == "2026-12-08"
+    assert row["subject"] == "Pengaduan Masyarakat"
+    assert "Siti" not in listed.stdout and SITI not in listed.stdout
+
+    shown = mailflow("--config", str(path), "show", "ADU-2026-00001")
+    assert "Identitas pelapor dirahasiakan" in shown.stdout
+    assert "3322114506890002" not in shown.stdout
+    revealed = mailflow("--config", str(path), "show", "ADU-2026-00001", "--with-identity")
+    assert "3322114506890002" in revealed.stdout
+    assert "identity viewed ticket=ADU-2026-00001" in revealed.stderr
+    assert mailflow("--config", str(path), "show", "ADU-2026-09999").returncode == 66
+    assert mailflow("--config", str(path), "tickets", "--status", "perlu_data").stdout.strip() == (
+        "Belum ada tiket.")
+
+
+@pytest.mark.e2e
+def test_poll_reports_an_unreachable_server(mail_world: Any, tmp_path: Path) -> None:
+    cfg = config_for(mail_world, tmp_path, imap={"port": 1})
+    path = write_config(cfg, tmp_path / "config.toml")
+    result = mailflow("--config", str(path), "poll", "--once")
+    assert result.returncode == 69
+    assert "imap unavailable" in result.stderr
+
+
+@pytest.mark.e2e
+def test_daemon_answers_then_stops_cleanly_on_sigterm(mail_world: Any, tmp_path: Path) -> None:
+    cfg = config_for(mail_world, tmp_path, intake={"poll_seconds": 0.3})
+    path = write_config(cfg, tmp_path / "config.toml")
+    daemon = subprocess.Popen([sys.executable, "-m", "mailflow", "--config", str(path), "run"],
+                              cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        mail_world.deliver(INBOX, complaint())
+        deadline = time.monotonic() + 30
+        while not mail_world.messages(SITI) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(mail_world.messages(SITI)) == 1
+        daemon.send_signal(signal.SIGTERM)
+        _, stderr = daemon.communicate(timeout=30)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    assert daemon.returncode == 0
+    assert "signal SIGTERM received" in stderr
+    assert "mailflow stopped" in stderr

@@ -1,0 +1,100 @@
+"""Configuration errors name the file, the key and what is expected."""
+
+from pathlib import Path
+
+import pytest
+
+from mailflow.config import load_config, parse_config
+from mailflow.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+MINIMAL = {
+    "village": {"name": "Desa Klero"},
+    "imap": {"host": "127.0.0.1", "username": "desa", "password": "x", "security": "plain"},
+    "smtp": {"host": "127.0.0.1", "from_address": "pengaduan@klero.desa.id", "security": "plain"},
+}
+
+
+def _with(section: str, **values: object) -> dict[str, dict[str, object]]:
+    data = {k: dict(v) for k, v in MINIMAL.items()}
+    data.setdefault(section, {}).update(values)
+    return data
+
+
+def test_example_config_is_valid() -> None:
+    cfg = load_config(ROOT / "config.example.toml")
+    assert cfg.village.name == "Desa Klero"
+    assert cfg.intake.subject_phrases == ["Pengaduan Masyarakat"]
+
+
+def test_defaults() -> None:
+    cfg = parse_config(MINIMAL)
+    assert cfg.calendar.timezone == "Asia/Jakarta"
+    assert cfg.calendar.working_days == 7
+    assert cfg.imap.effective_port == 143
+    assert cfg.database_url == "sqlite:////var/lib/mailflow/mailflow.sqlite3"
+
+
+def test_unknown_key_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"cfg.toml: \[imap\] pasword: unknown key"):
+        parse_config(_with("imap", pasword="x"), source="cfg.toml")
+
+
+def test_wrong_type_is_named() -> None:
+    with pytest.raises(ConfigError, match=r"\[imap\] port: .*integer.*'993'"):
+        parse_config(_with("imap", port="993"))
+
+
+def test_missing_section_is_named() -> None:
+    data = {k: v for k, v in MINIMAL.items() if k != "smtp"}
+    with pytest.raises(ConfigError, match=r"smtp: missing"):
+        parse_config(data)
+
+
+def test_missing_key_is_named() -> None:
+    data = _with("village")
+    del data["village"]["name"]
+    with pytest.raises(ConfigError, match=r"\[village\] name: missing"):
+        parse_config(data)
+
+
+def test_bad_security_value() -> None:
+    with pytest.raises(ConfigError, match=r"\[smtp\] security: .*'ssl', 'starttls' or 'plain'"):
+        parse_config(_with("smtp", security="tls"))
+
+
+def test_password_and_password_file_are_exclusive() -> None:
+    with pytest.raises(ConfigError, match=r"\[imap\]: .*exactly one of"):
+        parse_config(_with("imap", password_file="/x"))
+
+
+def test_password_file_is_read(tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("s3cret\n")
+    imap = dict(MINIMAL["imap"])
+    del imap["password"]
+    cfg = parse_config({**MINIMAL, "imap": {**imap, "password_file": str(secret)}})
+    assert cfg.imap.secret() == "s3cret"
+
+
+def test_unknown_timezone() -> None:
+    with pytest.raises(ConfigError, match=r"\[calendar\] timezone: unknown time zone"):
+        parse_config(_with("calendar", timezone="Asia/Klero"))
+
+
+def test_extra_holidays_must_be_dates() -> None:
+    with pytest.raises(ConfigError, match=r"\[calendar\] extra_holidays.0"):
+        parse_config(_with("calendar", extra_holidays=["kemarin"]))
+
+
+def test_invalid_toml_reports_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[village\nname = 1")
+    with pytest.raises(ConfigError, match=r"bad.toml: not valid TOML"):
+        load_config(bad)
+
+
+def test_missing_file_says_how_to_fix(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"file not found .*--config"):
+        load_config(tmp_path / "nope.toml")

@@ -1,0 +1,65 @@
+"""The acknowledgement as residents read it; nothing they write is evaluated or rendered."""
+
+from datetime import UTC, datetime
+from email import message_from_bytes
+from email.policy import default
+
+from mailflow.render import Envelope, Renderer, build_message, format_moment
+from mailflow.workdays import WorkCalendar
+
+CONTEXT = {
+    "number": "ADU-2026-00042",
+    "salutation": "Bapak/Ibu {{ 7*7 }} <script>alert(1)</script>",
+    "received": "Sabtu, 28 November 2026 pukul 09.00 WIB",
+    "due": "Selasa, 8 Desember 2026",
+    "working_days": 7,
+    "status_label": "Diterima",
+    "missing": [],
+    "nik_problem": None,
+    "village": "Desa Klero",
+    "signature": "Pemerintah Desa Klero",
+}
+
+
+def test_text_names_ticket_and_due_date() -> None:
+    text, _ = Renderer().render("ack", CONTEXT)
+    assert "ADU-2026-00042" in text
+    assert "Selasa, 8 Desember 2026" in text
+    assert "Kerahasiaan identitas Anda kami jamin" in text
+
+
+def test_resident_text_is_not_evaluated_and_html_is_escaped() -> None:
+    text, html = Renderer().render("ack", CONTEXT)
+    assert "{{ 7*7 }}" in text
+    assert "49" not in text
+    assert "<script>" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_missing_items_are_listed() -> None:
+    text, html = Renderer().render("ack", {**CONTEXT, "missing": ["nama lengkap"],
+                                          "nik_problem": "NIK harus 16 digit angka"})
+    assert "- nama lengkap" in text
+    assert "Catatan NIK: NIK harus 16 digit angka." in text
+    assert "<li>nama lengkap</li>" in html
+
+
+def test_message_headers_thread_and_mark_auto_reply() -> None:
+    envelope = Envelope("pengaduan@klero.desa.id", "Pemerintah Desa Klero", "siti@warga.example",
+                        "[ADU-2026-00042] Pengaduan Anda telah diterima",
+                        in_reply_to="<orig@warga.example>", references=("<older@x>",),
+                        ticket_number="ADU-2026-00042")
+    raw = build_message(envelope, "teks", "<p>teks</p>", "<id@klero.desa.id>",
+                        datetime(2026, 11, 28, 2, tzinfo=UTC))
+    msg = message_from_bytes(raw, policy=default)
+    assert msg["Auto-Submitted"] == "auto-replied"
+    assert msg["In-Reply-To"] == "<orig@warga.example>"
+    assert msg["References"] == "<older@x> <orig@warga.example>"
+    assert msg["Message-ID"] == "<id@klero.desa.id>"
+    assert msg.get_body(("html",)) is not None
+    assert msg.get_body(("plain",)).get_content().strip() == "teks"
+
+
+def test_moment_in_words() -> None:
+    moment = datetime(2026, 11, 28, 2, 0, tzinfo=UTC).astimezone(WorkCalendar().zone)
+    assert format_moment(moment, "Asia/Jakarta") == "Sabtu, 28 November 2026 pukul 09.00 WIB"
