@@ -44,9 +44,9 @@ _AUTOREPLY_HEADERS = (
 )
 _DAEMON_LOCALPARTS = {"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"}
 _AUTO_SUBJECTS = re.compile(
-    r"^\s*(auto(matic)?[ -]?reply|autoreply|auto:|out of (the )?office|balasan otomatis|"
-    r"undeliverable|undelivered mail|delivery status notification|returned mail|"
-    r"mail delivery failed|failure notice)",
+    r"^\s*(auto(matic)?[ -]?reply|autoreply|auto[ -]?respon|auto:|out of (the )?office|balasan otomatis|"
+    r"undeliverable|undelivered mail|delivery (status )?(failure|notification)|returned mail|"
+    r"non[- ]?delivery|mail delivery failed|failure notice)",
     re.IGNORECASE,
 )
 

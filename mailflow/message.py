@@ -300,12 +300,36 @@ def _collect(leaves: list[Message], limits: tuple[int, int], problems: list[str]
     return body
 
 
+_HEADER_LINE = re.compile(rb"^[!-9;-~]+:|^[ \t]")
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n|\r\r")
+
+
+def repair_header_block(raw: bytes) -> bytes | None:
+    """Drop lines in the header block that are not headers, so later headers are not lost.
+
+    Python ends the headers at the first invalid line and reads the rest (Subject and
+    From included) as body; a single garbled line must not hide a complaint's subject.
+    """
+    blank = _BLANK_LINE.search(raw)
+    end = blank.start() if blank else len(raw)
+    lines = raw[:end].splitlines(keepends=True)
+    kept = [line for line in lines if _HEADER_LINE.match(line)]
+    if len(kept) == len(lines):
+        return None
+    return b"".join(kept) + raw[end:]
+
+
 def parse_message(raw: bytes, *, max_text_chars: int = 100_000,
                   max_attachment_bytes: int = 10 * 1024 * 1024,
                   max_attachments: int = 20) -> ParsedMessage:
     problems: list[str] = []
     try:
         msg = email.message_from_bytes(raw)
+        if any(type(d).__name__.startswith("MissingHeaderBodySeparator") for d in msg.defects):
+            repaired = repair_header_block(raw)
+            if repaired is not None:
+                problems.append("invalid header line dropped")
+                msg = email.message_from_bytes(repaired)
     except Exception as exc:  # noqa: BLE001 - stdlib parsing is lenient, but never trust it
         problems.append(f"unparseable message: {type(exc).__name__}")
         msg = email.message_from_string("")

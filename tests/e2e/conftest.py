@@ -17,7 +17,13 @@ from typing import Any
 import pytest
 
 from mailflow.embedded import EmbeddedIMAP, LoopbackSMTP
-from tests.e2e.servers import DovecotServer, StoredMessage, dovecot_available, fetch_all
+from tests.e2e.servers import (
+    DovecotServer,
+    StoredMessage,
+    dovecot_available,
+    fetch_all,
+    wait_gone,
+)
 
 USERS = {
     "pengaduan@klero.desa.id": "inbox-secret",
@@ -56,8 +62,17 @@ class MailWorld:
         return fetch_all(self.imap_host, self.imap_port, user, self.users[user], folder)
 
 
+@pytest.fixture(scope="session")
+def stopping_dovecots() -> Iterator[list[int]]:
+    """Masters told to stop; waited for once at the end instead of ~2.5 s after every test."""
+    pids: list[int] = []
+    yield pids
+    for pid in pids:
+        wait_gone(pid)
+
+
 @pytest.fixture
-def mail_world() -> Iterator[MailWorld]:
+def mail_world(stopping_dovecots: list[int]) -> Iterator[MailWorld]:
     backend = chosen_backend()
     # Dovecot's unprivileged processes must reach the mail; pytest's tmp dirs are 0700.
     workdir = Path(tempfile.mkdtemp(prefix="mailflow-dovecot-"))
@@ -70,5 +85,10 @@ def mail_world() -> Iterator[MailWorld]:
         yield world
     finally:
         world.smtp.stop()
-        imap.stop()
+        if isinstance(imap, DovecotServer):
+            pid = imap.stop(wait=False)
+            if pid is not None:
+                stopping_dovecots.append(pid)
+        else:
+            imap.stop()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -86,6 +86,17 @@ def _mail_owner() -> tuple[int, int, str]:
     return entry.pw_uid, entry.pw_gid, entry.pw_name
 
 
+def wait_gone(pid: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+
+
 class DovecotServer:
     def __init__(self, workdir: Path, users: Mapping[str, str], host: str = "127.0.0.1") -> None:
         self.workdir = Path(workdir)
@@ -194,23 +205,19 @@ service auth {{
         log = self.workdir / "dovecot.log"
         return "\n".join(log.read_text(errors="replace").splitlines()[-20:]) if log.exists() else ""
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = True) -> int | None:
+        """SIGTERM the master; it takes ~2.5 s to finish, so callers may wait later (`wait_gone`)."""
         pid_file = self.workdir / "run" / "master.pid"
         if not pid_file.exists():
-            return
+            return None
         pid = int(pid_file.read_text().strip())
         try:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
-            return
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.05)
-        os.kill(pid, signal.SIGKILL)
+            return None
+        if wait:
+            wait_gone(pid)
+        return pid
 
     def deliver(self, user: str, raw: bytes, internaldate: datetime | None = None,
                 folder: str = "INBOX") -> None:
