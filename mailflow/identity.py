@@ -124,7 +124,7 @@ def extract_identity(text: str) -> Extraction:
     identity_lines: set[int] = set()
     lines = text.split("\n")
     for number, line in enumerate(lines):
-        match = _LABELLED.match(line[:2000]) if len(line) < 2000 else None
+        match = _LABELLED.match(line[:2000])
         if match is None:
             continue
         kind, value = _kind(match.group("label")), _clean_value(match.group("value"))

@@ -14,7 +14,7 @@ import mimetypes
 import re
 import unicodedata
 from dataclasses import dataclass
-from email.header import decode_header
+from email.header import Header, decode_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr
 
@@ -108,16 +108,16 @@ def decode_header_value(value: object) -> str:
     """RFC 2047 words in any charset, and raw 8-bit bytes, to one clean line."""
     if value is None:
         return ""
-    raw = str(value)
+    # compat32 hands undeclared 8-bit header bytes over as a Header in charset unknown-8bit;
+    # str() of it would turn them into replacement characters.
+    source = value if isinstance(value, Header) else str(value)
     try:
-        pieces = decode_header(raw)
+        pieces = decode_header(source)
     except Exception:  # noqa: BLE001 - malformed encoded-words: keep the raw text
-        pieces = [(raw, None)]
+        pieces = [(str(value), None)]
     out = []
     for chunk, charset in pieces:
         if isinstance(chunk, bytes):
-            # compat32 smuggles undeclared 8-bit bytes as surrogates; decode_header returns
-            # them as bytes with no charset.
             out.append(decode_bytes(chunk, charset))
         else:
             out.append(_unsurrogate(chunk))
