@@ -60,6 +60,7 @@ def _timed(service: Service) -> float:
 def run(size: int, repeats: int) -> None:
     users = {INBOX: "bench"}
     with tempfile.TemporaryDirectory(prefix="mailflow-bench-") as tmp:
+        Path(tmp).chmod(0o755)  # Dovecot's unprivileged processes must reach the mail
         imap = DovecotServer(Path(tmp) / "dovecot", users)
         imap.start()
         smtp = LoopbackSMTP(deliver=lambda _user, _raw: None, knows=lambda _addr: True)
