@@ -20,7 +20,14 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from mailflow.config import DEFAULT_CONFIG_PATH, ENV_CONFIG, Config, load_config, resolve_path
+from mailflow.config import (
+    DEFAULT_CONFIG_PATH,
+    ENV_CONFIG,
+    Config,
+    load_config,
+    resolve_path,
+    tls_context,
+)
 from mailflow.errors import ConfigError, MailflowError
 from mailflow.models import Attachment, Reporter, Ticket, TicketEvent
 from mailflow.store import make_engine, ticket_by_number
@@ -104,6 +111,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     cfg = _config(args)
     cfg.imap.secret()
     cfg.smtp.secret()
+    for key, section in (("[imap] tls_ca_file", cfg.imap), ("[smtp] tls_ca_file", cfg.smtp)):
+        if section.security != "plain":
+            tls_context(section.tls_ca_file, key)
     print(f"configuration OK: village {cfg.village.name!r}, inbox "
           f"{cfg.imap.host}:{cfg.imap.effective_port}/{cfg.imap.folder}, "
           f"database {cfg.database_url.split('://', 1)[0]}")

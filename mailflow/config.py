@@ -8,6 +8,7 @@ expected, and the CLI turns it into exit status 78 (EX_CONFIG).
 from __future__ import annotations
 
 import os
+import ssl
 import tomllib
 from datetime import date
 from pathlib import Path
@@ -38,6 +39,14 @@ def _read_secret(path: str, key: str) -> str:
         raise ValueError(f"cannot read {key} {path!r}: {exc.strerror}") from exc
 
 
+def tls_context(ca_file: str | None, key: str) -> ssl.SSLContext:
+    """Certificates are always verified; `tls_ca_file` only says which CAs to trust."""
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"{key} {ca_file!r}: cannot load CA certificates: {exc}") from exc
+
+
 class VillageConfig(_Section):
     name: Annotated[str, Field(min_length=1)]
     # Shown to residents after the village name, e.g. "Kecamatan Tengaran, Kabupaten Semarang".
@@ -52,6 +61,8 @@ class ImapConfig(_Section):
     password: str | None = None
     password_file: str | None = None
     folder: str = "INBOX"
+    # A PEM file of CA certificates to verify the server with, instead of the system's.
+    tls_ca_file: str | None = None
     # How a taken message is marked once its ticket is committed: a private keyword
     # (the default; invisible in webmail), or a move to `move_to_folder`.
     mark: Literal["keyword", "move", "none"] = "keyword"
@@ -90,6 +101,8 @@ class SmtpConfig(_Section):
     from_address: Annotated[str, Field(pattern=r"^[^@\s<>]+@[^@\s<>]+$")]
     # The display name residents see, e.g. "Pemerintah Desa Klero".
     from_name: str = ""
+    # A PEM file of CA certificates to verify the server with, instead of the system's.
+    tls_ca_file: str | None = None
     timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
 
     @model_validator(mode="after")

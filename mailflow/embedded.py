@@ -15,6 +15,7 @@ import asyncio
 import imaplib
 import logging
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack, suppress
@@ -161,8 +162,10 @@ class LoopbackSMTP:
     """aiosmtpd on loopback; stop() then start() reuses the same port (outage tests)."""
 
     def __init__(self, deliver: Callable[[str, bytes], None], knows: Callable[[str], bool],
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+                 host: str = "127.0.0.1", port: int = 0,
+                 tls_context: ssl.SSLContext | None = None) -> None:
         self.deliver = deliver
+        self.tls_context = tls_context
         self.knows = knows
         self.host = host
         self.port = port or free_port(host)
@@ -174,8 +177,9 @@ class LoopbackSMTP:
         from aiosmtpd.controller import Controller
 
         logging.getLogger("mail.log").setLevel(logging.WARNING)
+        # With a TLS context the server offers STARTTLS (as a submission server does).
         self._controller = Controller(_Handler(self), hostname=self.host, port=self.port,
-                                      ready_timeout=30)
+                                      ready_timeout=30, tls_context=self.tls_context)
         self._controller.start()
 
     def stop(self) -> None:

@@ -20,7 +20,7 @@ from datetime import datetime
 from imap_tools import MailBox, MailBoxStartTls, MailBoxUnencrypted
 from imap_tools.errors import UnexpectedCommandStatusError
 
-from mailflow.config import ImapConfig
+from mailflow.config import ImapConfig, tls_context
 from mailflow.errors import TransientError
 
 log = logging.getLogger(__name__)
@@ -133,13 +133,41 @@ class ImapSession:
             return True
         uid_set = ",".join(map(str, uids))
         if self._cfg.mark == "move":
-            assert self._cfg.move_to_folder is not None
-            self._box.move(uid_set, self._cfg.move_to_folder)
-            return True
+            return self._move(uid_set)
         typ, data = self._box.client.uid("STORE", uid_set, "+FLAGS.SILENT", f"({self._cfg.keyword})")
         if typ != "OK":
             log.warning("imap keyword refused by server keyword=%s reply=%r", self._cfg.keyword, data)
             return False
+        return True
+
+
+    def _move(self, uid_set: str) -> bool:
+        """UID MOVE, or COPY then UID EXPUNGE of exactly these messages.
+
+        A plain EXPUNGE would also remove messages staff flagged \\Deleted in webmail, so
+        without MOVE or UIDPLUS nothing is moved and the database alone keeps the record.
+        """
+        folder = self._cfg.move_to_folder
+        assert folder is not None
+        if not self._box.folder.exists(folder):
+            self._box.folder.create(folder)
+            log.info("imap folder created for taken mail")
+        # The greeting's capabilities predate login; servers announce MOVE only after it.
+        typ, data = self._box.client.capability()
+        _check(typ, data, "CAPABILITY")
+        caps = set(data[-1].decode("ascii", "replace").upper().split())
+        quoted = '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if "MOVE" in caps:
+            typ, data = self._box.client.uid("MOVE", uid_set, quoted)
+            _check(typ, data, "UID MOVE")
+            return True
+        if "UIDPLUS" not in caps:
+            log.warning("imap server has neither MOVE nor UIDPLUS; taken mail stays in place")
+            return False
+        for command in (("COPY", uid_set, quoted), ("STORE", uid_set, "+FLAGS.SILENT", r"(\Deleted)"),
+                        ("EXPUNGE", uid_set)):
+            typ, data = self._box.client.uid(*command)
+            _check(typ, data, f"UID {command[0]}")
         return True
 
 
@@ -156,8 +184,13 @@ class ImapSource:
 
     def _connect(self) -> MailBox | MailBoxStartTls | MailBoxUnencrypted:
         cfg = self.cfg
-        kinds = {"ssl": MailBox, "starttls": MailBoxStartTls, "plain": MailBoxUnencrypted}
-        return kinds[cfg.security](cfg.host, cfg.effective_port, timeout=cfg.timeout_seconds)
+        port, timeout = cfg.effective_port, cfg.timeout_seconds
+        if cfg.security == "plain":
+            return MailBoxUnencrypted(cfg.host, port, timeout=timeout)
+        context = tls_context(cfg.tls_ca_file, "[imap] tls_ca_file")
+        if cfg.security == "ssl":
+            return MailBox(cfg.host, port, timeout=timeout, ssl_context=context)
+        return MailBoxStartTls(cfg.host, port, timeout=timeout, ssl_context=context)
 
     @contextmanager
     def session(self) -> Iterator[ImapSession]:

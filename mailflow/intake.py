@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
+# Messages without a readable subject are re-read whole up to this size.
+_SMALL_ENOUGH = 5 * 1024 * 1024
+
 
 @dataclass
 class IntakeStats:
@@ -128,6 +131,12 @@ class Intake:
                 return
         head = parse_message(header.header)
         decision = self._classify(head)
+        if decision.kind is Kind.SKIP and not head.subject and header.size <= _SMALL_ENOUGH:
+            # No subject in the header block the server returned (CR-only line endings or a
+            # server quirk): judge the whole message rather than risk overlooking a complaint.
+            raw_whole = imap.fetch_raw(header.uid)
+            if raw_whole is not None:
+                decision = self._classify(parse_message(raw_whole))
         if decision.kind is Kind.SKIP:
             stats.skipped += 1
             log.debug("skipped uid=%d reason=%s", header.uid, decision.reason)

@@ -19,7 +19,7 @@ import aiosmtplib
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from mailflow.config import OutboxConfig, SmtpConfig
+from mailflow.config import OutboxConfig, SmtpConfig, tls_context
 from mailflow.models import OutboxMessage
 from mailflow.store import transaction
 
@@ -73,6 +73,8 @@ class SmtpSender:
             use_tls=cfg.security == "ssl",
             start_tls=cfg.security == "starttls",
             timeout=cfg.timeout_seconds,
+            tls_context=None if cfg.security == "plain" else tls_context(
+                cfg.tls_ca_file, "[smtp] tls_ca_file"),
         )
 
     async def deliver(self, batch: Sequence[OutboxMessage], report: Callable[[int, Outcome], None]) -> None:

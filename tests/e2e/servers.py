@@ -98,11 +98,15 @@ def wait_gone(pid: int, timeout: float = 10.0) -> None:
 
 
 class DovecotServer:
-    def __init__(self, workdir: Path, users: Mapping[str, str], host: str = "127.0.0.1") -> None:
+    def __init__(self, workdir: Path, users: Mapping[str, str], host: str = "127.0.0.1",
+                 tls: tuple[Path, Path] | None = None) -> None:
+        """`tls` = (certificate chain, key) PEM files: STARTTLS on `port`, implicit TLS on `tls_port`."""
         self.workdir = Path(workdir)
         self.users = dict(users)
         self.host = host
         self.port = free_port(host)
+        self.tls = tls
+        self.tls_port = free_port(host) if tls else 0
         self.config_path = self.workdir / "dovecot.conf"
         self._uid, self._gid, self._owner = _mail_owner()
 
@@ -120,7 +124,7 @@ log_path = {base}/dovecot.log
 info_log_path = {base}/dovecot.log
 protocols = imap
 listen = {self.host}
-ssl = no
+{self._ssl_settings()}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:~/Maildir
@@ -145,7 +149,9 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = {self.host}
+    port = {self.tls_port}
+    ssl = yes
   }}
 }}
 service anvil {{
@@ -164,6 +170,12 @@ service auth {{
             subprocess.run(["chown", "-R", f"{self._uid}:{self._gid}", str(base / "mail")],
                            check=True)
             os.chmod(base, 0o755)
+
+    def _ssl_settings(self) -> str:
+        if self.tls is None:
+            return "ssl = no"
+        cert, key = self.tls
+        return f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}"
 
     def _write_passwd(self) -> None:
         lines = []

@@ -350,3 +350,22 @@ def test_reply_to_acknowledgement_joins_the_ticket(mail_world: Any, tmp_path: Pa
     _poll(cfg)
     assert len(tickets(cfg)) == 1
     assert sorted(r.decision for r in intake_records(cfg)) == ["reply", "ticket"]
+
+
+def test_taken_mail_can_be_moved_to_a_folder(mail_world: Any, tmp_path: Path) -> None:
+    if mail_world.backend != "dovecot":
+        pytest.skip("moving needs a server with MOVE or UIDPLUS semantics like Dovecot's")
+    cfg = config_for(mail_world, tmp_path, imap={"mark": "move", "move_to_folder": "Pengaduan"})
+    unrelated = complaint(subject="Undangan rapat RT", sender=BUDI)
+    mail_world.deliver(INBOX, unrelated)
+    mail_world.deliver(INBOX, complaint(), internaldate=RECEIVED)
+
+    _poll(cfg)
+    _poll(cfg)
+
+    [left] = mail_world.messages(INBOX)
+    assert left.raw.replace(b"\r\n", b"\n") == unrelated.replace(b"\r\n", b"\n")
+    [moved] = mail_world.messages(INBOX, folder="Pengaduan")
+    assert b"Siti Aminah" in moved.raw
+    assert len(tickets(cfg)) == 1
+    assert len(mail_world.messages(SITI)) == 1
