@@ -9,9 +9,16 @@ CORPUS = Path(__file__).resolve().parent / "corpus"
 _NOT_MESSAGES = {"README.md", "LICENSE.upstream", "NOTICE.upstream", ".gitattributes"}
 
 
+# Reply bodies without headers and expected outputs: inputs for the reply-text tests only.
+_NOT_MESSAGE_DIRS = ("github-email_reply_parser", "zapier-email-reply-parser")
+
+
 def corpus_messages() -> list[Path]:
-    return sorted(p for p in CORPUS.rglob("*") if p.is_file() and p.name not in _NOT_MESSAGES
-                  and p.suffix != ".tsv")
+    return sorted(
+        p for p in CORPUS.rglob("*")
+        if p.is_file() and p.name not in _NOT_MESSAGES and p.suffix != ".tsv"
+        and not p.name.endswith("_reply_text") and p.relative_to(CORPUS).parts[0] not in _NOT_MESSAGE_DIRS
+    )
 
 
 def with_phrase(raw: bytes, phrase: bytes = b"Pengaduan Masyarakat") -> bytes:

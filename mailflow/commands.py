@@ -1,0 +1,178 @@
+"""Staff commands written at the top of a reply: `#status diproses`, `Prioritas: tinggi`, ...
+
+Pure: text in, a `StaffReply` out. Staff are not technical, so the grammar forgives:
+Indonesian or English words, any case, with or without a colon, `#` optional for
+the known keywords when a colon follows. Parsing stops at the first line that is
+not a command; the rest is the message to the reporter (or an internal note after
+`#internal`). Anything that cannot be understood becomes an error with a reason in
+Bahasa Indonesia and an example, so the reply to the sender can say how to write it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from mailflow.ticketing import Status
+
+
+class Priority(StrEnum):
+    RENDAH = "rendah"
+    SEDANG = "sedang"
+    TINGGI = "tinggi"
+    DARURAT = "darurat"
+
+
+CHANNELS = ("email", "telepon", "whatsapp", "kotak_saran")
+
+
+def _fold(word: str) -> str:
+    return re.sub(r"[\s_\-]+", "_", word.strip().lower())
+
+
+_KEYWORDS: dict[str, str] = {
+    **dict.fromkeys(("status", "state"), "status"),
+    **dict.fromkeys(("prioritas", "priority", "prio"), "prioritas"),
+    **dict.fromkeys(("petugas", "assign", "assignee", "owner", "penanggung_jawab"), "petugas"),
+    **dict.fromkeys(("internal", "intern", "catatan", "note", "komentar", "comment"), "internal"),
+    **dict.fromkeys(("tolak", "reject", "ditolak"), "tolak"),
+    **dict.fromkeys(("kanal", "channel", "saluran"), "kanal"),
+}
+
+_STATUS_WORDS: dict[str, Status] = {
+    **dict.fromkeys(("diterima", "terima", "received", "new", "baru"), Status.DITERIMA),
+    **dict.fromkeys(("diverifikasi", "verifikasi", "terverifikasi", "verified", "verify"),
+                    Status.DIVERIFIKASI),
+    **dict.fromkeys(("diproses", "proses", "tindak_lanjut", "ditindaklanjuti", "in_progress",
+                     "processing", "progress", "open"), Status.DIPROSES),
+    **dict.fromkeys(("selesai", "tuntas", "done", "resolved", "closed", "solved"), Status.SELESAI),
+    **dict.fromkeys(("perlu_data", "kurang_data", "lengkapi_data", "needs_data", "need_info",
+                     "needs_info", "waiting"), Status.PERLU_DATA),
+    **dict.fromkeys(("ditolak", "tolak", "rejected", "reject"), Status.DITOLAK),
+}
+
+_PRIORITY_WORDS: dict[str, Priority] = {
+    **dict.fromkeys(("rendah", "low"), Priority.RENDAH),
+    **dict.fromkeys(("sedang", "normal", "medium", "biasa"), Priority.SEDANG),
+    **dict.fromkeys(("tinggi", "high", "penting"), Priority.TINGGI),
+    **dict.fromkeys(("darurat", "mendesak", "urgent", "critical", "segera"), Priority.DARURAT),
+}
+
+_CHANNEL_WORDS: dict[str, str] = {
+    **dict.fromkeys(("telepon", "telpon", "telp", "phone", "call"), "telepon"),
+    **dict.fromkeys(("whatsapp", "wa"), "whatsapp"),
+    **dict.fromkeys(("email", "surel", "e_mail"), "email"),
+    **dict.fromkeys(("kotak_saran", "suggestion_box", "kotak"), "kotak_saran"),
+}
+
+# Without '#', only these are commands: "Catatan: ..." or "Tolak: ..." opening an ordinary
+# message must not turn it internal or reject a complaint.
+_PLAIN_ALLOWED = frozenset({"status", "prioritas", "petugas", "kanal"})
+
+_HASHED = re.compile(r"^#\s*(?P<word>[A-Za-z_\-]{1,30})\s*:?\s*(?P<value>.*)$")
+_PLAIN = re.compile(r"^(?P<word>[A-Za-z_\- ]{2,30}?)\s*:\s*(?P<value>.*)$")
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+HELP = (
+    "Cara menulis perintah (di baris paling atas balasan, satu perintah per baris):\n"
+    "  #status diverifikasi | diproses | selesai | perlu_data | ditolak\n"
+    "  #prioritas rendah | sedang | tinggi | darurat\n"
+    "  #petugas alamat@email\n"
+    "  #tolak <alasan penolakan>\n"
+    "  #internal   (sisa balasan menjadi catatan internal, tidak dikirim ke pelapor)\n"
+    "Tulis pesan untuk pelapor di bawah baris perintah."
+)
+
+
+@dataclass(frozen=True)
+class CommandError:
+    line: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class StaffReply:
+    status: Status | None = None
+    priority: Priority | None = None
+    assignee: str | None = None
+    internal: bool = False
+    reject_reason: str | None = None
+    channel: str | None = None
+    message: str = ""
+    errors: tuple[CommandError, ...] = ()
+    commands: tuple[str, ...] = field(default=())
+
+    @property
+    def has_commands(self) -> bool:
+        return bool(self.commands)
+
+
+def _command(line: str) -> tuple[str, str] | None:
+    """(canonical keyword or '?word', value) when the line is meant as a command."""
+    hashed = _HASHED.match(line)
+    if hashed:
+        word = _fold(hashed["word"])
+        return _KEYWORDS.get(word, "?" + hashed["word"]), hashed["value"].strip()
+    plain = _PLAIN.match(line)
+    if plain and _KEYWORDS.get(_fold(plain["word"])) in _PLAIN_ALLOWED:
+        return _KEYWORDS[_fold(plain["word"])], plain["value"].strip()
+    return None
+
+
+def _apply(reply: StaffReply, keyword: str, value: str, line: str) -> StaffReply:
+    def error(reason: str) -> StaffReply:
+        return replace(reply, errors=(*reply.errors, CommandError(line, reason)))
+
+    if keyword.startswith("?"):
+        return error(f"perintah '#{keyword[1:]}' tidak dikenal")
+    if keyword == "status":
+        status = _STATUS_WORDS.get(_fold(value))
+        if status is None:
+            return error(f"status '{value}' tidak dikenal; pilih salah satu: "
+                         + ", ".join(s.value for s in Status))
+        if reply.status not in (None, status):
+            return error("dua status berbeda dalam satu balasan")
+        return replace(reply, status=status)
+    if keyword == "prioritas":
+        priority = _PRIORITY_WORDS.get(_fold(value))
+        if priority is None:
+            return error(f"prioritas '{value}' tidak dikenal; pilih: rendah, sedang, tinggi, darurat")
+        return replace(reply, priority=priority)
+    if keyword == "petugas":
+        address = value.strip("<>").lower()
+        if not _EMAIL.match(address):
+            return error("tuliskan alamat email petugas, misalnya: #petugas staf2@desa.example")
+        return replace(reply, assignee=address)
+    if keyword == "internal":
+        return replace(reply, internal=True)
+    if keyword == "tolak":
+        if not value:
+            return error("tuliskan alasan penolakan, misalnya: #tolak bukan wewenang desa")
+        if reply.status not in (None, Status.DITOLAK):
+            return error("#tolak tidak dapat digabung dengan status lain")
+        return replace(reply, status=Status.DITOLAK, reject_reason=value)
+    channel = _CHANNEL_WORDS.get(_fold(value))
+    if channel is None:
+        return error(f"kanal '{value}' tidak dikenal; pilih: " + ", ".join(CHANNELS))
+    return replace(reply, channel=channel)
+
+
+def parse_staff_reply(text: str) -> StaffReply:
+    """Commands from the top of `text` (already without quoted history), then the message."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    reply = StaffReply()
+    index = 0
+    while index < len(lines):
+        line = lines[index].strip()
+        if not line:
+            index += 1
+            continue
+        parsed = _command(line[:500])
+        if parsed is None:
+            break
+        keyword, value = parsed
+        reply = _apply(reply, keyword, value, line[:200])
+        reply = replace(reply, commands=(*reply.commands, line[:200]))
+        index += 1
+    return replace(reply, message="\n".join(lines[index:]).strip())

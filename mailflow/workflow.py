@@ -1,0 +1,60 @@
+"""The ticket state machine, as an explicit transition table.
+
+Pure: it says whether a change is allowed and, when it is not, why and what is
+allowed instead, in words staff understand, so a refused command can be answered
+by mail without any other lookup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mailflow.ticketing import STATUS_LABELS, Status
+
+# Where a ticket may go from each status. Re-opening is allowed where it makes sense:
+# a resolved ticket goes back to follow-up, a rejected one back to verification.
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.DITERIMA: frozenset({Status.DIVERIFIKASI, Status.PERLU_DATA, Status.DITOLAK}),
+    Status.PERLU_DATA: frozenset({Status.DITERIMA, Status.DIVERIFIKASI, Status.DITOLAK}),
+    Status.DIVERIFIKASI: frozenset({Status.DIPROSES, Status.SELESAI, Status.PERLU_DATA,
+                                    Status.DITOLAK}),
+    Status.DIPROSES: frozenset({Status.SELESAI, Status.PERLU_DATA, Status.DITOLAK}),
+    Status.SELESAI: frozenset({Status.DIPROSES}),
+    Status.DITOLAK: frozenset({Status.DIVERIFIKASI}),
+}
+
+# A final status closes the ticket: the reporter is told what was done or why not.
+FINAL: frozenset[Status] = frozenset({Status.SELESAI, Status.DITOLAK})
+
+# Changes that need a message to the reporter, because the procedure promises an answer.
+NEEDS_MESSAGE: frozenset[Status] = frozenset({Status.DITOLAK, Status.PERLU_DATA, Status.SELESAI})
+
+_ORDER = list(Status)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a change is not allowed, in Bahasa Indonesia, and what would be."""
+
+    reason: str
+
+
+def allowed_from(current: Status) -> list[Status]:
+    return sorted(TRANSITIONS[current], key=_ORDER.index)
+
+
+def check_transition(current: Status, target: Status, has_message: bool) -> Refusal | None:
+    if target == current:
+        return Refusal(f"status tiket sudah '{current.value}'")
+    if target not in TRANSITIONS[current]:
+        options = ", ".join(s.value for s in allowed_from(current))
+        return Refusal(
+            f"status tidak dapat diubah dari '{current.value}' ({STATUS_LABELS[current]}) ke "
+            f"'{target.value}'; dari '{current.value}' hanya boleh ke: {options}"
+        )
+    if target in NEEDS_MESSAGE and not has_message:
+        what = {Status.DITOLAK: "alasan penolakan", Status.PERLU_DATA: "data yang perlu dilengkapi",
+                Status.SELESAI: "apa yang sudah dilakukan"}[target]
+        return Refusal(f"status '{target.value}' perlu pesan untuk pelapor: tuliskan {what} "
+                       "di bawah baris perintah (tanpa #internal)")
+    return None
