@@ -170,6 +170,63 @@ class OutboxConfig(_Section):
     max_retry_seconds: Annotated[float, Field(gt=0)] = 3600.0
 
 
+Role = Literal["verifikator", "petugas", "kepala_desa", "admin"]
+
+# Who may read the reporter's identity: the verifier checks it; nobody else needs it.
+IDENTITY_ROLES: frozenset[str] = frozenset({"verifikator"})
+
+
+class StaffMember(_Section):
+    email: Annotated[str, Field(pattern=r"^[^@\s<>]+@[^@\s<>]+$")]
+    name: Annotated[str, Field(min_length=1)]
+    roles: Annotated[list[Role], Field(min_length=1)]
+
+    @property
+    def address(self) -> str:
+        return self.email.lower()
+
+    def has(self, role: str) -> bool:
+        return role in self.roles
+
+    @property
+    def sees_identity(self) -> bool:
+        return any(r in IDENTITY_ROLES for r in self.roles)
+
+
+AuthMethod = Literal["signed_reply", "dkim", "authserv"]
+
+
+class CommandsConfig(_Section):
+    """How a staff command by mail is proven to come from that staff member."""
+
+    # Any one of these is enough (the sender must also be configured staff).
+    accept: Annotated[list[AuthMethod], Field(min_length=1)] = ["dkim"]
+    # Secret for signed reply addresses (pengaduan+adu-2026-00042.<hmac>@...).
+    secret: str | None = None
+    secret_file: str | None = None
+    # authserv-ids of the receiving servers whose Authentication-Results header is trusted.
+    trusted_authserv_ids: list[str] = []
+    # Where security events (forged or unauthenticated commands) are reported.
+    admin_address: Annotated[str, Field(pattern=r"^[^@\s<>]+@[^@\s<>]+$")] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> CommandsConfig:
+        if "signed_reply" in self.accept and not (self.secret or self.secret_file):
+            raise ValueError("accept includes \"signed_reply\": give 'secret' or 'secret_file'")
+        if self.secret is not None and self.secret_file is not None:
+            raise ValueError("give at most one of 'secret' or 'secret_file'")
+        if "authserv" in self.accept and not self.trusted_authserv_ids:
+            raise ValueError("accept includes \"authserv\": list 'trusted_authserv_ids'")
+        if self.secret is not None and len(self.secret) < 16:
+            raise ValueError("'secret' must be at least 16 characters")
+        return self
+
+    def secret_bytes(self) -> bytes:
+        if self.secret_file is not None:
+            return _read_secret(self.secret_file, "[commands] secret_file").encode()
+        return (self.secret or "").encode()
+
+
 class Config(_Section):
     village: VillageConfig
     imap: ImapConfig
@@ -180,6 +237,25 @@ class Config(_Section):
     calendar: CalendarConfig = CalendarConfig()
     tickets: TicketsConfig = TicketsConfig()
     outbox: OutboxConfig = OutboxConfig()
+    staff: Annotated[list[StaffMember], Field(min_length=1)]
+    commands: CommandsConfig = CommandsConfig()
+
+    @model_validator(mode="after")
+    def _check_staff(self) -> Config:
+        if not any(member.has("verifikator") for member in self.staff):
+            raise ValueError("[[staff]] needs at least one member with role \"verifikator\" "
+                             "(who verifies complaints and sees the reporter's identity)")
+        addresses = [member.address for member in self.staff]
+        if len(set(addresses)) != len(addresses):
+            raise ValueError("[[staff]] lists the same email twice")
+        return self
+
+    def staff_member(self, address: str | None) -> StaffMember | None:
+        wanted = (address or "").lower()
+        return next((m for m in self.staff if m.address == wanted), None)
+
+    def staff_with(self, role: str) -> list[StaffMember]:
+        return [m for m in self.staff if m.has(role)]
 
     @property
     def storage_dir(self) -> Path:

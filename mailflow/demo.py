@@ -24,6 +24,9 @@ from mailflow.message import parse_message
 
 INBOX = "pengaduan@klero.desa.id"
 PASSWORD = "demo"
+SEKDES = "sekdes@klero.desa.id"
+KASI = "kasi@klero.desa.id"
+ADMIN = "admin@klero.desa.id"
 RESIDENTS = ("siti@warga.example", "budi@warga.example", "rina@warga.example",
              "liburan@warga.example", "pak.rt@warga.example")
 
@@ -100,18 +103,24 @@ def demo_config(directory: Path, imap_port: int, smtp_port: int) -> dict[str, ob
         "smtp": {"host": "127.0.0.1", "port": smtp_port, "security": "plain",
                  "from_address": INBOX, "from_name": "Pemerintah Desa Klero"},
         "storage": {"directory": str(directory / "state")},
+        "staff": [{"email": SEKDES, "name": "Sekretaris Desa", "roles": ["verifikator"]},
+                  {"email": KASI, "name": "Kasi Pelayanan", "roles": ["petugas"]}],
+        "commands": {"accept": ["signed_reply"], "secret": "demo-secret-desa-klero",
+                     "admin_address": ADMIN},
     }
 
 
 def _write_toml(path: Path, data: dict[str, object]) -> None:
+    import json
+
     lines: list[str] = []
     for section, values in data.items():
-        lines.append(f"[{section}]")
-        assert isinstance(values, dict)
-        for key, value in values.items():
-            rendered = str(value) if isinstance(value, int) else f'"{value}"'
-            lines.append(f"{key} = {rendered}")
-        lines.append("")
+        tables = values if isinstance(values, list) else [values]
+        for table in tables:
+            lines.append(f"[[{section}]]" if isinstance(values, list) else f"[{section}]")
+            assert isinstance(table, dict)
+            lines.extend(f"{key} = {json.dumps(value)}" for key, value in table.items())
+            lines.append("")
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
@@ -130,7 +139,7 @@ def run_demo(keep: str | None) -> int:
 
     directory = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="mailflow-demo-"))
     directory.mkdir(parents=True, exist_ok=True)
-    users = {INBOX: PASSWORD, **dict.fromkeys(RESIDENTS, PASSWORD)}
+    users = {INBOX: PASSWORD, **dict.fromkeys((*RESIDENTS, SEKDES, KASI, ADMIN), PASSWORD)}
     imap = EmbeddedIMAP(users)
     imap.start()
     smtp = LoopbackSMTP(deliver=imap.deliver, knows=lambda addr: addr.lower() in users)

@@ -30,6 +30,9 @@ USERS = {
     "siti@warga.example": "siti-secret",
     "budi@warga.example": "budi-secret",
     "admin@klero.desa.id": "admin-secret",
+    "sekdes@klero.desa.id": "sekdes-secret",
+    "kasi@klero.desa.id": "kasi-secret",
+    "kades@klero.desa.id": "kades-secret",
 }
 
 

@@ -16,6 +16,16 @@ from mailflow.models import IntakeRecord, OutboxMessage, Reporter, Ticket
 INBOX = "pengaduan@klero.desa.id"
 SITI = "siti@warga.example"
 BUDI = "budi@warga.example"
+SEKDES = "sekdes@klero.desa.id"  # verifikator
+KASI = "kasi@klero.desa.id"  # petugas
+KADES = "kades@klero.desa.id"  # kepala desa
+ADMIN = "admin@klero.desa.id"
+SECRET = "rahasia-desa-klero-untuk-tes"
+STAFF = [
+    {"email": SEKDES, "name": "Sekretaris Desa", "roles": ["verifikator"]},
+    {"email": KASI, "name": "Kasi Pelayanan", "roles": ["petugas"]},
+    {"email": KADES, "name": "Kepala Desa", "roles": ["kepala_desa"]},
+]
 
 COMPLETE_BODY = (
     "Nama: Siti Aminah\n"
@@ -39,9 +49,12 @@ def config_for(world: Any, tmp_path: Path, **sections: dict[str, Any]) -> Config
                  "from_address": INBOX, "from_name": "Pemerintah Desa Klero",
                  "timeout_seconds": 10.0},
         "storage": {"directory": str(tmp_path / "state")},
+        "commands": {"accept": ["signed_reply", "authserv", "dkim"], "secret": SECRET,
+                     "trusted_authserv_ids": ["mx.klero.desa.id"], "admin_address": ADMIN},
     }
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)
+    data["staff"] = STAFF  # type: ignore[assignment]
     return parse_config(data, source="test")
 
 

@@ -31,10 +31,11 @@ def write_config(cfg: Any, path: Path) -> Path:
     """The validated config written back as TOML, as an administrator would keep it."""
     lines: list[str] = []
     for section, values in cfg.model_dump(mode="json").items():
-        lines.append(f"[{section}]")
-        for key, value in values.items():
-            if value is not None:
-                lines.append(f"{key} = {json.dumps(value)}")
+        tables = values if isinstance(values, list) else [values]
+        for table in tables:
+            lines.append(f"[[{section}]]" if isinstance(values, list) else f"[{section}]")
+            lines.extend(f"{key} = {json.dumps(value)}" for key, value in table.items()
+                         if value is not None)
     path.write_text("\n".join(lines) + "\n")
     return path
 

@@ -13,11 +13,12 @@ MINIMAL = {
     "village": {"name": "Desa Klero"},
     "imap": {"host": "127.0.0.1", "username": "desa", "password": "x", "security": "plain"},
     "smtp": {"host": "127.0.0.1", "from_address": "pengaduan@klero.desa.id", "security": "plain"},
+    "staff": [{"email": "sekdes@klero.desa.id", "name": "Sekdes", "roles": ["verifikator"]}],
 }
 
 
-def _with(section: str, **values: object) -> dict[str, dict[str, object]]:
-    data = {k: dict(v) for k, v in MINIMAL.items()}
+def _with(section: str, **values: object) -> dict[str, object]:
+    data: dict[str, object] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in MINIMAL.items()}
     data.setdefault(section, {}).update(values)
     return data
 
@@ -98,3 +99,26 @@ def test_invalid_toml_reports_file(tmp_path: Path) -> None:
 def test_missing_file_says_how_to_fix(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"file not found .*--config"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_staff_needs_a_verifier() -> None:
+    data = {**MINIMAL, "staff": [{"email": "a@x.id", "name": "A", "roles": ["petugas"]}]}
+    with pytest.raises(ConfigError, match=r"at least one member with role \"verifikator\""):
+        parse_config(data)
+
+
+def test_staff_role_must_be_known() -> None:
+    data = {**MINIMAL, "staff": [{"email": "a@x.id", "name": "A", "roles": ["lurah"]}]}
+    with pytest.raises(ConfigError, match=r"\[staff\] 0.roles.0: .*'verifikator'"):
+        parse_config(data)
+
+
+def test_signed_replies_need_a_secret() -> None:
+    with pytest.raises(ConfigError, match=r"\[commands\]: .*'secret' or 'secret_file'"):
+        parse_config(_with("commands", accept=["signed_reply"]))
+
+
+def test_staff_lookup_ignores_case() -> None:
+    cfg = parse_config(MINIMAL)
+    member = cfg.staff_member("SekDes@Klero.Desa.ID")
+    assert member is not None and member.sees_identity
