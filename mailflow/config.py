@@ -127,6 +127,8 @@ class StorageConfig(_Section):
     directory: str = "/var/lib/mailflow"
     max_attachment_bytes: Annotated[int, Field(ge=0)] = 10 * 1024 * 1024
     max_attachments: Annotated[int, Field(ge=0)] = 20
+    # Staff notifications carry attachments up to this total; larger ones stay on the server.
+    notify_attachment_bytes: Annotated[int, Field(ge=0)] = 5 * 1024 * 1024
     # A message larger than this is not downloaded; it is quarantined for staff to read in webmail.
     max_message_bytes: Annotated[int, Field(ge=1024)] = 40 * 1024 * 1024
 

@@ -152,6 +152,21 @@ def redact(text: str) -> str:
     return _PHONE_ANYWHERE.sub("[nomor disembunyikan]", text)
 
 
+def scrub(text: str, identity: Identity) -> str:
+    """Text safe for staff who may not see identity: numbers hidden, known values replaced.
+
+    Residents sometimes put their name or address in the subject or mid-sentence; those
+    exact strings are replaced wherever they occur.
+    """
+    text = redact(text)
+    for value, label in ((identity.name, "[nama disembunyikan]"),
+                         (identity.address, "[alamat disembunyikan]"),
+                         (identity.email, "[email disembunyikan]")):
+        if value and len(value) >= 3:
+            text = re.sub(re.escape(value), label, text, flags=re.IGNORECASE)
+    return text
+
+
 def _name(value: str | None) -> str | None:
     if not value:
         return None

@@ -30,15 +30,15 @@ from mailflow.models import (
     Attachment,
     IntakeRecord,
     MailboxState,
-    OutboxMessage,
     Quarantine,
     Reporter,
     Ticket,
     TicketEvent,
 )
-from mailflow.render import Envelope, Renderer, build_message, format_moment, new_message_id
-from mailflow.ticketing import MISSING_TEXT, STATUS_LABELS, assess, format_number
-from mailflow.workdays import WorkCalendar, format_tanggal
+from mailflow.notices import Notices, StoredAttachment
+from mailflow.render import Renderer
+from mailflow.ticketing import assess, format_number
+from mailflow.workdays import WorkCalendar
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +67,8 @@ class Intake:
         self.cfg = cfg
         self.engine = engine
         self.calendar = calendar
-        self.renderer = renderer
         self.clock = clock
+        self.notices = Notices(cfg, calendar, renderer, clock)
         self.own_addresses = {cfg.smtp.from_address.lower(), cfg.imap.username.lower()}
 
     # -- the pass ---------------------------------------------------------------------------
@@ -248,16 +248,22 @@ class Intake:
         session.add(Reporter(ticket_id=ticket.id, name=identity.name, nik=identity.nik,
                              nik_problem=identity.nik_problem, phone=identity.phone,
                              address=identity.address, email=identity.email))
-        for attachment in self._save_attachments(msg, ticket.id):
+        saved = self._save_attachments(msg, ticket.id)
+        for attachment in saved:
             session.add(attachment)
         session.add(TicketEvent(ticket_id=ticket.id, at=self.clock(), actor="system",
                                 kind="created", to_status=ticket.status,
                                 note="missing: " + ticket.missing if ticket.missing else "",
                                 message_id=msg.message_id))
         if reply_to:
-            session.add(self._acknowledgement(ticket, identity, verdict.nik_problem, msg, reply_to))
+            session.add(self.notices.acknowledgement(ticket, identity, verdict.nik_problem,
+                                                     msg.message_id, msg.references, reply_to))
         else:
             log.warning("no reply address ticket=%s; acknowledgement not possible", number)
+        stored = [StoredAttachment(a.filename, a.content_type, a.size, base / a.path)
+                  for a in saved for base in [Path(self.cfg.storage.directory)]]
+        for notice in self.notices.new_ticket(ticket, identity, stored):
+            session.add(notice)
         log.info("ticket created ticket=%s uid=%d status=%s due=%s missing=%s attachments=%d",
                  number, header.uid, ticket.status, ticket.due_date, ticket.missing or "-",
                  len(msg.attachments))
@@ -280,36 +286,6 @@ class Intake:
                                     content_type=part.content_type, size=len(part.data),
                                     sha256=digest, path=str(relative)))
         return saved
-
-    def _acknowledgement(self, ticket: Ticket, identity: Identity, nik_problem: str | None,
-                         msg: ParsedMessage, recipient: str) -> OutboxMessage:
-        cfg = self.cfg
-        zone_name = cfg.calendar.timezone
-        context = {
-            "number": ticket.number,
-            "salutation": f"Bapak/Ibu {identity.name}" if identity.name else "Bapak/Ibu",
-            "received": format_moment(ticket.received_at.astimezone(self.calendar.zone), zone_name),
-            "due": format_tanggal(ticket.due_date),
-            "working_days": cfg.calendar.working_days,
-            "status_label": STATUS_LABELS[ticket.status],
-            "missing": [MISSING_TEXT[m] for m in ticket.missing.split(",") if m],
-            "nik_problem": nik_problem,
-            "village": cfg.village.name,
-            "signature": cfg.smtp.from_name or f"Pemerintah {cfg.village.name}",
-        }
-        text, html = self.renderer.render("ack", context)
-        now = self.clock()
-        message_id = new_message_id(cfg.smtp.from_address)
-        envelope = Envelope(
-            from_address=cfg.smtp.from_address, from_name=context["signature"], to=recipient,
-            subject=f"[{ticket.number}] Pengaduan Anda telah diterima",
-            in_reply_to=msg.message_id, references=msg.references, ticket_number=ticket.number,
-        )
-        return OutboxMessage(
-            ticket_id=ticket.id, kind="ack", message_id=message_id, recipient=recipient,
-            raw=build_message(envelope, text, html, message_id, now),
-            next_attempt_at=now, created_at=now,
-        )
 
     def _record_ignored(self, imap: ImapSession, header: FetchedHeader, decision: Decision,
                         stats: IntakeStats) -> None:

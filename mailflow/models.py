@@ -80,6 +80,8 @@ class Ticket(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(unique=True, index=True)
     status: str = Field(index=True)
+    priority: str = "sedang"
+    assignee: str | None = None  # a staff address
     channel: str = "email"
     received_at: datetime = _utc_column(index=True)
     due_date: date
@@ -130,6 +132,7 @@ class TicketEvent(SQLModel, table=True):
     to_status: str | None = None
     note: str = Field(default="", sa_column=Column(Text, nullable=False))
     message_id: str | None = None
+    auth: str = ""  # how the actor was authenticated: signed_reply, dkim, authserv, or ""
 
 
 class OutboxMessage(SQLModel, table=True):

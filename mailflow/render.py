@@ -71,6 +71,8 @@ class Envelope:
     in_reply_to: str | None = None
     references: Sequence[str] = ()
     ticket_number: str | None = None
+    reply_to: str | None = None
+    attachments: Sequence[tuple[str, str, bytes]] = ()  # (filename, content type, data)
 
 
 def new_message_id(from_address: str) -> str:
@@ -84,6 +86,8 @@ def build_message(
     msg["From"] = formataddr((envelope.from_name, envelope.from_address))
     msg["To"] = envelope.to
     msg["Subject"] = envelope.subject
+    if envelope.reply_to:
+        msg["Reply-To"] = envelope.reply_to
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id
     if envelope.in_reply_to:
@@ -98,4 +102,8 @@ def build_message(
         msg["X-Mailflow-Ticket"] = envelope.ticket_number
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
+    for filename, content_type, data in envelope.attachments:
+        maintype, _, subtype = content_type.partition("/")
+        msg.add_attachment(data, maintype=maintype or "application",
+                           subtype=subtype or "octet-stream", filename=filename)
     return msg.as_bytes()

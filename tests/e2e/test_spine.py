@@ -19,6 +19,7 @@ from mailflow.service import Service
 from tests.e2e.support import (
     BUDI,
     INBOX,
+    SEKDES,
     SITI,
     SITI_SECRETS,
     FixedClock,
@@ -61,7 +62,7 @@ def test_acknowledgement_arrives_with_number_and_due_date(mail_world: Any, tmp_p
     assert ticket.status == "diterima"
     assert ticket.due_date.isoformat() == "2026-12-08"
     assert ticket.received_at == RECEIVED
-    assert result.outbox.sent == 1
+    assert result.outbox.sent == 2  # the acknowledgement and the verifier's notification
     [ack] = _acks(mail_world, SITI)
     assert ack["Subject"].startswith("[ADU-2026-00001]")
     assert ack["In-Reply-To"] == "<keluhan-1@warga.example>"
@@ -187,7 +188,7 @@ def test_crash_between_commit_and_mark_makes_no_second_ticket(mail_world: Any,
                              env={**os.environ, "PYTHONPATH": str(Path.cwd())})
     assert crashed.returncode == 137, crashed.stderr
     assert len(tickets(cfg)) == 1
-    assert [o.state for o in outbox(cfg)] == ["pending"]
+    assert [o.state for o in outbox(cfg)] == ["pending", "pending"]  # ack and notification
 
     after_restart = FixedClock(datetime.now(UTC) + timedelta(minutes=1))  # the crash used real time
     _poll(cfg, after_restart)
@@ -212,23 +213,24 @@ def test_smtp_outage_delays_and_delivers_exactly_once(mail_world: Any, tmp_path:
     finally:
         mail_world.smtp.start()
     assert first.outbox.smtp_unavailable and second.outbox.smtp_unavailable
-    assert [o.state for o in outbox(cfg)] == ["pending"]
+    assert [o.state for o in outbox(cfg)] == ["pending", "pending"]
     assert mail_world.messages(SITI) == []
 
     mail_world.smtp.tempfail = True
     third = _poll(cfg, clock)
     mail_world.smtp.tempfail = False
-    assert third.outbox.deferred == 1
-    [item] = outbox(cfg)
-    assert item.next_attempt_at > clock.now
-    assert "451" in item.last_error
+    assert third.outbox.deferred == 2
+    for item in outbox(cfg):
+        assert item.next_attempt_at > clock.now
+        assert "451" in item.last_error
 
     assert _poll(cfg, clock).outbox.sent == 0  # not due yet
     clock.now += timedelta(minutes=5)
-    assert _poll(cfg, clock).outbox.sent == 1
+    assert _poll(cfg, clock).outbox.sent == 2
     assert _poll(cfg, clock).outbox.sent == 0
     assert len(mail_world.messages(SITI)) == 1
-    assert [o.state for o in outbox(cfg)] == ["sent"]
+    assert len(mail_world.messages(SEKDES)) == 1
+    assert [o.state for o in outbox(cfg)] == ["sent", "sent"]
 
 
 def test_permanent_refusal_parks_the_message(mail_world: Any, tmp_path: Path) -> None:
@@ -237,7 +239,7 @@ def test_permanent_refusal_parks_the_message(mail_world: Any, tmp_path: Path) ->
                        internaldate=RECEIVED)
     result = _poll(cfg)
     assert result.outbox.parked == 1
-    [item] = outbox(cfg)
+    [item] = [o for o in outbox(cfg) if o.kind == "ack"]
     assert item.state == "parked"
     assert "550" in item.last_error
 

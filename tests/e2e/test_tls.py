@@ -17,12 +17,12 @@ import trustme
 from mailflow.embedded import LoopbackSMTP
 from mailflow.service import Service
 from tests.e2e.servers import DovecotServer, dovecot_available, fetch_all
-from tests.e2e.support import INBOX, SITI, complaint, config_for, tickets
+from tests.e2e.support import INBOX, SEKDES, SITI, complaint, config_for, tickets
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(not dovecot_available(), reason="TLS tests run on Dovecot")]
 
-USERS = {INBOX: "inbox-secret", SITI: "siti-secret"}
+USERS = {INBOX: "inbox-secret", SITI: "siti-secret", SEKDES: "sekdes-secret"}
 RECEIVED = datetime(2026, 11, 27, 10, tzinfo=ZoneInfo("Asia/Jakarta"))
 
 
@@ -90,7 +90,7 @@ def test_complaint_over_tls_is_acknowledged_over_starttls(tls_world: TlsWorld, t
     result = _poll(cfg)
 
     assert result.imap_error is None
-    assert result.outbox.sent == 1
+    assert result.outbox.sent == 2  # acknowledgement and the verifier's notification
     assert len(tickets(cfg)) == 1
     assert len(fetch_all(tls_world.imap.host, tls_world.imap.port, SITI, USERS[SITI])) == 1
 
