@@ -37,6 +37,9 @@ from mailflow.models import (
 )
 from mailflow.notices import Notices, StoredAttachment
 from mailflow.render import Renderer
+from mailflow.reply_text import new_text
+from mailflow.sender_auth import DnsTxt
+from mailflow.staff_replies import StaffReplies
 from mailflow.ticketing import assess, format_number
 from mailflow.workdays import WorkCalendar
 
@@ -63,12 +66,13 @@ class IntakeStats:
 
 class Intake:
     def __init__(self, cfg: Config, engine: Engine, calendar: WorkCalendar, renderer: Renderer,
-                 clock: Clock) -> None:
+                 clock: Clock, dns_txt: DnsTxt | None = None) -> None:
         self.cfg = cfg
         self.engine = engine
         self.calendar = calendar
         self.clock = clock
         self.notices = Notices(cfg, calendar, renderer, clock)
+        self.staff_replies = StaffReplies(cfg, self.notices, clock, dns_txt)
         self.own_addresses = {cfg.smtp.from_address.lower(), cfg.imap.username.lower()}
 
     # -- the pass ---------------------------------------------------------------------------
@@ -180,12 +184,12 @@ class Intake:
             record = IntakeRecord(mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity,
                                   uid=header.uid, message_key=key, decision="",
                                   created_at=self.clock())
-            self._decide(session, record, decision, msg, header, stats)
+            self._decide(session, record, decision, msg, header, raw, stats)
             session.add(record)
             _set_last_uid(session, imap.mailbox_key, header.uid)
 
     def _decide(self, session: Session, record: IntakeRecord, decision: Decision,
-                msg: ParsedMessage, header: FetchedHeader, stats: IntakeStats) -> None:
+                msg: ParsedMessage, header: FetchedHeader, raw: bytes, stats: IntakeStats) -> None:
         """Fill in the intake record and create what the decision asks for (same transaction)."""
         if decision.kind in (Kind.IGNORE, Kind.SKIP):
             record.decision, record.reason = "ignored", decision.reason
@@ -200,6 +204,12 @@ class Intake:
             log.info("duplicate uid=%d ticket=%s", header.uid, existing.number)
             return
         target = self._reply_target(session, decision, msg)
+        member = self.cfg.staff_member(msg.from_addr)
+        if target is not None and member is not None:
+            outcome = self.staff_replies.handle(session, target, member, msg, raw)
+            record.decision, record.ticket_id, record.reason = "staff", target.id, outcome
+            stats.replies += 1
+            return
         if target is not None:
             self._add_reply(session, target, msg, header)
             record.decision, record.ticket_id, record.reason = "reply", target.id, decision.reason
@@ -222,7 +232,7 @@ class Intake:
         """A message about an existing ticket joins its history; it never opens a second ticket."""
         assert ticket.id is not None
         session.add(TicketEvent(ticket_id=ticket.id, at=self.clock(), actor="reporter",
-                                kind="reply", note=msg.text[:20000], message_id=msg.message_id))
+                                kind="reply", note=new_text(msg.text)[:20000], message_id=msg.message_id))
         log.info("reply added uid=%d ticket=%s", header.uid, ticket.number)
 
     def _create_ticket(self, session: Session, msg: ParsedMessage, header: FetchedHeader,

@@ -17,11 +17,12 @@ from typing import Any
 
 from mailflow.config import Config, StaffMember
 from mailflow.identity import Identity, scrub
-from mailflow.models import OutboxMessage, Ticket
+from mailflow.models import OutboxMessage, Reporter, Ticket
 from mailflow.render import Envelope, Renderer, build_message, format_moment, new_message_id
 from mailflow.reply_address import signed_address
-from mailflow.ticketing import MISSING_TEXT, STATUS_LABELS
+from mailflow.ticketing import MISSING_TEXT, STATUS_EXPLANATIONS, STATUS_LABELS, Status
 from mailflow.workdays import WorkCalendar, format_tanggal
+from mailflow.workflow import FINAL
 
 CHANNEL_LABELS = {"email": "email", "telepon": "telepon", "whatsapp": "WhatsApp",
                   "kotak_saran": "kotak saran"}
@@ -97,7 +98,38 @@ class Notices:
         )
         return self._row(ticket, "ack", envelope, "ack", context)
 
+    def status_update(self, ticket: Ticket, reporter: Reporter, message: str, changed: bool,
+                      ack_message_id: str | None) -> OutboxMessage:
+        """The reporter is told of every public change, in the thread of the acknowledgement."""
+        assert reporter.email is not None
+        context = {
+            **self._common(ticket),
+            "salutation": f"Bapak/Ibu {reporter.name}" if reporter.name else "Bapak/Ibu",
+            "changed": changed,
+            "explanation": STATUS_EXPLANATIONS[ticket.status],
+            "message": message,
+            "final": Status(ticket.status) in FINAL,
+        }
+        envelope = Envelope(
+            from_address=self.cfg.smtp.from_address, from_name=self.signature, to=reporter.email,
+            subject=f"[{ticket.number}] Status pengaduan: {STATUS_LABELS[ticket.status]}",
+            in_reply_to=ack_message_id, references=(), ticket_number=ticket.number,
+        )
+        return self._row(ticket, "status", envelope, "status", context)
+
     # -- to staff -------------------------------------------------------------------------
+
+    def to_staff_plain(self, ticket: Ticket, to: str, subject: str, greeting: str,
+                       paragraphs: Sequence[str], in_reply_to: str | None = None) -> OutboxMessage:
+        """A short message to staff or the administrator (refusals, security alerts)."""
+        context = {"greeting": greeting, "paragraphs": list(paragraphs),
+                   "village": self.cfg.village.name}
+        envelope = Envelope(
+            from_address=self.cfg.smtp.from_address, from_name=self.signature, to=to,
+            subject=subject, in_reply_to=in_reply_to, ticket_number=ticket.number,
+            reply_to=self.reply_address(ticket),
+        )
+        return self._row(ticket, "staff", envelope, "notice", context)
 
     def new_ticket(self, ticket: Ticket, identity: Identity,
                    attachments: Sequence[StoredAttachment]) -> list[OutboxMessage]:

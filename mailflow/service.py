@@ -19,6 +19,7 @@ from mailflow.imap_source import ImapSource
 from mailflow.intake import Clock, Intake, IntakeStats
 from mailflow.outbox import Outbox, OutboxStats, SmtpSender
 from mailflow.render import Renderer
+from mailflow.sender_auth import DnsTxt
 from mailflow.store import make_engine
 from mailflow.workdays import WorkCalendar, calendar_from
 
@@ -42,13 +43,14 @@ class PollResult:
 
 
 class Service:
-    def __init__(self, cfg: Config, clock: Clock = utc_now) -> None:
+    def __init__(self, cfg: Config, clock: Clock = utc_now, dns_txt: DnsTxt | None = None) -> None:
         self.cfg = cfg
         self.clock = clock
         cfg.storage_dir.mkdir(parents=True, exist_ok=True)
         self.engine = make_engine(cfg.database_url)
         self.source = ImapSource(cfg.imap)
-        self.intake = Intake(cfg, self.engine, make_calendar(cfg), Renderer(), clock)
+        # `dns_txt` replaces DNS for DKIM key lookups (tests serve their own keys).
+        self.intake = Intake(cfg, self.engine, make_calendar(cfg), Renderer(), clock, dns_txt)
         self.outbox = Outbox(self.engine, SmtpSender(cfg.smtp), cfg.outbox)
         self._stop = threading.Event()
 

@@ -116,7 +116,7 @@ def unmarked_intake(session: Session, mailbox: str, uidvalidity: int) -> Sequenc
         IntakeRecord.mailbox == mailbox,
         IntakeRecord.uidvalidity == uidvalidity,
         IntakeRecord.marked == False,  # noqa: E712 - SQL expression, not a Python comparison
-        col(IntakeRecord.decision).in_(("ticket", "reply", "duplicate")),
+        col(IntakeRecord.decision).in_(("ticket", "reply", "staff", "duplicate")),
     )
     return session.exec(query).all()
 

@@ -33,6 +33,18 @@ STATUS_LABELS: dict[str, str] = {
 }
 
 
+# What each status means, in plain words for the reporter.
+STATUS_EXPLANATIONS: dict[str, str] = {
+    Status.DITERIMA: "Pengaduan Anda sudah tercatat dan menunggu verifikasi oleh petugas.",
+    Status.PERLU_DATA: "Kami memerlukan data tambahan dari Anda sebelum pengaduan dapat diproses. "
+                       "Mohon balas email ini dengan data yang diminta.",
+    Status.DIVERIFIKASI: "Pengaduan Anda sudah diperiksa dan dinyatakan layak ditindaklanjuti.",
+    Status.DIPROSES: "Pengaduan Anda sedang ditindaklanjuti oleh petugas desa.",
+    Status.SELESAI: "Pengaduan Anda sudah selesai ditangani.",
+    Status.DITOLAK: "Pengaduan Anda tidak dapat kami tindak lanjuti.",
+}
+
+
 class Missing(StrEnum):
     NAME = "nama"
     NIK = "nik"

@@ -1,0 +1,224 @@
+"""The whole cycle by email: staff replies move a ticket, the resident is told in thread."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import dkim
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from mailflow.models import TicketEvent
+from mailflow.service import Service
+from tests.e2e.support import (
+    ADMIN,
+    INBOX,
+    KASI,
+    SEKDES,
+    SITI,
+    SITI_SECRETS,
+    complaint,
+    config_for,
+    rows,
+    tickets,
+)
+
+pytestmark = pytest.mark.e2e
+RECEIVED = datetime(2026, 11, 27, 10, tzinfo=ZoneInfo("Asia/Jakarta"))
+
+
+def _poll(cfg: Any, dns_txt: Any = None) -> Any:
+    service = Service(cfg, dns_txt=dns_txt)
+    try:
+        return service.poll_once()
+    finally:
+        service.engine.dispose()
+
+
+def _read(stored: Any) -> Any:
+    return message_from_bytes(stored.raw, policy=default)
+
+
+def _text(msg: Any) -> str:
+    return str(msg.get_body(("plain",)).get_content())
+
+
+def _start(world: Any, tmp_path: Path, **sections: Any) -> tuple[Any, Any]:
+    """A complaint taken and acknowledged; returns the config and the verifier's notification."""
+    cfg = config_for(world, tmp_path, **sections)
+    world.deliver(INBOX, complaint(), internaldate=RECEIVED)
+    _poll(cfg)
+    [note] = world.messages(SEKDES)
+    return cfg, _read(note)
+
+
+def staff_reply(sender: str, note: Any, body: str, to: str | None = None,
+                **headers: str) -> bytes:
+    """What a mail program sends when staff press Reply on a notification."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to or str(note["Reply-To"])
+    msg["Subject"] = "Re: " + str(note["Subject"])
+    msg["Message-ID"] = make_msgid(domain="klero.desa.id")
+    msg["In-Reply-To"] = str(note["Message-ID"])
+    for name, value in headers.items():
+        msg[name.replace("_", "-")] = value
+    quoted = "\n".join("> " + line for line in _text(note).splitlines())
+    msg.set_content(f"{body}\n\nPada Jum, 27 Nov 2026 pukul 10.05 Layanan <{INBOX}> menulis:\n"
+                    f"{quoted}\n")
+    return msg.as_bytes()
+
+
+def test_staff_drive_a_ticket_to_done_and_the_resident_hears_each_step(mail_world: Any,
+                                                                        tmp_path: Path) -> None:
+    cfg, note = _start(mail_world, tmp_path)
+    [ack] = [_read(m) for m in mail_world.messages(SITI)]
+
+    mail_world.deliver(INBOX, staff_reply(SEKDES, note, f"#status diverifikasi\n#petugas {KASI}\n"
+                                          "#prioritas tinggi\n\nPengaduan Anda sudah kami periksa."))
+    _poll(cfg)
+    [ticket] = tickets(cfg)
+    assert (ticket.status, ticket.assignee, ticket.priority) == ("diverifikasi", KASI, "tinggi")
+    [officer_note] = [_read(m) for m in mail_world.messages(KASI)]
+    officer_text = _text(officer_note)
+    assert "Identitas pelapor dirahasiakan" in officer_text
+    for secret in SITI_SECRETS:
+        assert secret not in officer_note.as_string()
+
+    mail_world.deliver(INBOX, staff_reply(KASI, officer_note,
+                                          "#status diproses\nPetugas datang besok pagi."))
+    _poll(cfg)
+    mail_world.deliver(INBOX, staff_reply(KASI, officer_note,
+                                          "#status selesai\nJalan sudah ditambal kemarin sore."))
+    _poll(cfg)
+
+    assert tickets(cfg)[0].status == "selesai"
+    updates = [_read(m) for m in mail_world.messages(SITI)][1:]
+    assert [u["Subject"] for u in updates] == [
+        "[ADU-2026-00001] Status pengaduan: Sudah diverifikasi",
+        "[ADU-2026-00001] Status pengaduan: Sedang ditindaklanjuti",
+        "[ADU-2026-00001] Status pengaduan: Selesai",
+    ]
+    for update in updates:
+        assert update["In-Reply-To"] == ack["Message-ID"]
+        assert update["Auto-Submitted"] == "auto-replied"
+    assert "Pengaduan Anda sudah kami periksa." in _text(updates[0])
+    assert "Petugas datang besok pagi." in _text(updates[1])
+    final = _text(updates[2])
+    assert "Jalan sudah ditambal kemarin sore." in final and "kami tutup" in final
+    assert "menulis:" not in final and "#status" not in final
+    events = rows(cfg, TicketEvent)
+    assert [(e.from_status, e.to_status) for e in events if e.kind == "status"] == [
+        ("diterima", "diverifikasi"), ("diverifikasi", "diproses"), ("diproses", "selesai")]
+    assert {e.auth for e in events if e.kind == "status"} == {"signed_reply"}
+
+
+def test_internal_note_never_reaches_the_resident(mail_world: Any, tmp_path: Path) -> None:
+    cfg, note = _start(mail_world, tmp_path)
+    mail_world.deliver(INBOX, staff_reply(SEKDES, note, "#internal\nPelapor tetangga Pak Kadus."))
+    _poll(cfg)
+    assert len(mail_world.messages(SITI)) == 1  # only the acknowledgement
+    [event] = [e for e in rows(cfg, TicketEvent) if e.kind == "internal_note"]
+    assert event.note == "Pelapor tetangga Pak Kadus."
+
+
+def test_forged_command_changes_nothing_and_alerts_the_administrator(mail_world: Any,
+                                                                     tmp_path: Path) -> None:
+    cfg, note = _start(mail_world, tmp_path)
+    forged = staff_reply(SEKDES, note, "#tolak tidak penting\nDitutup.", to=INBOX)
+    mail_world.deliver(INBOX, forged)
+
+    _poll(cfg)
+
+    assert tickets(cfg)[0].status == "diterima"
+    assert len(mail_world.messages(SITI)) == 1
+    [alert] = [_read(m) for m in mail_world.messages(ADMIN)]
+    assert "Peringatan keamanan" in str(alert["Subject"])
+    assert [e.kind for e in rows(cfg, TicketEvent) if e.kind == "security"] == ["security"]
+
+
+def test_trusted_authentication_results_authenticate_a_command(mail_world: Any,
+                                                               tmp_path: Path) -> None:
+    cfg, note = _start(mail_world, tmp_path)
+    trusted = staff_reply(SEKDES, note, "#status diverifikasi", to=INBOX,
+                          Authentication_Results="mx.klero.desa.id; dkim=pass header.d=klero.desa.id")
+    mail_world.deliver(INBOX, trusted)
+    _poll(cfg)
+    assert tickets(cfg)[0].status == "diverifikasi"
+    assert [e.auth for e in rows(cfg, TicketEvent) if e.kind == "status"] == ["authserv"]
+
+
+def test_authentication_results_from_an_untrusted_server_do_not(mail_world: Any,
+                                                                tmp_path: Path) -> None:
+    cfg, note = _start(mail_world, tmp_path)
+    untrusted = staff_reply(SEKDES, note, "#status diverifikasi", to=INBOX,
+                            Authentication_Results="evil.example; dkim=pass header.d=klero.desa.id")
+    mail_world.deliver(INBOX, untrusted)
+    _poll(cfg)
+    assert tickets(cfg)[0].status == "diterima"
+
+
+def test_dkim_signed_command_is_applied(mail_world: Any, tmp_path: Path) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_pem = key.private_bytes(serialization.Encoding.PEM,
+                                    serialization.PrivateFormat.TraditionalOpenSSL,
+                                    serialization.NoEncryption())
+    public_der = key.public_key().public_bytes(serialization.Encoding.DER,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public_der)
+
+    def dns_txt(name: bytes, timeout: int = 5) -> bytes | None:
+        return record if name == b"desa._domainkey.klero.desa.id." else None
+
+    cfg, note = _start(mail_world, tmp_path, commands={"accept": ["dkim"]})
+    unsigned = staff_reply(SEKDES, note, "#status diverifikasi\nSudah kami cek.", to=INBOX)
+    signature = dkim.sign(unsigned, b"desa", b"klero.desa.id", private_pem,
+                          include_headers=[b"from", b"to", b"subject", b"message-id"])
+    mail_world.deliver(INBOX, signature + unsigned)
+
+    _poll(cfg, dns_txt)
+
+    assert tickets(cfg)[0].status == "diverifikasi"
+    assert [e.auth for e in rows(cfg, TicketEvent) if e.kind == "status"] == ["dkim"]
+
+
+def test_invalid_command_gets_an_explaining_reply(mail_world: Any, tmp_path: Path) -> None:
+    cfg, note = _start(mail_world, tmp_path)
+    mail_world.deliver(INBOX, staff_reply(SEKDES, note, "#status beres\nSudah."))
+    _poll(cfg)
+    assert tickets(cfg)[0].status == "diterima"
+    explanations = [_read(m) for m in mail_world.messages(SEKDES)][1:]
+    [explanation] = explanations
+    text = _text(explanation)
+    assert "status 'beres' tidak dikenal" in text
+    assert "#status diverifikasi" in text  # how to write it
+    assert len(mail_world.messages(SITI)) == 1
+
+
+def test_refused_transition_is_explained(mail_world: Any, tmp_path: Path) -> None:
+    cfg, note = _start(mail_world, tmp_path)
+    mail_world.deliver(INBOX, staff_reply(SEKDES, note, "#status selesai\nSudah."))
+    _poll(cfg)
+    assert tickets(cfg)[0].status == "diterima"
+    text = _text(_read(mail_world.messages(SEKDES)[-1]))
+    assert "dari 'diterima' hanya boleh ke: perlu_data, diverifikasi, ditolak" in text
+
+
+def test_residents_reply_lands_on_the_same_ticket(mail_world: Any, tmp_path: Path) -> None:
+    cfg, _note = _start(mail_world, tmp_path)
+    [ack] = [_read(m) for m in mail_world.messages(SITI)]
+    reply = complaint(subject="Re: " + str(ack["Subject"]), body="Foto tambahan menyusul.",
+                      In_Reply_To=str(ack["Message-ID"]))
+    mail_world.deliver(INBOX, reply)
+    _poll(cfg)
+    assert len(tickets(cfg)) == 1
+    assert [e.note for e in rows(cfg, TicketEvent) if e.kind == "reply"] == ["Foto tambahan menyusul."]
