@@ -37,7 +37,7 @@ from mailflow.models import (
 )
 from mailflow.notices import Notices, StoredAttachment
 from mailflow.render import Renderer
-from mailflow.reply_text import new_text
+from mailflow.resident_replies import ResidentReplies
 from mailflow.sender_auth import DnsTxt
 from mailflow.staff_replies import StaffReplies
 from mailflow.ticketing import assess, format_number
@@ -73,6 +73,7 @@ class Intake:
         self.clock = clock
         self.notices = Notices(cfg, calendar, renderer, clock)
         self.staff_replies = StaffReplies(cfg, self.notices, clock, dns_txt)
+        self.resident_replies = ResidentReplies(cfg, self.notices, clock)
         self.own_addresses = {cfg.smtp.from_address.lower(), cfg.imap.username.lower()}
 
     # -- the pass ---------------------------------------------------------------------------
@@ -211,9 +212,10 @@ class Intake:
             stats.replies += 1
             return
         if target is not None:
-            self._add_reply(session, target, msg, header)
-            record.decision, record.ticket_id, record.reason = "reply", target.id, decision.reason
+            outcome = self.resident_replies.handle(session, target, msg)
+            record.decision, record.ticket_id, record.reason = "reply", target.id, outcome
             stats.replies += 1
+            log.info("reply added uid=%d ticket=%s outcome=%s", header.uid, target.number, outcome)
             return
         ticket = self._create_ticket(session, msg, header, record.message_key)
         record.decision, record.ticket_id, record.reason = "ticket", ticket.id, decision.reason
@@ -226,14 +228,6 @@ class Intake:
             if found is not None:
                 return found
         return store.ticket_by_reference(session, [*msg.in_reply_to, *msg.references])
-
-    def _add_reply(self, session: Session, ticket: Ticket, msg: ParsedMessage,
-                   header: FetchedHeader) -> None:
-        """A message about an existing ticket joins its history; it never opens a second ticket."""
-        assert ticket.id is not None
-        session.add(TicketEvent(ticket_id=ticket.id, at=self.clock(), actor="reporter",
-                                kind="reply", note=new_text(msg.text)[:20000], message_id=msg.message_id))
-        log.info("reply added uid=%d ticket=%s", header.uid, ticket.number)
 
     def _create_ticket(self, session: Session, msg: ParsedMessage, header: FetchedHeader,
                        key: str) -> Ticket:

@@ -13,16 +13,17 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from mailflow.commands import HELP, StaffReply, parse_staff_reply
 from mailflow.config import Config, StaffMember
 from mailflow.identity import Identity
 from mailflow.message import ParsedMessage
-from mailflow.models import OutboxMessage, Reporter, Ticket, TicketEvent
+from mailflow.models import Reporter, Ticket, TicketEvent
 from mailflow.notices import Notices
 from mailflow.reply_text import new_text
 from mailflow.sender_auth import DnsTxt, authenticate
+from mailflow.store import ack_message_id
 from mailflow.ticketing import STATUS_LABELS, Status
 from mailflow.workflow import check_transition
 
@@ -130,11 +131,8 @@ class StaffReplies:
         if reporter is None or not reporter.email:
             log.info("reporter has no email ticket=%s; status change not mailed", ticket.number)
             return
-        ack = session.exec(select(OutboxMessage).where(
-            OutboxMessage.ticket_id == ticket.id, OutboxMessage.kind == "ack")
-            .order_by(col(OutboxMessage.id))).first()
         session.add(self.notices.status_update(ticket, reporter, message, changed,
-                                               ack.message_id if ack else None))
+                                               ack_message_id(session, ticket.id)))
 
     # -- refusals -------------------------------------------------------------------------
 

@@ -128,3 +128,11 @@ def set_marked(engine: Engine, record_ids: Sequence[int]) -> None:
         session.exec(  # type: ignore[call-overload]
             update(IntakeRecord).where(col(IntakeRecord.id).in_(record_ids)).values(marked=True)
         )
+
+
+def ack_message_id(session: Session, ticket_id: int | None) -> str | None:
+    """The acknowledgement's Message-ID: every later message to the reporter threads under it."""
+    query = (select(OutboxMessage.message_id)
+             .where(OutboxMessage.ticket_id == ticket_id, OutboxMessage.kind == "ack")
+             .order_by(col(OutboxMessage.id)))
+    return session.exec(query).first()

@@ -222,3 +222,51 @@ def test_residents_reply_lands_on_the_same_ticket(mail_world: Any, tmp_path: Pat
     _poll(cfg)
     assert len(tickets(cfg)) == 1
     assert [e.note for e in rows(cfg, TicketEvent) if e.kind == "reply"] == ["Foto tambahan menyusul."]
+
+
+def test_reply_with_missing_nik_moves_the_ticket_on(mail_world: Any, tmp_path: Path) -> None:
+    cfg = config_for(mail_world, tmp_path)
+    body = "Nama: Siti Aminah\n\nLampu jalan di gang Melati mati sejak seminggu yang lalu."
+    mail_world.deliver(INBOX, complaint(body=body), internaldate=RECEIVED)
+    _poll(cfg)
+    assert tickets(cfg)[0].status == "perlu_data"
+    [ack] = [_read(m) for m in mail_world.messages(SITI)]
+
+    incomplete = complaint(subject="Re: " + str(ack["Subject"]), body="NIK: 332211450689",
+                           In_Reply_To=str(ack["Message-ID"]))
+    mail_world.deliver(INBOX, incomplete)
+    _poll(cfg)
+    assert tickets(cfg)[0].status == "perlu_data"
+
+    complete = complaint(subject="Re: " + str(ack["Subject"]), body="NIK: 3322114506890002",
+                         In_Reply_To=str(ack["Message-ID"]))
+    mail_world.deliver(INBOX, complete)
+    _poll(cfg)
+
+    [ticket] = tickets(cfg)
+    assert (ticket.status, ticket.missing) == ("diterima", "")
+    update = _read(mail_world.messages(SITI)[-1])
+    assert update["Subject"] == "[ADU-2026-00001] Status pengaduan: Diterima"
+    assert update["In-Reply-To"] == ack["Message-ID"]
+    staff_notes = [_read(m) for m in mail_world.messages(SEKDES)]
+    assert [str(n["Subject"]) for n in staff_notes][-1] == "[ADU-2026-00001] Balasan dari pelapor"
+
+
+@pytest.mark.parametrize("ask", ["status", "Cek status ADU-2026-00001", "STATUS?"])
+def test_resident_can_ask_for_the_status(mail_world: Any, tmp_path: Path, ask: str) -> None:
+    cfg, _note = _start(mail_world, tmp_path)
+    mail_world.deliver(INBOX, complaint(subject="Re: [ADU-2026-00001] Pengaduan Anda telah diterima",
+                                        body=ask))
+    _poll(cfg)
+    answer = _read(mail_world.messages(SITI)[-1])
+    assert answer["Subject"] == "[ADU-2026-00001] Status pengaduan: Diterima"
+    assert "masih: Diterima" in _text(answer)
+
+
+def test_a_stranger_quoting_a_ticket_number_learns_nothing(mail_world: Any, tmp_path: Path) -> None:
+    cfg, _note = _start(mail_world, tmp_path)
+    mail_world.deliver(INBOX, complaint(sender="budi@warga.example",
+                                        subject="Re: [ADU-2026-00001] x", body="status"))
+    _poll(cfg)
+    assert mail_world.messages("budi@warga.example") == []
+    assert [e.actor for e in rows(cfg, TicketEvent) if e.kind == "reply"] == ["other"]
