@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +22,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from mailflow import store
-from mailflow.config import Config
+from mailflow.commands import parse_staff_reply
+from mailflow.config import Config, StaffMember
 from mailflow.identity import Identity, extract_identity
 from mailflow.imap_source import NETWORK_ERRORS, FetchedHeader, ImapSession, ImapSource
 from mailflow.intake_rules import Decision, Kind, classify, message_key
@@ -37,6 +39,7 @@ from mailflow.models import (
 )
 from mailflow.notices import Notices, StoredAttachment
 from mailflow.render import Renderer
+from mailflow.reply_text import new_text
 from mailflow.resident_replies import ResidentReplies
 from mailflow.sender_auth import DnsTxt
 from mailflow.staff_replies import StaffReplies
@@ -46,6 +49,8 @@ from mailflow.workdays import WorkCalendar
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+_CALLER_EMAIL = re.compile(r"(?im)^\s*e-?mail\s*[:=]?\s*<?([^\s<>@]+@[^\s<>@]+\.[^\s<>@]+)>?\s*$")
 
 # Messages without a readable subject are re-read whole up to this size.
 _SMALL_ENOUGH = 5 * 1024 * 1024
@@ -229,18 +234,33 @@ class Intake:
                 return found
         return store.ticket_by_reference(session, [*msg.in_reply_to, *msg.references])
 
+    def _source(self, msg: ParsedMessage) -> tuple[str, str, str | None, StaffMember | None]:
+        """(channel, text, reporter's address, recording staff) for a new complaint.
+
+        A staff member records a phone or WhatsApp complaint by writing `#kanal telepon`
+        above the caller's details: the caller, not the staff member, is the reporter.
+        """
+        member = self.cfg.staff_member(msg.from_addr)
+        if member is not None:
+            commands = parse_staff_reply(new_text(msg.text))
+            if commands.channel and commands.channel != "email":
+                found = _CALLER_EMAIL.search(commands.message)
+                caller = found.group(1).lower() if found else None
+                return commands.channel, _CALLER_EMAIL.sub("", commands.message), caller, member
+        return "email", msg.text, msg.reply_to or msg.from_addr, None
+
     def _create_ticket(self, session: Session, msg: ParsedMessage, header: FetchedHeader,
                        key: str) -> Ticket:
         received = header.internaldate
         local = received.astimezone(self.calendar.zone)
-        extraction = extract_identity(msg.text)
-        reply_to = msg.reply_to or msg.from_addr
+        channel, text, reply_to, recorder = self._source(msg)
+        extraction = extract_identity(text)
         identity = Identity(**{**extraction.identity.__dict__, "email": reply_to})
         verdict = assess(identity, extraction.description)
         number = format_number(self.cfg.tickets.prefix, local.year,
                                store.next_ticket_number_seq(session, local.year))
         ticket = Ticket(
-            number=number, status=verdict.status.value, channel="email", received_at=received,
+            number=number, status=verdict.status.value, channel=channel, received_at=received,
             due_date=self.calendar.due_date(received), subject=msg.subject[:500],
             description=extraction.description, missing=",".join(verdict.missing),
             source_message_id=msg.message_id, message_key=key, html_only=msg.html_only,
@@ -255,22 +275,28 @@ class Intake:
         saved = self._save_attachments(msg, ticket.id)
         for attachment in saved:
             session.add(attachment)
-        session.add(TicketEvent(ticket_id=ticket.id, at=self.clock(), actor="system",
-                                kind="created", to_status=ticket.status,
-                                note="missing: " + ticket.missing if ticket.missing else "",
-                                message_id=msg.message_id))
+        session.add(TicketEvent(
+            ticket_id=ticket.id, at=self.clock(), actor=recorder.address if recorder else "system",
+            kind="created", to_status=ticket.status, message_id=msg.message_id,
+            note=("missing: " + ticket.missing if ticket.missing else "")
+            + (f" recorded by staff for a {channel} complaint" if recorder else "")))
         if reply_to:
             session.add(self.notices.acknowledgement(ticket, identity, verdict.nik_problem,
                                                      msg.message_id, msg.references, reply_to))
-        else:
+        elif recorder is None:
             log.warning("no reply address ticket=%s; acknowledgement not possible", number)
+        if recorder is not None:
+            # The staff member needs the number and due date to tell the caller.
+            session.add(self.notices.acknowledgement(ticket, identity, verdict.nik_problem,
+                                                     msg.message_id, msg.references,
+                                                     recorder.email, kind="ack_staff"))
         stored = [StoredAttachment(a.filename, a.content_type, a.size, base / a.path)
                   for a in saved for base in [Path(self.cfg.storage.directory)]]
         for notice in self.notices.new_ticket(ticket, identity, stored):
             session.add(notice)
-        log.info("ticket created ticket=%s uid=%d status=%s due=%s missing=%s attachments=%d",
-                 number, header.uid, ticket.status, ticket.due_date, ticket.missing or "-",
-                 len(msg.attachments))
+        log.info("ticket created ticket=%s uid=%d channel=%s status=%s due=%s missing=%s "
+                 "attachments=%d", number, header.uid, channel, ticket.status, ticket.due_date,
+                 ticket.missing or "-", len(msg.attachments))
         return ticket
 
     def _save_attachments(self, msg: ParsedMessage, ticket_id: int) -> list[Attachment]:

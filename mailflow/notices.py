@@ -84,7 +84,7 @@ class Notices:
 
     def acknowledgement(self, ticket: Ticket, identity: Identity, nik_problem: str | None,
                         in_reply_to: str | None, references: Sequence[str],
-                        recipient: str) -> OutboxMessage:
+                        recipient: str, kind: str = "ack") -> OutboxMessage:
         context = {
             **self._common(ticket),
             "salutation": f"Bapak/Ibu {identity.name}" if identity.name else "Bapak/Ibu",
@@ -96,7 +96,7 @@ class Notices:
             subject=f"[{ticket.number}] Pengaduan Anda telah diterima",
             in_reply_to=in_reply_to, references=references, ticket_number=ticket.number,
         )
-        return self._row(ticket, "ack", envelope, "ack", context)
+        return self._row(ticket, kind, envelope, "ack", context)
 
     def status_update(self, ticket: Ticket, reporter: Reporter, message: str, changed: bool,
                       ack_message_id: str | None) -> OutboxMessage:

@@ -270,3 +270,36 @@ def test_a_stranger_quoting_a_ticket_number_learns_nothing(mail_world: Any, tmp_
     _poll(cfg)
     assert mail_world.messages("budi@warga.example") == []
     assert [e.actor for e in rows(cfg, TicketEvent) if e.kind == "reply"] == ["other"]
+
+
+@pytest.mark.parametrize(("kanal", "channel"), [("telepon", "telepon"), ("WA", "whatsapp")])
+def test_staff_record_a_phone_complaint(mail_world: Any, tmp_path: Path, kanal: str,
+                                        channel: str) -> None:
+    cfg = config_for(mail_world, tmp_path)
+    body = (f"#kanal {kanal}\n\nNama: Budi Santoso\nNIK: 3322110506890002\nEmail: budi@warga.example\n\n"
+            "Penelepon melaporkan saluran irigasi di Dusun Krajan jebol sejak kemarin malam.")
+    msg = complaint(sender=f"Kasi Pelayanan <{KASI}>", body=body)
+    mail_world.deliver(INBOX, msg, internaldate=RECEIVED)
+
+    _poll(cfg)
+
+    [ticket] = tickets(cfg)
+    assert (ticket.channel, ticket.status) == (channel, "diterima")
+    assert "#kanal" not in ticket.description and "budi@warga.example" not in ticket.description
+    [staff_copy] = [_read(m) for m in mail_world.messages(KASI)]
+    assert "ADU-2026-00001" in str(staff_copy["Subject"])
+    assert "Selasa, 8 Desember 2026" in _text(staff_copy)
+    [caller_copy] = [_read(m) for m in mail_world.messages("budi@warga.example")]
+    assert "Bapak/Ibu Budi Santoso" in _text(caller_copy)
+    assert mail_world.messages(SITI) == []
+
+
+def test_phone_complaint_without_caller_email_acknowledges_the_staff_only(mail_world: Any,
+                                                                          tmp_path: Path) -> None:
+    cfg = config_for(mail_world, tmp_path)
+    body = "#kanal telepon\nNama: Pak Darmo\n\nJembatan bambu di RT 04 patah, anak sekolah memutar jauh."
+    mail_world.deliver(INBOX, complaint(sender=KASI, body=body), internaldate=RECEIVED)
+    _poll(cfg)
+    [ticket] = tickets(cfg)
+    assert ticket.channel == "telepon" and ticket.status == "perlu_data"
+    assert len(mail_world.messages(KASI)) == 1
