@@ -217,6 +217,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(f"Diterima   : {ticket.received_at.astimezone(zone):%Y-%m-%d %H:%M %Z}")
         print(f"Tenggat    : {ticket.due_date.isoformat()} ({format_tanggal(ticket.due_date)})")
         print(f"Subjek     : {ticket.subject}")
+        print(f"Prioritas  : {ticket.priority}")
+        print(f"Petugas    : {ticket.assignee or '-'}")
         if ticket.missing:
             print(f"Kurang     : {ticket.missing}")
         if args.with_identity:
@@ -231,9 +233,20 @@ def cmd_show(args: argparse.Namespace) -> int:
         events = session.exec(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
                               .order_by(col(TicketEvent.at), col(TicketEvent.id))).all()
         for ev in events:
-            change = f" {ev.from_status or ''}->{ev.to_status}" if ev.to_status else ""
-            print(f"  {ev.at.astimezone(zone):%Y-%m-%d %H:%M}  {ev.kind}{change}  oleh {ev.actor}")
+            print(_event_line(ev, zone))
     return EX_OK
+
+
+def _event_line(ev: TicketEvent, zone: ZoneInfo) -> str:
+    """One line of the audit trail: when, what, who, proven how, from which message."""
+    change = f" {ev.from_status or ''}->{ev.to_status}" if ev.to_status else ""
+    proof = f" [{ev.auth}]" if ev.auth else ""
+    source = f" pesan {ev.message_id}" if ev.message_id and ev.actor not in ("reporter", "other") else ""
+    note = " ".join(ev.note.split())
+    # A reporter's reply may repeat their identity; it is shown only with --with-identity.
+    note = f"\n      {note[:200]}" if note and ev.kind != "reply" else ""
+    when = f"{ev.at.astimezone(zone):%Y-%m-%d %H:%M}"
+    return f"  {when}  {ev.kind}{change}  oleh {ev.actor}{proof}{source}{note}"
 
 
 def _print_identity(session: Session, ticket: Ticket) -> None:

@@ -161,6 +161,8 @@ def run_demo(keep: str | None) -> int:
         _show_tickets(directory)
         _show_acknowledgements(imap.port)
         _show_inbox(imap.port)
+        _staff_round(imap, service_factory=lambda: Service(cfg))
+        _show_tickets(directory)
         if keep:
             print(f"\nState and config are kept in {directory}; try:\n"
                   f"  mailflow --config {directory / 'config.toml'} tickets --json\n"
@@ -197,3 +199,51 @@ def _show_inbox(port: int) -> None:
           "   the embedded server drops private keywords, so the database keeps the record.)")
     for subject, flags, _raw in _mailbox(port, INBOX):
         print(f"   {subject[:60]:<60} flags: {flags or '(none)'}")
+
+
+def _latest(port: int, user: str) -> tuple[str, str]:
+    """(subject, raw) of the newest message in a mailbox."""
+    subject, _flags, raw = _mailbox(port, user)[-1]
+    return subject, raw
+
+
+def _staff_reply(notification: bytes, sender: str, body: str) -> bytes:
+    """What Gmail sends when a staff member presses Reply on a notification."""
+    from email import message_from_bytes
+    from email.policy import default
+
+    note = message_from_bytes(notification, policy=default)
+    reply = EmailMessage()
+    reply["From"] = sender
+    reply["To"] = str(note["Reply-To"])
+    reply["Subject"] = "Re: " + str(note["Subject"])
+    reply["Message-ID"] = make_msgid(domain="klero.desa.id")
+    reply["In-Reply-To"] = str(note["Message-ID"])
+    reply["Date"] = format_datetime(datetime.now(UTC))
+    reply.set_content(body + "\n\nPada hari ini Layanan Pengaduan <" + INBOX + "> menulis:\n> ...\n")
+    return reply.as_bytes()
+
+
+def _staff_round(imap: object, service_factory: object) -> None:
+    """The verifier verifies ticket 1 and assigns an officer, by replying to the notification."""
+    port = imap.port  # type: ignore[attr-defined]
+    subject, raw = next((s, r) for s, _f, r in _mailbox(port, SEKDES) if "00001" in s)
+    body = (f"#status diverifikasi\n#petugas {KASI}\n#prioritas tinggi\n\n"
+            "Terima kasih, laporan sudah kami periksa. Petugas akan meninjau lokasi minggu ini.")
+    print(f"\n== The verifier {SEKDES} received: {subject}")
+    print("   and replies (to the signed Reply-To address) with:")
+    for line in body.splitlines():
+        print(f"     {line}")
+    imap.deliver(INBOX, _staff_reply(raw.encode(), SEKDES, body))  # type: ignore[attr-defined]
+    print("\n== Second poll")
+    service = service_factory()  # type: ignore[operator]
+    service.poll_once()
+    service.engine.dispose()
+    subject, raw = _latest(port, "siti@warga.example")
+    print(f"\n--- siti@warga.example now also has: {subject}")
+    for line in parse_message(raw.encode()).text.strip().splitlines()[:10]:
+        print(f"    {line}")
+    subject, raw = _latest(port, KASI)
+    text = parse_message(raw.encode()).text
+    print(f"\n--- the officer {KASI} received: {subject}")
+    print("    (identity hidden: " + ("yes" if "Identitas pelapor dirahasiakan" in text else "NO") + ")")

@@ -161,9 +161,10 @@ class Notices:
             "identity": identity if sees else None,
             "attachments": listed,
         }
+        heading = "Pengaduan baru" if action == "diverifikasi" else "Tugas tindak lanjut"
         envelope = Envelope(
             from_address=self.cfg.smtp.from_address, from_name=self.signature, to=member.email,
-            subject=f"[{ticket.number}] Pengaduan baru: {context['subject'][:80]}",
+            subject=f"[{ticket.number}] {heading}: {context['subject'][:80]}",
             ticket_number=ticket.number, reply_to=self.reply_address(ticket),
             attachments=attached,
         )

@@ -137,3 +137,38 @@ def test_daemon_answers_then_stops_cleanly_on_sigterm(mail_world: Any, tmp_path:
     assert daemon.returncode == 0
     assert "signal SIGTERM received" in stderr
     assert "mailflow stopped" in stderr
+
+
+@pytest.mark.e2e
+def test_show_prints_the_audit_trail(mail_world: Any, tmp_path: Path) -> None:
+    from email import message_from_bytes
+    from email.policy import default
+
+    from tests.e2e.support import SEKDES
+    from tests.e2e.test_workflow_mail import staff_reply
+
+    cfg = config_for(mail_world, tmp_path)
+    path = write_config(cfg, tmp_path / "config.toml")
+    mail_world.deliver(INBOX, complaint())
+    assert mailflow("--config", str(path), "poll", "--once").returncode == 0
+    note = message_from_bytes(mail_world.messages(SEKDES)[0].raw, policy=default)
+    mail_world.deliver(INBOX, staff_reply(SEKDES, note, "#status diverifikasi\nSudah kami periksa."))
+    assert mailflow("--config", str(path), "poll", "--once").returncode == 0
+
+    shown = mailflow("--config", str(path), "show", "ADU-2026-00001").stdout
+
+    assert "created ->diterima  oleh system" in shown
+    assert f"status diterima->diverifikasi  oleh {SEKDES} [signed_reply] pesan <" in shown
+    assert "Sudah kami periksa." in shown
+    assert "Siti" not in shown
+
+
+def test_demo_runs_the_whole_cycle_on_embedded_servers() -> None:
+    result = mailflow("demo", timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    assert "--- siti@warga.example: [ADU-2026-00001] Pengaduan Anda telah diterima" in out
+    assert "- NIK (16 digit, sesuai KTP)" in out  # the HTML-only complaint without NIK
+    assert "[ADU-2026-00001] Status pengaduan: Sudah diverifikasi" in out
+    assert "(identity hidden: yes)" in out
+    assert "ADU-2026-00001  diverifikasi" in out
