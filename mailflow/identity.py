@@ -2,8 +2,14 @@
 
 Residents write "Nama: ...", "NIK ...", "Alamat ...", "No. HP/WA ..." in many forms.
 Labelled lines are trusted; a NIK or phone number without a label is still found
-anywhere in the text, but a name never is: a wrong name is worse than none. All
-patterns are linear (no nested quantifiers) so hostile input cannot stall intake.
+anywhere in the text, but a name or address never is: a wrong name is worse than none.
+A label followed only by a space ("NIK 3322...") counts only when the value looks like
+that field, so a complaint sentence that happens to start with "Alamat" or "HP" stays
+in the description.
+
+Hostile input must not stall intake: every pattern is linear (no nested unbounded
+quantifiers), labels are looked for in the first few hundred characters of a line only,
+and values are cut to a bounded length before they are examined.
 """
 
 from __future__ import annotations
@@ -11,39 +17,127 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Final
 
 import phonenumbers
 
-# Province codes (kode wilayah, first two digits of a NIK), including the Papua provinces
-# created in 2022 (95 Papua Selatan, 96 Papua Tengah, 97 Papua Pegunungan, 92 Papua Barat Daya).
-_PROVINCES = frozenset({
-    11, 12, 13, 14, 15, 16, 17, 18, 19, 21, 31, 32, 33, 34, 35, 36, 51, 52, 53,
-    61, 62, 63, 64, 65, 71, 72, 73, 74, 75, 76, 81, 82, 91, 92, 94, 95, 96, 97,
+__all__ = [
+    "NIK_LENGTH",
+    "Extraction",
+    "Identity",
+    "extract_identity",
+    "nik_problem",
+    "normalise_phone",
+    "redact",
+    "scrub",
+]
+
+# Province codes (the first two digits of a NIK) as Dukcapil/Kemendagri assigns them.
+# The Papua provinces formed in 2022 are 93 Papua Selatan, 94 Papua Tengah,
+# 95 Papua Pegunungan and 96 Papua Barat Daya; 91 Papua and 92 Papua Barat stay.
+# (BPS numbers the same provinces differently, e.g. 97 Papua Pegunungan; NIKs never do.)
+_PROVINCES: Final = frozenset({
+    11, 12, 13, 14, 15, 16, 17, 18, 19, 21,
+    31, 32, 33, 34, 35, 36,
+    51, 52, 53,
+    61, 62, 63, 64, 65,
+    71, 72, 73, 74, 75, 76,
+    81, 82,
+    91, 92, 93, 94, 95, 96,
 })
 
-_LABELS: dict[str, tuple[str, ...]] = {
-    "name": ("nama lengkap", "nama pelapor", "nama"),
-    "nik": ("nomor induk kependudukan", "no. ktp", "no ktp", "nomor ktp", "nik"),
-    "address": ("alamat lengkap", "alamat rumah", "alamat", "domisili"),
-    "phone": ("no. hp/wa", "no hp/wa", "hp/wa", "no. whatsapp", "nomor whatsapp", "whatsapp",
-              "nomor hp", "no. hp", "no hp", "no. telp", "no telp", "nomor telepon", "no. telepon",
-              "telepon", "telp", "no. wa", "no wa", "nomor wa", "wa", "hp"),
-}
+NIK_LENGTH: Final = 16
+_HEAD_WINDOW: Final = 200  # a label must start within this many characters of a line
+_VALUE_WINDOW: Final = 1000  # longer values are cut before they are examined
+_MAX_NAME: Final = 80
+_MAX_ADDRESS: Final = 300
+_MAX_BARE_ADDRESS: Final = 150
+_MAX_NUMBER_DIGITS: Final = 20  # a "NIK" with more digits is not one mistyped, it is garbage
+_MAX_FIELDS_PER_LINE: Final = 8
 
-_LABEL_ALTERNATION = "|".join(
-    re.escape(label) for label in sorted((lab for labs in _LABELS.values() for lab in labs),
-                                         key=len, reverse=True)
+_W = r"[ \t]+"
+_NO = r"(?:nomor|nomer|nmr|no)\.?[ \t]*"
+# One named group per kind of field; "kk" (Kartu Keluarga) is recognised only so that its
+# number, which looks exactly like a NIK, is never taken for one.
+_KINDS = "|".join((
+    rf"(?P<name>nama(?:{_W}(?:lengkap|pelapor|pengadu|saya))*)",
+    rf"(?P<nik>(?:nomor{_W}induk{_W}kependudukan|(?:{_NO})?(?:nik|e-?ktp|ktp))(?:{_W}saya)?)",
+    rf"(?P<kk>(?:{_NO})?(?:kk|kartu{_W}keluarga)(?:{_W}saya)?)",
+    rf"(?P<address>alamat(?:{_W}(?:lengkap|rumah|pelapor|tinggal|domisili|sekarang|saya|ktp))*"
+    rf"(?:{_W}di)?|domisili|tempat{_W}tinggal)",
+    rf"(?P<phone>(?:{_NO})?(?:handphone|hp|ponsel|telepon|telpon|telp|tlp|whatsapp|wa|kontak)"
+    rf"(?:{_W}(?:aktif|pelapor|saya|(?:yang|yg){_W}(?:bisa|dapat){_W}dihubungi))*)",
+))
+# "/WA" in "No. HP/WA", "(sesuai KTP)" in "NIK (sesuai KTP)"; never digits, which are a value.
+_QUALIFIERS = (
+    r"(?:[ \t]*/[ \t]*(?:no\.?[ \t]*)?"
+    r"(?:hp|wa|whatsapp|telp|telepon|sms|ktp|e-ktp|nik|kk|alamat|domisili)(?!\w)\.?"
+    r"|[ \t]*\([^()\n0-9]{0,40}\))*"
 )
-# A labelled line: optional bullet or markdown emphasis, the label, a separator, the value.
-_LABELLED = re.compile(
-    rf"^[ \t>*\-•·\d.)]*\**(?P<label>{_LABEL_ALTERNATION})\**[ \t]*(?:[:=\-\u2013][ \t]*|[ \t]+)"
-    rf"\**[ \t]*(?P<value>[^\n]*)$",
-    re.IGNORECASE | re.MULTILINE,
+_LABEL = rf"(?:{_KINDS})(?!\w)\.?{_QUALIFIERS}"
+# Quote marks, a bullet or list number, markdown emphasis, then the label.
+_BULLETS = "-*+\u2022\u00b7\u25cf\u25aa\u25e6\u2013\u2014"
+_HEAD = re.compile(
+    rf"[ \t>]{{0,40}}(?:(?:[{_BULLETS}]|(?:[0-9]{{1,2}}|[a-zA-Z])[.)])[ \t]{{0,10}})?[*_ \t]{{0,6}}"
+    + _LABEL,
+    re.IGNORECASE,
 )
-_NIK_ANYWHERE = re.compile(r"(?<![\d])(\d{4}[ .\-]?\d{4}[ .\-]?\d{4}[ .\-]?\d{4})(?![\d])")
-_PHONE_ANYWHERE = re.compile(r"(?<![\d+])((?:\+62|62|0)[ .\-]?8\d{1,3}(?:[ .\-]?\d{2,5}){1,4})(?![\d])")
-_NON_DIGIT = re.compile(r"\D")
-_MAX_LINE = 500
+# A further label inside a value ("Nama: Budi, NIK: 3322..."): only with ":" or "=", so
+# that ordinary words in an address are never taken for one.
+_NEXT_LABEL = re.compile(
+    rf"(?<![^\s,;|])[*_]{{0,2}}{_LABEL}[ \t]*(?:[*_]+[ \t]*)?[:=\uff1a]", re.IGNORECASE
+)
+_DIGIT_RUN = re.compile(r"[0-9](?:[ .\-]?[0-9])*")
+# One optional separator (or a bracket round an area code) before each digit.
+_PHONE_RUN = re.compile(r"\(?\+?\(?[0-9](?:(?:[ .\-]?\(|\)[ .\-]?|[ .\-])?[0-9])*")
+_TRAILER = re.compile(r"[ \t.,;]*(?:\([^()\n]{0,40}\)[ \t.,;]*)?")
+_NIK_ANYWHERE = re.compile(
+    r"(?<![0-9])[0-9]{4}[ .\-]?[0-9]{4}[ .\-]?[0-9]{4}[ .\-]?[0-9]{4}(?![0-9])"
+)
+_PHONE_ANYWHERE = re.compile(
+    r"(?<![0-9+])(?:\+62|62|0)[ .\-]?8[0-9]{1,3}(?:[ .\-]?[0-9]{2,5}){1,4}(?![0-9])"
+)
+_KK_CONTEXT = re.compile(r"\bkk\b|kartu\s+keluarga", re.IGNORECASE)
+_NIK_CONTEXT = re.compile(r"\bnik\b|ktp|kependudukan", re.IGNORECASE)
+_NON_DIGIT = re.compile(r"[^0-9]")
+_WORD = re.compile(r"[^\W_]+")
+
+_EXPLICIT_SEPARATORS: Final = ":=\uff1a"
+_DASHES: Final = "-\u2013\u2014"
+_NAME_PUNCTUATION: Final = " .,;:!?-\u2013\u2014\"'`*_"
+_NAME_EXTRA_CHARS: Final = frozenset(" .,'\u2019`-")
+# Values that fill a name or address field without being one.
+_PLACEHOLDERS: Final = frozenset({
+    "anon", "anonim", "anonymous", "dirahasiakan", "hamba allah", "idem", "n/a", "na", "nama",
+    "nama lengkap", "pelapor", "rahasia", "sda", "tanpa nama", "warga", "xxx",
+})
+_PLACEHOLDER_STARTS: Final = frozenset({
+    "aku", "belum", "diisi", "isi", "isikan", "kami", "ketik", "mohon", "saya", "tanpa", "tdk",
+    "tidak",
+})
+# A "name" holding one of these words is a sentence ("saya tidak mau disebutkan").
+_NOT_IN_NAME: Final = frozenset({
+    "belum", "bukan", "dirahasiakan", "disebutkan", "ingin", "mau", "rahasia", "sudah", "tdk",
+    "tidak",
+})
+# Without ":" a name must look like one: capitalised words, none of these first.
+_NOT_A_NAME_START: Final = frozenset({
+    "adalah", "aku", "desa", "dusun", "ini", "itu", "jalan", "kabupaten", "kami", "kampung",
+    "kecamatan", "kelurahan", "kota", "masjid", "rt", "rw", "saya", "sekolah", "tersebut", "yang",
+})
+_NAME_PARTICLES: Final = frozenset({"al", "bin", "binti", "bt", "bte", "de", "der", "van"})
+_MAX_BARE_NAME_WORDS: Final = 5
+_MAX_NAME_WORDS: Final = 8
+# Without ":" an address must name a place and must not read like a sentence.
+_ADDRESS_MARKERS: Final = frozenset({
+    "blok", "desa", "ds", "dsn", "dukuh", "dusun", "gang", "gg", "jalan", "jl", "kab",
+    "kabupaten", "kampung", "kec", "kecamatan", "kel", "kelurahan", "kota", "kp", "no",
+    "perum", "perumahan", "rt", "rw",
+})
+_SENTENCE_WORDS: Final = frozenset({
+    "adalah", "belum", "ini", "itu", "kami", "karena", "mohon", "rusak", "saya", "sejak",
+    "sudah", "tersebut", "tidak", "tolong", "yang",
+})
 
 
 @dataclass(frozen=True)
@@ -66,9 +160,19 @@ class Extraction:
     description: str
 
 
+@dataclass(frozen=True)
+class _Field:
+    kind: str
+    value: str | None  # the accepted, normalised value; None when the value was garbage
+
+
 def nik_problem(nik: str) -> str | None:
-    """Why a NIK cannot be right, in words a resident understands; None when plausible."""
-    if len(nik) != 16 or not nik.isdigit():
+    """Why a NIK cannot be right, in words a resident understands; None when plausible.
+
+    The checks catch typos and made-up numbers before a verifier spends time on them;
+    passing them does not prove the NIK exists (only Dukcapil can say that).
+    """
+    if len(nik) != NIK_LENGTH or not (nik.isascii() and nik.isdigit()):
         return "NIK harus 16 digit angka"
     if int(nik[:2]) not in _PROVINCES:
         return "kode wilayah pada NIK tidak dikenal"
@@ -93,53 +197,73 @@ def _is_date(year: int, month: int, day: int) -> bool:
 
 
 def normalise_phone(raw: str) -> str | None:
-    """Any Indonesian way of writing a number -> E.164 (+62...), or None."""
-    candidate = raw.strip()[:40]
-    digits = _NON_DIGIT.sub("", candidate)
-    if not digits:
+    """One canonical form (E.164) so a reporter is recognised however the number was typed.
+
+    Residents write national (0812...), international (+62 812...) and bare (62812...)
+    forms with any separators; a number from abroad is kept when it is valid there.
+    """
+    match = _PHONE_RUN.search(raw[:_VALUE_WINDOW])
+    return _e164(match.group()) if match else None
+
+
+def _e164(run: str) -> str | None:
+    digits = _NON_DIGIT.sub("", run)
+    if not 6 <= len(digits) <= 17:
         return None
-    if candidate.startswith("62") or (digits.startswith("62") and not candidate.startswith("0")):
-        candidate = "+" + digits
+    # "62812..." without "+" is an international number; national ones begin with 0 or 8.
+    international = "+" in run or (digits.startswith("62") and len(digits) >= 10)
+    candidate = "+" + digits if international else digits
     try:
         number = phonenumbers.parse(candidate, "ID")
     except phonenumbers.NumberParseException:
         return None
-    if number.country_code != 62 or not phonenumbers.is_valid_number(number):
+    if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _kind(label: str) -> str:
-    folded = label.lower()
-    return next(kind for kind, labels in _LABELS.items() if folded in labels)
-
-
-def _clean_value(value: str) -> str:
-    return value.strip().strip("*").strip().rstrip(".,;").strip()[:_MAX_LINE]
-
-
 def extract_identity(text: str) -> Extraction:
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    """Split a complaint into who wrote it and what they complain about.
+
+    Identity lines are removed from the description and numbers written mid-sentence
+    are hidden there, because the description is what follow-up officers read while
+    identity stays with the verifier.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     found: dict[str, str] = {}
+    kk_numbers: set[str] = set()
     identity_lines: set[int] = set()
-    lines = text.split("\n")
-    for number, line in enumerate(lines):
-        match = _LABELLED.match(line[:2000])
-        if match is None:
+    for index, line in enumerate(lines):
+        fields = _fields(line) if line.strip() else None
+        if fields is None:
             continue
-        kind, value = _kind(match.group("label")), _clean_value(match.group("value"))
-        identity_lines.add(number)
-        if value and kind not in found:
-            found[kind] = value
-    nik, problem = _nik(found.get("nik"), text)
-    phone = _phone(found.get("phone"), text)
-    description = "\n".join(line for n, line in enumerate(lines) if n not in identity_lines)
-    description = re.sub(r"\n{3,}", "\n\n", redact(description)).strip()
+        identity_lines.add(index)
+        for field in fields:
+            if field.value is None:
+                continue
+            if field.kind == "kk":
+                kk_numbers.add(field.value)
+            else:
+                found.setdefault(field.kind, field.value)
+
+    whole = "\n".join(lines)
+    nik = found.get("nik") or _nik_anywhere(whole, kk_numbers)
     identity = Identity(
-        name=_name(found.get("name")), nik=nik, nik_problem=problem, phone=phone,
-        address=found.get("address") or None,
+        name=found.get("name"),
+        nik=nik,
+        nik_problem=nik_problem(nik) if nik else None,
+        phone=found.get("phone") or _phone_anywhere(whole),
+        address=found.get("address"),
     )
-    return Extraction(identity, description)
+    kept: list[str] = []
+    for index, line in enumerate(lines):
+        if index in identity_lines:
+            continue
+        if line.strip():
+            kept.append(line)
+        elif kept and kept[-1]:
+            kept.append("")
+    return Extraction(identity, redact("\n".join(kept).strip()))
 
 
 def redact(text: str) -> str:
@@ -167,31 +291,166 @@ def scrub(text: str, identity: Identity) -> str:
     return text
 
 
-def _name(value: str | None) -> str | None:
-    if not value:
+def _fields(line: str) -> list[_Field] | None:
+    """The fields of a labelled line, or None when the line is part of the complaint.
+
+    A line whose label has ":" is a form line even when its value is garbage; one with
+    only a space after the label is a form line only when the value fits the field.
+    """
+    head = _HEAD.match(line[:_HEAD_WINDOW])
+    if head is None or head.lastgroup is None:
         return None
-    name = re.sub(r"[^\w .,'\-]", "", value).strip(" .,-'")
-    return name if any(ch.isalpha() for ch in name) else None
+    rest = line[head.end():head.end() + _VALUE_WINDOW]
+    kind = head.lastgroup
+    gap = len(rest) - len(rest.lstrip(" \t*_"))
+    spaced = " " in rest[:gap] or "\t" in rest[:gap]
+    mark, after = rest[gap:gap + 1], rest[gap + 1:gap + 2]
+    if mark and (mark in _EXPLICIT_SEPARATORS
+                 or (mark in _DASHES and (spaced or after in ("", " ", "\t")))):
+        explicit = True
+        value = rest[gap + 1:].lstrip(_EXPLICIT_SEPARATORS + _DASHES + " \t*_")
+    elif spaced:
+        explicit = False
+        value = rest[gap:]
+    else:
+        return None  # "Namanya", "wa'alaikumsalam", "Nama-nama warga": not a label
+
+    fields: list[_Field] = []
+    while True:
+        following = _NEXT_LABEL.search(value)
+        own = value if following is None else value[:following.start()]
+        accepted = _accept(kind, own.rstrip(" \t,;|*_"), explicit)
+        if not fields and not explicit and accepted is None:
+            return None
+        fields.append(_Field(kind, accepted))
+        if following is None or following.lastgroup is None:
+            return fields
+        if len(fields) >= _MAX_FIELDS_PER_LINE:
+            return fields
+        kind, explicit = following.lastgroup, True
+        value = value[following.end():].lstrip(_EXPLICIT_SEPARATORS + " \t*_")
 
 
-def _nik(labelled: str | None, text: str) -> tuple[str | None, str | None]:
-    if labelled:
-        digits = _NON_DIGIT.sub("", labelled)
-        if digits:
-            return digits, nik_problem(digits)
-    for match in _NIK_ANYWHERE.finditer(text):
-        digits = _NON_DIGIT.sub("", match.group(1))
-        return digits, nik_problem(digits)
-    return None, None
+def _accept(kind: str, value: str, explicit: bool) -> str | None:
+    if kind == "name":
+        return _accept_name(value, explicit)
+    if kind == "address":
+        return _accept_address(value, explicit)
+    if kind == "phone":
+        return _accept_phone(value, explicit)
+    return _accept_number(value, explicit)  # NIK or KK: digits as written
 
 
-def _phone(labelled: str | None, text: str) -> str | None:
-    if labelled:
-        phone = normalise_phone(labelled)
+def _is_placeholder(value: str) -> bool:
+    folded = value.casefold()
+    words = folded.split()
+    return folded in _PLACEHOLDERS or not words or words[0] in _PLACEHOLDER_STARTS
+
+
+def _accept_name(value: str, explicit: bool) -> str | None:
+    cut = min((i for i in (value.find("("), value.find("[")) if i >= 0), default=len(value))
+    name = " ".join(value[:cut].split()).strip(_NAME_PUNCTUATION)
+    if not name or len(name) > _MAX_NAME or _is_placeholder(name):
+        return None
+    if any(not ch.isalpha() and ch not in _NAME_EXTRA_CHARS for ch in name):
+        return None  # digits, "@", "/", ":" ... : not a name, or more than one thing
+    words = name.split()
+    if sum(ch.isalpha() for ch in name) < 2 or len(words) > _MAX_NAME_WORDS:
+        return None
+    folded = {word.casefold().strip(".,") for word in words}
+    if set(name.casefold()) <= {"x", " "} or _NOT_IN_NAME.intersection(folded):
+        return None
+    if not explicit and not _looks_like_bare_name(words):
+        return None
+    return name
+
+
+def _looks_like_bare_name(words: list[str]) -> bool:
+    if len(words) > _MAX_BARE_NAME_WORDS or words[0].casefold() in _NOT_A_NAME_START:
+        return False
+    if any("," in word for word in words):
+        return False
+    return all(word[0].isupper() or word.casefold() in _NAME_PARTICLES for word in words)
+
+
+def _accept_address(value: str, explicit: bool) -> str | None:
+    address = " ".join(value.split()).strip(" ,;:-\u2013\u2014*_").rstrip(".").rstrip()
+    if not address or len(address) > _MAX_ADDRESS or _is_placeholder(address):
+        return None
+    if not any(ch.isalpha() for ch in address):
+        return None
+    if not explicit:
+        words = {word.casefold() for word in _WORD.findall(address)}
+        if len(address) > _MAX_BARE_ADDRESS or not (address[0].isupper() or address[0].isdigit()):
+            return None
+        if _SENTENCE_WORDS.intersection(words):
+            return None
+        if not (_ADDRESS_MARKERS.intersection(words) or any(ch.isdigit() for ch in address)):
+            return None
+    return address
+
+
+def _accept_number(value: str, explicit: bool) -> str | None:
+    match = _DIGIT_RUN.search(value) if explicit else _DIGIT_RUN.match(value)
+    if match is None:
+        return None
+    digits = _NON_DIGIT.sub("", match.group())
+    if len(digits) > _MAX_NUMBER_DIGITS:
+        return None
+    if not explicit and (len(digits) < 10 or not _only_trailer(value[match.end():])):
+        return None
+    return digits
+
+
+def _accept_phone(value: str, explicit: bool) -> str | None:
+    if not explicit:
+        match = _PHONE_RUN.match(value)
+        if match is None or not _only_trailer(value[match.end():]):
+            return None
+        return _e164(match.group())
+    for count, match in enumerate(_PHONE_RUN.finditer(value)):
+        if count >= 5:
+            break
+        phone = _e164(match.group())
         if phone:
             return phone
-    for match in _PHONE_ANYWHERE.finditer(text):
-        phone = normalise_phone(match.group(1))
+    return None
+
+
+def _only_trailer(rest: str) -> bool:
+    return len(rest) <= 60 and _TRAILER.fullmatch(rest) is not None
+
+
+def _nik_anywhere(text: str, exclude: set[str]) -> str | None:
+    """A NIK written without a label: the first plausible one, else the first candidate.
+
+    A Kartu Keluarga number has the same shape as a NIK, so numbers labelled or
+    introduced as KK are skipped.
+    """
+    first: str | None = None
+    for match in _NIK_ANYWHERE.finditer(text):
+        digits = _NON_DIGIT.sub("", match.group())
+        if digits in exclude or _introduced_as_kk(text, match.start()):
+            continue
+        if nik_problem(digits) is None:
+            return digits
+        if first is None:
+            first = digits
+    return first
+
+
+def _introduced_as_kk(text: str, start: int) -> bool:
+    before = text[max(0, start - 30):start]
+    kk = [m.end() for m in _KK_CONTEXT.finditer(before)]
+    nik = [m.end() for m in _NIK_CONTEXT.finditer(before)]
+    return bool(kk) and (not nik or kk[-1] > nik[-1])
+
+
+def _phone_anywhere(text: str) -> str | None:
+    # NIK-shaped numbers are blanked first: a NIK like "3322 0812 ..." must not yield a phone.
+    masked = _NIK_ANYWHERE.sub(" ", text)
+    for match in _PHONE_ANYWHERE.finditer(masked):
+        phone = _e164(match.group())
         if phone:
             return phone
     return None
