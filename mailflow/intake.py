@@ -26,7 +26,7 @@ from mailflow.commands import parse_staff_reply
 from mailflow.config import Config, StaffMember
 from mailflow.identity import Identity, extract_identity
 from mailflow.imap_source import NETWORK_ERRORS, FetchedHeader, ImapSession, ImapSource
-from mailflow.intake_rules import Decision, Kind, classify, message_key
+from mailflow.intake_rules import Decision, Kind, classify, message_key, not_complaint_reason
 from mailflow.message import ParsedMessage, parse_message
 from mailflow.models import (
     Attachment,
@@ -147,6 +147,8 @@ class Intake:
             raw_whole = imap.fetch_raw(header.uid)
             if raw_whole is not None:
                 decision = self._classify(parse_message(raw_whole))
+        if decision.kind is Kind.SKIP and (head.in_reply_to or head.references):
+            decision = self._thread_reply(head) or decision
         if decision.kind is Kind.SKIP:
             stats.skipped += 1
             log.debug("skipped uid=%d reason=%s", header.uid, decision.reason)
@@ -174,6 +176,17 @@ class Intake:
             self._quarantine(imap, header, raw, f"uid:{header.uid}",
                              f"{type(exc).__name__}: {exc}", stats)
 
+    def _thread_reply(self, head: ParsedMessage) -> Decision | None:
+        """A reply whose subject lost the ticket number still belongs to the ticket it cites."""
+        with Session(self.engine) as session:
+            ticket = store.ticket_by_reference(session, [*head.in_reply_to, *head.references])
+        if ticket is None:
+            return None
+        reason = not_complaint_reason(head, self.own_addresses)
+        if reason is not None:
+            return Decision(Kind.IGNORE, reason, ticket.number)
+        return Decision(Kind.REPLY, "replies to a ticket's message", ticket.number)
+
     def _classify(self, msg: ParsedMessage) -> Decision:
         return classify(msg, self.cfg.intake.subject_phrases, self.cfg.tickets.prefix,
                         self.own_addresses)
@@ -185,6 +198,8 @@ class Intake:
         for problem in msg.problems:
             log.info("parse note uid=%d: %s", header.uid, problem)
         decision = self._classify(msg)
+        if decision.kind is Kind.SKIP:
+            decision = self._thread_reply(msg) or decision
         key = message_key(msg)
         with store.transaction(self.engine) as session:
             record = IntakeRecord(mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity,

@@ -303,3 +303,15 @@ def test_phone_complaint_without_caller_email_acknowledges_the_staff_only(mail_w
     [ticket] = tickets(cfg)
     assert ticket.channel == "telepon" and ticket.status == "perlu_data"
     assert len(mail_world.messages(KASI)) == 1
+
+
+def test_reply_without_the_number_in_its_subject_still_finds_its_ticket(mail_world: Any,
+                                                                        tmp_path: Path) -> None:
+    cfg, note = _start(mail_world, tmp_path)
+    reply = staff_reply(SEKDES, note, "#status diverifikasi\nSudah kami cek.")
+    reply = reply.replace(b"Subject: Re: [ADU-2026-00001] Pengaduan baru: Pengaduan Masyarakat",
+                          b"Subject: Re: laporan jalan")
+    assert b"ADU-2026-00001] Pengaduan baru" not in reply
+    mail_world.deliver(INBOX, reply)
+    _poll(cfg)
+    assert tickets(cfg)[0].status == "diverifikasi"
