@@ -111,12 +111,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     cfg = _config(args)
     cfg.imap.secret()
     cfg.smtp.secret()
+    if "signed_reply" in cfg.commands.accept:
+        cfg.commands.secret_bytes()
     for key, section in (("[imap] tls_ca_file", cfg.imap), ("[smtp] tls_ca_file", cfg.smtp)):
         if section.security != "plain":
             tls_context(section.tls_ca_file, key)
     print(f"configuration OK: village {cfg.village.name!r}, inbox "
           f"{cfg.imap.host}:{cfg.imap.effective_port}/{cfg.imap.folder}, "
-          f"database {cfg.database_url.split('://', 1)[0]}")
+          f"database {cfg.database_url.split('://', 1)[0]}, {len(cfg.staff)} staff, "
+          f"commands proven by {' / '.join(cfg.commands.accept)}")
     return EX_OK
 
 

@@ -146,25 +146,27 @@ def test_forged_command_changes_nothing_and_alerts_the_administrator(mail_world:
     assert [e.kind for e in rows(cfg, TicketEvent) if e.kind == "security"] == ["security"]
 
 
-def test_trusted_authentication_results_authenticate_a_command(mail_world: Any,
-                                                               tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("results", "status"),
+    [
+        ("mx.klero.desa.id; dkim=pass header.d=klero.desa.id", "diverifikasi"),
+        ("mx.klero.desa.id; spf=fail smtp.mailfrom=klero.desa.id; dmarc=pass header.from=klero.desa.id",
+         "diverifikasi"),
+        ("evil.example; dkim=pass header.d=klero.desa.id", "diterima"),  # untrusted server
+        ("mx.klero.desa.id; dkim=fail header.d=klero.desa.id", "diterima"),
+        ("mx.klero.desa.id; dkim=pass header.d=other.example", "diterima"),  # not the From domain
+    ],
+    ids=["dkim-pass", "dmarc-pass", "untrusted-server", "dkim-fail", "other-domain"],
+)
+def test_authentication_results_authenticate_only_when_trusted_and_aligned(
+        mail_world: Any, tmp_path: Path, results: str, status: str) -> None:
     cfg, note = _start(mail_world, tmp_path)
-    trusted = staff_reply(SEKDES, note, "#status diverifikasi", to=INBOX,
-                          Authentication_Results="mx.klero.desa.id; dkim=pass header.d=klero.desa.id")
-    mail_world.deliver(INBOX, trusted)
+    reply = staff_reply(SEKDES, note, "#status diverifikasi", to=INBOX, Authentication_Results=results)
+    mail_world.deliver(INBOX, reply)
     _poll(cfg)
-    assert tickets(cfg)[0].status == "diverifikasi"
-    assert [e.auth for e in rows(cfg, TicketEvent) if e.kind == "status"] == ["authserv"]
-
-
-def test_authentication_results_from_an_untrusted_server_do_not(mail_world: Any,
-                                                                tmp_path: Path) -> None:
-    cfg, note = _start(mail_world, tmp_path)
-    untrusted = staff_reply(SEKDES, note, "#status diverifikasi", to=INBOX,
-                            Authentication_Results="evil.example; dkim=pass header.d=klero.desa.id")
-    mail_world.deliver(INBOX, untrusted)
-    _poll(cfg)
-    assert tickets(cfg)[0].status == "diterima"
+    assert tickets(cfg)[0].status == status
+    expected_auth = ["authserv"] if status == "diverifikasi" else []
+    assert [e.auth for e in rows(cfg, TicketEvent) if e.kind == "status"] == expected_auth
 
 
 def test_dkim_signed_command_is_applied(mail_world: Any, tmp_path: Path) -> None:
