@@ -170,6 +170,13 @@ class StaffReplies:
                 "Yth. Administrator,", paragraphs))
         else:
             log.warning("security: no [commands] admin_address configured; alert not mailed")
+        # The genuine staff member learns of it at their real address: if they wrote it (from
+        # a new message instead of a reply), they know how to do it right; if not, they know.
+        self._explain(session, ticket, member, msg, [
+            "email ini tidak terbukti berasal dari alamat Anda, jadi perintahnya tidak dijalankan",
+            "gunakan tombol Balas (Reply) pada email notifikasi tiket ini, agar balasan terkirim ke "
+            "alamat khusus tiket; jika Anda tidak mengirim email ini, beri tahu administrator",
+        ])
         return "security: unauthenticated command"
 
 

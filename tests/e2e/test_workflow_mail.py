@@ -144,6 +144,9 @@ def test_forged_command_changes_nothing_and_alerts_the_administrator(mail_world:
     [alert] = [_read(m) for m in mail_world.messages(ADMIN)]
     assert "Peringatan keamanan" in str(alert["Subject"])
     assert [e.kind for e in rows(cfg, TicketEvent) if e.kind == "security"] == ["security"]
+    # The real staff member is told at their own address how to send a command that counts.
+    told = _text(_read(mail_world.messages(SEKDES)[-1]))
+    assert "tidak terbukti berasal dari alamat Anda" in told and "Balas (Reply)" in told
 
 
 @pytest.mark.parametrize(
