@@ -320,3 +320,21 @@ def test_reply_without_the_number_in_its_subject_still_finds_its_ticket(mail_wor
     mail_world.deliver(INBOX, reply)
     _poll(cfg)
     assert tickets(cfg)[0].status == "diverifikasi"
+
+
+def test_no_identity_in_any_log_line_of_the_whole_cycle(mail_world: Any, tmp_path: Path,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    with caplog.at_level(logging.DEBUG):
+        cfg, note = _start(mail_world, tmp_path)
+        [ack] = [_read(m) for m in mail_world.messages(SITI)]
+        mail_world.deliver(INBOX, staff_reply(SEKDES, note, f"#status diverifikasi\n#petugas {KASI}\nOk."))
+        mail_world.deliver(INBOX, complaint(subject="Re: " + str(ack["Subject"]), body="status"))
+        mail_world.deliver(INBOX, staff_reply(SEKDES, note, "#tolak x", to=INBOX))  # forged
+        _poll(cfg)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "staff command applied ticket=ADU-2026-00001" in logged
+    assert "security: unauthenticated staff command refused" in logged
+    for secret in SITI_SECRETS:
+        assert secret not in logged, secret
