@@ -305,8 +305,8 @@ class Intake:
             session.add(self.notices.acknowledgement(ticket, identity, verdict.nik_problem,
                                                      msg.message_id, msg.references,
                                                      recorder.email, kind="ack_staff"))
-        stored = [StoredAttachment(a.filename, a.content_type, a.size, base / a.path)
-                  for a in saved for base in [Path(self.cfg.storage.directory)]]
+        base = Path(self.cfg.storage.directory)
+        stored = [StoredAttachment(a.filename, a.content_type, a.size, base / a.path) for a in saved]
         for notice in self.notices.new_ticket(ticket, identity, stored):
             session.add(notice)
         log.info("ticket created ticket=%s uid=%d channel=%s status=%s due=%s missing=%s "
