@@ -218,9 +218,13 @@ class Intake:
             log.info("ignored uid=%d reason=%s", header.uid, decision.reason)
             return
         existing = store.ticket_by_key(session, record.message_key)
+        if existing is None:
+            # The same reply delivered twice (or seen again after a UIDVALIDITY change) must
+            # not apply its commands twice.
+            existing = store.ticket_of_taken_reply(session, record.message_key)
         if existing is not None:
             record.decision, record.ticket_id = "duplicate", existing.id
-            record.reason = f"same message as {existing.number}"
+            record.reason = f"same message as one already taken for {existing.number}"
             stats.duplicates += 1
             log.info("duplicate uid=%d ticket=%s", header.uid, existing.number)
             return

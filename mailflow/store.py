@@ -94,6 +94,13 @@ def ticket_by_key(session: Session, key: str) -> Ticket | None:
     return session.exec(select(Ticket).where(Ticket.message_key == key)).first()
 
 
+def ticket_of_taken_reply(session: Session, key: str) -> Ticket | None:
+    """The ticket a reply with this message key was already applied to, if any."""
+    query = select(Ticket).join(IntakeRecord, col(IntakeRecord.ticket_id) == Ticket.id).where(
+        IntakeRecord.message_key == key, col(IntakeRecord.decision).in_(("reply", "staff")))
+    return session.exec(query).first()
+
+
 def ticket_by_number(session: Session, number: str) -> Ticket | None:
     return session.exec(select(Ticket).where(Ticket.number == number.upper())).first()
 

@@ -338,3 +338,16 @@ def test_no_identity_in_any_log_line_of_the_whole_cycle(mail_world: Any, tmp_pat
     assert "security: unauthenticated staff command refused" in logged
     for secret in SITI_SECRETS:
         assert secret not in logged, secret
+
+
+def test_the_same_staff_reply_delivered_twice_is_applied_once(mail_world: Any,
+                                                             tmp_path: Path) -> None:
+    cfg, note = _start(mail_world, tmp_path)
+    reply = staff_reply(SEKDES, note, "#status diverifikasi\nSudah kami cek.")
+    mail_world.deliver(INBOX, reply)
+    mail_world.deliver(INBOX, reply)
+    _poll(cfg)
+    assert tickets(cfg)[0].status == "diverifikasi"
+    assert len(mail_world.messages(SITI)) == 2  # acknowledgement and one status update
+    assert len(mail_world.messages(SEKDES)) == 1  # the notification; no refusal for the copy
+    assert [e.kind for e in rows(cfg, TicketEvent)].count("status") == 1
