@@ -3,186 +3,372 @@
 `EmbeddedIMAP` runs pymap (in-memory) in a thread of its own; `LoopbackSMTP` runs
 aiosmtpd and delivers what it accepts into the recipients' IMAP mailboxes, so a
 resident's acknowledgement can be read back exactly as a mail client would.
-pymap differs from real servers in ways mailflow copes with: UIDs start at 101,
-custom keywords are dropped silently, and unsolicited FETCH responses are mixed
-into other commands' answers.
+
+Both refuse any address outside 127.0.0.0/8: the demo and the tests must never
+listen on, or talk to, anything but this machine. pymap differs from real servers
+in ways mailflow copes with: UIDs start at 101, custom keywords are dropped
+silently (PERMANENTFLAGS lacks ``\\*``, so a client can tell), INTERNALDATE keeps
+the offset it was given, and unsolicited FETCH (FLAGS) responses are mixed into
+other commands' answers.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import imaplib
+import ipaddress
 import logging
 import socket
 import ssl
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, suppress
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 log = logging.getLogger(__name__)
 
+# How often start() picks another free port when the one it picked was taken meanwhile.
+_PORT_ATTEMPTS = 5
+# The name both servers greet with; a fixed one avoids socket.getfqdn(), which can ask DNS.
+GREETING_NAME = "localhost"
+# Dovecot replaces an APPEND date further ahead than this with the arrival time, silently.
+MAX_FUTURE_INTERNALDATE = timedelta(hours=2)
+
+
+def require_loopback(host: str) -> str:
+    """Refuse any listening or connecting address outside 127.0.0.0/8.
+
+    The demo and the tests run servers with throwaway passwords; binding them to a
+    real interface, or pointing them at one, would expose or disturb other machines.
+    """
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"{host!r}: give a 127.x.y.z address, not a name") from None
+    if address.version != 4 or not address.is_loopback:
+        raise ValueError(f"{host!r} is outside 127.0.0.0/8; the loopback servers never use it")
+    return host
+
 
 def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that is free on `host` right now (the kernel's choice for port 0).
+
+    Servers that cannot report the port they bound (Dovecot) or must keep one port
+    across restarts (the SMTP outage tests) need a concrete number up front; the
+    callers retry with another if someone takes it before they bind.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
+        sock.bind((require_loopback(host), 0))
         return int(sock.getsockname()[1])
+
+
+def _port_in_use(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE
 
 
 def imap_append(host: str, port: int, user: str, password: str, raw: bytes,
                 internaldate: datetime | None = None, folder: str = "INBOX") -> None:
-    """Deliver by IMAP APPEND, which keeps the server's own indexes right."""
-    client = imaplib.IMAP4(host, port, timeout=30)
+    """Deliver one message by IMAP APPEND, as that user.
+
+    APPEND keeps the server's own indexes right (nothing writes into its storage
+    behind its back) and works the same on every server. `internaldate` must be
+    timezone-aware; None lets the server stamp its own arrival time, as real
+    delivery does. A date more than 2 h ahead of the clock is refused: Dovecot
+    would silently store the arrival time instead, and pymap would not, so a test
+    would pass or fail by backend and clock. A missing folder is created (on
+    `[TRYCREATE]`), so tests can fill folders other than INBOX. imaplib sends bare
+    LF line ends as CRLF, the only line end IMAP knows.
+    """
+    if internaldate is not None and internaldate > datetime.now(UTC) + MAX_FUTURE_INTERNALDATE:
+        raise ValueError(f"INTERNALDATE {internaldate.isoformat()} is in the future; Dovecot "
+                         f"would store the arrival time instead")
+    client = imaplib.IMAP4(require_loopback(host), port, timeout=30)
+    # imaplib writes a literal and its closing CRLF separately; with Nagle on, the CRLF
+    # waits for the server's delayed ACK, 40 ms per APPEND against pymap.
+    client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         client.login(user, password)
-        when = imaplib.Time2Internaldate(internaldate or datetime.now(UTC))
+        when = imaplib.Time2Internaldate(internaldate) if internaldate is not None else None
         typ, data = client.append(folder, None, when, raw)
+        if typ == "NO" and b"TRYCREATE" in b" ".join(d for d in data if isinstance(d, bytes)):
+            client.create(folder)
+            typ, data = client.append(folder, None, when, raw)
         if typ != "OK":
-            raise RuntimeError(f"APPEND for {user} refused: {data!r}")
+            raise RuntimeError(f"APPEND to {folder} for {user} refused: {data!r}")
     finally:
         with suppress(OSError, imaplib.IMAP4.error):
             client.logout()
 
 
 class EmbeddedIMAP:
-    """pymap's dict backend with the given users, listening on loopback."""
+    """pymap (dict backend, in memory) running in a background thread with its own event loop.
+
+    A thread of its own lets synchronous callers (the demo, pytest, imaplib) use
+    it like any external server. Passwords are kept in clear text: they are
+    loopback test accounts, and pymap's default PBKDF2 would cost ~0.1 s of CPU
+    per login, which every `deliver` pays. Only pymap's IMAP service is started,
+    without STARTTLS (it has no certificate to offer) and without its demo user.
+    """
 
     def __init__(self, users: Mapping[str, str], host: str = "127.0.0.1", port: int = 0) -> None:
-        self.users = dict(users)
-        self.host = host
+        """`port` 0 picks a free port; `users` maps login (e-mail address) to password."""
+        self.users: dict[str, str] = dict(users)
+        self.host = require_loopback(host)
+        self._auto_port = port == 0
         self.port = port or free_port(host)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stack: AsyncExitStack | None = None
+        self._backend: Any = None
+        self._config: Any = None
 
-    async def _start(self) -> AsyncExitStack:
-        from pymap.backend import backends
-        from pymap.backend.dict import Identity
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def start(self) -> None:
+        """Listen on `host`:`port`; returns once connections are accepted."""
+        if self._thread is not None:
+            raise RuntimeError("embedded IMAP server is already running")
+        # pymap logs every command at DEBUG and each connection at INFO; keep the
+        # demo's and the tests' output readable unless someone asked for it.
+        pymap_log = logging.getLogger("pymap")
+        if pymap_log.level == logging.NOTSET:
+            pymap_log.setLevel(logging.WARNING)
+        for attempt in range(_PORT_ATTEMPTS):
+            try:
+                self._start_thread()
+                return
+            except OSError as exc:
+                if not (self._auto_port and _port_in_use(exc)) or attempt == _PORT_ATTEMPTS - 1:
+                    raise
+                self.port = free_port(self.host)
+
+    def _start_thread(self) -> None:
+        """Run a fresh event loop in a thread, then open the server in it from here.
+
+        Opening through run_coroutine_threadsafe hands any failure (a taken port,
+        a pymap error) straight back to this thread with its traceback.
+        """
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=self._run, args=(loop,),
+                                  name=f"embedded-imap-{self.port}", daemon=True)
+        thread.start()
+        try:
+            stack = asyncio.run_coroutine_threadsafe(self._open(), loop).result(timeout=30)
+        except BaseException:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(30)
+            raise
+        self._loop, self._thread, self._stack = loop, thread, stack
+
+    @staticmethod
+    def _run(loop: asyncio.AbstractEventLoop) -> None:
+        """The server thread: serve until stop(), then release what the loop holds."""
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_forever()
+        finally:
+            with suppress(RuntimeError):
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.run_until_complete(loop.shutdown_default_executor())
+            loop.close()
+
+    async def _open(self) -> AsyncExitStack:
+        from pymap.backend.dict import Config, DictBackend, Login
+        from pymap.concurrent import Subsystem
         from pymap.service import services
-        from pymap.user import Passwords, UserMetadata
+        from pysasl.hashing import Cleartext
+
+        class LoopbackConfig(Config):
+            @property
+            def greeting(self) -> bytes:
+                # pymap's own greeting calls socket.getfqdn() on every connection.
+                return b"Server ready " + GREETING_NAME.encode("ascii")
 
         parser = argparse.ArgumentParser()
         sub = parser.add_subparsers(dest="backend")
-        dict_parser = backends["dict"].add_subparser("dict", sub)
-        dict_parser.set_defaults(backend_type=backends["dict"])
+        DictBackend.add_subparser("dict", sub)
         services["imap"].add_arguments(parser)
         parser.set_defaults(skip_services=[], passlib_cfg=None, debug=False)
-        args = parser.parse_args(["--host", self.host, "--port", str(self.port), "dict"])
-        backend, config = await args.backend_type.init(args)
+        args = parser.parse_args(["--host", self.host, "--port", str(self.port), "--no-tls",
+                                  "dict"])
+        # Built like DictBackend.init, minus the demo account (demouser/demopass) it adds.
+        config = LoopbackConfig.from_args(args, hash_context=Cleartext(),
+                                          cpu_subsystem=Subsystem.for_asyncio())
         config.apply_context()
-        passwords = Passwords(config)
+        self._config = config
+        self._backend = DictBackend(Login(config), config)
         for user, password in self.users.items():
-            metadata = UserMetadata(config, user, password=await passwords.hash_password(password))
-            await Identity(user, backend.login, None, frozenset()).set(metadata)
+            await self._set_user(user, password)
         stack = AsyncExitStack()
-        await backend.start(stack)
-        await services["imap"](backend, config).start(stack)
+        try:
+            await self._backend.start(stack)
+            await services["imap"](self._backend, config).start(stack)
+        except BaseException:
+            await stack.aclose()
+            raise
         return stack
 
-    def start(self) -> None:
-        logging.getLogger("pymap").setLevel(logging.WARNING)
-        loop = asyncio.new_event_loop()
-        started = threading.Event()
-        failure: list[BaseException] = []
+    async def _set_user(self, user: str, password: str) -> None:
+        from pymap.backend.dict import Identity
+        from pymap.user import Passwords, UserMetadata
 
-        def serve() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                self._stack = loop.run_until_complete(self._start())
-            except BaseException as exc:  # noqa: BLE001 - handed to the starting thread
-                failure.append(exc)
-                started.set()
-                return
-            started.set()
-            loop.run_forever()
-
-        self._loop = loop
-        self._thread = threading.Thread(target=serve, name="embedded-imap", daemon=True)
-        self._thread.start()
-        if not started.wait(30) or failure:
-            raise RuntimeError(f"embedded IMAP server did not start: {failure[:1]}")
-
-    def stop(self) -> None:
-        loop, thread, stack = self._loop, self._thread, self._stack
-        if loop is None or thread is None:
-            return
-        asyncio.run_coroutine_threadsafe(self._shutdown(stack), loop).result(timeout=30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=30)
-        loop.close()
-        self._loop = self._thread = self._stack = None
+        hashed = await Passwords(self._config).hash_password(password)
+        metadata = UserMetadata(self._config, user, password=hashed)
+        await Identity(user, self._backend.login, None, frozenset()).set(metadata)
 
     @staticmethod
-    async def _shutdown(stack: AsyncExitStack | None) -> None:
+    async def _close(stack: AsyncExitStack | None) -> None:
         """Close the listener, then end open client sessions so none outlives the loop."""
         if stack is not None:
             await stack.aclose()
         current = asyncio.current_task()
-        others = [t for t in asyncio.all_tasks() if t is not current]
+        others = [task for task in asyncio.all_tasks() if task is not current]
         for task in others:
             task.cancel()
         await asyncio.gather(*others, return_exceptions=True)
 
+    def stop(self) -> None:
+        """Stop listening, drop open sessions, and end the thread; the mail is gone."""
+        loop, thread, stack = self._loop, self._thread, self._stack
+        if loop is None or thread is None:
+            return
+        self._loop = self._thread = self._stack = None
+        try:
+            asyncio.run_coroutine_threadsafe(self._close(stack), loop).result(timeout=30)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(30)
+        if thread.is_alive():
+            raise RuntimeError("embedded IMAP thread did not end within 30 s")
+
+    def add_user(self, user: str, password: str) -> None:
+        """Create (or re-password) an account, also while running."""
+        self.users[user] = password
+        if self._loop is not None:
+            future = asyncio.run_coroutine_threadsafe(self._set_user(user, password), self._loop)
+            future.result(timeout=30)
+
     def deliver(self, user: str, raw: bytes, internaldate: datetime | None = None,
                 folder: str = "INBOX") -> None:
+        """IMAP APPEND as that user (see `imap_append`)."""
+        if user not in self.users:
+            raise KeyError(f"{user} has no mailbox on this server")
         imap_append(self.host, self.port, user, self.users[user], raw, internaldate, folder)
 
 
+TEMPFAIL_REPLY = "451 4.3.0 Temporary failure, try again later"
+
+
 class _Handler:
+    """aiosmtpd hooks: refuse unknown recipients, honour `tempfail`, deliver in DATA."""
+
     def __init__(self, owner: LoopbackSMTP) -> None:
         self.owner = owner
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           rcpt_options: list[str]) -> str:
         if self.owner.tempfail:
-            return "451 4.3.0 Temporary failure, try again later"
+            return TEMPFAIL_REPLY
         if not self.owner.knows(address.lower()):
             return "550 5.1.1 No such user here"
         envelope.rcpt_tos.append(address)
-        return "250 OK"
+        return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.owner.tempfail:
-            return "451 4.3.0 Temporary failure, try again later"
+            return TEMPFAIL_REPLY
         raw = envelope.original_content or envelope.content
-        rcpts = tuple(a.lower() for a in envelope.rcpt_tos)
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", "surrogateescape")
+        rcpts = tuple(address.lower() for address in envelope.rcpt_tos)
         try:
             for rcpt in rcpts:
-                await asyncio.get_running_loop().run_in_executor(None, self.owner.deliver, rcpt, raw)
+                await self.owner._deliver_in_thread(rcpt, bytes(raw))
         except Exception:
-            log.exception("loopback smtp delivery failed")
+            log.exception("loopback SMTP could not deliver to %s", ", ".join(rcpts))
             return "451 4.3.0 Delivery failed, try again later"
-        self.owner.accepted.append((envelope.mail_from, rcpts, raw))
-        return "250 OK delivered"
+        self.owner.accepted.append((envelope.mail_from, rcpts, bytes(raw)))
+        return "250 2.0.0 OK delivered"
 
 
 class LoopbackSMTP:
-    """aiosmtpd on loopback; stop() then start() reuses the same port (outage tests)."""
+    """aiosmtpd on loopback that delivers each accepted message into the recipients' mailboxes.
+
+    Delivery happens while the client waits for the answer to DATA, so a 250 means
+    the message is already in the mailbox (no queue to wait for in tests); if
+    delivery fails the answer is 451 and the client keeps the message, as with a
+    real MTA. Addresses are lowercased before `knows` and `deliver`, since mail
+    systems treat them case-insensitively. `stop()` closes the listener and every
+    open session (an outage); `start()` listens on the same port again. With
+    `tls_context` the server offers STARTTLS, as a submission server does.
+    """
 
     def __init__(self, deliver: Callable[[str, bytes], None], knows: Callable[[str], bool],
-                 host: str = "127.0.0.1", port: int = 0,
+                 host: str = "127.0.0.1", port: int = 0, *,
                  tls_context: ssl.SSLContext | None = None) -> None:
         self.deliver = deliver
-        self.tls_context = tls_context
         self.knows = knows
-        self.host = host
+        self.host = require_loopback(host)
+        self._auto_port = port == 0
         self.port = port or free_port(host)
+        self.tls_context = tls_context
+        #: When True, RCPT and DATA are answered 451 4.3.0 (a temporary outage while listening).
         self.tempfail = False
+        #: (mail_from, rcpt_tos, raw) of every message accepted (and delivered), oldest first.
         self.accepted: list[tuple[str, tuple[str, ...], bytes]] = []
         self._controller: Any = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._started_once = False
+
+    @property
+    def running(self) -> bool:
+        return self._controller is not None
+
+    async def _deliver_in_thread(self, rcpt: str, raw: bytes) -> None:
+        """Run `deliver` off the SMTP loop, so a slow IMAP server never blocks it."""
+        await asyncio.get_running_loop().run_in_executor(self._executor, self.deliver, rcpt, raw)
 
     def start(self) -> None:
+        """Listen on `host`:`port` (the same port after every stop())."""
         from aiosmtpd.controller import Controller
 
-        logging.getLogger("mail.log").setLevel(logging.WARNING)
-        # With a TLS context the server offers STARTTLS (as a submission server does).
-        self._controller = Controller(_Handler(self), hostname=self.host, port=self.port,
-                                      ready_timeout=30, tls_context=self.tls_context)
-        self._controller.start()
+        if self._controller is not None:
+            raise RuntimeError("loopback SMTP server is already running")
+        smtp_log = logging.getLogger("mail.log")  # aiosmtpd logs every command at INFO
+        if smtp_log.level == logging.NOTSET:
+            smtp_log.setLevel(logging.WARNING)
+        # One delivery at a time, in a thread of our own that stop() can wait for.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loopback-smtp")
+        for attempt in range(_PORT_ATTEMPTS):
+            controller = Controller(_Handler(self), hostname=self.host, port=self.port,
+                                    ready_timeout=30, server_hostname=GREETING_NAME,
+                                    tls_context=self.tls_context)
+            try:
+                controller.start()
+            except OSError as exc:
+                # Only the very first start may move: restarts must keep the port.
+                retry = self._auto_port and not self._started_once and _port_in_use(exc)
+                if not retry or attempt == _PORT_ATTEMPTS - 1:
+                    self._executor.shutdown(wait=False)
+                    self._executor = None
+                    raise
+                self.port = free_port(self.host)
+                continue
+            self._controller = controller
+            self._started_once = True
+            return
 
     def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
+        """Close the listener and all sessions: connecting is refused until start()."""
+        controller, executor = self._controller, self._executor
+        self._controller = self._executor = None
+        if controller is not None:
+            controller.stop()
+        if executor is not None:
+            executor.shutdown(wait=True)

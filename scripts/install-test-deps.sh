@@ -1,38 +1,107 @@
 #!/usr/bin/env bash
 # Installs what the end-to-end tests need beyond Python packages: Dovecot's IMAP server.
-# Idempotent. As root with apt it installs dovecot-imapd WITHOUT starting the system-wide
-# service (the tests run a private Dovecot from their own config on 127.0.0.1). Without
-# root or apt it says so and exits 0: the tests then use the embedded IMAP server.
+#
+# The tests run a PRIVATE Dovecot from their own config on 127.0.0.1 (tests/e2e/servers.py);
+# they never use a system-wide one. So, as root with apt, this installs dovecot-imapd
+# without letting the package start the system service (a temporary policy-rc.d denies
+# it), and makes sure no system Dovecot runs or starts at boot afterwards. Without root
+# or apt it says the tests will use the embedded IMAP server, and exits 0.
+# Idempotent: with Dovecot's IMAP server already installed it does nothing.
 set -euo pipefail
 
-if command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ]; then
+say() { echo "install-test-deps: $*" >&2; }
+
+# Dovecot counts as installed with its master AND its imap binary (dovecot-imapd).
+dovecot_installed() {
+    if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then
+        return 1
+    fi
+    local dir
+    for dir in /usr/lib/dovecot /usr/libexec/dovecot /usr/local/libexec/dovecot; do
+        [ -x "$dir/imap" ] && return 0
+    done
+    return 1
+}
+
+if dovecot_installed; then
     exit 0
 fi
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "install-test-deps: Dovecot not installed and cannot install it (needs root and apt);" \
-         "the end-to-end tests will use the embedded IMAP server." >&2
+    say "Dovecot is not installed and cannot be installed here (needs root and apt-get);" \
+        "the end-to-end tests will use the embedded IMAP server (pymap)."
     exit 0
 fi
 
-# policy-rc.d exiting 101 tells invoke-rc.d not to start services during the install.
 policy=/usr/sbin/policy-rc.d
 created_policy=no
+apt_log=$(mktemp)
+cleanup() {
+    if [ "$created_policy" = yes ]; then
+        rm -f "$policy"
+    fi
+    rm -f "$apt_log"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# invoke-rc.d (and deb-systemd-invoke) ask policy-rc.d first; exit 101 = "action forbidden".
+# An existing policy-rc.d belongs to someone else: it is left alone, and whatever it lets
+# start is stopped below.
 if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' > "$policy"
+    printf '#!/bin/sh\n# Temporary, from mailflow scripts/install-test-deps.sh\nexit 101\n' >"$policy"
     chmod 755 "$policy"
     created_policy=yes
 fi
-cleanup() { if [ "$created_policy" = yes ]; then rm -f "$policy"; fi; }
-trap cleanup EXIT
 
 export DEBIAN_FRONTEND=noninteractive
-install() { apt-get install -y -q --no-install-recommends dovecot-imapd >/dev/null; }
-if ! install 2>/dev/null; then
-    apt-get update -q >/dev/null
-    install
+apt_install() {
+    apt-get install -y -q --no-install-recommends \
+        -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+        dovecot-imapd >>"$apt_log" 2>&1
+}
+say "installing dovecot-imapd (the system service will not be started)"
+if ! apt_install; then
+    say "install failed; refreshing the package lists (apt-get update) and trying again"
+    if ! { apt-get update -q >>"$apt_log" 2>&1 && apt_install; }; then
+        tail -n 30 "$apt_log" >&2
+        say "could not install dovecot-imapd (see above)"
+        exit 1
+    fi
 fi
-# Stop the system-wide service if anything started it anyway: the tests need no system Dovecot.
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet dovecot 2>/dev/null; then
-    systemctl stop dovecot || true
+if [ "$created_policy" = yes ]; then
+    rm -f "$policy"
+    created_policy=no
 fi
-echo "install-test-deps: installed $(dovecot --version 2>/dev/null || echo dovecot)" >&2
+
+# The package enables the system service for the next boot; the tests never need it, and
+# it would listen on ports 143 and 993 of every interface.
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --now dovecot.service dovecot.socket >/dev/null 2>&1 || true
+elif command -v update-rc.d >/dev/null 2>&1; then
+    update-rc.d dovecot disable >/dev/null 2>&1 || true
+fi
+# Whatever the init system, a system Dovecot writes its pid here (default base_dir).
+for pid_file in /run/dovecot/master.pid /var/run/dovecot/master.pid; do
+    if [ -r "$pid_file" ]; then
+        pid=$(cat "$pid_file")
+        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+            say "stopping the system Dovecot (pid $pid) that the package started"
+            kill -TERM "$pid"
+            for _ in $(seq 50); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+            done
+            if kill -0 "$pid" 2>/dev/null; then
+                say "the system Dovecot (pid $pid) did not stop; stop it before running the tests"
+                exit 1
+            fi
+        fi
+    fi
+done
+
+if ! dovecot_installed; then
+    say "dovecot-imapd was installed, but the dovecot and imap binaries are not where expected"
+    exit 1
+fi
+say "installed $(dovecot --version 2>/dev/null || echo Dovecot); the system service is not running"
