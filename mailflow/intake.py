@@ -88,7 +88,7 @@ class Intake:
         with source.session() as imap:
             last_uid = self._start(imap)
             self._mark_pending(imap)
-            uids = imap.new_uids(last_uid)
+            uids = [] if imap.nothing_new(last_uid) else imap.new_uids(last_uid)
             chunk = self.cfg.imap.fetch_chunk
             for start in range(0, len(uids), chunk):
                 for header in imap.fetch_headers(uids[start:start + chunk]):
