@@ -12,15 +12,21 @@ from __future__ import annotations
 import base64
 import shutil
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from imap_tools import MailBoxUnencrypted
 
 from mailflow.config import parse_config
 from mailflow.message import parse_message
+
+if TYPE_CHECKING:
+    from mailflow.embedded import EmbeddedIMAP
+    from mailflow.service import Service
 
 INBOX = "pengaduan@klero.desa.id"
 PASSWORD = "demo"
@@ -224,9 +230,9 @@ def _staff_reply(notification: bytes, sender: str, body: str) -> bytes:
     return reply.as_bytes()
 
 
-def _staff_round(imap: object, service_factory: object) -> None:
+def _staff_round(imap: EmbeddedIMAP, service_factory: Callable[[], Service]) -> None:
     """The verifier verifies ticket 1 and assigns an officer, by replying to the notification."""
-    port = imap.port  # type: ignore[attr-defined]
+    port = imap.port
     subject, raw = next((s, r) for s, _f, r in _mailbox(port, SEKDES) if "00001" in s)
     body = (f"#status diverifikasi\n#petugas {KASI}\n#prioritas tinggi\n\n"
             "Terima kasih, laporan sudah kami periksa. Petugas akan meninjau lokasi minggu ini.")
@@ -234,9 +240,9 @@ def _staff_round(imap: object, service_factory: object) -> None:
     print("   and replies (to the signed Reply-To address) with:")
     for line in body.splitlines():
         print(f"     {line}")
-    imap.deliver(INBOX, _staff_reply(raw.encode(), SEKDES, body))  # type: ignore[attr-defined]
+    imap.deliver(INBOX, _staff_reply(raw.encode(), SEKDES, body))
     print("\n== Second poll")
-    service = service_factory()  # type: ignore[operator]
+    service = service_factory()
     service.poll_once()
     service.engine.dispose()
     subject, raw = _latest(port, "siti@warga.example")
