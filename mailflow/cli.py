@@ -29,8 +29,8 @@ from mailflow.config import (
     tls_context,
 )
 from mailflow.errors import ConfigError, MailflowError
-from mailflow.models import Attachment, Reporter, Ticket, TicketEvent
-from mailflow.store import make_engine, ticket_by_number
+from mailflow.models import Attachment, Ticket, TicketEvent
+from mailflow.store import make_engine, reporter_of, ticket_by_number
 from mailflow.ticketing import STATUS_LABELS, Status
 from mailflow.workdays import WorkCalendar, format_tanggal
 
@@ -181,7 +181,7 @@ def _ticket_row(ticket: Ticket, zone: ZoneInfo) -> dict[str, Any]:
         "received_at": ticket.received_at.astimezone(zone).isoformat(),
         "due_date": ticket.due_date.isoformat(),
         "subject": ticket.subject,
-        "missing": [m for m in ticket.missing.split(",") if m],
+        "missing": ticket.missing_items,
     }
 
 
@@ -253,7 +253,7 @@ def _event_line(ev: TicketEvent, zone: ZoneInfo) -> str:
 
 
 def _print_identity(session: Session, ticket: Ticket) -> None:
-    reporter = session.exec(select(Reporter).where(Reporter.ticket_id == ticket.id)).first()
+    reporter = reporter_of(session, ticket.id)
     log.warning("identity viewed ticket=%s by os_user=%s", ticket.number, getpass.getuser())
     if reporter is None:
         print("Pelapor    : (tidak ada data)")

@@ -16,6 +16,8 @@ from sqlalchemy import Column, DateTime, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from mailflow.identity import Identity
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores aware datetimes as UTC and gives them back aware, on SQLite and PostgreSQL alike."""
@@ -93,6 +95,10 @@ class Ticket(SQLModel, table=True):
     html_only: bool = False
     created_at: datetime = _utc_column()
 
+    @property
+    def missing_items(self) -> list[str]:
+        return [m for m in self.missing.split(",") if m]
+
 
 class Reporter(SQLModel, table=True):
     """The reporter's identity: confidential, one row per ticket."""
@@ -106,6 +112,10 @@ class Reporter(SQLModel, table=True):
     phone: str | None = None
     address: str | None = Field(default=None, sa_column=Column(Text))
     email: str | None = None
+
+    def identity(self) -> Identity:
+        return Identity(name=self.name, nik=self.nik, nik_problem=self.nik_problem,
+                        phone=self.phone, address=self.address, email=self.email)
 
 
 class Attachment(SQLModel, table=True):

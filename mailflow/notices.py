@@ -88,7 +88,7 @@ class Notices:
         context = {
             **self._common(ticket),
             "salutation": f"Bapak/Ibu {identity.name}" if identity.name else "Bapak/Ibu",
-            "missing": [MISSING_TEXT[m] for m in ticket.missing.split(",") if m],
+            "missing": [MISSING_TEXT[m] for m in ticket.missing_items],
             "nik_problem": nik_problem,
         }
         envelope = Envelope(
@@ -155,7 +155,7 @@ class Notices:
             "action": action,
             "channel": CHANNEL_LABELS.get(ticket.channel, ticket.channel),
             "priority": ticket.priority,
-            "missing": [MISSING_TEXT[m] for m in ticket.missing.split(",") if m],
+            "missing": [MISSING_TEXT[m] for m in ticket.missing_items],
             "subject": ticket.subject if sees else scrub(ticket.subject, identity),
             "description": ticket.description if sees else scrub(ticket.description, identity),
             "identity": identity if sees else None,

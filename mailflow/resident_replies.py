@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from mailflow.config import Config
 from mailflow.identity import Identity, extract_identity, nik_problem, scrub
@@ -22,7 +22,7 @@ from mailflow.message import ParsedMessage
 from mailflow.models import Reporter, Ticket, TicketEvent
 from mailflow.notices import Notices
 from mailflow.reply_text import new_text
-from mailflow.store import ack_message_id
+from mailflow.store import ack_message_id, reporter_of
 from mailflow.ticketing import Status, assess
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class ResidentReplies:
     def handle(self, session: Session, ticket: Ticket, msg: ParsedMessage) -> str:
         assert ticket.id is not None
         text = new_text(msg.text)
-        reporter = session.exec(select(Reporter).where(Reporter.ticket_id == ticket.id)).first()
+        reporter = reporter_of(session, ticket.id)
         own = reporter is not None and bool(reporter.email) and (
             msg.from_addr == (reporter.email or "").lower())
         session.add(TicketEvent(ticket_id=ticket.id, at=self.clock(),
@@ -77,7 +77,7 @@ class ResidentReplies:
             address=reporter.address or found.identity.address, email=reporter.email,
         )
         description = ticket.description
-        if "deskripsi" in ticket.missing.split(",") and found.description:
+        if "deskripsi" in ticket.missing_items and found.description:
             description = (description + "\n\n" + found.description).strip()
         verdict = assess(merged, description)
         reporter.name, reporter.nik, reporter.nik_problem = merged.name, merged.nik, merged.nik_problem
@@ -99,8 +99,7 @@ class ResidentReplies:
         return "data completed"
 
     def _tell_staff(self, session: Session, ticket: Ticket, reporter: Reporter, text: str) -> None:
-        identity = Identity(name=reporter.name, nik=reporter.nik, phone=reporter.phone,
-                            address=reporter.address, email=reporter.email)
+        identity = reporter.identity()
         recipients = {m.address: m for m in self.cfg.staff_with("verifikator")}
         assignee = self.cfg.staff_member(ticket.assignee)
         if assignee is not None:

@@ -13,17 +13,17 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from mailflow.commands import HELP, StaffReply, parse_staff_reply
 from mailflow.config import Config, StaffMember
 from mailflow.identity import Identity
 from mailflow.message import ParsedMessage
-from mailflow.models import Reporter, Ticket, TicketEvent
+from mailflow.models import Ticket, TicketEvent
 from mailflow.notices import Notices
 from mailflow.reply_text import new_text
 from mailflow.sender_auth import DnsTxt, authenticate
-from mailflow.store import ack_message_id
+from mailflow.store import ack_message_id, reporter_of
 from mailflow.ticketing import STATUS_LABELS, Status
 from mailflow.workflow import check_transition
 
@@ -115,7 +115,8 @@ class StaffReplies:
         self._event(session, ticket, member, msg, method, "assignee",
                     note=f"{ticket.assignee or '-'} -> {assignee.address}")
         ticket.assignee = assignee.address
-        identity = _identity(session, ticket)
+        reporter = reporter_of(session, ticket.id)
+        identity = reporter.identity() if reporter is not None else Identity()
         session.add(self.notices.to_staff(assignee, ticket, identity, [], "ditindaklanjuti"))
 
     def _event(self, session: Session, ticket: Ticket, member: StaffMember, msg: ParsedMessage,
@@ -127,7 +128,7 @@ class StaffReplies:
                                 note=note[:20000], message_id=msg.message_id, auth=method))
 
     def _tell_reporter(self, session: Session, ticket: Ticket, message: str, changed: bool) -> None:
-        reporter = session.exec(select(Reporter).where(Reporter.ticket_id == ticket.id)).first()
+        reporter = reporter_of(session, ticket.id)
         if reporter is None or not reporter.email:
             log.info("reporter has no email ticket=%s; status change not mailed", ticket.number)
             return
@@ -178,11 +179,3 @@ class StaffReplies:
             "alamat khusus tiket; jika Anda tidak mengirim email ini, beri tahu administrator",
         ])
         return "security: unauthenticated command"
-
-
-def _identity(session: Session, ticket: Ticket) -> Identity:
-    reporter = session.exec(select(Reporter).where(Reporter.ticket_id == ticket.id)).first()
-    if reporter is None:
-        return Identity()
-    return Identity(name=reporter.name, nik=reporter.nik, nik_problem=reporter.nik_problem,
-                    phone=reporter.phone, address=reporter.address, email=reporter.email)

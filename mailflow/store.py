@@ -19,6 +19,7 @@ from mailflow.models import (
     IntakeRecord,
     MailboxState,
     OutboxMessage,
+    Reporter,
     Ticket,
     TicketCounter,
 )
@@ -99,6 +100,10 @@ def ticket_of_taken_reply(session: Session, key: str) -> Ticket | None:
     query = select(Ticket).join(IntakeRecord, col(IntakeRecord.ticket_id) == Ticket.id).where(
         IntakeRecord.message_key == key, col(IntakeRecord.decision).in_(("reply", "staff")))
     return session.exec(query).first()
+
+
+def reporter_of(session: Session, ticket_id: int | None) -> Reporter | None:
+    return session.exec(select(Reporter).where(Reporter.ticket_id == ticket_id)).first()
 
 
 def ticket_by_number(session: Session, number: str) -> Ticket | None:
