@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from imap_tools import MailBoxUnencrypted
 
-from mailflow.config import parse_config
+from mailflow.config import parse_config, to_toml
 from mailflow.message import parse_message
 
 if TYPE_CHECKING:
@@ -116,20 +116,6 @@ def demo_config(directory: Path, imap_port: int, smtp_port: int) -> dict[str, ob
     }
 
 
-def _write_toml(path: Path, data: dict[str, object]) -> None:
-    import json
-
-    lines: list[str] = []
-    for section, values in data.items():
-        tables = values if isinstance(values, list) else [values]
-        for table in tables:
-            lines.append(f"[[{section}]]" if isinstance(values, list) else f"[{section}]")
-            assert isinstance(table, dict)
-            lines.extend(f"{key} = {json.dumps(value)}" for key, value in table.items())
-            lines.append("")
-    path.write_text("\n".join(lines), encoding="utf-8")
-
-
 def _mailbox(port: int, user: str) -> list[tuple[str, str, str]]:
     with MailBoxUnencrypted("127.0.0.1", port).login(user, PASSWORD) as box:
         found = []
@@ -152,7 +138,7 @@ def run_demo(keep: str | None) -> int:
     smtp.start()
     try:
         data = demo_config(directory, imap.port, smtp.port)
-        _write_toml(directory / "config.toml", data)
+        (directory / "config.toml").write_text(to_toml(data), encoding="utf-8")
         cfg = parse_config(data, source=str(directory / "config.toml"))
         print(f"== Embedded IMAP on 127.0.0.1:{imap.port}, SMTP on 127.0.0.1:{smtp.port}")
         print(f"== Village inbox {INBOX}: seeding {len(seed_messages())} messages")

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from mailflow.config import to_toml
 from tests.e2e.support import INBOX, SITI, complaint, config_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,14 +30,7 @@ def mailflow(*args: str, env: dict[str, str] | None = None,
 
 def write_config(cfg: Any, path: Path) -> Path:
     """The validated config written back as TOML, as an administrator would keep it."""
-    lines: list[str] = []
-    for section, values in cfg.model_dump(mode="json").items():
-        tables = values if isinstance(values, list) else [values]
-        for table in tables:
-            lines.append(f"[[{section}]]" if isinstance(values, list) else f"[{section}]")
-            lines.extend(f"{key} = {json.dumps(value)}" for key, value in table.items()
-                         if value is not None)
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text(to_toml(cfg.model_dump(mode="json")))
     return path
 
 
