@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
 
+from mailflow.adapters.imap import ImapSource
+from mailflow.compose.render import Renderer
 from mailflow.config import Config
+from mailflow.core.sender_auth import DnsTxt
+from mailflow.core.workdays import WorkCalendar, calendar_from
 from mailflow.errors import TransientError
-from mailflow.imap_source import ImapSource
-from mailflow.intake import Clock, Intake, IntakeStats
-from mailflow.outbox import Outbox, OutboxStats, SmtpSender
-from mailflow.render import Renderer
-from mailflow.sender_auth import DnsTxt
-from mailflow.store import make_engine
-from mailflow.workdays import WorkCalendar, calendar_from
+from mailflow.runners.intake import Clock, Intake, IntakeStats
+from mailflow.runners.outbox import Outbox, OutboxStats, SmtpSender
+from mailflow.store.db import make_engine
 
 log = logging.getLogger(__name__)
 

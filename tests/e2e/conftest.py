@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from mailflow.embedded import EmbeddedIMAP, LoopbackSMTP
+from mailflow.demo.loopback import EmbeddedIMAP, LoopbackSMTP
 from tests.e2e.servers import (
     DovecotServer,
     LoopbackIMAP,

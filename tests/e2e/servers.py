@@ -41,7 +41,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Protocol
 
-from mailflow.embedded import free_port, imap_append, require_loopback
+from mailflow.demo.loopback import free_port, imap_append, require_loopback
 
 #: The unprivileged owner of the test mail when the tests run as root.
 MAIL_USER = "mailflowtest"
@@ -560,7 +560,7 @@ service anvil {{
 
     def deliver(self, user: str, raw: bytes, internaldate: datetime | None = None,
                 folder: str = "INBOX") -> None:
-        """IMAP APPEND as that user (see mailflow.embedded.imap_append)."""
+        """IMAP APPEND as that user (see mailflow.demo.loopback.imap_append)."""
         if user not in self.users:
             raise KeyError(f"{user} has no mailbox on this server")
         imap_append(self.host, self.port, user, self.users[user], raw, internaldate, folder)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from mailflow.config import Config, parse_config
-from mailflow.models import IntakeRecord, OutboxMessage, Reporter, Ticket
+from mailflow.store.models import IntakeRecord, OutboxMessage, Reporter, Ticket
 
 INBOX = "pengaduan@klero.desa.id"
 SITI = "siti@warga.example"
@@ -78,14 +78,14 @@ def complaint(sender: str = f"Siti Aminah <{SITI}>", subject: str = "Pengaduan M
 
 
 def tickets(cfg: Config) -> list[Ticket]:
-    from mailflow.store import make_engine
+    from mailflow.store.db import make_engine
 
     with Session(make_engine(cfg.database_url)) as session:
         return list(session.exec(select(Ticket).order_by(Ticket.id)).all())  # type: ignore[arg-type]
 
 
 def rows(cfg: Config, model: type[Any]) -> list[Any]:
-    from mailflow.store import make_engine
+    from mailflow.store.db import make_engine
 
     with Session(make_engine(cfg.database_url)) as session:
         return list(session.exec(select(model)).all())

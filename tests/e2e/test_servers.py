@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailflow.embedded import EmbeddedIMAP, LoopbackSMTP
+from mailflow.demo.loopback import EmbeddedIMAP, LoopbackSMTP
 from tests.e2e.conftest import (
     USERS,
     MailWorld,

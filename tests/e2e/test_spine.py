@@ -171,7 +171,7 @@ def test_robots_make_no_ticket_and_get_no_reply(mail_world: Any, tmp_path: Path,
 _CRASH_AFTER_COMMIT = """
 import json, os, sys
 from mailflow.config import parse_config
-from mailflow.imap_source import ImapSession
+from mailflow.adapters.imap import ImapSession
 from mailflow.service import Service
 ImapSession.mark = lambda self, uids: os._exit(137)   # die like a killed process
 Service(parse_config(json.loads(sys.argv[1]))).poll_once()
@@ -310,7 +310,7 @@ def test_identity_is_stored_apart_and_never_logged(mail_world: Any, tmp_path: Pa
 def test_attachments_are_saved_and_recorded(mail_world: Any, tmp_path: Path) -> None:
     from email.message import EmailMessage
 
-    from mailflow.models import Attachment
+    from mailflow.store.models import Attachment
     from tests.e2e.support import COMPLETE_BODY, rows
 
     msg = EmailMessage()

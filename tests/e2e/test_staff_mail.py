@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from mailflow.identity import Identity
-from mailflow.models import Ticket
-from mailflow.notices import Notices
-from mailflow.render import Renderer
-from mailflow.reply_address import verify_address
+from mailflow.compose.render import Renderer
+from mailflow.core.identity import Identity
+from mailflow.core.notices import Notices
+from mailflow.core.reply_address import verify_address
 from mailflow.service import Service, make_calendar
+from mailflow.store.models import Ticket
 from tests.e2e.support import (
     COMPLETE_BODY,
     INBOX,

@@ -17,8 +17,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from mailflow.models import TicketEvent
 from mailflow.service import Service
+from mailflow.store.models import TicketEvent
 from tests.e2e.support import (
     ADMIN,
     INBOX,

@@ -2,9 +2,9 @@
 
 import pytest
 
-from mailflow.commands import Priority, parse_staff_reply
-from mailflow.reply_text import new_text
-from mailflow.ticketing import Status
+from mailflow.core.commands import Priority, parse_staff_reply
+from mailflow.core.reply_text import new_text
+from mailflow.core.tickets import Status
 
 
 @pytest.mark.parametrize(

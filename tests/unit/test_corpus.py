@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from mailflow.identity import extract_identity
-from mailflow.intake_rules import Kind, classify, message_key
-from mailflow.message import ParsedMessage, parse_message
+from mailflow.core.identity import extract_identity
+from mailflow.core.intake_rules import Kind, classify, message_key
+from mailflow.core.parse import ParsedMessage, parse_message
 from tests.corpus_files import CORPUS, corpus_messages, with_phrase
 
 FILES = corpus_messages()

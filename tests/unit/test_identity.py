@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailflow.identity import (
+from mailflow.core.identity import (
     Extraction,
     Identity,
     extract_identity,

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from mailflow.imap_source import parse_fetch_response, parse_internaldate
+from mailflow.adapters.imap import parse_fetch_response, parse_internaldate
 
 HEADER = b"Subject: hi\r\n\r\n"
 

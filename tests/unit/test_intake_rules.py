@@ -2,14 +2,14 @@
 
 import pytest
 
-from mailflow.intake_rules import (
+from mailflow.core.intake_rules import (
     Kind,
     classify,
     find_ticket_number,
     message_key,
     subject_matches,
 )
-from mailflow.message import parse_message
+from mailflow.core.parse import parse_message
 
 PHRASES = ["Pengaduan Masyarakat"]
 OWN = {"pengaduan@klero.desa.id"}

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailflow.message import Attachment, ParsedMessage, decode_bytes, parse_message, safe_filename
+from mailflow.core.parse import Attachment, ParsedMessage, decode_bytes, parse_message, safe_filename
 
 
 def _msg(headers: str, body: bytes = b"isi\r\n") -> bytes:

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import aiosmtplib
 
-from mailflow.outbox import classify_smtp_error, retry_delay
+from mailflow.runners.outbox import classify_smtp_error, retry_delay
 
 
 def test_backoff_doubles_then_caps() -> None:

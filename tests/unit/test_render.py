@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import default
 
-from mailflow.render import Envelope, Renderer, build_message, format_moment
-from mailflow.workdays import WorkCalendar
+from mailflow.compose.render import Envelope, Renderer, build_message, format_moment
+from mailflow.core.workdays import WorkCalendar
 
 CONTEXT = {
     "number": "ADU-2026-00042",

@@ -1,6 +1,6 @@
 """Signed reply addresses: made by mailflow, verified without a database, unforgeable."""
 
-from mailflow.reply_address import signed_address, verify_address
+from mailflow.core.reply_address import signed_address, verify_address
 
 BASE = "pengaduan@klero.desa.id"
 SECRET = b"rahasia-desa-klero"

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from mailflow.message import parse_message
-from mailflow.reply_text import new_text
+from mailflow.core.parse import parse_message
+from mailflow.core.reply_text import new_text
 from tests.corpus_files import CORPUS
 
 TALON = CORPUS / "mailgun-talon" / "fixtures" / "standard_replies"

@@ -1,7 +1,7 @@
 """What a complaint still lacks decides its first status."""
 
-from mailflow.identity import Identity
-from mailflow.ticketing import Missing, Status, assess, format_number
+from mailflow.core.identity import Identity
+from mailflow.core.tickets import Missing, Status, assess, format_number
 
 CLEAR = "Jalan di depan balai dusun berlubang besar dan membahayakan pengendara motor."
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailflow.workdays import WorkCalendar, calendar_from, format_tanggal
+from mailflow.core.workdays import WorkCalendar, calendar_from, format_tanggal
 
 WIB = ZoneInfo("Asia/Jakarta")
 CAL = WorkCalendar()

@@ -4,8 +4,8 @@ import itertools
 
 import pytest
 
-from mailflow.ticketing import Status
-from mailflow.workflow import NEEDS_MESSAGE, TRANSITIONS, allowed_from, check_transition
+from mailflow.core.tickets import Status
+from mailflow.core.workflow import NEEDS_MESSAGE, TRANSITIONS, allowed_from, check_transition
 
 ALLOWED = {
     (Status.DITERIMA, Status.DIVERIFIKASI), (Status.DITERIMA, Status.PERLU_DATA),

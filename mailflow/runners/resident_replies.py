@@ -17,13 +17,13 @@ from datetime import datetime
 from sqlmodel import Session
 
 from mailflow.config import Config
-from mailflow.identity import Identity, extract_identity, nik_problem, scrub
-from mailflow.message import ParsedMessage
-from mailflow.models import Reporter, Ticket, TicketEvent
-from mailflow.notices import Notices
-from mailflow.reply_text import new_text
-from mailflow.store import ack_message_id, reporter_of
-from mailflow.ticketing import Status, assess
+from mailflow.core.identity import Identity, extract_identity, nik_problem, scrub
+from mailflow.core.notices import Notices
+from mailflow.core.parse import ParsedMessage
+from mailflow.core.reply_text import new_text
+from mailflow.core.tickets import Status, assess
+from mailflow.store.models import Reporter, Ticket, TicketEvent
+from mailflow.store.queries import ack_message_id, reporter_of
 
 log = logging.getLogger(__name__)
 

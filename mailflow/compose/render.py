@@ -18,8 +18,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from mailflow.core.workdays import format_tanggal
 from mailflow.errors import ConfigError
-from mailflow.workdays import format_tanggal
 
 _ZONE_ABBREVIATIONS = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA",
                        "Asia/Jayapura": "WIT"}
@@ -28,7 +28,7 @@ _ZONE_ABBREVIATIONS = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Mak
 def default_templates_dir() -> Path:
     """The checkout's `templates/`, else the copy installed under `share/mailflow`."""
     candidates = (
-        Path(__file__).resolve().parent.parent / "templates",
+        Path(__file__).resolve().parents[2] / "templates",
         Path(sys.prefix) / "share" / "mailflow" / "templates",
     )
     for candidate in candidates:

@@ -16,8 +16,8 @@ import re
 from collections.abc import Callable, Iterable
 
 from mailflow.config import CommandsConfig
-from mailflow.message import ParsedMessage
-from mailflow.reply_address import verify_address
+from mailflow.core.parse import ParsedMessage
+from mailflow.core.reply_address import verify_address
 
 DnsTxt = Callable[..., bytes | None]
 

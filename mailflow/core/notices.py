@@ -15,14 +15,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from mailflow.compose.render import Envelope, Renderer, build_message, format_moment, new_message_id
 from mailflow.config import Config, StaffMember
-from mailflow.identity import Identity, scrub
-from mailflow.models import OutboxMessage, Reporter, Ticket
-from mailflow.render import Envelope, Renderer, build_message, format_moment, new_message_id
-from mailflow.reply_address import signed_address
-from mailflow.ticketing import MISSING_TEXT, STATUS_EXPLANATIONS, STATUS_LABELS, Status
-from mailflow.workdays import WorkCalendar, format_tanggal
-from mailflow.workflow import FINAL
+from mailflow.core.identity import Identity, scrub
+from mailflow.core.reply_address import signed_address
+from mailflow.core.tickets import MISSING_TEXT, STATUS_EXPLANATIONS, STATUS_LABELS, Status
+from mailflow.core.workdays import WorkCalendar, format_tanggal
+from mailflow.core.workflow import FINAL
+from mailflow.store.models import OutboxMessage, Reporter, Ticket
 
 CHANNEL_LABELS = {"email": "email", "telepon": "telepon", "whatsapp": "WhatsApp",
                   "kotak_saran": "kotak saran"}

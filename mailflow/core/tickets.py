@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from mailflow.identity import Identity
+from mailflow.core.identity import Identity
 
 
 class Status(StrEnum):

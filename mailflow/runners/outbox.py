@@ -20,8 +20,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from mailflow.config import OutboxConfig, SmtpConfig, tls_context
-from mailflow.models import OutboxMessage
-from mailflow.store import transaction
+from mailflow.store.db import transaction
+from mailflow.store.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 

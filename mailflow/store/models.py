@@ -16,7 +16,7 @@ from sqlalchemy import Column, DateTime, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-from mailflow.identity import Identity
+from mailflow.core.identity import Identity
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from mailflow.ticketing import Status
+from mailflow.core.tickets import Status
 
 
 class Priority(StrEnum):

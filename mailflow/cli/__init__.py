@@ -28,11 +28,12 @@ from mailflow.config import (
     resolve_path,
     tls_context,
 )
+from mailflow.core.tickets import STATUS_LABELS, Status
+from mailflow.core.workdays import WorkCalendar, format_tanggal
 from mailflow.errors import ConfigError, MailflowError
-from mailflow.models import Attachment, Ticket, TicketEvent
-from mailflow.store import make_engine, reporter_of, ticket_by_number
-from mailflow.ticketing import STATUS_LABELS, Status
-from mailflow.workdays import WorkCalendar, format_tanggal
+from mailflow.store.db import make_engine
+from mailflow.store.models import Attachment, Ticket, TicketEvent
+from mailflow.store.queries import reporter_of, ticket_by_number
 
 EX_OK, EX_USAGE, EX_DATAERR, EX_NOINPUT = 0, 2, 65, 66
 EX_UNAVAILABLE, EX_SOFTWARE, EX_CONFIG = 69, 70, 78
@@ -267,7 +268,7 @@ def _print_identity(session: Session, ticket: Ticket) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from mailflow.demo import run_demo
+    from mailflow.demo.scenario import run_demo
 
     return run_demo(args.keep)
 

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING
 from imap_tools import MailBoxUnencrypted
 
 from mailflow.config import parse_config, to_toml
-from mailflow.message import parse_message
+from mailflow.core.parse import parse_message
 
 if TYPE_CHECKING:
-    from mailflow.embedded import EmbeddedIMAP
+    from mailflow.demo.loopback import EmbeddedIMAP
     from mailflow.service import Service
 
 INBOX = "pengaduan@klero.desa.id"
@@ -126,7 +126,7 @@ def _mailbox(port: int, user: str) -> list[tuple[str, str, str]]:
 
 
 def run_demo(keep: str | None) -> int:
-    from mailflow.embedded import EmbeddedIMAP, LoopbackSMTP
+    from mailflow.demo.loopback import EmbeddedIMAP, LoopbackSMTP
     from mailflow.service import Service
 
     directory = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="mailflow-demo-"))

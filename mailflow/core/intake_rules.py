@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from mailflow.message import ParsedMessage
+from mailflow.core.parse import ParsedMessage
 
 
 class Kind(StrEnum):

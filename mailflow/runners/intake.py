@@ -21,14 +21,23 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from mailflow import store
-from mailflow.commands import parse_staff_reply
+from mailflow.adapters.imap import NETWORK_ERRORS, FetchedHeader, ImapSession, ImapSource
+from mailflow.compose.render import Renderer
 from mailflow.config import Config, StaffMember
-from mailflow.identity import Identity, extract_identity
-from mailflow.imap_source import NETWORK_ERRORS, FetchedHeader, ImapSession, ImapSource
-from mailflow.intake_rules import Decision, Kind, classify, message_key, not_complaint_reason
-from mailflow.message import ParsedMessage, parse_message
-from mailflow.models import (
+from mailflow.core.commands import parse_staff_reply
+from mailflow.core.identity import Identity, extract_identity
+from mailflow.core.intake_rules import Decision, Kind, classify, message_key, not_complaint_reason
+from mailflow.core.notices import Notices, StoredAttachment
+from mailflow.core.parse import ParsedMessage, parse_message
+from mailflow.core.reply_text import new_text
+from mailflow.core.sender_auth import DnsTxt
+from mailflow.core.tickets import assess, format_number
+from mailflow.core.workdays import WorkCalendar
+from mailflow.runners.resident_replies import ResidentReplies
+from mailflow.runners.staff_replies import StaffReplies
+from mailflow.store import queries as store
+from mailflow.store.db import transaction
+from mailflow.store.models import (
     Attachment,
     IntakeRecord,
     MailboxState,
@@ -37,14 +46,6 @@ from mailflow.models import (
     Ticket,
     TicketEvent,
 )
-from mailflow.notices import Notices, StoredAttachment
-from mailflow.render import Renderer
-from mailflow.reply_text import new_text
-from mailflow.resident_replies import ResidentReplies
-from mailflow.sender_auth import DnsTxt
-from mailflow.staff_replies import StaffReplies
-from mailflow.ticketing import assess, format_number
-from mailflow.workdays import WorkCalendar
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ class Intake:
 
     def _start(self, imap: ImapSession) -> int:
         """The last UID seen; a new UIDVALIDITY means old UIDs mean nothing any more."""
-        with store.transaction(self.engine) as session:
+        with transaction(self.engine) as session:
             state = store.mailbox_state(session, imap.mailbox_key)
             if state is None:
                 session.add(MailboxState(mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity))
@@ -119,7 +120,7 @@ class Intake:
             return state.last_uid
 
     def _advance(self, imap: ImapSession, uid: int) -> None:
-        with store.transaction(self.engine) as session:
+        with transaction(self.engine) as session:
             _set_last_uid(session, imap.mailbox_key, uid)
 
     def _mark_pending(self, imap: ImapSession) -> None:
@@ -201,7 +202,7 @@ class Intake:
         if decision.kind is Kind.SKIP:
             decision = self._thread_reply(msg) or decision
         key = message_key(msg)
-        with store.transaction(self.engine) as session:
+        with transaction(self.engine) as session:
             record = IntakeRecord(mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity,
                                   uid=header.uid, message_key=key, decision="",
                                   created_at=self.clock())
@@ -339,7 +340,7 @@ class Intake:
     def _record_ignored(self, imap: ImapSession, header: FetchedHeader, decision: Decision,
                         stats: IntakeStats) -> None:
         """Not a complaint (auto-reply, bounce, our own mail): recorded, never answered."""
-        with store.transaction(self.engine) as session:
+        with transaction(self.engine) as session:
             session.add(IntakeRecord(mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity,
                                      uid=header.uid, message_key=f"uid:{header.uid}",
                                      decision="ignored", reason=decision.reason,
@@ -359,7 +360,7 @@ class Intake:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(raw)
             raw_path = str(relative)
-        with store.transaction(self.engine) as session:
+        with transaction(self.engine) as session:
             now = self.clock()
             session.add(Quarantine(mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity,
                                    uid=header.uid, message_key=key, reason=reason[:2000],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mailflow.ticketing import STATUS_LABELS, Status
+from mailflow.core.tickets import STATUS_LABELS, Status
 
 # Where a ticket may go from each status. Re-opening is allowed where it makes sense:
 # a resolved ticket goes back to follow-up, a rejected one back to verification.

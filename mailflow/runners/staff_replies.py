@@ -15,17 +15,17 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from mailflow.commands import HELP, StaffReply, parse_staff_reply
 from mailflow.config import Config, StaffMember
-from mailflow.identity import Identity
-from mailflow.message import ParsedMessage
-from mailflow.models import Ticket, TicketEvent
-from mailflow.notices import Notices
-from mailflow.reply_text import new_text
-from mailflow.sender_auth import DnsTxt, authenticate
-from mailflow.store import ack_message_id, reporter_of
-from mailflow.ticketing import STATUS_LABELS, Status
-from mailflow.workflow import check_transition
+from mailflow.core.commands import HELP, StaffReply, parse_staff_reply
+from mailflow.core.identity import Identity
+from mailflow.core.notices import Notices
+from mailflow.core.parse import ParsedMessage
+from mailflow.core.reply_text import new_text
+from mailflow.core.sender_auth import DnsTxt, authenticate
+from mailflow.core.tickets import STATUS_LABELS, Status
+from mailflow.core.workflow import check_transition
+from mailflow.store.models import Ticket, TicketEvent
+from mailflow.store.queries import ack_message_id, reporter_of
 
 log = logging.getLogger(__name__)
 
