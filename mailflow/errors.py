@@ -1,4 +1,17 @@
-"""One base exception for mailflow, so callers can catch everything mailflow raises on purpose."""
+"""Every error mailflow raises on purpose, in one tree, converted at the edge where it starts.
+
+    MailflowError
+    ├── ConfigError            the configuration (or a file it names) is wrong: fix it, exit 78
+    │   └── SchemaError        the database schema does not match this version: run a migration
+    ├── TransientError         worth retrying later; nothing is the message's fault
+    │   ├── ImapUnavailable    the IMAP server cannot be reached or refused the session
+    │   ├── SmtpUnavailable    the SMTP server cannot be reached
+    │   └── StorageUnavailable the disk or the database cannot be written (full, read-only)
+    └── (anything else)        a bug or a bad message: the crash barrier quarantines the message
+
+The runners rely on the tree: a message is quarantined only for its own fault, never because
+a server or the disk failed while it was being handled, so no good complaint is set aside.
+"""
 
 
 class MailflowError(Exception):
@@ -9,5 +22,21 @@ class ConfigError(MailflowError):
     """The configuration file is missing, unreadable or invalid; the message says what to fix."""
 
 
+class SchemaError(ConfigError):
+    """The database was made by another version of mailflow; the message says what to run."""
+
+
 class TransientError(MailflowError):
     """A failure worth retrying later (a server is down, a connection dropped)."""
+
+
+class ImapUnavailable(TransientError):
+    """The IMAP server could not be reached, or a command on it failed."""
+
+
+class SmtpUnavailable(TransientError):
+    """The SMTP server could not be reached or dropped the connection."""
+
+
+class StorageUnavailable(TransientError):
+    """The storage directory or the database could not be written (disk full, permissions)."""
