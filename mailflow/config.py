@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import ssl
 import tomllib
 from collections.abc import Mapping
 from datetime import date
@@ -17,9 +16,18 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from mailflow.errors import ConfigError
+from mailflow.vocabulary import IDENTITY_ROLES, Role
 
 DEFAULT_CONFIG_PATH = Path("/etc/mailflow/config.toml")
 ENV_CONFIG = "MAILFLOW_CONFIG"
@@ -35,18 +43,21 @@ class _Section(BaseModel):
 
 
 def _read_secret(path: str, key: str) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ValueError(f"cannot read {key} {path!r}: {exc.strerror}") from exc
+    """A secret file's content, read once at load time.
 
-
-def tls_context(ca_file: str | None, key: str) -> ssl.SSLContext:
-    """Certificates are always verified; `tls_ca_file` only says which CAs to trust."""
+    Read here rather than when first needed, so that a missing, unreadable or empty file is
+    a configuration error at start (and in `mailflow check`), never a failure in the middle
+    of handling a complaint.
+    """
     try:
-        return ssl.create_default_context(cafile=ca_file)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"{key} {ca_file!r}: cannot load CA certificates: {exc}") from exc
+        value = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ValueError(f"cannot read {key} {path!r}: {reason} (create it, readable by the "
+                         "service user, holding only the secret)") from exc
+    if not value:
+        raise ValueError(f"{key} {path!r} is empty; write the secret into it")
+    return value
 
 
 class VillageConfig(_Section):
@@ -73,6 +84,7 @@ class ImapConfig(_Section):
     # Headers are fetched in bounded chunks: Dovecot refuses command lines over 64 KB.
     fetch_chunk: Annotated[int, Field(ge=1, le=1000)] = 200
     timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    _secret: str = PrivateAttr(default="")
 
     @model_validator(mode="after")
     def _check(self) -> ImapConfig:
@@ -80,6 +92,8 @@ class ImapConfig(_Section):
             raise ValueError("give exactly one of 'password' or 'password_file'")
         if self.mark == "move" and not self.move_to_folder:
             raise ValueError("mark = \"move\" needs 'move_to_folder'")
+        self._secret = (self.password if self.password is not None
+                        else _read_secret(str(self.password_file), "password_file"))
         return self
 
     @property
@@ -87,10 +101,7 @@ class ImapConfig(_Section):
         return self.port or {"ssl": 993, "starttls": 143, "plain": 143}[self.security]
 
     def secret(self) -> str:
-        if self.password is not None:
-            return self.password
-        assert self.password_file is not None
-        return _read_secret(self.password_file, "[imap] password_file")
+        return self._secret
 
 
 class SmtpConfig(_Section):
@@ -106,6 +117,7 @@ class SmtpConfig(_Section):
     # A PEM file of CA certificates to verify the server with, instead of the system's.
     tls_ca_file: str | None = None
     timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    _secret: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _check(self) -> SmtpConfig:
@@ -113,6 +125,8 @@ class SmtpConfig(_Section):
             raise ValueError("give at most one of 'password' or 'password_file'")
         if (self.password or self.password_file) and not self.username:
             raise ValueError("a password needs 'username'")
+        self._secret = (_read_secret(self.password_file, "password_file")
+                        if self.password_file is not None else self.password)
         return self
 
     @property
@@ -120,9 +134,7 @@ class SmtpConfig(_Section):
         return self.port or {"ssl": 465, "starttls": 587, "plain": 25}[self.security]
 
     def secret(self) -> str | None:
-        if self.password_file is not None:
-            return _read_secret(self.password_file, "[smtp] password_file")
-        return self.password
+        return self._secret
 
 
 class StorageConfig(_Section):
@@ -174,27 +186,22 @@ class OutboxConfig(_Section):
     max_retry_seconds: Annotated[float, Field(gt=0)] = 3600.0
 
 
-Role = Literal["verifikator", "petugas", "kepala_desa", "admin"]
-
-# Who may read the reporter's identity: the verifier checks it; nobody else needs it.
-IDENTITY_ROLES: frozenset[str] = frozenset({"verifikator"})
-
-
 class StaffMember(_Section):
     email: Annotated[str, Field(pattern=r"^[^@\s<>]+@[^@\s<>]+$")]
     name: Annotated[str, Field(min_length=1)]
-    roles: Annotated[list[Role], Field(min_length=1)]
+    # strict=False: TOML gives the role as a string; the enum still rejects unknown words.
+    roles: Annotated[list[Annotated[Role, Field(strict=False)]], Field(min_length=1)]
 
     @property
     def address(self) -> str:
         return self.email.lower()
 
-    def has(self, role: str) -> bool:
+    def has(self, role: Role) -> bool:
         return role in self.roles
 
     @property
     def sees_identity(self) -> bool:
-        return any(r in IDENTITY_ROLES for r in self.roles)
+        return not IDENTITY_ROLES.isdisjoint(self.roles)
 
 
 AuthMethod = Literal["signed_reply", "dkim", "authserv"]
@@ -212,6 +219,7 @@ class CommandsConfig(_Section):
     trusted_authserv_ids: list[str] = []
     # Where security events (forged or unauthenticated commands) are reported.
     admin_address: Annotated[str, Field(pattern=r"^[^@\s<>]+@[^@\s<>]+$")] | None = None
+    _secret: bytes = PrivateAttr(default=b"")
 
     @model_validator(mode="after")
     def _check(self) -> CommandsConfig:
@@ -221,14 +229,15 @@ class CommandsConfig(_Section):
             raise ValueError("give at most one of 'secret' or 'secret_file'")
         if "authserv" in self.accept and not self.trusted_authserv_ids:
             raise ValueError("accept includes \"authserv\": list 'trusted_authserv_ids'")
-        if self.secret is not None and len(self.secret) < 16:
-            raise ValueError("'secret' must be at least 16 characters")
+        value = (_read_secret(self.secret_file, "secret_file") if self.secret_file is not None
+                 else self.secret or "")
+        if value and len(value) < 16:
+            raise ValueError("the secret must be at least 16 characters")
+        self._secret = value.encode()
         return self
 
     def secret_bytes(self) -> bytes:
-        if self.secret_file is not None:
-            return _read_secret(self.secret_file, "[commands] secret_file").encode()
-        return (self.secret or "").encode()
+        return self._secret
 
 
 class Config(_Section):
@@ -246,7 +255,7 @@ class Config(_Section):
 
     @model_validator(mode="after")
     def _check_staff(self) -> Config:
-        if not any(member.has("verifikator") for member in self.staff):
+        if not any(member.has(Role.VERIFIKATOR) for member in self.staff):
             raise ValueError("[[staff]] needs at least one member with role \"verifikator\" "
                              "(who verifies complaints and sees the reporter's identity)")
         addresses = [member.address for member in self.staff]
@@ -258,7 +267,7 @@ class Config(_Section):
         wanted = (address or "").lower()
         return next((m for m in self.staff if m.address == wanted), None)
 
-    def staff_with(self, role: str) -> list[StaffMember]:
+    def staff_with(self, role: Role) -> list[StaffMember]:
         return [m for m in self.staff if m.has(role)]
 
     @property

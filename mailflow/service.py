@@ -1,7 +1,8 @@
 """Wiring and the daemon loop: one poll is an intake pass then an outbox pass.
 
-The clock is injected so that tests and the demo can fix the time; everything
-else is built from the configuration, with no module-level state.
+`Service` receives its edges (the IMAP source, the SMTP sender, the database engine, the
+clock, the DKIM check); whatever is not given is built from the configuration. Tests and
+the demo pass their own, and nothing is module-level state.
 """
 
 from __future__ import annotations
@@ -10,29 +11,28 @@ import logging
 import signal
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from types import FrameType
 
+from sqlalchemy.engine import Engine
+
+from mailflow.adapters.clock import Clock, utc_now
+from mailflow.adapters.dkim import DnsTxt, dkim_checker
 from mailflow.adapters.imap import ImapSource
+from mailflow.adapters.smtp import Sender, SmtpSender
+from mailflow.compose.mime import Composer
 from mailflow.compose.render import Renderer
 from mailflow.config import Config
-from mailflow.core.sender_auth import DnsTxt
-from mailflow.core.workdays import WorkCalendar, calendar_from
-from mailflow.errors import TransientError
-from mailflow.runners.intake import Clock, Intake, IntakeStats
-from mailflow.runners.outbox import Outbox, OutboxStats, SmtpSender
+from mailflow.core.notices import signature
+from mailflow.core.sender_auth import DkimCheck
+from mailflow.core.workdays import calendar_for
+from mailflow.errors import ImapUnavailable, StorageUnavailable, TransientError
+from mailflow.runners.handlers import Handlers
+from mailflow.runners.intake import Intake, IntakeStats
+from mailflow.runners.outbox import Outbox, OutboxStats
 from mailflow.store.db import make_engine
+from mailflow.store.files import FileStore
 
 log = logging.getLogger(__name__)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def make_calendar(cfg: Config) -> WorkCalendar:
-    c = cfg.calendar
-    return calendar_from(c.working_days, c.timezone, c.extra_holidays, c.extra_workdays)
 
 
 @dataclass
@@ -40,31 +40,43 @@ class PollResult:
     intake: IntakeStats | None
     outbox: OutboxStats
     imap_error: str | None = None
+    storage_error: str | None = None
 
 
 class Service:
-    def __init__(self, cfg: Config, clock: Clock = utc_now, dns_txt: DnsTxt | None = None) -> None:
+    def __init__(self, cfg: Config, *, clock: Clock = utc_now, source: ImapSource | None = None,
+                 sender: Sender | None = None, engine: Engine | None = None,
+                 dkim: DkimCheck | None = None, dns_txt: DnsTxt | None = None) -> None:
+        """`dns_txt` replaces DNS for DKIM key lookups (tests serve their own keys)."""
         self.cfg = cfg
         self.clock = clock
         cfg.storage_dir.mkdir(parents=True, exist_ok=True)
-        self.engine = make_engine(cfg.database_url)
-        self.source = ImapSource(cfg.imap)
-        # `dns_txt` replaces DNS for DKIM key lookups (tests serve their own keys).
-        self.intake = Intake(cfg, self.engine, make_calendar(cfg), Renderer(), clock, dns_txt)
-        self.outbox = Outbox(self.engine, SmtpSender(cfg.smtp), cfg.outbox)
+        self.engine = engine or make_engine(cfg.database_url)
+        self.source = source or ImapSource(cfg.imap)
+        files = FileStore(cfg.storage_dir)
+        composer = Composer(Renderer(), cfg.smtp.from_address, signature(cfg))
+        handlers = Handlers(cfg, calendar_for(cfg.calendar), composer, files, clock,
+                            dkim or dkim_checker(dns_txt))
+        self.intake = Intake(cfg, self.engine, handlers, files, clock)
+        self.outbox = Outbox(self.engine, sender or SmtpSender(cfg.smtp), cfg.outbox)
         self._stop = threading.Event()
 
     def poll_once(self) -> PollResult:
         """Intake, then the outbox: an unreachable IMAP server never holds back mail to send."""
-        stats: IntakeStats | None = None
-        error: str | None = None
+        result = PollResult(None, OutboxStats())
         try:
-            stats = self.intake.run(self.source)
-        except TransientError as exc:
-            error = str(exc)
+            result.intake = self.intake.run(self.source)
+        except ImapUnavailable as exc:
+            result.imap_error = str(exc)
             log.warning("imap unavailable, will retry next poll: %s", exc)
-        sent = self.outbox.send_pass(self.clock())
-        return PollResult(stats, sent, error)
+        except StorageUnavailable as exc:
+            result.storage_error = str(exc)
+            log.error("storage unavailable, intake paused until the next poll: %s", exc)
+        except TransientError as exc:
+            result.imap_error = str(exc)
+            log.warning("intake interrupted, will retry next poll: %s", exc)
+        result.outbox = self.outbox.send_pass(self.clock())
+        return result
 
     def run(self) -> None:
         """Poll until SIGTERM or SIGINT; a signal lets the current poll finish first."""

@@ -7,22 +7,24 @@ client because mailflow needs INTERNALDATE (the time of receipt) and BODY.PEEK
 
 from __future__ import annotations
 
+import functools
 import imaplib
 import logging
 import re
 import socket
 import ssl
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from imap_tools import MailBox, MailBoxStartTls, MailBoxUnencrypted
 from imap_tools.errors import UnexpectedCommandStatusError
 
-from mailflow.config import ImapConfig, tls_context
-from mailflow.errors import TransientError
+from mailflow.adapters.tls import tls_context
+from mailflow.config import ImapConfig
+from mailflow.errors import ImapUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +33,24 @@ _SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
 _FLAGS = re.compile(rb"\bFLAGS \(([^)]*)\)")
 _INTERNALDATE = re.compile(rb'\bINTERNALDATE "([^"]+)"')
 
-# Errors that mean "the server or the network failed": retry on the next pass.
+# Errors that mean "the server or the network failed": retry on the next pass. They are
+# caught only around IMAP calls, so a disk error elsewhere is never taken for an IMAP outage.
 NETWORK_ERRORS = (OSError, socket.timeout, ssl.SSLError, imaplib.IMAP4.error,
                   UnexpectedCommandStatusError, EOFError)
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _imap_call(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Turns the IMAP library's failures inside `method` into `ImapUnavailable`."""
+    @functools.wraps(method)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(*args, **kwargs)
+        except NETWORK_ERRORS as exc:
+            raise ImapUnavailable(f"IMAP {method.__name__}: {exc}") from exc
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -108,10 +125,12 @@ class ImapSession:
             self._selected = True
         return self._box.client
 
+    @_imap_call
     def nothing_new(self, last_uid: int) -> bool:
         """True when UIDNEXT shows no message arrived after `last_uid` (no SELECT needed)."""
         return self.uidnext is not None and self.uidnext - 1 <= last_uid
 
+    @_imap_call
     def new_uids(self, last_uid: int) -> list[int]:
         """UIDs above `last_uid`, cheap whatever the mailbox size.
 
@@ -123,6 +142,7 @@ class ImapSession:
         uids = (int(u) for u in (data[0] or b"").split())
         return sorted(u for u in uids if u > last_uid)
 
+    @_imap_call
     def fetch_headers(self, uids: Sequence[int]) -> list[FetchedHeader]:
         if not uids:
             return []
@@ -134,6 +154,7 @@ class ImapSession:
         _check(typ, data, "UID FETCH headers")
         return sorted(parse_fetch_response(data), key=lambda h: h.uid)
 
+    @_imap_call
     def fetch_raw(self, uid: int) -> bytes | None:
         typ, data = self.client.uid("FETCH", str(uid), "(UID BODY.PEEK[])")
         _check(typ, data, "UID FETCH body")
@@ -142,6 +163,7 @@ class ImapSession:
                 return item[1]
         return None
 
+    @_imap_call
     def mark(self, uids: Sequence[int]) -> bool:
         """Mark taken messages so staff can see it in webmail; best effort.
 
@@ -192,7 +214,7 @@ class ImapSession:
 
 def _check(typ: str, data: object, what: str) -> None:
     if typ != "OK":
-        raise TransientError(f"IMAP {what} failed: {typ} {data!r}")
+        raise ImapUnavailable(f"IMAP {what} failed: {typ} {data!r}")
 
 
 class ImapSource:
@@ -213,15 +235,15 @@ class ImapSource:
 
     @contextmanager
     def session(self) -> Iterator[ImapSession]:
+        """A logged-in session; only IMAP failures become `ImapUnavailable`, nothing else."""
         try:
             box = self._connect()
             box.login(self.cfg.username, self.cfg.secret(), initial_folder=None)
+            imap = ImapSession(box, self.cfg)
         except NETWORK_ERRORS as exc:
-            raise TransientError(f"IMAP {self.cfg.host}:{self.cfg.effective_port}: {exc}") from exc
+            raise ImapUnavailable(f"IMAP {self.cfg.host}:{self.cfg.effective_port}: {exc}") from exc
         try:
-            yield ImapSession(box, self.cfg)
-        except NETWORK_ERRORS as exc:
-            raise TransientError(f"IMAP {self.cfg.host}:{self.cfg.effective_port}: {exc}") from exc
+            yield imap
         finally:
             try:
                 box.logout()

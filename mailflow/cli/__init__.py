@@ -20,20 +20,20 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from mailflow.adapters.tls import tls_context
 from mailflow.config import (
     DEFAULT_CONFIG_PATH,
     ENV_CONFIG,
     Config,
     load_config,
     resolve_path,
-    tls_context,
 )
-from mailflow.core.tickets import STATUS_LABELS, Status
-from mailflow.core.workdays import WorkCalendar, format_tanggal
+from mailflow.core.workdays import WorkCalendar, calendar_for, format_tanggal
 from mailflow.errors import ConfigError, MailflowError
 from mailflow.store.db import make_engine
 from mailflow.store.models import Attachment, Ticket, TicketEvent
 from mailflow.store.queries import reporter_of, ticket_by_number
+from mailflow.vocabulary import Status
 
 EX_OK, EX_USAGE, EX_DATAERR, EX_NOINPUT = 0, 2, 65, 66
 EX_UNAVAILABLE, EX_SOFTWARE, EX_CONFIG = 69, 70, 78
@@ -143,12 +143,10 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 
 def _zone_of(args: argparse.Namespace) -> tuple[ZoneInfo, WorkCalendar]:
-    from mailflow.service import make_calendar
-
     path = resolve_path(args.config)
     if args.config or os.environ.get(ENV_CONFIG) or path.exists():
         cfg = load_config(path)
-        return cfg.zone, make_calendar(cfg)
+        return cfg.zone, calendar_for(cfg.calendar)
     calendar = WorkCalendar()
     return calendar.zone, calendar
 
@@ -216,7 +214,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             return EX_NOINPUT
         zone = cfg.zone
         print(f"Tiket      : {ticket.number}")
-        print(f"Status     : {ticket.status} ({STATUS_LABELS[ticket.status]})")
+        print(f"Status     : {ticket.status} ({ticket.status.label})")
         print(f"Kanal      : {ticket.channel}")
         print(f"Diterima   : {ticket.received_at.astimezone(zone):%Y-%m-%d %H:%M %Z}")
         print(f"Tenggat    : {ticket.due_date.isoformat()} ({format_tanggal(ticket.due_date)})")

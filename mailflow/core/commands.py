@@ -12,19 +12,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 
-from mailflow.core.tickets import Status
-
-
-class Priority(StrEnum):
-    RENDAH = "rendah"
-    SEDANG = "sedang"
-    TINGGI = "tinggi"
-    DARURAT = "darurat"
-
-
-CHANNELS = ("email", "telepon", "whatsapp", "kotak_saran")
+from mailflow.vocabulary import Channel, Priority, Status
 
 
 def _fold(word: str) -> str:
@@ -59,11 +48,11 @@ _PRIORITY_WORDS: dict[str, Priority] = {
     **dict.fromkeys(("darurat", "mendesak", "urgent", "critical", "segera"), Priority.DARURAT),
 }
 
-_CHANNEL_WORDS: dict[str, str] = {
-    **dict.fromkeys(("telepon", "telpon", "telp", "phone", "call"), "telepon"),
-    **dict.fromkeys(("whatsapp", "wa"), "whatsapp"),
-    **dict.fromkeys(("email", "surel", "e_mail"), "email"),
-    **dict.fromkeys(("kotak_saran", "suggestion_box", "kotak"), "kotak_saran"),
+_CHANNEL_WORDS: dict[str, Channel] = {
+    **dict.fromkeys(("telepon", "telpon", "telp", "phone", "call"), Channel.TELEPON),
+    **dict.fromkeys(("whatsapp", "wa"), Channel.WHATSAPP),
+    **dict.fromkeys(("email", "surel", "e_mail"), Channel.EMAIL),
+    **dict.fromkeys(("kotak_saran", "suggestion_box", "kotak"), Channel.KOTAK_SARAN),
 }
 
 # Without '#', only these are commands: "Catatan: ..." or "Tolak: ..." opening an ordinary
@@ -98,7 +87,7 @@ class StaffReply:
     assignee: str | None = None
     internal: bool = False
     reject_reason: str | None = None
-    channel: str | None = None
+    channel: Channel | None = None
     message: str = ""
     errors: tuple[CommandError, ...] = ()
     commands: tuple[str, ...] = field(default=())
@@ -154,7 +143,7 @@ def _apply(reply: StaffReply, keyword: str, value: str, line: str) -> StaffReply
         return replace(reply, status=Status.DITOLAK, reject_reason=value)
     channel = _CHANNEL_WORDS.get(_fold(value))
     if channel is None:
-        return error(f"kanal '{value}' tidak dikenal; pilih: " + ", ".join(CHANNELS))
+        return error(f"kanal '{value}' tidak dikenal; pilih: " + ", ".join(c.value for c in Channel))
     return replace(reply, channel=channel)
 
 

@@ -113,6 +113,32 @@ def classify(
     return Decision(Kind.NEW, "subject matches")
 
 
+class Route(StrEnum):
+    """Where a taken message goes, once the store has said what it knows of it."""
+
+    IGNORE = "ignore"
+    DUPLICATE = "duplicate"
+    STAFF_REPLY = "staff_reply"
+    RESIDENT_REPLY = "resident_reply"
+    NEW_TICKET = "new_ticket"
+
+
+def route(decision: Decision, already_taken: bool, has_target: bool, from_staff: bool) -> Route:
+    """The route of a whole message: `already_taken` when its key is on a ticket or an applied
+    reply, `has_target` when it belongs to an existing ticket, `from_staff` when From is staff.
+
+    A message that cites a ticket but whose ticket is gone becomes a new ticket: a complaint
+    is never dropped for quoting the wrong number.
+    """
+    if decision.kind in (Kind.IGNORE, Kind.SKIP):
+        return Route.IGNORE
+    if already_taken:
+        return Route.DUPLICATE
+    if has_target:
+        return Route.STAFF_REPLY if from_staff else Route.RESIDENT_REPLY
+    return Route.NEW_TICKET
+
+
 def message_key(msg: ParsedMessage) -> str:
     """Identity of a complaint across deliveries: its Message-ID, else a digest of its content.
 

@@ -1,4 +1,4 @@
-"""Pure rules about tickets: numbers, statuses, and what a complaint still lacks.
+"""Pure rules about tickets: the facts decisions read, numbers, and what a complaint lacks.
 
 The procedure asks residents for valid identity and a clear description; a
 complaint without them is still a ticket, in `perlu_data`, and the
@@ -9,54 +9,51 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import StrEnum
+from datetime import date, datetime
 
 from mailflow.core.identity import Identity
+from mailflow.vocabulary import Channel, EventKind, Missing, Priority, Status
 
 
-class Status(StrEnum):
-    DITERIMA = "diterima"
-    PERLU_DATA = "perlu_data"
-    DIVERIFIKASI = "diverifikasi"
-    DIPROSES = "diproses"
-    SELESAI = "selesai"
-    DITOLAK = "ditolak"
+@dataclass(frozen=True)
+class TicketFacts:
+    """What a decision may read of a ticket: plain data, so plans are tested without a database.
+
+    `ack_message_id` is the acknowledgement's Message-ID: every later message to the
+    reporter threads under it.
+    """
+
+    number: str
+    status: Status
+    received_at: datetime
+    due_date: date
+    subject: str
+    description: str
+    channel: Channel = Channel.EMAIL
+    priority: Priority = Priority.SEDANG
+    assignee: str | None = None
+    missing: tuple[Missing, ...] = ()
+    ack_message_id: str | None = None
 
 
-STATUS_LABELS: dict[str, str] = {
-    Status.DITERIMA: "Diterima",
-    Status.PERLU_DATA: "Menunggu kelengkapan data",
-    Status.DIVERIFIKASI: "Sudah diverifikasi",
-    Status.DIPROSES: "Sedang ditindaklanjuti",
-    Status.SELESAI: "Selesai",
-    Status.DITOLAK: "Tidak dapat ditindaklanjuti",
-}
+@dataclass(frozen=True)
+class EventPlan:
+    """One line for a ticket's audit trail; the handler stamps it with the time."""
+
+    kind: EventKind
+    actor: str
+    note: str = ""
+    from_status: Status | None = None
+    to_status: Status | None = None
+    message_id: str | None = None
+    auth: str = ""
 
 
-# What each status means, in plain words for the reporter.
-STATUS_EXPLANATIONS: dict[str, str] = {
-    Status.DITERIMA: "Pengaduan Anda sudah tercatat dan menunggu verifikasi oleh petugas.",
-    Status.PERLU_DATA: "Kami memerlukan data tambahan dari Anda sebelum pengaduan dapat diproses. "
-                       "Mohon balas email ini dengan data yang diminta.",
-    Status.DIVERIFIKASI: "Pengaduan Anda sudah diperiksa dan dinyatakan layak ditindaklanjuti.",
-    Status.DIPROSES: "Pengaduan Anda sedang ditindaklanjuti oleh petugas desa.",
-    Status.SELESAI: "Pengaduan Anda sudah selesai ditangani.",
-    Status.DITOLAK: "Pengaduan Anda tidak dapat kami tindak lanjuti.",
-}
+def parse_missing(stored: str) -> tuple[Missing, ...]:
+    """The stored comma-separated list back as values (unknown words are dropped)."""
+    known = {m.value for m in Missing}
+    return tuple(Missing(m) for m in stored.split(",") if m in known)
 
-
-class Missing(StrEnum):
-    NAME = "nama"
-    NIK = "nik"
-    DESCRIPTION = "deskripsi"
-
-
-# What each missing item means to a resident, in the acknowledgement.
-MISSING_TEXT: dict[str, str] = {
-    Missing.NAME: "nama lengkap",
-    Missing.NIK: "NIK (16 digit, sesuai KTP)",
-    Missing.DESCRIPTION: "uraian masalah yang jelas (apa, di mana, sejak kapan)",
-}
 
 MIN_DESCRIPTION_WORDS = 5
 MIN_DESCRIPTION_CHARS = 25
@@ -91,9 +88,3 @@ def description_is_clear(description: str) -> bool:
 
 def format_number(prefix: str, year: int, sequence: int) -> str:
     return f"{prefix}-{year:04d}-{sequence:05d}"
-
-
-def summary_subject(subject: str, limit: int = 120) -> str:
-    """A subject safe to show in lists: one line, bounded."""
-    line = " ".join(subject.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 import holidays
 from babel.dates import format_date
 
+from mailflow.config import CalendarConfig
+
 # Holiday names from `holidays` for later years of lunar calendars are estimates;
 # the library marks them with this label (Indonesian, or English on older data).
 _ESTIMATED_MARKERS = ("(perkiraan)", "(estimated)")
@@ -97,3 +99,19 @@ def calendar_from(
 def format_tanggal(day: date) -> str:
     """The date as Indonesians write it: 'Kamis, 2 April 2026'."""
     return format_date(day, "EEEE, d MMMM y", locale="id")
+
+
+_ZONE_ABBREVIATIONS = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA",
+                       "Asia/Jayapura": "WIT"}
+
+
+def format_moment(moment: datetime, zone_name: str) -> str:
+    """'Sabtu, 28 November 2026 pukul 09.00 WIB': the moment in the named zone, as people say it."""
+    local = moment.astimezone(ZoneInfo(zone_name))
+    zone = _ZONE_ABBREVIATIONS.get(zone_name, local.strftime("%Z"))
+    return f"{format_tanggal(local.date())} pukul {local:%H.%M} {zone}"
+
+
+def calendar_for(cfg: CalendarConfig) -> WorkCalendar:
+    """The village's calendar, from its configuration."""
+    return calendar_from(cfg.working_days, cfg.timezone, cfg.extra_holidays, cfg.extra_workdays)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mailflow.core.tickets import STATUS_LABELS, Status
+from mailflow.vocabulary import Status
 
 # Where a ticket may go from each status. Re-opening is allowed where it makes sense:
 # a resolved ticket goes back to follow-up, a rejected one back to verification.
@@ -49,7 +49,7 @@ def check_transition(current: Status, target: Status, has_message: bool) -> Refu
     if target not in TRANSITIONS[current]:
         options = ", ".join(s.value for s in allowed_from(current))
         return Refusal(
-            f"status tidak dapat diubah dari '{current.value}' ({STATUS_LABELS[current]}) ke "
+            f"status tidak dapat diubah dari '{current.value}' ({current.label}) ke "
             f"'{target.value}'; dari '{current.value}' hanya boleh ke: {options}"
         )
     if target in NEEDS_MESSAGE and not has_message:

@@ -1,57 +1,47 @@
-"""One intake pass: mailbox -> decisions -> tickets and outbox rows.
+"""One intake pass over one mailbox: new messages -> decisions -> tickets and outbox rows.
 
-Each message is one unit of work in one transaction: its intake record, its
-ticket, identity, attachments, first event, acknowledgement and the new last UID
-commit together. The mailbox is marked only afterwards, and the database is
-checked before anything is created, so a crash at any point neither loses a
-complaint nor makes a second ticket. A message that fails in an unexpected way is
-rolled back, quarantined with its reason, and the pass goes on (the crash barrier).
+Each message is one unit of work in one transaction: its intake record, its ticket,
+identity, attachments, first event, acknowledgement and the new last UID commit together.
+The mailbox is marked only afterwards, and the database is checked before anything is
+created, so a crash at any point neither loses a complaint nor makes a second ticket.
+
+The crash barrier: a message that fails for its own sake (a parser or decision bug, a
+hostile message) is rolled back, quarantined with its reason, and the pass goes on. A
+failure of the environment (IMAP, the disk, the database) is not the message's fault: it
+ends the pass, the message stays unrecorded, and the next pass takes it again.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from mailflow.adapters.imap import NETWORK_ERRORS, FetchedHeader, ImapSession, ImapSource
-from mailflow.compose.render import Renderer
-from mailflow.config import Config, StaffMember
-from mailflow.core.commands import parse_staff_reply
-from mailflow.core.identity import Identity, extract_identity
-from mailflow.core.intake_rules import Decision, Kind, classify, message_key, not_complaint_reason
-from mailflow.core.notices import Notices, StoredAttachment
-from mailflow.core.parse import ParsedMessage, parse_message
-from mailflow.core.reply_text import new_text
-from mailflow.core.sender_auth import DnsTxt
-from mailflow.core.tickets import assess, format_number
-from mailflow.core.workdays import WorkCalendar
-from mailflow.runners.resident_replies import ResidentReplies
-from mailflow.runners.staff_replies import StaffReplies
-from mailflow.store import queries as store
-from mailflow.store.db import transaction
-from mailflow.store.models import (
-    Attachment,
-    IntakeRecord,
-    MailboxState,
-    Quarantine,
-    Reporter,
-    Ticket,
-    TicketEvent,
+from mailflow.adapters.clock import Clock
+from mailflow.adapters.imap import FetchedHeader, ImapSession, ImapSource
+from mailflow.config import Config
+from mailflow.core.intake_rules import (
+    Decision,
+    Kind,
+    Route,
+    classify,
+    message_key,
+    not_complaint_reason,
+    route,
 )
+from mailflow.core.parse import ParsedMessage, parse_message
+from mailflow.errors import StorageUnavailable, TransientError
+from mailflow.runners.handlers import Handlers
+from mailflow.store import queries
+from mailflow.store.db import storage_failure, transaction
+from mailflow.store.files import FileStore
+from mailflow.store.models import IntakeRecord, MailboxState, Quarantine, Ticket
+from mailflow.vocabulary import IntakeOutcome
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
-
-_CALLER_EMAIL = re.compile(r"(?im)^\s*e-?mail\s*[:=]?\s*<?([^\s<>@]+@[^\s<>@]+\.[^\s<>@]+)>?\s*$")
 
 # Messages without a readable subject are re-read whole up to this size.
 _SMALL_ENOUGH = 5 * 1024 * 1024
@@ -71,15 +61,13 @@ class IntakeStats:
 
 
 class Intake:
-    def __init__(self, cfg: Config, engine: Engine, calendar: WorkCalendar, renderer: Renderer,
-                 clock: Clock, dns_txt: DnsTxt | None = None) -> None:
+    def __init__(self, cfg: Config, engine: Engine, handlers: Handlers, files: FileStore,
+                 clock: Clock) -> None:
         self.cfg = cfg
         self.engine = engine
-        self.calendar = calendar
+        self.handlers = handlers
+        self.files = files
         self.clock = clock
-        self.notices = Notices(cfg, calendar, renderer, clock)
-        self.staff_replies = StaffReplies(cfg, self.notices, clock, dns_txt)
-        self.resident_replies = ResidentReplies(cfg, self.notices, clock)
         self.own_addresses = {cfg.smtp.from_address.lower(), cfg.imap.username.lower()}
 
     # -- the pass ---------------------------------------------------------------------------
@@ -108,7 +96,7 @@ class Intake:
     def _start(self, imap: ImapSession) -> int:
         """The last UID seen; a new UIDVALIDITY means old UIDs mean nothing any more."""
         with transaction(self.engine) as session:
-            state = store.mailbox_state(session, imap.mailbox_key)
+            state = queries.mailbox_state(session, imap.mailbox_key)
             if state is None:
                 session.add(MailboxState(mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity))
                 log.info("mailbox first seen uidvalidity=%d", imap.uidvalidity)
@@ -121,25 +109,59 @@ class Intake:
 
     def _advance(self, imap: ImapSession, uid: int) -> None:
         with transaction(self.engine) as session:
-            _set_last_uid(session, imap.mailbox_key, uid)
+            queries.set_last_uid(session, imap.mailbox_key, uid)
 
     def _mark_pending(self, imap: ImapSession) -> None:
         with Session(self.engine) as session:
-            records = store.unmarked_intake(session, imap.mailbox_key, imap.uidvalidity)
+            records = queries.unmarked_intake(session, imap.mailbox_key, imap.uidvalidity)
             pending = {r.id: r.uid for r in records if r.id is not None}
         if not pending:
             return
         if imap.mark(sorted(pending.values())):
-            store.set_marked(self.engine, list(pending))
+            queries.set_marked(self.engine, list(pending))
             log.info("imap marked taken messages count=%d", len(pending))
 
-    # -- one message ------------------------------------------------------------------------
+    # -- one message: the crash barrier -----------------------------------------------------
 
     def _one(self, imap: ImapSession, header: FetchedHeader, stats: IntakeStats) -> None:
-        with Session(self.engine) as session:
-            if store.intake_exists(session, imap.mailbox_key, imap.uidvalidity, header.uid):
-                stats.already_done += 1
+        raw: bytes | None = None
+        try:
+            with Session(self.engine) as session:
+                if queries.intake_exists(session, imap.mailbox_key, imap.uidvalidity, header.uid):
+                    stats.already_done += 1
+                    return
+            decision = self._first_look(imap, header)
+            if decision.kind is Kind.SKIP:
+                stats.skipped += 1
+                log.debug("skipped uid=%d reason=%s", header.uid, decision.reason)
                 return
+            if header.size > self.cfg.storage.max_message_bytes:
+                reason = (f"message too large ({header.size} bytes > "
+                          f"{self.cfg.storage.max_message_bytes})")
+                self._quarantine(imap, header, None, f"size:{header.uid}", reason, stats)
+                return
+            if decision.kind is Kind.IGNORE:
+                self._record_ignored(imap, header, decision, stats)
+                return
+            raw = imap.fetch_raw(header.uid)
+            if raw is None:
+                log.warning("message vanished before its body was fetched uid=%d", header.uid)
+                return
+            self._take(imap, header, raw, stats)
+        except TransientError:
+            raise
+        except Exception as exc:
+            if storage_failure(exc):
+                # The database is locked, full or read-only: nothing is the message's fault.
+                raise StorageUnavailable(f"database: {exc}") from exc
+            # The exception text may quote the message, so the log names only its type.
+            log.error("message failed uid=%d error=%s", header.uid, type(exc).__name__)
+            log.debug("message failure detail", exc_info=True)
+            self._quarantine(imap, header, raw, f"uid:{header.uid}",
+                             f"{type(exc).__name__}: {exc}", stats)
+
+    def _first_look(self, imap: ImapSession, header: FetchedHeader) -> Decision:
+        """The decision from the header block alone, so unrelated mail is never downloaded."""
         head = parse_message(header.header)
         decision = self._classify(head)
         if decision.kind is Kind.SKIP and not head.subject and header.size <= _SMALL_ENOUGH:
@@ -150,37 +172,12 @@ class Intake:
                 decision = self._classify(parse_message(raw_whole))
         if decision.kind is Kind.SKIP and (head.in_reply_to or head.references):
             decision = self._thread_reply(head) or decision
-        if decision.kind is Kind.SKIP:
-            stats.skipped += 1
-            log.debug("skipped uid=%d reason=%s", header.uid, decision.reason)
-            return
-        if header.size > self.cfg.storage.max_message_bytes:
-            reason = f"message too large ({header.size} bytes > {self.cfg.storage.max_message_bytes})"
-            self._quarantine(imap, header, None, "size:" + str(header.uid), reason, stats)
-            return
-        if decision.kind is Kind.IGNORE:
-            self._record_ignored(imap, header, decision, stats)
-            return
-        raw: bytes | None = None
-        try:
-            raw = imap.fetch_raw(header.uid)
-            if raw is None:
-                log.warning("message vanished before its body was fetched uid=%d", header.uid)
-                return
-            self._take(imap, header, raw, stats)
-        except NETWORK_ERRORS:
-            raise
-        except Exception as exc:
-            # The exception text may quote the message, so the log names only its type.
-            log.error("message failed uid=%d error=%s", header.uid, type(exc).__name__)
-            log.debug("message failure detail", exc_info=True)
-            self._quarantine(imap, header, raw, f"uid:{header.uid}",
-                             f"{type(exc).__name__}: {exc}", stats)
+        return decision
 
     def _thread_reply(self, head: ParsedMessage) -> Decision | None:
         """A reply whose subject lost the ticket number still belongs to the ticket it cites."""
         with Session(self.engine) as session:
-            ticket = store.ticket_by_reference(session, [*head.in_reply_to, *head.references])
+            ticket = queries.ticket_by_reference(session, [*head.in_reply_to, *head.references])
         if ticket is None:
             return None
         reason = not_complaint_reason(head, self.own_addresses)
@@ -191,6 +188,8 @@ class Intake:
     def _classify(self, msg: ParsedMessage) -> Decision:
         return classify(msg, self.cfg.intake.subject_phrases, self.cfg.tickets.prefix,
                         self.own_addresses)
+
+    # -- taking a message -------------------------------------------------------------------
 
     def _take(self, imap: ImapSession, header: FetchedHeader, raw: bytes, stats: IntakeStats) -> None:
         storage = self.cfg.storage
@@ -203,139 +202,49 @@ class Intake:
             decision = self._thread_reply(msg) or decision
         key = message_key(msg)
         with transaction(self.engine) as session:
-            record = IntakeRecord(mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity,
-                                  uid=header.uid, message_key=key, decision="",
-                                  created_at=self.clock())
-            self._decide(session, record, decision, msg, header, raw, stats)
-            session.add(record)
-            _set_last_uid(session, imap.mailbox_key, header.uid)
+            outcome, ticket, reason = self._handle(session, decision, msg, header, raw, key)
+            session.add(IntakeRecord(
+                mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity, uid=header.uid,
+                message_key=key, decision=outcome, reason=reason,
+                ticket_id=ticket.id if ticket else None, created_at=self.clock()))
+            queries.set_last_uid(session, imap.mailbox_key, header.uid)
+        _count(stats, outcome, ticket)
 
-    def _decide(self, session: Session, record: IntakeRecord, decision: Decision,
-                msg: ParsedMessage, header: FetchedHeader, raw: bytes, stats: IntakeStats) -> None:
-        """Fill in the intake record and create what the decision asks for (same transaction)."""
-        if decision.kind in (Kind.IGNORE, Kind.SKIP):
-            record.decision, record.reason = "ignored", decision.reason
-            stats.ignored += 1
-            log.info("ignored uid=%d reason=%s", header.uid, decision.reason)
-            return
-        existing = store.ticket_by_key(session, record.message_key)
-        if existing is None:
-            # The same reply delivered twice (or seen again after a UIDVALIDITY change) must
-            # not apply its commands twice.
-            existing = store.ticket_of_taken_reply(session, record.message_key)
-        if existing is not None:
-            record.decision, record.ticket_id = "duplicate", existing.id
-            record.reason = f"same message as one already taken for {existing.number}"
-            stats.duplicates += 1
-            log.info("duplicate uid=%d ticket=%s", header.uid, existing.number)
-            return
-        target = self._reply_target(session, decision, msg)
+    def _handle(self, session: Session, decision: Decision, msg: ParsedMessage,
+                header: FetchedHeader, raw: bytes, key: str
+                ) -> tuple[IntakeOutcome, Ticket | None, str]:
+        """Route the message and let the handler act, in the message's transaction."""
+        # The same message delivered twice (or seen again after a UIDVALIDITY change) must
+        # not make a second ticket nor apply its commands twice.
+        existing = queries.ticket_by_key(session, key) or queries.ticket_of_taken_reply(session, key)
+        target = None if existing else self._reply_target(session, decision, msg)
         member = self.cfg.staff_member(msg.from_addr)
-        if target is not None and member is not None:
-            outcome = self.staff_replies.handle(session, target, member, msg, raw)
-            record.decision, record.ticket_id, record.reason = "staff", target.id, outcome
-            stats.replies += 1
-            return
-        if target is not None:
-            outcome = self.resident_replies.handle(session, target, msg)
-            record.decision, record.ticket_id, record.reason = "reply", target.id, outcome
-            stats.replies += 1
+        way = route(decision, existing is not None, target is not None, member is not None)
+        if way is Route.IGNORE:
+            log.info("ignored uid=%d reason=%s", header.uid, decision.reason)
+            return IntakeOutcome.IGNORED, None, decision.reason
+        if way is Route.DUPLICATE and existing is not None:
+            log.info("duplicate uid=%d ticket=%s", header.uid, existing.number)
+            return (IntakeOutcome.DUPLICATE, existing,
+                    f"same message as one already taken for {existing.number}")
+        if way is Route.STAFF_REPLY and target is not None and member is not None:
+            return (IntakeOutcome.STAFF, target,
+                    self.handlers.staff_reply(session, target, member, msg, raw))
+        if way is Route.RESIDENT_REPLY and target is not None:
+            outcome = self.handlers.resident_reply(session, target, msg)
             log.info("reply added uid=%d ticket=%s outcome=%s", header.uid, target.number, outcome)
-            return
-        ticket = self._create_ticket(session, msg, header, record.message_key)
-        record.decision, record.ticket_id, record.reason = "ticket", ticket.id, decision.reason
-        stats.tickets += 1
-        stats.ticket_numbers.append(ticket.number)
+            return IntakeOutcome.REPLY, target, outcome
+        ticket = self.handlers.new_ticket(session, msg, header.internaldate, key)
+        return IntakeOutcome.TICKET, ticket, decision.reason
 
     def _reply_target(self, session: Session, decision: Decision, msg: ParsedMessage) -> Ticket | None:
         if decision.ticket_number:
-            found = store.ticket_by_number(session, decision.ticket_number)
+            found = queries.ticket_by_number(session, decision.ticket_number)
             if found is not None:
                 return found
-        return store.ticket_by_reference(session, [*msg.in_reply_to, *msg.references])
+        return queries.ticket_by_reference(session, [*msg.in_reply_to, *msg.references])
 
-    def _source(self, msg: ParsedMessage) -> tuple[str, str, str | None, StaffMember | None]:
-        """(channel, text, reporter's address, recording staff) for a new complaint.
-
-        A staff member records a phone or WhatsApp complaint by writing `#kanal telepon`
-        above the caller's details: the caller, not the staff member, is the reporter.
-        """
-        member = self.cfg.staff_member(msg.from_addr)
-        if member is not None:
-            commands = parse_staff_reply(new_text(msg.text))
-            if commands.channel and commands.channel != "email":
-                found = _CALLER_EMAIL.search(commands.message)
-                caller = found.group(1).lower() if found else None
-                return commands.channel, _CALLER_EMAIL.sub("", commands.message), caller, member
-        return "email", msg.text, msg.reply_to or msg.from_addr, None
-
-    def _create_ticket(self, session: Session, msg: ParsedMessage, header: FetchedHeader,
-                       key: str) -> Ticket:
-        received = header.internaldate
-        local = received.astimezone(self.calendar.zone)
-        channel, text, reply_to, recorder = self._source(msg)
-        extraction = extract_identity(text)
-        identity = Identity(**{**extraction.identity.__dict__, "email": reply_to})
-        verdict = assess(identity, extraction.description)
-        number = format_number(self.cfg.tickets.prefix, local.year,
-                               store.next_ticket_number_seq(session, local.year))
-        ticket = Ticket(
-            number=number, status=verdict.status.value, channel=channel, received_at=received,
-            due_date=self.calendar.due_date(received), subject=msg.subject[:500],
-            description=extraction.description, missing=",".join(verdict.missing),
-            source_message_id=msg.message_id, message_key=key, html_only=msg.html_only,
-            created_at=self.clock(),
-        )
-        session.add(ticket)
-        session.flush()
-        assert ticket.id is not None
-        session.add(Reporter(ticket_id=ticket.id, name=identity.name, nik=identity.nik,
-                             nik_problem=identity.nik_problem, phone=identity.phone,
-                             address=identity.address, email=identity.email))
-        saved = self._save_attachments(msg, ticket.id)
-        for attachment in saved:
-            session.add(attachment)
-        session.add(TicketEvent(
-            ticket_id=ticket.id, at=self.clock(), actor=recorder.address if recorder else "system",
-            kind="created", to_status=ticket.status, message_id=msg.message_id,
-            note=("missing: " + ticket.missing if ticket.missing else "")
-            + (f" recorded by staff for a {channel} complaint" if recorder else "")))
-        if reply_to:
-            session.add(self.notices.acknowledgement(ticket, identity, verdict.nik_problem,
-                                                     msg.message_id, msg.references, reply_to))
-        elif recorder is None:
-            log.warning("no reply address ticket=%s; acknowledgement not possible", number)
-        if recorder is not None:
-            # The staff member needs the number and due date to tell the caller.
-            session.add(self.notices.acknowledgement(ticket, identity, verdict.nik_problem,
-                                                     msg.message_id, msg.references,
-                                                     recorder.email, kind="ack_staff"))
-        base = Path(self.cfg.storage.directory)
-        stored = [StoredAttachment(a.filename, a.content_type, a.size, base / a.path) for a in saved]
-        for notice in self.notices.new_ticket(ticket, identity, stored):
-            session.add(notice)
-        log.info("ticket created ticket=%s uid=%d channel=%s status=%s due=%s missing=%s "
-                 "attachments=%d", number, header.uid, channel, ticket.status, ticket.due_date,
-                 ticket.missing or "-", len(msg.attachments))
-        return ticket
-
-    def _save_attachments(self, msg: ParsedMessage, ticket_id: int) -> list[Attachment]:
-        """Content-addressed files: writing the same attachment twice (a retried pass) is harmless."""
-        saved = []
-        base = Path(self.cfg.storage.directory)
-        for part in msg.attachments:
-            digest = hashlib.sha256(part.data).hexdigest()
-            relative = Path("attachments") / digest[:2] / digest
-            target = base / relative
-            if not target.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                temporary = target.with_suffix(".part")
-                temporary.write_bytes(part.data)
-                temporary.replace(target)
-            saved.append(Attachment(ticket_id=ticket_id, filename=part.filename,
-                                    content_type=part.content_type, size=len(part.data),
-                                    sha256=digest, path=str(relative)))
-        return saved
+    # -- records without a ticket -----------------------------------------------------------
 
     def _record_ignored(self, imap: ImapSession, header: FetchedHeader, decision: Decision,
                         stats: IntakeStats) -> None:
@@ -343,37 +252,38 @@ class Intake:
         with transaction(self.engine) as session:
             session.add(IntakeRecord(mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity,
                                      uid=header.uid, message_key=f"uid:{header.uid}",
-                                     decision="ignored", reason=decision.reason,
+                                     decision=IntakeOutcome.IGNORED, reason=decision.reason,
                                      created_at=self.clock()))
-            _set_last_uid(session, imap.mailbox_key, header.uid)
+            queries.set_last_uid(session, imap.mailbox_key, header.uid)
         stats.ignored += 1
         log.info("ignored uid=%d reason=%s", header.uid, decision.reason)
-
-    # -- quarantine -------------------------------------------------------------------------
 
     def _quarantine(self, imap: ImapSession, header: FetchedHeader, raw: bytes | None, key: str,
                     reason: str, stats: IntakeStats) -> None:
         raw_path = None
         if raw is not None:
-            relative = Path("quarantine") / f"{imap.uidvalidity}-{header.uid}.eml"
-            target = Path(self.cfg.storage.directory) / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(raw)
-            raw_path = str(relative)
+            raw_path = self.files.save_quarantined(f"{imap.uidvalidity}-{header.uid}", raw)
+        now: datetime = self.clock()
         with transaction(self.engine) as session:
-            now = self.clock()
             session.add(Quarantine(mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity,
                                    uid=header.uid, message_key=key, reason=reason[:2000],
                                    raw_path=raw_path, created_at=now))
             session.add(IntakeRecord(mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity,
-                                     uid=header.uid, message_key=key, decision="quarantined",
-                                     reason=reason[:500], created_at=now))
-            _set_last_uid(session, imap.mailbox_key, header.uid)
+                                     uid=header.uid, message_key=key,
+                                     decision=IntakeOutcome.QUARANTINED, reason=reason[:500],
+                                     created_at=now))
+            queries.set_last_uid(session, imap.mailbox_key, header.uid)
         stats.quarantined += 1
         log.error("quarantined uid=%d reason=%s", header.uid, reason[:300])
 
 
-def _set_last_uid(session: Session, mailbox: str, uid: int) -> None:
-    state = store.mailbox_state(session, mailbox)
-    if state is not None and uid > state.last_uid:
-        state.last_uid = uid
+def _count(stats: IntakeStats, outcome: IntakeOutcome, ticket: Ticket | None) -> None:
+    if outcome is IntakeOutcome.TICKET and ticket is not None:
+        stats.tickets += 1
+        stats.ticket_numbers.append(ticket.number)
+    elif outcome in (IntakeOutcome.STAFF, IntakeOutcome.REPLY):
+        stats.replies += 1
+    elif outcome is IntakeOutcome.DUPLICATE:
+        stats.duplicates += 1
+    else:
+        stats.ignored += 1

@@ -1,54 +1,38 @@
-"""Sending what the outbox holds, with retries; the SMTP edge lives here.
+"""The outbox pass: send what is due, with retries, and record each outcome.
 
-Every message was stored in the same transaction as the change that caused it,
-so an SMTP outage only delays mail. A message is marked sent right after the
-server accepts it; a crash in between can resend it once (same Message-ID, which
-mail clients fold together) but never loses it. A message that keeps failing, or
-that the server refuses for good, is parked with its error for the administrator.
+Every message was stored in the same transaction as the change that caused it, so an SMTP
+outage only delays mail. A message is marked sent right after the server accepts it; a
+crash in between can resend it once (same Message-ID, which mail clients fold together) but
+never loses it. A message that keeps failing, or that the server refuses for good, is
+parked with its error for the administrator (`mailflow retry-parked` puts it back).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import aiosmtplib
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from mailflow.config import OutboxConfig, SmtpConfig, tls_context
+from mailflow.adapters.smtp import Letter, Outcome, Sender
+from mailflow.config import OutboxConfig
+from mailflow.errors import SmtpUnavailable
+from mailflow.store import queries
 from mailflow.store.db import transaction
 from mailflow.store.models import OutboxMessage
+from mailflow.vocabulary import OutboxState
 
 log = logging.getLogger(__name__)
 
-PENDING, SENT, PARKED = "pending", "sent", "parked"
+# At most this many messages per pass, so one pass has a bounded length.
+PASS_LIMIT = 200
 
 
 def retry_delay(attempts: int, first: float, ceiling: float) -> timedelta:
     """Exponential backoff: first, 2x, 4x, ... capped at `ceiling` seconds."""
     return timedelta(seconds=min(ceiling, first * 2 ** max(0, attempts - 1)))
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """How one delivery attempt ended: sent, temporary failure, or permanent failure."""
-
-    sent: bool
-    permanent: bool = False
-    error: str = ""
-
-
-def classify_smtp_error(exc: Exception) -> Outcome:
-    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
-        codes = [r.code for r in exc.recipients]
-        return Outcome(False, permanent=all(c >= 500 for c in codes), error=str(exc))
-    if isinstance(exc, aiosmtplib.SMTPResponseException):
-        return Outcome(False, permanent=exc.code >= 500, error=f"{exc.code} {exc.message}")
-    return Outcome(False, permanent=False, error=f"{type(exc).__name__}: {exc}")
 
 
 @dataclass
@@ -59,69 +43,20 @@ class OutboxStats:
     smtp_unavailable: bool = False
 
 
-class SmtpSender:
-    """Opens one SMTP connection per pass and sends the due messages over it."""
-
-    def __init__(self, cfg: SmtpConfig) -> None:
-        self.cfg = cfg
-
-    def _client(self) -> aiosmtplib.SMTP:
-        cfg = self.cfg
-        return aiosmtplib.SMTP(
-            hostname=cfg.host,
-            port=cfg.effective_port,
-            use_tls=cfg.security == "ssl",
-            start_tls=cfg.security == "starttls",
-            timeout=cfg.timeout_seconds,
-            tls_context=None if cfg.security == "plain" else tls_context(
-                cfg.tls_ca_file, "[smtp] tls_ca_file"),
-        )
-
-    async def deliver(self, batch: Sequence[OutboxMessage], report: Callable[[int, Outcome], None]) -> None:
-        """Send each message; `report(id, outcome)` is called as soon as each one ends."""
-        client = self._client()
-        await client.connect()
-        try:
-            if self.cfg.username:
-                await client.login(self.cfg.username, self.cfg.secret() or "")
-            for item in batch:
-                assert item.id is not None
-                try:
-                    await client.sendmail(self.cfg.from_address, [item.recipient], item.raw)
-                except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPResponseException) as exc:
-                    report(item.id, classify_smtp_error(exc))
-                    if not client.is_connected:
-                        return
-                    await client.rset()
-                    continue
-                report(item.id, Outcome(True))
-        finally:
-            if client.is_connected:
-                try:
-                    await client.quit()
-                except aiosmtplib.SMTPException:
-                    client.close()
-
-
 class Outbox:
-    def __init__(self, engine: Engine, sender: SmtpSender, policy: OutboxConfig) -> None:
+    def __init__(self, engine: Engine, sender: Sender, policy: OutboxConfig) -> None:
         self.engine = engine
         self.sender = sender
         self.policy = policy
 
-    def due(self, now: datetime, limit: int = 200) -> list[OutboxMessage]:
+    def due(self, now: datetime, limit: int = PASS_LIMIT) -> list[OutboxMessage]:
         with Session(self.engine, expire_on_commit=False) as session:
-            query = (
-                select(OutboxMessage)
-                .where(OutboxMessage.state == PENDING, col(OutboxMessage.next_attempt_at) <= now)
-                .order_by(col(OutboxMessage.id))
-                .limit(limit)
-            )
-            return list(session.exec(query).all())
+            return queries.due_outbox(session, now, limit)
 
     def send_pass(self, now: datetime) -> OutboxStats:
         stats = OutboxStats()
-        batch = self.due(now)
+        batch = [Letter(item.id, item.recipient, item.raw) for item in self.due(now)
+                 if item.id is not None]
         if not batch:
             return stats
 
@@ -129,8 +64,8 @@ class Outbox:
             self._record(message_id, outcome, now, stats)
 
         try:
-            asyncio.run(self.sender.deliver(batch, report))
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            self.sender.deliver(batch, report)
+        except SmtpUnavailable as exc:
             # The server is unreachable: nothing is the message's fault, so no attempt is
             # counted and nothing is parked; the next pass tries again.
             stats.smtp_unavailable = True
@@ -141,15 +76,17 @@ class Outbox:
     def _record(self, message_id: int, outcome: Outcome, now: datetime, stats: OutboxStats) -> None:
         with transaction(self.engine) as session:
             item = session.get(OutboxMessage, message_id)
-            assert item is not None
+            if item is None:
+                log.error("outbox row vanished while sending outbox=%d", message_id)
+                return
             item.attempts += 1
             if outcome.sent:
-                item.state, item.sent_at, item.last_error = SENT, now, ""
+                item.state, item.sent_at, item.last_error = OutboxState.SENT, now, ""
                 stats.sent += 1
                 log.info("mail sent outbox=%d kind=%s ticket_id=%s attempt=%d",
                          item.id, item.kind, item.ticket_id, item.attempts)
             elif outcome.permanent or item.attempts >= self.policy.max_attempts:
-                item.state, item.last_error = PARKED, outcome.error[:1000]
+                item.state, item.last_error = OutboxState.PARKED, outcome.error[:1000]
                 stats.parked += 1
                 log.error("mail parked outbox=%d kind=%s attempts=%d error=%s",
                           item.id, item.kind, item.attempts, _redact(outcome.error, item.recipient))
@@ -171,7 +108,7 @@ def _redact(text: str, address: str) -> str:
 def retry_parked(engine: Engine, now: datetime) -> int:
     """Put parked messages back in the queue (after the administrator fixed the cause)."""
     with transaction(engine) as session:
-        parked = session.exec(select(OutboxMessage).where(OutboxMessage.state == PARKED)).all()
+        parked = queries.parked_outbox(session)
         for item in parked:
-            item.state, item.attempts, item.next_attempt_at = PENDING, 0, now
+            item.state, item.attempts, item.next_attempt_at = OutboxState.PENDING, 0, now
         return len(parked)

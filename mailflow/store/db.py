@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
 from mailflow.store import models
@@ -57,3 +58,19 @@ def transaction(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+# SQLite reports an environment failure as OperationalError with one of these messages;
+# other OperationalErrors ("too many SQL variables") are caused by what a message asked.
+_SQLITE_ENVIRONMENT = ("locked", "disk", "readonly", "unable to open", "full", "busy")
+
+
+def storage_failure(exc: BaseException) -> bool:
+    """Whether `exc` is the database's or the disk's fault rather than the message's."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if exc.orig is not None and type(exc.orig).__module__.startswith("sqlite3"):
+        return any(word in str(exc.orig).lower() for word in _SQLITE_ENVIRONMENT)
+    return True  # PostgreSQL: OperationalError is the server or the connection

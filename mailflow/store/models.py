@@ -10,13 +10,25 @@ transaction as the change that caused it.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, DateTime, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import Column, DateTime, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from mailflow.core.identity import Identity
+from mailflow.core.tickets import TicketFacts, parse_missing
+from mailflow.vocabulary import (
+    Channel,
+    EventKind,
+    IntakeOutcome,
+    Missing,
+    OutboxKind,
+    OutboxState,
+    Priority,
+    Status,
+)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -42,6 +54,35 @@ def _utc_column(nullable: bool = False, index: bool = False) -> Any:
     return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
 
 
+class EnumValue(TypeDecorator[StrEnum]):
+    """Stores a vocabulary enum as its value (the Indonesian word) and gives the enum back.
+
+    SQLAlchemy's own Enum type would store the member's *name* and add a constraint; the
+    value keeps the column readable and the schema a plain string, on SQLite and PostgreSQL.
+    """
+
+    impl = String()
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum]) -> None:
+        super().__init__()
+        self.enum = enum
+
+    def process_bind_param(self, value: StrEnum | str | None, dialect: Any) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Any) -> StrEnum | None:
+        return None if value is None else self.enum(value)
+
+
+def _enum_column(enum: type[StrEnum], default: StrEnum | None = None, nullable: bool = False,
+                 index: bool = False) -> Any:
+    column = Column(EnumValue(enum), nullable=nullable, index=index)
+    if default is None and not nullable:
+        return Field(sa_column=column)
+    return Field(default=default, sa_column=column)
+
+
 class MailboxState(SQLModel, table=True):
     """Where intake stopped in one mailbox folder: UIDVALIDITY and the highest UID examined."""
 
@@ -62,7 +103,7 @@ class IntakeRecord(SQLModel, table=True):
     uidvalidity: int
     uid: int
     message_key: str = Field(index=True)
-    decision: str  # ticket | reply | ignored | duplicate | quarantined
+    decision: IntakeOutcome = _enum_column(IntakeOutcome)
     reason: str = ""
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
     marked: bool = False  # keyword set / moved in the mailbox (best effort)
@@ -81,23 +122,37 @@ class Ticket(SQLModel, table=True):
     __tablename__ = "ticket"
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(unique=True, index=True)
-    status: str = Field(index=True)
-    priority: str = "sedang"
+    status: Status = _enum_column(Status, index=True)
+    priority: Priority = _enum_column(Priority, default=Priority.SEDANG)
     assignee: str | None = None  # a staff address
-    channel: str = "email"
+    channel: Channel = _enum_column(Channel, default=Channel.EMAIL)
     received_at: datetime = _utc_column(index=True)
     due_date: date
     subject: str = Field(sa_column=Column(Text, nullable=False))
     description: str = Field(sa_column=Column(Text, nullable=False))
-    missing: str = ""  # comma-separated: nama,nik,deskripsi
+    missing: str = ""  # comma-separated Missing values: nama,nik,deskripsi
     source_message_id: str | None = None
     message_key: str = Field(unique=True)
     html_only: bool = False
     created_at: datetime = _utc_column()
 
     @property
-    def missing_items(self) -> list[str]:
-        return [m for m in self.missing.split(",") if m]
+    def missing_items(self) -> tuple[Missing, ...]:
+        return parse_missing(self.missing)
+
+    def facts(self, ack_message_id: str | None = None) -> TicketFacts:
+        """The ticket as plain data for the core's decisions."""
+        return TicketFacts(
+            number=self.number, status=self.status, received_at=self.received_at,
+            due_date=self.due_date, subject=self.subject, description=self.description,
+            channel=self.channel, priority=self.priority, assignee=self.assignee,
+            missing=self.missing_items, ack_message_id=ack_message_id,
+        )
+
+    def update_from(self, facts: TicketFacts) -> None:
+        """Take what a plan changed: status, priority, assignee, description, missing items."""
+        self.status, self.priority, self.assignee = facts.status, facts.priority, facts.assignee
+        self.description, self.missing = facts.description, ",".join(facts.missing)
 
 
 class Reporter(SQLModel, table=True):
@@ -116,6 +171,10 @@ class Reporter(SQLModel, table=True):
     def identity(self) -> Identity:
         return Identity(name=self.name, nik=self.nik, nik_problem=self.nik_problem,
                         phone=self.phone, address=self.address, email=self.email)
+
+    def update_from(self, identity: Identity) -> None:
+        self.name, self.nik, self.nik_problem = identity.name, identity.nik, identity.nik_problem
+        self.phone, self.address, self.email = identity.phone, identity.address, identity.email
 
 
 class Attachment(SQLModel, table=True):
@@ -137,9 +196,9 @@ class TicketEvent(SQLModel, table=True):
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
     at: datetime = _utc_column()
     actor: str  # "system", "reporter", or a staff address
-    kind: str  # created | status | reply | note
-    from_status: str | None = None
-    to_status: str | None = None
+    kind: EventKind = _enum_column(EventKind)
+    from_status: Status | None = _enum_column(Status, nullable=True)
+    to_status: Status | None = _enum_column(Status, nullable=True)
     note: str = Field(default="", sa_column=Column(Text, nullable=False))
     message_id: str | None = None
     auth: str = ""  # how the actor was authenticated: signed_reply, dkim, authserv, or ""
@@ -151,11 +210,11 @@ class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
-    kind: str  # ack | ...
+    kind: OutboxKind = _enum_column(OutboxKind)
     message_id: str = Field(unique=True)
     recipient: str
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    state: str = Field(default="pending", index=True)
+    state: OutboxState = _enum_column(OutboxState, default=OutboxState.PENDING, index=True)
     attempts: int = 0
     next_attempt_at: datetime = _utc_column(index=True)
     last_error: str = ""

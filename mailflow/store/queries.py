@@ -6,6 +6,7 @@ Kept free of SQLite-only SQL so that it also runs on PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
@@ -20,6 +21,7 @@ from mailflow.store.models import (
     Ticket,
     TicketCounter,
 )
+from mailflow.vocabulary import TAKEN_OUTCOMES, IntakeOutcome, OutboxKind, OutboxState
 
 
 def next_ticket_number_seq(session: Session, year: int) -> int:
@@ -53,7 +55,8 @@ def ticket_by_key(session: Session, key: str) -> Ticket | None:
 def ticket_of_taken_reply(session: Session, key: str) -> Ticket | None:
     """The ticket a reply with this message key was already applied to, if any."""
     query = select(Ticket).join(IntakeRecord, col(IntakeRecord.ticket_id) == Ticket.id).where(
-        IntakeRecord.message_key == key, col(IntakeRecord.decision).in_(("reply", "staff")))
+        IntakeRecord.message_key == key,
+        col(IntakeRecord.decision).in_((IntakeOutcome.REPLY, IntakeOutcome.STAFF)))
     return session.exec(query).first()
 
 
@@ -78,12 +81,34 @@ def ticket_by_reference(session: Session, message_ids: Sequence[str]) -> Ticket 
     return session.exec(select(Ticket).where(col(Ticket.source_message_id).in_(message_ids))).first()
 
 
+def set_last_uid(session: Session, mailbox: str, uid: int) -> None:
+    """Intake has examined `mailbox` up to `uid`; never moves backwards."""
+    state = mailbox_state(session, mailbox)
+    if state is not None and uid > state.last_uid:
+        state.last_uid = uid
+
+
+def due_outbox(session: Session, now: datetime, limit: int) -> list[OutboxMessage]:
+    """Pending messages whose time has come, oldest first."""
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.state == OutboxState.PENDING, col(OutboxMessage.next_attempt_at) <= now)
+        .order_by(col(OutboxMessage.id))
+        .limit(limit)
+    )
+    return list(session.exec(query).all())
+
+
+def parked_outbox(session: Session) -> Sequence[OutboxMessage]:
+    return session.exec(select(OutboxMessage).where(OutboxMessage.state == OutboxState.PARKED)).all()
+
+
 def unmarked_intake(session: Session, mailbox: str, uidvalidity: int) -> Sequence[IntakeRecord]:
     query = select(IntakeRecord).where(
         IntakeRecord.mailbox == mailbox,
         IntakeRecord.uidvalidity == uidvalidity,
         IntakeRecord.marked == False,  # noqa: E712 - SQL expression, not a Python comparison
-        col(IntakeRecord.decision).in_(("ticket", "reply", "staff", "duplicate")),
+        col(IntakeRecord.decision).in_(TAKEN_OUTCOMES),
     )
     return session.exec(query).all()
 
@@ -100,6 +125,6 @@ def set_marked(engine: Engine, record_ids: Sequence[int]) -> None:
 def ack_message_id(session: Session, ticket_id: int | None) -> str | None:
     """The acknowledgement's Message-ID: every later message to the reporter threads under it."""
     query = (select(OutboxMessage.message_id)
-             .where(OutboxMessage.ticket_id == ticket_id, OutboxMessage.kind == "ack")
+             .where(OutboxMessage.ticket_id == ticket_id, OutboxMessage.kind == OutboxKind.ACK)
              .order_by(col(OutboxMessage.id)))
     return session.exec(query).first()

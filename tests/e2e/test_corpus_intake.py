@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-import mailflow.runners.intake
+import mailflow.core.new_ticket
 from mailflow.service import Service
 from mailflow.store.models import Quarantine
 from tests.corpus_files import corpus_messages, with_phrase
@@ -46,14 +46,14 @@ def test_every_corpus_message_gets_a_ticket_or_a_recorded_decision(mail_world: A
 
 def test_a_failing_message_is_quarantined_and_the_rest_go_on(mail_world: Any, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    real = mailflow.runners.intake.extract_identity
+    real = mailflow.core.new_ticket.extract_identity
 
     def explode_on_marker(text: str) -> Any:
         if "MEMICU-GALAT" in text:
             raise RuntimeError("simulated bug")
         return real(text)
 
-    monkeypatch.setattr(mailflow.runners.intake, "extract_identity", explode_on_marker)
+    monkeypatch.setattr(mailflow.core.new_ticket, "extract_identity", explode_on_marker)
     mail_world.deliver(INBOX, complaint(body="MEMICU-GALAT jalan rusak parah sekali di dusun"))
     mail_world.deliver(INBOX, complaint())
     cfg = config_for(mail_world, tmp_path)

@@ -11,12 +11,14 @@ from typing import Any
 
 import pytest
 
+from mailflow.compose.mime import Composer
 from mailflow.compose.render import Renderer
 from mailflow.core.identity import Identity
-from mailflow.core.notices import Notices
+from mailflow.core.notices import ticket_notice
 from mailflow.core.reply_address import verify_address
-from mailflow.service import Service, make_calendar
-from mailflow.store.models import Ticket
+from mailflow.core.tickets import TicketFacts
+from mailflow.service import Service
+from mailflow.vocabulary import Status
 from tests.e2e.support import (
     COMPLETE_BODY,
     INBOX,
@@ -72,16 +74,16 @@ def test_officer_notification_carries_no_identity(mail_world: Any, tmp_path: Pat
     cfg = config_for(mail_world, tmp_path)
     identity = Identity(name="Siti Aminah", nik="3322114506890002", phone="+6281234567890",
                         address="Dusun Krajan RT 02/RW 05", email=SITI)
-    ticket = Ticket(
-        id=1, number="ADU-2026-00007", status="diverifikasi", received_at=datetime.now(UTC),
+    ticket = TicketFacts(
+        number="ADU-2026-00007", status=Status.DIVERIFIKASI, received_at=datetime.now(UTC),
         due_date=datetime.now(UTC).date(), subject="Pengaduan Masyarakat dari Siti Aminah",
         description="Saya Siti Aminah (0812-3456-7890) dari Dusun Krajan RT 02/RW 05: jalan rusak.",
-        message_key="k",
     )
-    notices = Notices(cfg, make_calendar(cfg), Renderer(), lambda: datetime.now(UTC))
+    composer = Composer(Renderer(), cfg.smtp.from_address, "Pemerintah Desa Klero")
     [officer] = cfg.staff_with("petugas")
 
-    row = notices.to_staff(officer, ticket, identity, [], "ditindaklanjuti")
+    row = composer.compose(ticket_notice(cfg, officer, ticket, identity, [], "ditindaklanjuti"),
+                           ticket.number, datetime.now(UTC))
 
     raw = row.raw.decode("utf-8", "replace")
     note = _read(row.raw)

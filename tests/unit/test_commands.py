@@ -2,9 +2,9 @@
 
 import pytest
 
-from mailflow.core.commands import Priority, parse_staff_reply
+from mailflow.core.commands import parse_staff_reply
 from mailflow.core.reply_text import new_text
-from mailflow.core.tickets import Status
+from mailflow.vocabulary import Priority, Status
 
 
 @pytest.mark.parametrize(

@@ -23,10 +23,42 @@ def _with(section: str, **values: object) -> dict[str, object]:
     return data
 
 
-def test_example_config_is_valid() -> None:
-    cfg = load_config(ROOT / "config.example.toml")
+def test_example_config_is_valid_once_its_secret_files_exist(tmp_path: Path) -> None:
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    for name in ("imap-password", "smtp-password", "reply-secret"):
+        (tmp_path / name).write_text("a-secret-of-sixteen-chars\n")
+        text = text.replace(f"/etc/mailflow/{name}", str(tmp_path / name))
+    (tmp_path / "config.toml").write_text(text, encoding="utf-8")
+    cfg = load_config(tmp_path / "config.toml")
     assert cfg.village.name == "Desa Klero"
     assert cfg.intake.subject_phrases == ["Pengaduan Masyarakat"]
+    assert cfg.commands.secret_bytes() == b"a-secret-of-sixteen-chars"
+
+
+def test_example_config_names_each_missing_secret_file_with_its_key() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(ROOT / "config.example.toml")
+    message = str(caught.value)
+    for key, name in (("[imap]", "imap-password"), ("[smtp]", "smtp-password"),
+                      ("[commands]", "reply-secret")):
+        assert f"{key}: cannot read" in message and f"/etc/mailflow/{name}" in message
+
+
+def test_an_empty_secret_file_is_a_configuration_error(tmp_path: Path) -> None:
+    empty = tmp_path / "pw"
+    empty.write_text("\n")
+    imap = {**MINIMAL["imap"]}  # type: ignore[dict-item]
+    del imap["password"]
+    with pytest.raises(ConfigError, match=r"\[imap\]: password_file .* is empty"):
+        parse_config({**MINIMAL, "imap": {**imap, "password_file": str(empty)}})
+
+
+def test_a_short_secret_file_is_refused(tmp_path: Path) -> None:
+    short = tmp_path / "secret"
+    short.write_text("tooshort")
+    data = _with("commands", accept=["signed_reply"], secret_file=str(short))
+    with pytest.raises(ConfigError, match=r"\[commands\]: the secret must be at least 16"):
+        parse_config(data)
 
 
 def test_defaults() -> None:

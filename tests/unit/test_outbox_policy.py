@@ -4,7 +4,8 @@ from datetime import timedelta
 
 import aiosmtplib
 
-from mailflow.runners.outbox import classify_smtp_error, retry_delay
+from mailflow.adapters.smtp import classify_smtp_error
+from mailflow.runners.outbox import retry_delay
 
 
 def test_backoff_doubles_then_caps() -> None:

@@ -4,8 +4,9 @@ from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import default
 
-from mailflow.compose.render import Envelope, Renderer, build_message, format_moment
-from mailflow.core.workdays import WorkCalendar
+from mailflow.compose.mime import Envelope, build_message
+from mailflow.compose.render import Renderer
+from mailflow.core.workdays import WorkCalendar, format_moment
 
 CONTEXT = {
     "number": "ADU-2026-00042",

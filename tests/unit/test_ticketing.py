@@ -1,7 +1,8 @@
 """What a complaint still lacks decides its first status."""
 
 from mailflow.core.identity import Identity
-from mailflow.core.tickets import Missing, Status, assess, format_number
+from mailflow.core.tickets import assess, format_number
+from mailflow.vocabulary import Missing, Status
 
 CLEAR = "Jalan di depan balai dusun berlubang besar dan membahayakan pengendara motor."
 

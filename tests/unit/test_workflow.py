@@ -4,8 +4,8 @@ import itertools
 
 import pytest
 
-from mailflow.core.tickets import Status
 from mailflow.core.workflow import NEEDS_MESSAGE, TRANSITIONS, allowed_from, check_transition
+from mailflow.vocabulary import Status
 
 ALLOWED = {
     (Status.DITERIMA, Status.DIVERIFIKASI), (Status.DITERIMA, Status.PERLU_DATA),

@@ -1,0 +1,90 @@
+"""Outgoing messages as RFC 5322 bytes: the envelope, both alternatives and any attachments.
+
+`Composer.compose` turns a core `Outgoing` into the bytes the outbox stores, with a fresh
+Message-ID, so a message is composed once, when its cause is committed, and sent as stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid
+
+from mailflow.compose.render import Renderer
+from mailflow.core.notices import Outgoing
+
+
+@dataclass(frozen=True)
+class Envelope:
+    from_address: str
+    from_name: str
+    to: str
+    subject: str
+    in_reply_to: str | None = None
+    references: Sequence[str] = ()
+    ticket_number: str | None = None
+    reply_to: str | None = None
+    attachments: Sequence[tuple[str, str, bytes]] = ()  # (filename, content type, data)
+
+
+def new_message_id(from_address: str) -> str:
+    return make_msgid(idstring="mailflow", domain=from_address.rsplit("@", 1)[-1])
+
+
+def build_message(
+    envelope: Envelope, text: str, html: str, message_id: str, now: datetime
+) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = formataddr((envelope.from_name, envelope.from_address))
+    msg["To"] = envelope.to
+    msg["Subject"] = envelope.subject
+    if envelope.reply_to:
+        msg["Reply-To"] = envelope.reply_to
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = message_id
+    if envelope.in_reply_to:
+        msg["In-Reply-To"] = envelope.in_reply_to
+    refs = [*envelope.references, *([envelope.in_reply_to] if envelope.in_reply_to else [])]
+    if refs:
+        msg["References"] = " ".join(dict.fromkeys(refs))
+    # RFC 3834: marks this as an automatic answer so other robots do not answer it.
+    msg["Auto-Submitted"] = "auto-replied"
+    msg["X-Auto-Response-Suppress"] = "All"
+    if envelope.ticket_number:
+        msg["X-Mailflow-Ticket"] = envelope.ticket_number
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    for filename, content_type, data in envelope.attachments:
+        maintype, _, subtype = content_type.partition("/")
+        msg.add_attachment(data, maintype=maintype or "application",
+                           subtype=subtype or "octet-stream", filename=filename)
+    return msg.as_bytes()
+
+
+@dataclass(frozen=True)
+class Composed:
+    message_id: str
+    recipient: str
+    raw: bytes
+
+
+class Composer:
+    """Renders and builds every outgoing message from one sender address and name."""
+
+    def __init__(self, renderer: Renderer, from_address: str, from_name: str) -> None:
+        self.renderer = renderer
+        self.from_address = from_address
+        self.from_name = from_name
+
+    def compose(self, outgoing: Outgoing, ticket_number: str | None, now: datetime) -> Composed:
+        text, html = self.renderer.render(outgoing.template, outgoing.context)
+        envelope = Envelope(
+            from_address=self.from_address, from_name=self.from_name, to=outgoing.to,
+            subject=outgoing.subject, in_reply_to=outgoing.in_reply_to,
+            references=outgoing.references, ticket_number=ticket_number,
+            reply_to=outgoing.reply_to, attachments=outgoing.attachments,
+        )
+        message_id = new_message_id(self.from_address)
+        return Composed(message_id, outgoing.to, build_message(envelope, text, html, message_id, now))

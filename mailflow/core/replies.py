@@ -1,0 +1,260 @@
+"""Replies to a ticket, decided: a staff member's commands, or a resident's answer.
+
+Each reply becomes one `ReplyPlan`: what changes on the ticket and the reporter, which
+events join the audit trail, and which messages go out. The intake handler applies it in
+the reply's own transaction, so changes, events and mail commit together or not at all.
+
+Staff: a command that cannot be applied changes nothing and its sender is told why; a
+command not proven to come from its sender changes nothing, is a security event, is reported
+to the administrator, and never reaches the resident.
+Residents: only the reporter's own address can complete identity or ask for the status, so
+a stranger who quotes a ticket number learns nothing and changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from mailflow.config import Config, StaffMember
+from mailflow.core.commands import HELP, StaffReply, parse_staff_reply
+from mailflow.core.identity import Identity, extract_identity, nik_problem, scrub
+from mailflow.core.notices import Outgoing, staff_note, status_update, ticket_notice
+from mailflow.core.parse import ParsedMessage
+from mailflow.core.reply_text import new_text
+from mailflow.core.tickets import EventPlan, TicketFacts, assess
+from mailflow.core.workflow import check_transition
+from mailflow.vocabulary import VERIFIER_ROLES, EventKind, Missing, Role, Status
+
+# Moving a complaint into or out of verification is the verifier's call (or the head's);
+# follow-up officers report progress and completion.
+_VERIFIER_TARGETS = frozenset({Status.DIVERIFIKASI, Status.DITOLAK, Status.PERLU_DATA,
+                               Status.DITERIMA})
+_STATUS_REQUEST = re.compile(r"^\s*(cek\s+|check\s+)?status\b", re.IGNORECASE)
+_NOTE_LIMIT = 20000
+
+
+@dataclass(frozen=True)
+class ReplyPlan:
+    """What one reply does. `ticket` is the ticket after the reply; `reporter` is set when the
+    reporter's identity changes. `summary` is a log line without identity."""
+
+    outcome: str
+    ticket: TicketFacts
+    reporter: Identity | None = None
+    events: tuple[EventPlan, ...] = ()
+    outgoing: tuple[Outgoing, ...] = ()
+    summary: str = ""
+    security: bool = False
+    notes: tuple[str, ...] = field(default=())  # further log lines (no identity)
+
+
+def is_status_request(text: str) -> bool:
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    return bool(_STATUS_REQUEST.match(first)) and len(text) < 200
+
+
+# -- staff ----------------------------------------------------------------------------------
+
+def check_staff_reply(ticket: TicketFacts, member: StaffMember, reply: StaffReply,
+                      cfg: Config) -> list[str]:
+    """Why a staff reply cannot be applied, in the staff member's words (empty: it can)."""
+    problems = [f"{e.line}: {e.reason}" for e in reply.errors]
+    if reply.status is not None:
+        public = bool((reply.message or reply.reject_reason) and not reply.internal)
+        refusal = check_transition(ticket.status, reply.status, has_message=public)
+        if refusal is not None:
+            problems.append(refusal.reason)
+        elif reply.status in _VERIFIER_TARGETS and VERIFIER_ROLES.isdisjoint(member.roles):
+            problems.append(f"status '{reply.status.value}' hanya dapat diberikan oleh "
+                            "verifikator atau kepala desa")
+    if reply.assignee is not None and cfg.staff_member(reply.assignee) is None:
+        problems.append(f"'{reply.assignee}' bukan staf yang terdaftar di mailflow")
+    if not reply.has_commands and not reply.message:
+        problems.append("balasan kosong: tidak ada perintah maupun pesan")
+    return problems
+
+
+def plan_staff_reply(ticket: TicketFacts, reporter: Identity | None, member: StaffMember,
+                     msg: ParsedMessage, method: str | None, cfg: Config) -> ReplyPlan:
+    """A staff member's reply: refused unproven, refused with reasons, or applied."""
+    if method is None:
+        return _unproven(ticket, member, msg, cfg)
+    reply = parse_staff_reply(new_text(msg.text))
+    problems = check_staff_reply(ticket, member, reply, cfg)
+    if problems:
+        event = _staff_event(member, msg, method, EventKind.COMMAND_REFUSED, note="; ".join(problems))
+        return ReplyPlan("command refused", ticket, events=(event,),
+                         outgoing=(_explanation(cfg, ticket, member, msg, problems),),
+                         summary=f"staff command refused ticket={ticket.number} "
+                                 f"problems={len(problems)}")
+    return _apply(ticket, reporter, member, msg, method, reply, cfg)
+
+
+def _staff_event(member: StaffMember, msg: ParsedMessage, method: str, kind: EventKind,
+                 note: str = "", from_status: Status | None = None,
+                 to_status: Status | None = None) -> EventPlan:
+    return EventPlan(kind, member.address, note=note[:_NOTE_LIMIT], from_status=from_status,
+                     to_status=to_status, message_id=msg.message_id, auth=method)
+
+
+def _apply(ticket: TicketFacts, reporter: Identity | None, member: StaffMember,
+           msg: ParsedMessage, method: str, reply: StaffReply, cfg: Config) -> ReplyPlan:
+    before = ticket
+    public_text = "" if reply.internal else "\n\n".join(
+        t for t in (reply.reject_reason and f"Alasan: {reply.reject_reason}", reply.message) if t)
+    events: list[EventPlan] = []
+    outgoing: list[Outgoing] = []
+    if reply.priority is not None and reply.priority != ticket.priority:
+        events.append(_staff_event(member, msg, method, EventKind.PRIORITY,
+                                   note=f"{ticket.priority} -> {reply.priority}"))
+        ticket = replace(ticket, priority=reply.priority)
+    assignee = cfg.staff_member(reply.assignee) if reply.assignee else None
+    if assignee is not None and assignee.address != ticket.assignee:
+        events.append(_staff_event(member, msg, method, EventKind.ASSIGNEE,
+                                   note=f"{ticket.assignee or '-'} -> {assignee.address}"))
+        ticket = replace(ticket, assignee=assignee.address)
+        outgoing.append(ticket_notice(cfg, assignee, ticket, reporter or Identity(), [],
+                                      "ditindaklanjuti"))
+    if reply.status is not None:
+        ticket = replace(ticket, status=reply.status)
+        events.append(_staff_event(member, msg, method, EventKind.STATUS, note=public_text,
+                                   from_status=before.status, to_status=reply.status))
+    elif reply.message:
+        kind = EventKind.INTERNAL_NOTE if reply.internal else EventKind.MESSAGE
+        events.append(_staff_event(member, msg, method, kind, note=reply.message))
+    notes: list[str] = []
+    if reply.status is not None or public_text:
+        if reporter is not None and reporter.email:
+            outgoing.append(status_update(cfg, ticket, reporter, public_text,
+                                          changed=reply.status is not None))
+        else:
+            notes.append(f"reporter has no email ticket={ticket.number}; status change not mailed")
+    summary = (f"staff command applied ticket={ticket.number} status={before.status}->"
+               f"{ticket.status} priority={ticket.priority} internal={reply.internal} auth={method}")
+    return ReplyPlan("command applied", ticket, events=tuple(events), outgoing=tuple(outgoing),
+                     summary=summary, notes=tuple(notes))
+
+
+def _explanation(cfg: Config, ticket: TicketFacts, member: StaffMember, msg: ParsedMessage,
+                 problems: list[str]) -> Outgoing:
+    paragraphs = [
+        f"Balasan Anda untuk tiket {ticket.number} tidak dijalankan; tidak ada yang diubah.",
+        "Alasannya:\n" + "\n".join(f"- {p}" for p in problems),
+        f"Status tiket saat ini: {ticket.status} ({ticket.status.label}).",
+        HELP,
+    ]
+    return staff_note(cfg, ticket, member.email, f"Re: [{ticket.number}] Perintah tidak dapat "
+                      "dijalankan", f"Yth. {member.name},", paragraphs, in_reply_to=msg.message_id)
+
+
+def _unproven(ticket: TicketFacts, member: StaffMember, msg: ParsedMessage,
+              cfg: Config) -> ReplyPlan:
+    event = EventPlan(EventKind.SECURITY, "unknown", message_id=msg.message_id,
+                      note=f"unauthenticated command claiming to be from {member.address}")
+    outgoing: list[Outgoing] = []
+    notes: list[str] = []
+    admin = cfg.commands.admin_address
+    if admin:
+        paragraphs = [
+            f"Sebuah email mengaku dari staf {member.name} <{member.address}> berisi perintah "
+            f"untuk tiket {ticket.number}, tetapi tidak terbukti berasal dari staf tersebut "
+            f"(metode yang diterima: {', '.join(cfg.commands.accept)}).",
+            "Perintah itu tidak dijalankan dan tidak diteruskan kepada pelapor.",
+            f"Message-ID: {msg.message_id or '-'}",
+        ]
+        outgoing.append(staff_note(
+            cfg, ticket, admin, f"[{ticket.number}] Peringatan keamanan: perintah tanpa bukti "
+            "pengirim", "Yth. Administrator,", paragraphs))
+    else:
+        notes.append("security: no [commands] admin_address configured; alert not mailed")
+    # The genuine staff member learns of it at their real address: if they wrote it (from a
+    # new message instead of a reply), they know how to do it right; if not, they know.
+    outgoing.append(_explanation(cfg, ticket, member, msg, [
+        "email ini tidak terbukti berasal dari alamat Anda, jadi perintahnya tidak dijalankan",
+        "gunakan tombol Balas (Reply) pada email notifikasi tiket ini, agar balasan terkirim ke "
+        "alamat khusus tiket; jika Anda tidak mengirim email ini, beri tahu administrator",
+    ]))
+    return ReplyPlan("security: unauthenticated command", ticket, events=(event,),
+                     outgoing=tuple(outgoing), security=True, notes=tuple(notes),
+                     summary=f"security: unauthenticated staff command refused "
+                             f"ticket={ticket.number} claimed_staff={member.name}")
+
+
+# -- residents ------------------------------------------------------------------------------
+
+def plan_resident_reply(ticket: TicketFacts, reporter: Identity | None, msg: ParsedMessage,
+                        cfg: Config) -> ReplyPlan:
+    """A reply from the reporter (or anyone else) to a ticket's messages."""
+    text = new_text(msg.text)
+    own = reporter is not None and bool(reporter.email) and (
+        msg.from_addr == (reporter.email or "").lower())
+    event = EventPlan(EventKind.REPLY, "reporter" if own else "other", note=text[:_NOTE_LIMIT],
+                      message_id=msg.message_id)
+    if not own or reporter is None:
+        return ReplyPlan("reply from another sender", ticket, events=(event,),
+                         summary=f"reply from someone other than the reporter "
+                                 f"ticket={ticket.number}; recorded only")
+    if is_status_request(text):
+        return ReplyPlan("status request", ticket, events=(event,),
+                         outgoing=(status_update(cfg, ticket, reporter, "", False),),
+                         summary=f"status request answered ticket={ticket.number}")
+    plan = ReplyPlan("reply", ticket, events=(event,),
+                     summary=f"reply added ticket={ticket.number}")
+    if ticket.status is Status.PERLU_DATA:
+        plan = _complete(plan, reporter, text, cfg)
+    told = _tell_staff(cfg, plan.ticket, plan.reporter or reporter, text)
+    return replace(plan, outgoing=(*plan.outgoing, *told))
+
+
+def merge_identity(reporter: Identity, found: Identity) -> Identity:
+    """What the reporter gave before wins; the reply fills what was missing or invalid."""
+    keep_nik = reporter.nik and not reporter.nik_problem
+    nik = reporter.nik if keep_nik else (found.nik or reporter.nik)
+    return Identity(
+        name=reporter.name or found.name, nik=nik,
+        nik_problem=nik_problem(nik) if nik else None,
+        phone=reporter.phone or found.phone,
+        address=reporter.address or found.address, email=reporter.email,
+    )
+
+
+def _complete(plan: ReplyPlan, reporter: Identity, text: str, cfg: Config) -> ReplyPlan:
+    """Merge what the reply adds; when nothing is missing any more, the ticket moves on."""
+    ticket = plan.ticket
+    found = extract_identity(text)
+    merged = merge_identity(reporter, found.identity)
+    description = ticket.description
+    if Missing.DESCRIPTION in ticket.missing and found.description:
+        description = (description + "\n\n" + found.description).strip()
+    verdict = assess(merged, description)
+    ticket = replace(ticket, description=description, missing=verdict.missing)
+    if verdict.missing:
+        return replace(plan, outcome="data still incomplete", ticket=ticket, reporter=merged,
+                       summary=f"reporter data still incomplete ticket={ticket.number} "
+                               f"missing={','.join(verdict.missing)}")
+    ticket = replace(ticket, status=Status.DITERIMA)
+    event = EventPlan(EventKind.STATUS, "reporter", note="data pelapor sudah lengkap",
+                      from_status=Status.PERLU_DATA, to_status=Status.DITERIMA)
+    told = status_update(cfg, ticket, merged, "Terima kasih, data Anda sudah lengkap.", True)
+    return replace(plan, outcome="data completed", ticket=ticket, reporter=merged,
+                   events=(*plan.events, event), outgoing=(*plan.outgoing, told),
+                   summary=f"reporter data complete ticket={ticket.number} "
+                           "status=perlu_data->diterima")
+
+
+def _tell_staff(cfg: Config, ticket: TicketFacts, reporter: Identity, text: str) -> list[Outgoing]:
+    """The verifiers and the assigned officer hear of each reply; identity only for those who
+    may see it."""
+    recipients = {m.address: m for m in cfg.staff_with(Role.VERIFIKATOR)}
+    assignee = cfg.staff_member(ticket.assignee)
+    if assignee is not None:
+        recipients[assignee.address] = assignee
+    return [
+        staff_note(cfg, ticket, member.email, f"[{ticket.number}] Balasan dari pelapor",
+                   f"Yth. {member.name},",
+                   [f"Pelapor membalas tiket {ticket.number} (status: {ticket.status}):",
+                    text if member.sees_identity else scrub(text, reporter),
+                    "Balas email ini dengan perintah (#status ...) untuk menindaklanjuti."])
+        for member in recipients.values()
+    ]

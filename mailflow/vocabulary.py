@@ -1,0 +1,154 @@
+"""The domain's words, defined once: statuses, priorities, channels, roles, and what was done.
+
+Every table, message and report uses these enums; the database stores their values (the
+Indonesian words staff and residents read), so a value seen in `mailflow tickets --json`,
+in a mail and in a column is the same word. Each enum carries its own Indonesian label,
+so a new value cannot be added without saying how it reads.
+
+This module sits below everything else, configuration included (roles are configured).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """Where a ticket stands in the village's procedure (see core/workflow.py for the moves)."""
+
+    DITERIMA = "diterima"
+    PERLU_DATA = "perlu_data"
+    DIVERIFIKASI = "diverifikasi"
+    DIPROSES = "diproses"
+    SELESAI = "selesai"
+    DITOLAK = "ditolak"
+
+    @property
+    def label(self) -> str:
+        return _STATUS_TEXT[self][0]
+
+    @property
+    def explanation(self) -> str:
+        """What the status means, in plain words for the reporter."""
+        return _STATUS_TEXT[self][1]
+
+
+_STATUS_TEXT: dict[Status, tuple[str, str]] = {
+    Status.DITERIMA: ("Diterima",
+                      "Pengaduan Anda sudah tercatat dan menunggu verifikasi oleh petugas."),
+    Status.PERLU_DATA: ("Menunggu kelengkapan data",
+                        "Kami memerlukan data tambahan dari Anda sebelum pengaduan dapat diproses. "
+                        "Mohon balas email ini dengan data yang diminta."),
+    Status.DIVERIFIKASI: ("Sudah diverifikasi",
+                          "Pengaduan Anda sudah diperiksa dan dinyatakan layak ditindaklanjuti."),
+    Status.DIPROSES: ("Sedang ditindaklanjuti",
+                      "Pengaduan Anda sedang ditindaklanjuti oleh petugas desa."),
+    Status.SELESAI: ("Selesai", "Pengaduan Anda sudah selesai ditangani."),
+    Status.DITOLAK: ("Tidak dapat ditindaklanjuti",
+                     "Pengaduan Anda tidak dapat kami tindak lanjuti."),
+}
+
+
+class Priority(StrEnum):
+    """Urgency and impact on the public interest, as the procedure ranks complaints."""
+
+    RENDAH = "rendah"
+    SEDANG = "sedang"
+    TINGGI = "tinggi"
+    DARURAT = "darurat"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class Channel(StrEnum):
+    """How a complaint reached the village (the procedure names these channels)."""
+
+    EMAIL = "email"
+    TELEPON = "telepon"
+    WHATSAPP = "whatsapp"
+    KOTAK_SARAN = "kotak_saran"
+
+    @property
+    def label(self) -> str:
+        return {Channel.WHATSAPP: "WhatsApp", Channel.KOTAK_SARAN: "kotak saran"}.get(self, self.value)
+
+
+class Role(StrEnum):
+    """What a staff member does; decides which commands they may give and what they may see."""
+
+    VERIFIKATOR = "verifikator"
+    PETUGAS = "petugas"
+    KEPALA_DESA = "kepala_desa"
+    ADMIN = "admin"
+
+
+# Who may read the reporter's identity: the verifier checks it; nobody else needs it.
+IDENTITY_ROLES: frozenset[Role] = frozenset({Role.VERIFIKATOR})
+
+# Moving a complaint into or out of verification is the verifier's call (or the head's).
+VERIFIER_ROLES: frozenset[Role] = frozenset({Role.VERIFIKATOR, Role.KEPALA_DESA})
+
+
+class Missing(StrEnum):
+    """What a complaint still lacks before it can be processed."""
+
+    NAME = "nama"
+    NIK = "nik"
+    DESCRIPTION = "deskripsi"
+
+    @property
+    def text(self) -> str:
+        """What the item means to a resident, in the acknowledgement."""
+        return {
+            Missing.NAME: "nama lengkap",
+            Missing.NIK: "NIK (16 digit, sesuai KTP)",
+            Missing.DESCRIPTION: "uraian masalah yang jelas (apa, di mana, sejak kapan)",
+        }[self]
+
+
+class EventKind(StrEnum):
+    """One line of a ticket's audit trail."""
+
+    CREATED = "created"
+    STATUS = "status"
+    PRIORITY = "priority"
+    ASSIGNEE = "assignee"
+    MESSAGE = "message"  # a staff message to the reporter without a status change
+    INTERNAL_NOTE = "internal_note"
+    REPLY = "reply"  # a message from the reporter or someone else about the ticket
+    COMMAND_REFUSED = "command_refused"
+    SECURITY = "security"  # a command whose sender could not be proven
+
+
+class IntakeOutcome(StrEnum):
+    """What intake did with a message whose subject matched (stored per message)."""
+
+    TICKET = "ticket"
+    REPLY = "reply"  # a resident's (or a stranger's) reply to a ticket
+    STAFF = "staff"  # a staff member's reply with commands
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+    QUARANTINED = "quarantined"
+
+
+# Outcomes whose message was taken and so is marked in the mailbox.
+TAKEN_OUTCOMES: frozenset[IntakeOutcome] = frozenset({
+    IntakeOutcome.TICKET, IntakeOutcome.REPLY, IntakeOutcome.STAFF, IntakeOutcome.DUPLICATE})
+
+
+class OutboxKind(StrEnum):
+    """Which kind of message an outbox row is; decides threading and who may read it."""
+
+    ACK = "ack"  # the acknowledgement to the reporter; later messages thread under it
+    ACK_STAFF = "ack_staff"  # the same, to the staff member who recorded a phone complaint
+    STATUS = "status"  # a status change or answer to the reporter
+    STAFF_NOTE = "staff"  # a short note to staff or the administrator (refusal, alert, reply)
+    NOTIFY = "notify"  # a new ticket or an assignment, with the ticket's details
+
+
+class OutboxState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    PARKED = "parked"
