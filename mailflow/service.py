@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from types import FrameType
 
 from sqlalchemy.engine import Engine
@@ -29,6 +30,7 @@ from mailflow.errors import ImapUnavailable, StorageUnavailable, TransientError
 from mailflow.runners.handlers import Handlers
 from mailflow.runners.intake import Intake, IntakeStats
 from mailflow.runners.outbox import Outbox, OutboxStats
+from mailflow.runners.schedule import Job, Schedule, ScheduleStats
 from mailflow.store.db import make_engine
 from mailflow.store.files import FileStore
 
@@ -41,13 +43,16 @@ class PollResult:
     outbox: OutboxStats
     imap_error: str | None = None
     storage_error: str | None = None
+    jobs: ScheduleStats = field(default_factory=ScheduleStats)
 
 
 class Service:
     def __init__(self, cfg: Config, *, clock: Clock = utc_now, source: ImapSource | None = None,
                  sender: Sender | None = None, engine: Engine | None = None,
-                 dkim: DkimCheck | None = None, dns_txt: DnsTxt | None = None) -> None:
-        """`dns_txt` replaces DNS for DKIM key lookups (tests serve their own keys)."""
+                 dkim: DkimCheck | None = None, dns_txt: DnsTxt | None = None,
+                 jobs: Sequence[Job] = ()) -> None:
+        """`dns_txt` replaces DNS for DKIM key lookups (tests serve their own keys); `jobs` are
+        the clock-driven jobs run once per poll (runners/schedule.py)."""
         self.cfg = cfg
         self.clock = clock
         cfg.storage_dir.mkdir(parents=True, exist_ok=True)
@@ -59,10 +64,12 @@ class Service:
                             dkim or dkim_checker(dns_txt))
         self.intake = Intake(cfg, self.engine, handlers, files, clock)
         self.outbox = Outbox(self.engine, sender or SmtpSender(cfg.smtp), cfg.outbox)
+        self.schedule = Schedule(self.engine, jobs)
         self._stop = threading.Event()
 
     def poll_once(self) -> PollResult:
-        """Intake, then the outbox: an unreachable IMAP server never holds back mail to send."""
+        """Intake, the jobs that fell due, then the outbox: an unreachable IMAP server never holds
+        back mail to send, and what the jobs queue goes out in the same poll."""
         result = PollResult(None, OutboxStats())
         try:
             result.intake = self.intake.run(self.source)
@@ -75,6 +82,7 @@ class Service:
         except TransientError as exc:
             result.imap_error = str(exc)
             log.warning("intake interrupted, will retry next poll: %s", exc)
+        result.jobs = self.schedule.run_due(self.clock())
         result.outbox = self.outbox.send_pass(self.clock())
         return result
 

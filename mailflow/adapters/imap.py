@@ -189,7 +189,8 @@ class ImapSession:
         without MOVE or UIDPLUS nothing is moved and the database alone keeps the record.
         """
         folder = self._cfg.move_to_folder
-        assert folder is not None
+        if not folder:  # the configuration refuses mark = "move" without a folder
+            return False
         if not self._box.folder.exists(folder):
             self._box.folder.create(folder)
             log.info("imap folder created for taken mail")

@@ -33,7 +33,7 @@ def _tables() -> list[Any]:
     return [t.__table__ for t in (  # type: ignore[attr-defined]
         models.MailboxState, models.TicketCounter, models.Ticket, models.IntakeRecord,
         models.Reporter, models.Attachment, models.TicketEvent, models.OutboxMessage,
-        models.Quarantine,
+        models.Quarantine, models.JobRun,
     )]
 
 

@@ -77,7 +77,7 @@ class EnumValue(TypeDecorator[StrEnum]):
 
 def _enum_column(enum: type[StrEnum], default: StrEnum | None = None, nullable: bool = False,
                  index: bool = False) -> Any:
-    column = Column(EnumValue(enum), nullable=nullable, index=index)
+    column: Column[Any] = Column(EnumValue(enum), nullable=nullable, index=index)
     if default is None and not nullable:
         return Field(sa_column=column)
     return Field(default=default, sa_column=column)
@@ -234,3 +234,20 @@ class Quarantine(SQLModel, table=True):
     reason: str = Field(sa_column=Column(Text, nullable=False))
     raw_path: str | None = None
     created_at: datetime = _utc_column()
+
+
+class JobRun(SQLModel, table=True):
+    """One run of a clock-driven job (a reminder round, a digest, ...), recorded once.
+
+    The unique (job, run_key) pair is what makes a job run at most once per key: the row is
+    written in the same transaction as everything the run creates, so a restart, a crash or
+    a second instance finds it and does not repeat the run.
+    """
+
+    __tablename__ = "job_run"
+    __table_args__ = (UniqueConstraint("job", "run_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    job: str
+    run_key: str  # what the run is for, e.g. the working day "2026-12-01"
+    done_at: datetime = _utc_column()
+    note: str = ""

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from mailflow.store.db import transaction
 from mailflow.store.models import (
     IntakeRecord,
+    JobRun,
     MailboxState,
     OutboxMessage,
     Reporter,
@@ -103,6 +104,11 @@ def parked_outbox(session: Session) -> Sequence[OutboxMessage]:
     return session.exec(select(OutboxMessage).where(OutboxMessage.state == OutboxState.PARKED)).all()
 
 
+def job_run_keys(session: Session, job: str) -> set[str]:
+    """The run keys of `job` already done."""
+    return set(session.exec(select(JobRun.run_key).where(JobRun.job == job)).all())
+
+
 def unmarked_intake(session: Session, mailbox: str, uidvalidity: int) -> Sequence[IntakeRecord]:
     query = select(IntakeRecord).where(
         IntakeRecord.mailbox == mailbox,
@@ -117,7 +123,7 @@ def set_marked(engine: Engine, record_ids: Sequence[int]) -> None:
     if not record_ids:
         return
     with transaction(engine) as session:
-        session.exec(  # type: ignore[call-overload]
+        session.exec(
             update(IntakeRecord).where(col(IntakeRecord.id).in_(record_ids)).values(marked=True)
         )
 

@@ -1,0 +1,79 @@
+"""Clock-driven work (reminders, escalation, digests, suggestion-box rounds), run exactly once.
+
+A job says which runs are due at a moment (`due`, a pure function of "now", usually over the
+working-day calendar) and what one run writes (`run`, in the open transaction). The runner
+records each run in `job_run` in that same transaction, under a unique (job, run key): a run
+that fell due while mailflow was down happens when it returns, and never twice, whether the
+process crashed, restarted or a second instance raced it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from mailflow.store import queries
+from mailflow.store.db import transaction
+from mailflow.store.models import JobRun
+
+log = logging.getLogger(__name__)
+
+
+class Job(Protocol):
+    name: str
+
+    def due(self, now: datetime) -> Iterable[str]:
+        """The run keys due at `now` (past ones included: the runner skips those done)."""
+        ...
+
+    def run(self, session: Session, key: str, now: datetime) -> str:
+        """Do one run inside `session`; returns a short note for the record (no identity)."""
+        ...
+
+
+@dataclass
+class ScheduleStats:
+    ran: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+class Schedule:
+    def __init__(self, engine: Engine, jobs: Sequence[Job]) -> None:
+        self.engine = engine
+        self.jobs = jobs
+
+    def run_due(self, now: datetime) -> ScheduleStats:
+        stats = ScheduleStats()
+        for job in self.jobs:
+            with Session(self.engine) as session:
+                done = queries.job_run_keys(session, job.name)
+            for key in job.due(now):
+                if key not in done:
+                    self._one(job, key, now, stats)
+        return stats
+
+    def _one(self, job: Job, key: str, now: datetime, stats: ScheduleStats) -> None:
+        label = f"{job.name}:{key}"
+        try:
+            with transaction(self.engine) as session:
+                record = JobRun(job=job.name, run_key=key, done_at=now)
+                session.add(record)
+                session.flush()  # claim the run first: a concurrent instance fails here
+                record.note = job.run(session, key, now)[:500]
+        except IntegrityError:
+            log.info("job run already done elsewhere job=%s key=%s", job.name, key)
+            return
+        except Exception:
+            # One job's bug must not stop the others; it is tried again on the next pass.
+            log.exception("job run failed job=%s key=%s", job.name, key)
+            stats.failed.append(label)
+            return
+        stats.ran.append(label)
+        log.info("job run done job=%s key=%s", job.name, key)
