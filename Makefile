@@ -20,17 +20,24 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.demo-installed
 	$(BIN)/mailflow demo
 
-test: $(VENV)/.test-installed
+test: lint
 	bash scripts/install-test-deps.sh
-	$(BIN)/ruff check mailflow tests bench
 	$(BIN)/pytest -q
 
+# Style (ruff), the package's layers (lint-imports, contracts in pyproject.toml), types
+# (mypy --strict) and sizes (modules <= 400 lines, functions <= 60). Every check runs even
+# when an earlier one fails, so one run shows everything to fix; any failure fails lint.
 lint: $(VENV)/.test-installed
-	$(BIN)/ruff check mailflow tests bench
+	@status=0; \
+	echo "== ruff"; $(BIN)/ruff check mailflow tests bench scripts || status=1; \
+	echo "== lint-imports"; $(BIN)/lint-imports --no-logo || status=1; \
+	echo "== mypy"; $(BIN)/mypy mailflow || status=1; \
+	echo "== check_shape"; $(BIN)/python scripts/check_shape.py || status=1; \
+	exit $$status
 
 bench: $(VENV)/.test-installed
 	bash scripts/install-test-deps.sh
 	$(BIN)/python bench/poll_bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .import_linter_cache .grimp_cache
