@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 
-from sqlalchemy.engine import Engine
-
 from mailflow.adapters.clock import Clock, utc_now
 from mailflow.adapters.dkim import DnsTxt, dkim_checker
 from mailflow.adapters.imap import ImapSource
@@ -31,7 +29,7 @@ from mailflow.runners.handlers import Handlers
 from mailflow.runners.intake import Intake, IntakeStats
 from mailflow.runners.outbox import Outbox, OutboxStats
 from mailflow.runners.schedule import Job, Schedule, ScheduleStats
-from mailflow.store.db import make_engine
+from mailflow.store.db import Engine, make_engine
 from mailflow.store.files import FileStore
 
 log = logging.getLogger(__name__)

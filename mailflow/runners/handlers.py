@@ -12,8 +12,6 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlmodel import Session
-
 from mailflow.adapters.clock import Clock
 from mailflow.compose.mime import Composer
 from mailflow.config import Config, StaffMember
@@ -26,6 +24,7 @@ from mailflow.core.tickets import EventPlan, format_number
 from mailflow.core.workdays import WorkCalendar
 from mailflow.errors import MailflowError
 from mailflow.store import queries
+from mailflow.store.db import Session
 from mailflow.store.files import FileStore
 from mailflow.store.models import Attachment, OutboxMessage, Reporter, Ticket, TicketEvent
 

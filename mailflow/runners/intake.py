@@ -17,9 +17,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
-
 from mailflow.adapters.clock import Clock
 from mailflow.adapters.imap import FetchedHeader, ImapSession, ImapSource
 from mailflow.config import Config
@@ -36,7 +33,7 @@ from mailflow.core.parse import ParsedMessage, parse_message
 from mailflow.errors import StorageUnavailable, TransientError
 from mailflow.runners.handlers import Handlers
 from mailflow.store import queries
-from mailflow.store.db import storage_failure, transaction
+from mailflow.store.db import Engine, Session, storage_failure, transaction
 from mailflow.store.files import FileStore
 from mailflow.store.models import IntakeRecord, MailboxState, Quarantine, Ticket
 from mailflow.vocabulary import IntakeOutcome

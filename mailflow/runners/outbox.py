@@ -13,14 +13,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
-
 from mailflow.adapters.smtp import Letter, Outcome, Sender
 from mailflow.config import OutboxConfig
 from mailflow.errors import SmtpUnavailable
 from mailflow.store import queries
-from mailflow.store.db import transaction
+from mailflow.store.db import Engine, Session, transaction
 from mailflow.store.models import OutboxMessage
 from mailflow.vocabulary import OutboxState
 

@@ -15,12 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
-
 from mailflow.store import queries
-from mailflow.store.db import transaction
+from mailflow.store.db import Engine, IntegrityError, Session, transaction
 from mailflow.store.models import JobRun
 
 log = logging.getLogger(__name__)

@@ -12,10 +12,14 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
 from mailflow.store import models
+
+# The rest of mailflow reaches the database through these names, never through sqlalchemy
+# or sqlmodel directly (an import contract checks it).
+__all__ = ["Engine", "IntegrityError", "Session", "make_engine", "storage_failure", "transaction"]
 
 
 def make_engine(url: str) -> Engine:
