@@ -104,7 +104,6 @@ def _apply(ticket: TicketFacts, reporter: Identity | None, member: StaffMember,
     public_text = "" if reply.internal else "\n\n".join(
         t for t in (reply.reject_reason and f"Alasan: {reply.reject_reason}", reply.message) if t)
     events: list[EventPlan] = []
-    outgoing: list[Outgoing] = []
     if reply.priority is not None and reply.priority != ticket.priority:
         events.append(_staff_event(member, msg, method, EventKind.PRIORITY,
                                    note=f"{ticket.priority} -> {reply.priority}"))
@@ -114,15 +113,19 @@ def _apply(ticket: TicketFacts, reporter: Identity | None, member: StaffMember,
         events.append(_staff_event(member, msg, method, EventKind.ASSIGNEE,
                                    note=f"{ticket.assignee or '-'} -> {assignee.address}"))
         ticket = replace(ticket, assignee=assignee.address)
-        outgoing.append(ticket_notice(cfg, assignee, ticket, reporter or Identity(), [],
-                                      "ditindaklanjuti"))
     if reply.status is not None:
         ticket = replace(ticket, status=reply.status)
         events.append(_staff_event(member, msg, method, EventKind.STATUS, note=public_text,
                                    from_status=before.status, to_status=reply.status))
-    elif reply.message:
+    if reply.message and (reply.internal or reply.status is None):
+        # Text after #internal is kept in the audit trail, with or without a status change.
         kind = EventKind.INTERNAL_NOTE if reply.internal else EventKind.MESSAGE
         events.append(_staff_event(member, msg, method, kind, note=reply.message))
+    outgoing: list[Outgoing] = []
+    if assignee is not None and ticket.assignee != before.assignee:
+        # Built after every change of this reply, so the officer reads the status it set.
+        outgoing.append(ticket_notice(cfg, assignee, ticket, reporter or Identity(), [],
+                                      "ditindaklanjuti"))
     notes: list[str] = []
     if reply.status is not None or public_text:
         if reporter is not None and reporter.email:

@@ -482,11 +482,8 @@ def test_an_invalid_nik_stays_with_its_problem_when_the_reply_has_none() -> None
     assert (merged.nik, merged.nik_problem) == ("332211450689", "NIK harus 16 digit angka")
 
 
-# -- known bugs (strict xfail: they turn red once fixed) ------------------------------------
+# -- found while writing these tests, fixed since -------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="With a status change, the text after #internal is dropped: "
-                   "the status event's note is the (empty) public text and no internal_note event is "
-                   "made, although HELP says 'sisa balasan menjadi catatan internal'.")
 def test_an_internal_note_beside_a_status_change_is_kept_in_the_audit_trail() -> None:
     plan = _staff(KASI, "#status diproses\n#internal\nPelapor tetangga Pak Kadus.",
                   ticket(Status.DIVERIFIKASI, assignee=KASI))
@@ -495,9 +492,6 @@ def test_an_internal_note_beside_a_status_change_is_kept_in_the_audit_trail() ->
     assert any(e.note == "Pelapor tetangga Pak Kadus." for e in plan.events)
 
 
-@pytest.mark.xfail(strict=True, reason="The assignment notice is built before the status change of "
-                   "the same reply, so the officer reads 'Status: Diterima' for a ticket the reply "
-                   "has just verified (ReplyPlan.ticket says diverifikasi).")
 def test_the_assignment_notice_shows_the_status_the_same_reply_set() -> None:
     plan = _staff(SEKDES, f"#status diverifikasi\n#petugas {KASI}\n\nOk.")
     [notice] = to(plan.outgoing, KASI)
