@@ -26,6 +26,7 @@ from __future__ import annotations
 import email
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from email.message import Message
 
 from mailflow.core.parse.body import Block, Walker, body_text, clean_text, content_type_of, safe_filename
@@ -34,8 +35,6 @@ from mailflow.core.parse.headers import Head, addresses, display_name, message_i
 from mailflow.core.parse.model import Attachment, ParsedMessage, Problems
 
 __all__ = ["Attachment", "ParsedMessage", "decode_bytes", "parse_message", "safe_filename"]
-
-# -- parsing ---------------------------------------------------------------------------------
 
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+:|^[ \t]")
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n|\r\r")
@@ -77,45 +76,60 @@ def _first(raw: dict[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
-def parse_message(raw: bytes, *, max_text_chars: int = 100_000,
-                  max_attachment_bytes: int = 10 * 1024 * 1024,
-                  max_attachments: int = 20) -> ParsedMessage:
-    """Everything the intake needs from one message, whatever the bytes are.
+@dataclass
+class _Senders:
+    """Who wrote and where replies go; what was read before a failure is kept."""
 
-    Each stage has its own guard, so that a broken body still leaves the headers (and
-    with them the sender and the subject) and broken headers still leave the body.
-    """
-    problems = Problems()
+    from_addr: str | None = None
+    from_name: str | None = None
+    reply_to: str | None = None
+    to_addrs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Body:
+    text: str
+    html_only: bool
+    attachments: tuple[Attachment, ...]
+
+
+def _message(raw: bytes, problems: Problems) -> Message:
+    """The parsed message; an empty one when the bytes defeat the parser altogether."""
     try:
         data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else bytes(raw)
-        msg = _parse_bytes(data, problems)
+        return _parse_bytes(data, problems)
     except Exception as exc:
         problems.add(f"unparseable message: {type(exc).__name__}")
-        msg = Message()
+        return Message()
 
+
+def _head(msg: Message, problems: Problems) -> Head:
     try:
-        head = read_headers(msg, problems)
+        return read_headers(msg, problems)
     except Exception as exc:
         problems.add(f"headers unreadable: {type(exc).__name__}")
-        head = Head((), {})
-    first = {}
-    for key, value in head.headers:
-        first.setdefault(key, value)
+        return Head((), {})
 
-    from_addr = from_name = reply_to = None
-    to_addrs: tuple[str, ...] = ()
+
+def _senders(raw: dict[str, list[str]], problems: Problems) -> _Senders:
+    found = _Senders()
     try:
-        senders = addresses(head.raw.get("from", [])[:1], problems)
+        senders = addresses(raw.get("from", [])[:1], problems)
         if senders:
-            from_name, from_addr = senders[0]
+            found.from_name, found.from_addr = senders[0]
         else:
-            from_name = display_name(head.raw.get("from", [])[:1], problems)
-        replies = addresses(head.raw.get("reply-to", [])[:1], problems)
-        reply_to = replies[0][1] if replies else None
-        to_addrs = tuple(dict.fromkeys(a for _, a in addresses(head.raw.get("to", []), problems)))
+            found.from_name = display_name(raw.get("from", [])[:1], problems)
+        replies = addresses(raw.get("reply-to", [])[:1], problems)
+        found.reply_to = replies[0][1] if replies else None
+        found.to_addrs = tuple(dict.fromkeys(a for _, a in addresses(raw.get("to", []), problems)))
     except Exception as exc:
         problems.add(f"addresses unreadable: {type(exc).__name__}")
+    return found
 
+
+def _body(msg: Message, problems: Problems, *, max_text_chars: int, max_attachment_bytes: int,
+          max_attachments: int) -> _Body:
+    """The text and the files; a walk that breaks off keeps what it had found until then."""
     walker = Walker(max_attachment_bytes, max_attachments, problems)
     blocks: list[Block] = []
     try:
@@ -129,22 +143,41 @@ def parse_message(raw: bytes, *, max_text_chars: int = 100_000,
     except Exception as exc:
         problems.add(f"body text unreadable: {type(exc).__name__}")
         text, html_only = "", False
+    return _Body(text, html_only, tuple(walker.attachments))
 
+
+def parse_message(raw: bytes, *, max_text_chars: int = 100_000,
+                  max_attachment_bytes: int = 10 * 1024 * 1024,
+                  max_attachments: int = 20) -> ParsedMessage:
+    """Everything the intake needs from one message, whatever the bytes are.
+
+    Each stage has its own guard, so that a broken body still leaves the headers (and
+    with them the sender and the subject) and broken headers still leave the body.
+    """
+    problems = Problems()
+    msg = _message(raw, problems)
+    head = _head(msg, problems)
+    first: dict[str, str] = {}
+    for key, value in head.headers:
+        first.setdefault(key, value)
+    senders = _senders(head.raw, problems)
+    body = _body(msg, problems, max_text_chars=max_text_chars,
+                 max_attachment_bytes=max_attachment_bytes, max_attachments=max_attachments)
     own_ids = message_ids(_first(head.raw, "message-id"), bare_means_id=True)
     return ParsedMessage(
         subject=first.get("subject", ""),
-        from_addr=from_addr,
-        from_name=from_name,
-        reply_to=reply_to,
-        to_addrs=to_addrs,
+        from_addr=senders.from_addr,
+        from_name=senders.from_name,
+        reply_to=senders.reply_to,
+        to_addrs=senders.to_addrs,
         message_id=own_ids[0] if own_ids else None,
         in_reply_to=message_ids(_first(head.raw, "in-reply-to"), bare_means_id=False),
         references=message_ids(_first(head.raw, "references"), bare_means_id=False),
         date_header=first.get("date") or None,
         headers=head.headers,
         content_type=content_type_of(msg),
-        text=text,
-        html_only=html_only,
-        attachments=tuple(walker.attachments),
+        text=body.text,
+        html_only=body.html_only,
+        attachments=body.attachments,
         problems=tuple(problems),
     )

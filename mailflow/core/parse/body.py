@@ -80,7 +80,8 @@ def _html_to_text(html: str, problems: Problems) -> str:
     # lxml refuses a str that still declares its byte encoding.
     html = re.sub(r"^\s*<\?xml[^<>]*\?>", "", html)
     try:
-        return inscriptis_text(html)
+        text: str = inscriptis_text(html)  # inscriptis is untyped; it returns str
+        return text
     except (RecursionError, Exception) as exc:
         problems.add(f"html conversion fell back to tag stripping: {type(exc).__name__}")
         return _strip_tags(html)
