@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
+from mailflow.core import privacy
 from mailflow.core.identity.model import VALUE_WINDOW, Extraction, Identity
-from mailflow.core.identity.nik import NIK_ANYWHERE, NIK_LENGTH, NON_DIGIT, nik_anywhere, nik_problem
-from mailflow.core.identity.phone import PHONE_ANYWHERE, PHONE_RUN, e164, normalise_phone, phone_anywhere
+from mailflow.core.identity.nik import NIK_LENGTH, NON_DIGIT, nik_anywhere, nik_problem
+from mailflow.core.identity.phone import PHONE_RUN, e164, normalise_phone, phone_anywhere
+
+if TYPE_CHECKING:
+    from mailflow.core.privacy import redact, scrub
 
 __all__ = [
     "NIK_LENGTH",
@@ -161,32 +165,7 @@ def extract_identity(text: str) -> Extraction:
             kept.append(line)
         elif kept and kept[-1]:
             kept.append("")
-    return Extraction(identity, redact("\n".join(kept).strip()))
-
-
-def redact(text: str) -> str:
-    """Hide NIKs and phone numbers written inside the complaint text itself.
-
-    The description is what follow-up officers read; identity must stay with the
-    verifier even when a resident writes it mid-sentence.
-    """
-    text = NIK_ANYWHERE.sub("[NIK disembunyikan]", text)
-    return PHONE_ANYWHERE.sub("[nomor disembunyikan]", text)
-
-
-def scrub(text: str, identity: Identity) -> str:
-    """Text safe for staff who may not see identity: numbers hidden, known values replaced.
-
-    Residents sometimes put their name or address in the subject or mid-sentence; those
-    exact strings are replaced wherever they occur.
-    """
-    text = redact(text)
-    for value, label in ((identity.name, "[nama disembunyikan]"),
-                         (identity.address, "[alamat disembunyikan]"),
-                         (identity.email, "[email disembunyikan]")):
-        if value and len(value) >= 3:
-            text = re.sub(re.escape(value), label, text, flags=re.IGNORECASE)
-    return text
+    return Extraction(identity, privacy.redact("\n".join(kept).strip()))
 
 
 def _fields(line: str) -> list[_Field] | None:
@@ -317,3 +296,13 @@ def _accept_phone(value: str, explicit: bool) -> str | None:
 
 def _only_trailer(rest: str) -> bool:
     return len(rest) <= 60 and _TRAILER.fullmatch(rest) is not None
+
+
+# redact and scrub moved to mailflow.core.privacy; they stay importable from here until
+# their last callers import them from there. They are looked up on use, not imported:
+# privacy imports this package's modules, so when it is imported first it is still
+# incomplete while this module runs.
+def __getattr__(name: str) -> object:
+    if name in ("redact", "scrub"):
+        return getattr(privacy, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
