@@ -132,6 +132,21 @@ def extract_identity(text: str) -> Extraction:
     identity stays with the verifier.
     """
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    found, kk_numbers, identity_lines = _form_fields(lines)
+    whole = "\n".join(lines)
+    nik = found.get("nik") or nik_anywhere(whole, kk_numbers)
+    identity = Identity(
+        name=found.get("name"),
+        nik=nik,
+        nik_problem=nik_problem(nik) if nik else None,
+        phone=found.get("phone") or phone_anywhere(whole),
+        address=found.get("address"),
+    )
+    return Extraction(identity, privacy.redact(_description(lines, identity_lines)))
+
+
+def _form_fields(lines: list[str]) -> tuple[dict[str, str], set[str], set[int]]:
+    """The first value of each kind, every KK number, and which lines are form lines."""
     found: dict[str, str] = {}
     kk_numbers: set[str] = set()
     identity_lines: set[int] = set()
@@ -147,16 +162,11 @@ def extract_identity(text: str) -> Extraction:
                 kk_numbers.add(field.value)
             else:
                 found.setdefault(field.kind, field.value)
+    return found, kk_numbers, identity_lines
 
-    whole = "\n".join(lines)
-    nik = found.get("nik") or nik_anywhere(whole, kk_numbers)
-    identity = Identity(
-        name=found.get("name"),
-        nik=nik,
-        nik_problem=nik_problem(nik) if nik else None,
-        phone=found.get("phone") or phone_anywhere(whole),
-        address=found.get("address"),
-    )
+
+def _description(lines: list[str], identity_lines: set[int]) -> str:
+    """The complaint without its form lines, each run of blank lines cut to one."""
     kept: list[str] = []
     for index, line in enumerate(lines):
         if index in identity_lines:
@@ -165,7 +175,7 @@ def extract_identity(text: str) -> Extraction:
             kept.append(line)
         elif kept and kept[-1]:
             kept.append("")
-    return Extraction(identity, privacy.redact("\n".join(kept).strip()))
+    return "\n".join(kept).strip()
 
 
 def _fields(line: str) -> list[_Field] | None:
@@ -177,21 +187,11 @@ def _fields(line: str) -> list[_Field] | None:
     head = _HEAD.match(line[:_HEAD_WINDOW])
     if head is None or head.lastgroup is None:
         return None
-    rest = line[head.end():head.end() + VALUE_WINDOW]
+    after_label = _value_after_label(line[head.end():head.end() + VALUE_WINDOW])
+    if after_label is None:
+        return None
     kind = head.lastgroup
-    gap = len(rest) - len(rest.lstrip(" \t*_"))
-    spaced = " " in rest[:gap] or "\t" in rest[:gap]
-    mark, after = rest[gap:gap + 1], rest[gap + 1:gap + 2]
-    if mark and (mark in _EXPLICIT_SEPARATORS
-                 or (mark in _DASHES and (spaced or after in ("", " ", "\t")))):
-        explicit = True
-        value = rest[gap + 1:].lstrip(_EXPLICIT_SEPARATORS + _DASHES + " \t*_")
-    elif spaced:
-        explicit = False
-        value = rest[gap:]
-    else:
-        return None  # "Namanya", "wa'alaikumsalam", "Nama-nama warga": not a label
-
+    value, explicit = after_label
     fields: list[_Field] = []
     while True:
         following = _NEXT_LABEL.search(value)
@@ -206,6 +206,23 @@ def _fields(line: str) -> list[_Field] | None:
             return fields
         kind, explicit = following.lastgroup, True
         value = value[following.end():].lstrip(_EXPLICIT_SEPARATORS + " \t*_")
+
+
+def _value_after_label(rest: str) -> tuple[str, bool] | None:
+    """The value after a label, and whether a separator (":", "=" or a dash) introduced it.
+
+    None when neither a separator nor a space follows: then the "label" is the start of a
+    word or the whole line, not a label.
+    """
+    gap = len(rest) - len(rest.lstrip(" \t*_"))
+    spaced = " " in rest[:gap] or "\t" in rest[:gap]
+    mark, after = rest[gap:gap + 1], rest[gap + 1:gap + 2]
+    if mark and (mark in _EXPLICIT_SEPARATORS
+                 or (mark in _DASHES and (spaced or after in ("", " ", "\t")))):
+        return rest[gap + 1:].lstrip(_EXPLICIT_SEPARATORS + _DASHES + " \t*_"), True
+    if spaced:
+        return rest[gap:], False
+    return None  # "Namanya", "wa'alaikumsalam", "Nama-nama warga": not a label
 
 
 def _accept(kind: str, value: str, explicit: bool) -> str | None:
