@@ -10,6 +10,10 @@ in the description.
 Hostile input must not stall intake: every pattern is linear (no nested unbounded
 quantifiers), labels are looked for in the first few hundred characters of a line only,
 and values are cut to a bounded length before they are examined.
+
+This module reads the labelled lines; `nik` and `phone` judge and normalise the
+numbers and find unlabelled ones, `model` holds the result types. Hiding identity from
+staff who must not see it is mailflow.core.privacy's work, description included.
 """
 
 from __future__ import annotations
