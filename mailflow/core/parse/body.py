@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.message import Message
 
-from inscriptis import get_text as inscriptis_text  # type: ignore[import-untyped]
+from inscriptis import get_text as inscriptis_text  # type: ignore[import-untyped, unused-ignore]
 
 from mailflow.core.parse.charsets import decode_with_note
 from mailflow.core.parse.headers import decode_words, one_line, unsurrogate
