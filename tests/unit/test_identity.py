@@ -12,9 +12,8 @@ from mailflow.core.identity import (
     extract_identity,
     nik_problem,
     normalise_phone,
-    redact,
-    scrub,
 )
+from mailflow.core.privacy import redact, scrub
 
 VALID_NIK = "3322114506890002"  # Jawa Tengah, a woman born 5 June 1989 (day 05 + 40)
 MALE_NIK = "3322110506890002"  # the same, a man

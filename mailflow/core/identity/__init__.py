@@ -10,16 +10,25 @@ in the description.
 Hostile input must not stall intake: every pattern is linear (no nested unbounded
 quantifiers), labels are looked for in the first few hundred characters of a line only,
 and values are cut to a bounded length before they are examined.
+
+This module reads the labelled lines; `nik` and `phone` judge and normalise the
+numbers and find unlabelled ones, `model` holds the result types. Hiding identity from
+staff who must not see it is mailflow.core.privacy's work, description included.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import phonenumbers
+from mailflow.core import privacy
+from mailflow.core.identity.model import VALUE_WINDOW, Extraction, Identity
+from mailflow.core.identity.nik import NIK_LENGTH, NON_DIGIT, nik_anywhere, nik_problem
+from mailflow.core.identity.phone import PHONE_RUN, e164, normalise_phone, phone_anywhere
+
+if TYPE_CHECKING:
+    from mailflow.core.privacy import redact, scrub
 
 __all__ = [
     "NIK_LENGTH",
@@ -32,23 +41,7 @@ __all__ = [
     "scrub",
 ]
 
-# Province codes (the first two digits of a NIK) as Dukcapil/Kemendagri assigns them.
-# The Papua provinces formed in 2022 are 93 Papua Selatan, 94 Papua Tengah,
-# 95 Papua Pegunungan and 96 Papua Barat Daya; 91 Papua and 92 Papua Barat stay.
-# (BPS numbers the same provinces differently, e.g. 97 Papua Pegunungan; NIKs never do.)
-_PROVINCES: Final = frozenset({
-    11, 12, 13, 14, 15, 16, 17, 18, 19, 21,
-    31, 32, 33, 34, 35, 36,
-    51, 52, 53,
-    61, 62, 63, 64, 65,
-    71, 72, 73, 74, 75, 76,
-    81, 82,
-    91, 92, 93, 94, 95, 96,
-})
-
-NIK_LENGTH: Final = 16
 _HEAD_WINDOW: Final = 200  # a label must start within this many characters of a line
-_VALUE_WINDOW: Final = 1000  # longer values are cut before they are examined
 _MAX_NAME: Final = 80
 _MAX_ADDRESS: Final = 300
 _MAX_BARE_ADDRESS: Final = 150
@@ -88,18 +81,7 @@ _NEXT_LABEL = re.compile(
     rf"(?<![^\s,;|])[*_]{{0,2}}{_LABEL}[ \t]*(?:[*_]+[ \t]*)?[:=\uff1a]", re.IGNORECASE
 )
 _DIGIT_RUN = re.compile(r"[0-9](?:[ .\-]?[0-9])*")
-# One optional separator (or a bracket round an area code) before each digit.
-_PHONE_RUN = re.compile(r"\(?\+?\(?[0-9](?:(?:[ .\-]?\(|\)[ .\-]?|[ .\-])?[0-9])*")
 _TRAILER = re.compile(r"[ \t.,;]*(?:\([^()\n]{0,40}\)[ \t.,;]*)?")
-_NIK_ANYWHERE = re.compile(
-    r"(?<![0-9])[0-9]{4}[ .\-]?[0-9]{4}[ .\-]?[0-9]{4}[ .\-]?[0-9]{4}(?![0-9])"
-)
-_PHONE_ANYWHERE = re.compile(
-    r"(?<![0-9+])(?:\+62|62|0)[ .\-]?8[0-9]{1,3}(?:[ .\-]?[0-9]{2,5}){1,4}(?![0-9])"
-)
-_KK_CONTEXT = re.compile(r"\bkk\b|kartu\s+keluarga", re.IGNORECASE)
-_NIK_CONTEXT = re.compile(r"\bnik\b|ktp|kependudukan", re.IGNORECASE)
-_NON_DIGIT = re.compile(r"[^0-9]")
 _WORD = re.compile(r"[^\W_]+")
 
 _EXPLICIT_SEPARATORS: Final = ":=\uff1a"
@@ -141,85 +123,9 @@ _SENTENCE_WORDS: Final = frozenset({
 
 
 @dataclass(frozen=True)
-class Identity:
-    name: str | None = None
-    nik: str | None = None
-    nik_problem: str | None = None
-    phone: str | None = None
-    address: str | None = None
-    email: str | None = None
-
-    @property
-    def nik_valid(self) -> bool:
-        return self.nik is not None and self.nik_problem is None
-
-
-@dataclass(frozen=True)
-class Extraction:
-    identity: Identity
-    description: str
-
-
-@dataclass(frozen=True)
 class _Field:
     kind: str
     value: str | None  # the accepted, normalised value; None when the value was garbage
-
-
-def nik_problem(nik: str) -> str | None:
-    """Why a NIK cannot be right, in words a resident understands; None when plausible.
-
-    The checks catch typos and made-up numbers before a verifier spends time on them;
-    passing them does not prove the NIK exists (only Dukcapil can say that).
-    """
-    if len(nik) != NIK_LENGTH or not (nik.isascii() and nik.isdigit()):
-        return "NIK harus 16 digit angka"
-    if int(nik[:2]) not in _PROVINCES:
-        return "kode wilayah pada NIK tidak dikenal"
-    if nik[2:4] == "00" or nik[4:6] == "00":
-        return "kode kabupaten/kecamatan pada NIK tidak valid"
-    day, month, year = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
-    if day > 40:
-        day -= 40  # women: the day of birth plus 40
-    if not any(_is_date(century + year, month, day) for century in (1900, 2000)):
-        return "tanggal lahir pada NIK tidak valid"
-    if nik[12:] == "0000":
-        return "nomor urut pada NIK tidak valid"
-    return None
-
-
-def _is_date(year: int, month: int, day: int) -> bool:
-    try:
-        date(year, month, day)
-    except ValueError:
-        return False
-    return True
-
-
-def normalise_phone(raw: str) -> str | None:
-    """One canonical form (E.164) so a reporter is recognised however the number was typed.
-
-    Residents write national (0812...), international (+62 812...) and bare (62812...)
-    forms with any separators; a number from abroad is kept when it is valid there.
-    """
-    match = _PHONE_RUN.search(raw[:_VALUE_WINDOW])
-    return _e164(match.group()) if match else None
-
-
-def _e164(run: str) -> str | None:
-    digits = _NON_DIGIT.sub("", run)
-    if not 6 <= len(digits) <= 17:
-        return None
-    # "62812..." without "+" is an international number; national ones begin with 0 or 8.
-    international = "+" in run or (digits.startswith("62") and len(digits) >= 10)
-    candidate = "+" + digits if international else digits
-    try:
-        number = phonenumbers.parse(candidate, "ID")
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def extract_identity(text: str) -> Extraction:
@@ -230,6 +136,21 @@ def extract_identity(text: str) -> Extraction:
     identity stays with the verifier.
     """
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    found, kk_numbers, identity_lines = _form_fields(lines)
+    whole = "\n".join(lines)
+    nik = found.get("nik") or nik_anywhere(whole, kk_numbers)
+    identity = Identity(
+        name=found.get("name"),
+        nik=nik,
+        nik_problem=nik_problem(nik) if nik else None,
+        phone=found.get("phone") or phone_anywhere(whole),
+        address=found.get("address"),
+    )
+    return Extraction(identity, privacy.redact(_description(lines, identity_lines)))
+
+
+def _form_fields(lines: list[str]) -> tuple[dict[str, str], set[str], set[int]]:
+    """The first value of each kind, every KK number, and which lines are form lines."""
     found: dict[str, str] = {}
     kk_numbers: set[str] = set()
     identity_lines: set[int] = set()
@@ -245,16 +166,11 @@ def extract_identity(text: str) -> Extraction:
                 kk_numbers.add(field.value)
             else:
                 found.setdefault(field.kind, field.value)
+    return found, kk_numbers, identity_lines
 
-    whole = "\n".join(lines)
-    nik = found.get("nik") or _nik_anywhere(whole, kk_numbers)
-    identity = Identity(
-        name=found.get("name"),
-        nik=nik,
-        nik_problem=nik_problem(nik) if nik else None,
-        phone=found.get("phone") or _phone_anywhere(whole),
-        address=found.get("address"),
-    )
+
+def _description(lines: list[str], identity_lines: set[int]) -> str:
+    """The complaint without its form lines, each run of blank lines cut to one."""
     kept: list[str] = []
     for index, line in enumerate(lines):
         if index in identity_lines:
@@ -263,32 +179,7 @@ def extract_identity(text: str) -> Extraction:
             kept.append(line)
         elif kept and kept[-1]:
             kept.append("")
-    return Extraction(identity, redact("\n".join(kept).strip()))
-
-
-def redact(text: str) -> str:
-    """Hide NIKs and phone numbers written inside the complaint text itself.
-
-    The description is what follow-up officers read; identity must stay with the
-    verifier even when a resident writes it mid-sentence.
-    """
-    text = _NIK_ANYWHERE.sub("[NIK disembunyikan]", text)
-    return _PHONE_ANYWHERE.sub("[nomor disembunyikan]", text)
-
-
-def scrub(text: str, identity: Identity) -> str:
-    """Text safe for staff who may not see identity: numbers hidden, known values replaced.
-
-    Residents sometimes put their name or address in the subject or mid-sentence; those
-    exact strings are replaced wherever they occur.
-    """
-    text = redact(text)
-    for value, label in ((identity.name, "[nama disembunyikan]"),
-                         (identity.address, "[alamat disembunyikan]"),
-                         (identity.email, "[email disembunyikan]")):
-        if value and len(value) >= 3:
-            text = re.sub(re.escape(value), label, text, flags=re.IGNORECASE)
-    return text
+    return "\n".join(kept).strip()
 
 
 def _fields(line: str) -> list[_Field] | None:
@@ -300,21 +191,11 @@ def _fields(line: str) -> list[_Field] | None:
     head = _HEAD.match(line[:_HEAD_WINDOW])
     if head is None or head.lastgroup is None:
         return None
-    rest = line[head.end():head.end() + _VALUE_WINDOW]
+    after_label = _value_after_label(line[head.end():head.end() + VALUE_WINDOW])
+    if after_label is None:
+        return None
     kind = head.lastgroup
-    gap = len(rest) - len(rest.lstrip(" \t*_"))
-    spaced = " " in rest[:gap] or "\t" in rest[:gap]
-    mark, after = rest[gap:gap + 1], rest[gap + 1:gap + 2]
-    if mark and (mark in _EXPLICIT_SEPARATORS
-                 or (mark in _DASHES and (spaced or after in ("", " ", "\t")))):
-        explicit = True
-        value = rest[gap + 1:].lstrip(_EXPLICIT_SEPARATORS + _DASHES + " \t*_")
-    elif spaced:
-        explicit = False
-        value = rest[gap:]
-    else:
-        return None  # "Namanya", "wa'alaikumsalam", "Nama-nama warga": not a label
-
+    value, explicit = after_label
     fields: list[_Field] = []
     while True:
         following = _NEXT_LABEL.search(value)
@@ -329,6 +210,23 @@ def _fields(line: str) -> list[_Field] | None:
             return fields
         kind, explicit = following.lastgroup, True
         value = value[following.end():].lstrip(_EXPLICIT_SEPARATORS + " \t*_")
+
+
+def _value_after_label(rest: str) -> tuple[str, bool] | None:
+    """The value after a label, and whether a separator (":", "=" or a dash) introduced it.
+
+    None when neither a separator nor a space follows: then the "label" is the start of a
+    word or the whole line, not a label.
+    """
+    gap = len(rest) - len(rest.lstrip(" \t*_"))
+    spaced = " " in rest[:gap] or "\t" in rest[:gap]
+    mark, after = rest[gap:gap + 1], rest[gap + 1:gap + 2]
+    if mark and (mark in _EXPLICIT_SEPARATORS
+                 or (mark in _DASHES and (spaced or after in ("", " ", "\t")))):
+        return rest[gap + 1:].lstrip(_EXPLICIT_SEPARATORS + _DASHES + " \t*_"), True
+    if spaced:
+        return rest[gap:], False
+    return None  # "Namanya", "wa'alaikumsalam", "Nama-nama warga": not a label
 
 
 def _accept(kind: str, value: str, explicit: bool) -> str | None:
@@ -394,7 +292,7 @@ def _accept_number(value: str, explicit: bool) -> str | None:
     match = _DIGIT_RUN.search(value) if explicit else _DIGIT_RUN.match(value)
     if match is None:
         return None
-    digits = _NON_DIGIT.sub("", match.group())
+    digits = NON_DIGIT.sub("", match.group())
     if len(digits) > _MAX_NUMBER_DIGITS:
         return None
     if not explicit and (len(digits) < 10 or not _only_trailer(value[match.end():])):
@@ -404,14 +302,14 @@ def _accept_number(value: str, explicit: bool) -> str | None:
 
 def _accept_phone(value: str, explicit: bool) -> str | None:
     if not explicit:
-        match = _PHONE_RUN.match(value)
+        match = PHONE_RUN.match(value)
         if match is None or not _only_trailer(value[match.end():]):
             return None
-        return _e164(match.group())
-    for count, match in enumerate(_PHONE_RUN.finditer(value)):
+        return e164(match.group())
+    for count, match in enumerate(PHONE_RUN.finditer(value)):
         if count >= 5:
             break
-        phone = _e164(match.group())
+        phone = e164(match.group())
         if phone:
             return phone
     return None
@@ -421,36 +319,11 @@ def _only_trailer(rest: str) -> bool:
     return len(rest) <= 60 and _TRAILER.fullmatch(rest) is not None
 
 
-def _nik_anywhere(text: str, exclude: set[str]) -> str | None:
-    """A NIK written without a label: the first plausible one, else the first candidate.
-
-    A Kartu Keluarga number has the same shape as a NIK, so numbers labelled or
-    introduced as KK are skipped.
-    """
-    first: str | None = None
-    for match in _NIK_ANYWHERE.finditer(text):
-        digits = _NON_DIGIT.sub("", match.group())
-        if digits in exclude or _introduced_as_kk(text, match.start()):
-            continue
-        if nik_problem(digits) is None:
-            return digits
-        if first is None:
-            first = digits
-    return first
-
-
-def _introduced_as_kk(text: str, start: int) -> bool:
-    before = text[max(0, start - 30):start]
-    kk = [m.end() for m in _KK_CONTEXT.finditer(before)]
-    nik = [m.end() for m in _NIK_CONTEXT.finditer(before)]
-    return bool(kk) and (not nik or kk[-1] > nik[-1])
-
-
-def _phone_anywhere(text: str) -> str | None:
-    # NIK-shaped numbers are blanked first: a NIK like "3322 0812 ..." must not yield a phone.
-    masked = _NIK_ANYWHERE.sub(" ", text)
-    for match in _PHONE_ANYWHERE.finditer(masked):
-        phone = _e164(match.group())
-        if phone:
-            return phone
-    return None
+# redact and scrub moved to mailflow.core.privacy; they stay importable from here until
+# their last callers import them from there. They are looked up on use, not imported:
+# privacy imports this package's modules, so when it is imported first it is still
+# incomplete while this module runs.
+def __getattr__(name: str) -> object:
+    if name in ("redact", "scrub"):
+        return getattr(privacy, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

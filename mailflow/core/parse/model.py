@@ -1,0 +1,81 @@
+"""What the parser hands to the intake, and the bounds every stage of it keeps to.
+
+The result types sit apart from the stages that fill them so that charsets, headers
+and body can share the problem notes and the limits without importing one another.
+Problem notes are logged by the intake, which is why they are capped here once for
+all stages and why no stage may put an address, a subject or a file name in one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = [
+    "HEADER_CONTROL",
+    "MAX_DEPTH",
+    "MAX_FILENAME",
+    "MAX_HEADERS",
+    "MAX_HEADER_CHARS",
+    "MAX_HTML_CHARS",
+    "MAX_PARTS",
+    "MAX_PROBLEMS",
+    "Attachment",
+    "ParsedMessage",
+    "Problems",
+]
+
+# Bounds against mail built to exhaust time, memory or the stack.
+MAX_PARTS = 100
+MAX_DEPTH = 20
+MAX_HEADERS = 1000
+MAX_HEADER_CHARS = 20_000
+MAX_HTML_CHARS = 2_000_000
+MAX_PROBLEMS = 50
+MAX_FILENAME = 120
+
+# Characters that never stay in a one-line value or in a note: controls and lone surrogates.
+HEADER_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+    inline: bool
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    subject: str
+    from_addr: str | None
+    from_name: str | None
+    reply_to: str | None
+    to_addrs: tuple[str, ...]
+    message_id: str | None
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    date_header: str | None
+    headers: tuple[tuple[str, str], ...]
+    content_type: str
+    text: str
+    html_only: bool
+    attachments: tuple[Attachment, ...]
+    problems: tuple[str, ...]
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower()
+        return next((value for key, value in self.headers if key == wanted), None)
+
+
+class Problems(list[str]):
+    """Notes without repeats and with a cap, so a hostile message cannot flood the log."""
+
+    def add(self, note: str) -> None:
+        if note in self:
+            return
+        if len(self) < MAX_PROBLEMS:
+            self.append(note)
+        elif len(self) == MAX_PROBLEMS:
+            self.append("further problems omitted")
