@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mailflow.config import Config, StaffMember
-from mailflow.core.identity import Identity, scrub
+from mailflow.core.identity import Identity
 from mailflow.core.parse import Attachment
+from mailflow.core.privacy import scrub
 from mailflow.core.reply_address import signed_address
 from mailflow.core.tickets import TicketFacts
 from mailflow.core.workdays import format_moment, format_tanggal

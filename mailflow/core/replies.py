@@ -18,9 +18,10 @@ from dataclasses import dataclass, field, replace
 
 from mailflow.config import Config, StaffMember
 from mailflow.core.commands import HELP, StaffReply, parse_staff_reply
-from mailflow.core.identity import Identity, extract_identity, nik_problem, scrub
+from mailflow.core.identity import Identity, extract_identity, nik_problem
 from mailflow.core.notices import Outgoing, staff_note, status_update, ticket_notice
 from mailflow.core.parse import ParsedMessage
+from mailflow.core.privacy import scrub
 from mailflow.core.reply_text import new_text
 from mailflow.core.tickets import EventPlan, TicketFacts, assess
 from mailflow.core.workflow import check_transition

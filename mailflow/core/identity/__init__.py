@@ -20,15 +20,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from mailflow.core import privacy
 from mailflow.core.identity.model import VALUE_WINDOW, Extraction, Identity
 from mailflow.core.identity.nik import NIK_LENGTH, NON_DIGIT, nik_anywhere, nik_problem
 from mailflow.core.identity.phone import PHONE_RUN, e164, normalise_phone, phone_anywhere
-
-if TYPE_CHECKING:
-    from mailflow.core.privacy import redact, scrub
 
 __all__ = [
     "NIK_LENGTH",
@@ -37,8 +34,6 @@ __all__ = [
     "extract_identity",
     "nik_problem",
     "normalise_phone",
-    "redact",
-    "scrub",
 ]
 
 _HEAD_WINDOW: Final = 200  # a label must start within this many characters of a line
@@ -317,13 +312,3 @@ def _accept_phone(value: str, explicit: bool) -> str | None:
 
 def _only_trailer(rest: str) -> bool:
     return len(rest) <= 60 and _TRAILER.fullmatch(rest) is not None
-
-
-# redact and scrub moved to mailflow.core.privacy; they stay importable from here until
-# their last callers import them from there. They are looked up on use, not imported:
-# privacy imports this package's modules, so when it is imported first it is still
-# incomplete while this module runs.
-def __getattr__(name: str) -> object:
-    if name in ("redact", "scrub"):
-        return getattr(privacy, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
