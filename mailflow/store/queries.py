@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from mailflow.store.db import transaction
 from mailflow.store.models import (
+    Attachment,
     IntakeRecord,
     JobRun,
     MailboxState,
@@ -21,6 +22,7 @@ from mailflow.store.models import (
     Reporter,
     Ticket,
     TicketCounter,
+    TicketEvent,
 )
 from mailflow.vocabulary import TAKEN_OUTCOMES, IntakeOutcome, OutboxKind, OutboxState
 
@@ -134,3 +136,25 @@ def ack_message_id(session: Session, ticket_id: int | None) -> str | None:
              .where(OutboxMessage.ticket_id == ticket_id, OutboxMessage.kind == OutboxKind.ACK)
              .order_by(col(OutboxMessage.id)))
     return session.exec(query).first()
+
+
+
+def tickets_by_status(session: Session, status: str | None = None) -> Sequence[Ticket]:
+    """Tickets in the order they were opened: all of them, or those in one status."""
+    query = select(Ticket).order_by(col(Ticket.id))
+    if status:
+        query = query.where(Ticket.status == status)
+    return session.exec(query).all()
+
+
+def attachments_of(session: Session, ticket_id: int | None) -> Sequence[Attachment]:
+    """The files stored with a ticket, in the order they were stored."""
+    query = select(Attachment).where(Attachment.ticket_id == ticket_id).order_by(col(Attachment.id))
+    return session.exec(query).all()
+
+
+def events_of(session: Session, ticket_id: int | None) -> Sequence[TicketEvent]:
+    """A ticket's audit trail, oldest first; events of the same moment in the order written."""
+    query = (select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
+             .order_by(col(TicketEvent.at), col(TicketEvent.id)))
+    return session.exec(query).all()
