@@ -1,0 +1,82 @@
+"""The staff's subcommands: `tickets` lists them, `show` prints one with its audit trail.
+
+Reading goes through mailflow.store.queries and formatting through mailflow.views,
+which the demo uses too. The reporter's identity is read only on request, and that
+request is logged. Exit statuses are sysexits(3), taken from `os` (see mailflow.cli).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+
+from mailflow import views
+from mailflow.config import Config, load_config, resolve_path
+from mailflow.store.db import Session, make_engine
+from mailflow.store.queries import (
+    attachments_of,
+    events_of,
+    reporter_of,
+    ticket_by_number,
+    tickets_by_status,
+)
+from mailflow.vocabulary import Status
+
+# The audit line keeps the logger name it has always had ("mailflow"), so that searches
+# of the journal for who viewed an identity keep finding it.
+log = logging.getLogger("mailflow")
+
+
+def register(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """Add this module's subcommands through mailflow.cli's `add(name, help)`."""
+    tickets = add("tickets", "list tickets (no reporter identity)")
+    tickets.add_argument("--status", choices=[s.value for s in Status])
+    tickets.add_argument("--json", action="store_true", help="a JSON array for scripts")
+    tickets.set_defaults(handler=cmd_tickets)
+    show = add("show", "one ticket with its timeline")
+    show.add_argument("id", metavar="ID", help="ticket number, e.g. ADU-2026-00042")
+    show.add_argument("--with-identity", action="store_true",
+                      help="also print the reporter's identity (this access is logged)")
+    show.set_defaults(handler=cmd_show)
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(resolve_path(args.config))
+
+
+def cmd_tickets(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    engine = make_engine(cfg.database_url)
+    with Session(engine) as session:
+        rows = [views.ticket_row(t, cfg.zone) for t in tickets_by_status(session, args.status)]
+    if args.json:
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
+        print()
+        return os.EX_OK
+    for line in views.ticket_table(rows):
+        print(line)
+    return os.EX_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    engine = make_engine(cfg.database_url)
+    with Session(engine) as session:
+        ticket = ticket_by_number(session, args.id)
+        if ticket is None:
+            print(f"mailflow: no ticket {args.id!r} (see `mailflow tickets`)", file=sys.stderr)
+            return os.EX_NOINPUT
+        identity = None
+        if args.with_identity:
+            log.warning("identity viewed ticket=%s by os_user=%s", ticket.number, getpass.getuser())
+            identity = views.identity_lines(reporter_of(session, ticket.id))
+        lines = views.show_lines(ticket, cfg.zone, attachments=attachments_of(session, ticket.id),
+                                 events=events_of(session, ticket.id), identity=identity)
+    for line in lines:
+        print(line)
+    return os.EX_OK
