@@ -21,8 +21,11 @@ from typing import TYPE_CHECKING
 
 from imap_tools import MailBoxUnencrypted
 
-from mailflow.config import parse_config, to_toml
+from mailflow import views
+from mailflow.config import Config, parse_config, to_toml
 from mailflow.core.parse import parse_message
+from mailflow.store.db import Session, make_engine
+from mailflow.store.queries import tickets_by_status
 
 if TYPE_CHECKING:
     from mailflow.demo.loopback import EmbeddedIMAP
@@ -150,11 +153,11 @@ def run_demo(keep: str | None) -> int:
         result = service.poll_once()
         service.engine.dispose()
         print(f"\n== Result: {result.intake}\n   outbox: {result.outbox}")
-        _show_tickets(directory)
+        _show_tickets(cfg)
         _show_acknowledgements(imap.port)
         _show_inbox(imap.port)
         _staff_round(imap, service_factory=lambda: Service(cfg))
-        _show_tickets(directory)
+        _show_tickets(cfg)
         if keep:
             print(f"\nState and config are kept in {directory}; try:\n"
                   f"  mailflow --config {directory / 'config.toml'} tickets --json\n"
@@ -168,11 +171,17 @@ def run_demo(keep: str | None) -> int:
     return 0
 
 
-def _show_tickets(directory: Path) -> None:
-    from mailflow.cli import main as cli_main
-
+def _show_tickets(cfg: Config) -> None:
+    """The listing staff get from `mailflow tickets`, printed by the same view."""
     print("\n== mailflow tickets")
-    cli_main(["--config", str(directory / "config.toml"), "tickets"])
+    engine = make_engine(cfg.database_url)
+    try:
+        with Session(engine) as session:
+            rows = [views.ticket_row(ticket, cfg.zone) for ticket in tickets_by_status(session)]
+    finally:
+        engine.dispose()
+    for line in views.ticket_table(rows):
+        print(line)
 
 
 def _show_acknowledgements(port: int) -> None:
