@@ -18,6 +18,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from mailflow.cli import admin, tickets
@@ -43,20 +44,43 @@ def setup_logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def _common_options(*, after_command: bool) -> argparse.ArgumentParser:
+    """--config and -v, accepted before the subcommand and again after it.
+
+    After it, the defaults are SUPPRESS: a subparser writes its defaults over the
+    namespace, so `mailflow --config FILE tickets` would otherwise lose FILE.
+    """
+    options = argparse.ArgumentParser(add_help=False)
+    default: Any = argparse.SUPPRESS if after_command else None
+    options.add_argument("--config", metavar="FILE", default=default,
+                         help=f"configuration file (default: ${ENV_CONFIG}, else {DEFAULT_CONFIG_PATH})")
+    options.add_argument("-v", "--verbose", action="store_true",
+                         default=argparse.SUPPRESS if after_command else False, help="debug logging")
+    return options
+
+
+def _version() -> str:
+    """The installed distribution's version, so `--version` matches what pip installed."""
+    try:
+        return version("mailflow")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; a subcommand module joins by adding its `register` below."""
     parser = argparse.ArgumentParser(
         prog="mailflow",
         description="Complaint service for a village mailbox (Pengaduan Masyarakat).",
+        parents=[_common_options(after_command=False)],
     )
-    parser.add_argument("--config", metavar="FILE",
-                        help=f"configuration file (default: ${ENV_CONFIG}, else {DEFAULT_CONFIG_PATH})")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = _common_options(after_command=True)
 
     def add(name: str, help: str, **kwargs: Any) -> argparse.ArgumentParser:
         # `help` is required here: it is the subcommand's line in `mailflow --help`.
-        return sub.add_parser(name, help=help, description=help, **kwargs)
+        return sub.add_parser(name, help=help, description=help, parents=[common], **kwargs)
 
     for register in (admin.register, tickets.register, _register_demo):
         register(add)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mailflow.config import to_toml
-from tests.e2e.support import INBOX, SITI, complaint, config_for
+from tests.e2e.support import INBOX, SITI, complaint, config_for, outbox
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -166,3 +166,80 @@ def test_demo_runs_the_whole_cycle_on_embedded_servers() -> None:
     assert "[ADU-2026-00001] Status pengaduan: Sudah diverifikasi" in out
     assert "(identity hidden: yes)" in out
     assert "ADU-2026-00001  diverifikasi" in out
+
+
+def test_version_is_the_installed_distributions() -> None:
+    from importlib.metadata import version
+
+    result = mailflow("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"mailflow {version('mailflow')}"
+
+
+def _subcommands() -> dict[str, str | None]:
+    """Each subcommand's name and its line in `mailflow --help`, from the parser itself."""
+    import argparse
+
+    from mailflow.cli import build_parser
+
+    [sub] = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return {action.dest: action.help for action in sub._choices_actions}
+
+
+def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    from mailflow.cli import build_parser
+
+    commands = _subcommands()
+    assert {"run", "poll", "check", "deadline", "retry-parked", "tickets", "show",
+            "demo"} <= commands.keys()
+    overview = mailflow("--help").stdout
+    for name, text in commands.items():
+        assert text, f"{name} has no help text"
+        assert name in overview
+        with pytest.raises(SystemExit) as exited:
+            build_parser().parse_args([name, "--help"])
+        assert exited.value.code == 0
+        assert " ".join(text.split()) in " ".join(capsys.readouterr().out.split())
+
+
+def test_options_parse_before_and_after_the_subcommand() -> None:
+    from mailflow.cli import build_parser
+
+    parse = build_parser().parse_args
+    for argv in (["--config", "a.toml", "-v", "tickets"], ["tickets", "--config", "a.toml", "-v"],
+                 ["-v", "tickets", "--config", "a.toml"]):
+        args = parse(argv)
+        assert (args.config, args.verbose) == ("a.toml", True), argv
+    args = parse(["tickets"])
+    assert (args.config, args.verbose) == (None, False)
+    assert parse(["--config", "a.toml", "tickets", "--config", "b.toml"]).config == "b.toml"
+
+
+def test_config_after_the_subcommand_is_used(tmp_path: Path) -> None:
+    bad = tmp_path / "config.toml"
+    bad.write_text('[village]\nname = "Desa Klero"\nnama = "x"\n')
+    result = mailflow("check", "--config", str(bad), "-v")
+    assert result.returncode == 78
+    assert "[village] nama: unknown key" in result.stderr
+    # Given before the subcommand, the value is not reset by the subcommand's own option.
+    assert mailflow("--config", str(bad), "deadline", "2026-03-17T10:00", "-v").returncode == 78
+
+
+@pytest.mark.e2e
+def test_retry_parked_sends_refused_mail_once_the_cause_is_fixed(mail_world: Any,
+                                                                 tmp_path: Path) -> None:
+    stranger = "tidak-ada@warga.example"
+    cfg = config_for(mail_world, tmp_path)
+    path = write_config(cfg, tmp_path / "config.toml")
+    mail_world.deliver(INBOX, complaint(sender=f"Orang <{stranger}>"))
+    assert mailflow("--config", str(path), "poll", "--once").returncode == 0
+    assert [o.state for o in outbox(cfg) if o.kind == "ack"] == ["parked"]
+
+    mail_world.add_user(stranger, "orang-secret")  # the administrator fixed the cause
+    retried = mailflow("retry-parked", "--config", str(path))
+    assert retried.returncode == 0, retried.stderr
+    assert retried.stdout.startswith("1 parked message(s) put back in the queue")
+    assert [(o.state, o.attempts) for o in outbox(cfg) if o.kind == "ack"] == [("pending", 0)]
+    assert mailflow("--config", str(path), "poll", "--once").returncode == 0
+    assert len(mail_world.messages(stranger)) == 1
+    assert mailflow("--config", str(path), "retry-parked").stdout.startswith("0 parked")
