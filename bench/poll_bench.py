@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mailflow.demo.loopback import LoopbackSMTP
+from mailflow.demo.smtp import LoopbackSMTP
 from mailflow.service import Service
 from tests.e2e.servers import DovecotServer, dovecot_available
 from tests.e2e.support import INBOX, complaint, config_for

@@ -1,10 +1,10 @@
-"""Mail servers on loopback for `mailflow demo` and for tests on machines without Dovecot.
+"""An IMAP server on loopback for `mailflow demo` and for tests on machines without Dovecot.
 
-`EmbeddedIMAP` runs pymap (in-memory) in a thread of its own; `LoopbackSMTP` runs
-aiosmtpd and delivers what it accepts into the recipients' IMAP mailboxes, so a
-resident's acknowledgement can be read back exactly as a mail client would.
+`EmbeddedIMAP` runs pymap (in-memory) in a thread of its own; `LoopbackIMAP` is what
+the demo and the tests need of it, which the tests' private Dovecot offers too. The
+SMTP side (`LoopbackSMTP`, delivering into these mailboxes) is in mailflow.demo.smtp.
 
-Both refuse any address outside 127.0.0.0/8: the demo and the tests must never
+Both servers refuse any address outside 127.0.0.0/8: the demo and the tests must never
 listen on, or talk to, anything but this machine. pymap differs from real servers
 in ways mailflow copes with: UIDs start at 101, custom keywords are dropped
 silently (PERMANENTFLAGS lacks ``\\*``, so a client can tell), INTERNALDATE keeps
@@ -21,18 +21,14 @@ import imaplib
 import ipaddress
 import logging
 import socket
-import ssl
 import threading
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from contextlib import AsyncExitStack, suppress
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-log = logging.getLogger(__name__)
-
-# How often start() picks another free port when the one it picked was taken meanwhile.
-_PORT_ATTEMPTS = 5
+# How often a server's start() picks another free port when the one it picked was taken meanwhile.
+PORT_ATTEMPTS = 5
 # The name both servers greet with; a fixed one avoids socket.getfqdn(), which can ask DNS.
 GREETING_NAME = "localhost"
 # Dovecot replaces an APPEND date further ahead than this with the arrival time, silently.
@@ -66,7 +62,7 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def _port_in_use(exc: BaseException) -> bool:
+def port_in_use(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE
 
 
@@ -104,7 +100,44 @@ def imap_append(host: str, port: int, user: str, password: str, raw: bytes,
             client.logout()
 
 
-class EmbeddedIMAP:
+class LoopbackIMAP(Protocol):
+    """What the demo and the tests need of an IMAP server on loopback.
+
+    EmbeddedIMAP and the tests' private Dovecot (tests/harness/servers.py) both offer
+    it, so an end-to-end test runs unchanged against either.
+    """
+
+    host: str
+    port: int
+    users: dict[str, str]
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def add_user(self, user: str, password: str) -> None: ...
+    def deliver(self, user: str, raw: bytes, internaldate: datetime | None = None,
+                folder: str = "INBOX") -> None: ...
+
+
+class AppendDelivery:
+    """`deliver` for a server with `host`, `port` and `users`: IMAP APPEND as the user.
+
+    Shared by EmbeddedIMAP and the tests' Dovecot so that both fill mailboxes the same
+    way, through the server's front door (see `imap_append`).
+    """
+
+    host: str
+    port: int
+    users: dict[str, str]
+
+    def deliver(self, user: str, raw: bytes, internaldate: datetime | None = None,
+                folder: str = "INBOX") -> None:
+        """IMAP APPEND as that user; a user the server lacks is a KeyError, not a login failure."""
+        if user not in self.users:
+            raise KeyError(f"{user} has no mailbox on this server")
+        imap_append(self.host, self.port, user, self.users[user], raw, internaldate, folder)
+
+
+class EmbeddedIMAP(AppendDelivery):
     """pymap (dict backend, in memory) running in a background thread with its own event loop.
 
     A thread of its own lets synchronous callers (the demo, pytest, imaplib) use
@@ -139,12 +172,12 @@ class EmbeddedIMAP:
         pymap_log = logging.getLogger("pymap")
         if pymap_log.level == logging.NOTSET:
             pymap_log.setLevel(logging.WARNING)
-        for attempt in range(_PORT_ATTEMPTS):
+        for attempt in range(PORT_ATTEMPTS):
             try:
                 self._start_thread()
                 return
             except OSError as exc:
-                if not (self._auto_port and _port_in_use(exc)) or attempt == _PORT_ATTEMPTS - 1:
+                if not (self._auto_port and port_in_use(exc)) or attempt == PORT_ATTEMPTS - 1:
                     raise
                 self.port = free_port(self.host)
 
@@ -253,122 +286,3 @@ class EmbeddedIMAP:
         if self._loop is not None:
             future = asyncio.run_coroutine_threadsafe(self._set_user(user, password), self._loop)
             future.result(timeout=30)
-
-    def deliver(self, user: str, raw: bytes, internaldate: datetime | None = None,
-                folder: str = "INBOX") -> None:
-        """IMAP APPEND as that user (see `imap_append`)."""
-        if user not in self.users:
-            raise KeyError(f"{user} has no mailbox on this server")
-        imap_append(self.host, self.port, user, self.users[user], raw, internaldate, folder)
-
-
-TEMPFAIL_REPLY = "451 4.3.0 Temporary failure, try again later"
-
-
-class _Handler:
-    """aiosmtpd hooks: refuse unknown recipients, honour `tempfail`, deliver in DATA."""
-
-    def __init__(self, owner: LoopbackSMTP) -> None:
-        self.owner = owner
-
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          rcpt_options: list[str]) -> str:
-        if self.owner.tempfail:
-            return TEMPFAIL_REPLY
-        if not self.owner.knows(address.lower()):
-            return "550 5.1.1 No such user here"
-        envelope.rcpt_tos.append(address)
-        return "250 2.1.5 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.owner.tempfail:
-            return TEMPFAIL_REPLY
-        raw = envelope.original_content or envelope.content
-        if isinstance(raw, str):
-            raw = raw.encode("utf-8", "surrogateescape")
-        rcpts = tuple(address.lower() for address in envelope.rcpt_tos)
-        try:
-            for rcpt in rcpts:
-                await self.owner._deliver_in_thread(rcpt, bytes(raw))
-        except Exception:
-            log.exception("loopback SMTP could not deliver to %s", ", ".join(rcpts))
-            return "451 4.3.0 Delivery failed, try again later"
-        self.owner.accepted.append((envelope.mail_from, rcpts, bytes(raw)))
-        return "250 2.0.0 OK delivered"
-
-
-class LoopbackSMTP:
-    """aiosmtpd on loopback that delivers each accepted message into the recipients' mailboxes.
-
-    Delivery happens while the client waits for the answer to DATA, so a 250 means
-    the message is already in the mailbox (no queue to wait for in tests); if
-    delivery fails the answer is 451 and the client keeps the message, as with a
-    real MTA. Addresses are lowercased before `knows` and `deliver`, since mail
-    systems treat them case-insensitively. `stop()` closes the listener and every
-    open session (an outage); `start()` listens on the same port again. With
-    `tls_context` the server offers STARTTLS, as a submission server does.
-    """
-
-    def __init__(self, deliver: Callable[[str, bytes], None], knows: Callable[[str], bool],
-                 host: str = "127.0.0.1", port: int = 0, *,
-                 tls_context: ssl.SSLContext | None = None) -> None:
-        self.deliver = deliver
-        self.knows = knows
-        self.host = require_loopback(host)
-        self._auto_port = port == 0
-        self.port = port or free_port(host)
-        self.tls_context = tls_context
-        #: When True, RCPT and DATA are answered 451 4.3.0 (a temporary outage while listening).
-        self.tempfail = False
-        #: (mail_from, rcpt_tos, raw) of every message accepted (and delivered), oldest first.
-        self.accepted: list[tuple[str, tuple[str, ...], bytes]] = []
-        self._controller: Any = None
-        self._executor: ThreadPoolExecutor | None = None
-        self._started_once = False
-
-    @property
-    def running(self) -> bool:
-        return self._controller is not None
-
-    async def _deliver_in_thread(self, rcpt: str, raw: bytes) -> None:
-        """Run `deliver` off the SMTP loop, so a slow IMAP server never blocks it."""
-        await asyncio.get_running_loop().run_in_executor(self._executor, self.deliver, rcpt, raw)
-
-    def start(self) -> None:
-        """Listen on `host`:`port` (the same port after every stop())."""
-        from aiosmtpd.controller import Controller
-
-        if self._controller is not None:
-            raise RuntimeError("loopback SMTP server is already running")
-        smtp_log = logging.getLogger("mail.log")  # aiosmtpd logs every command at INFO
-        if smtp_log.level == logging.NOTSET:
-            smtp_log.setLevel(logging.WARNING)
-        # One delivery at a time, in a thread of our own that stop() can wait for.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loopback-smtp")
-        for attempt in range(_PORT_ATTEMPTS):
-            controller = Controller(_Handler(self), hostname=self.host, port=self.port,
-                                    ready_timeout=30, server_hostname=GREETING_NAME,
-                                    tls_context=self.tls_context)
-            try:
-                controller.start()
-            except OSError as exc:
-                # Only the very first start may move: restarts must keep the port.
-                retry = self._auto_port and not self._started_once and _port_in_use(exc)
-                if not retry or attempt == _PORT_ATTEMPTS - 1:
-                    self._executor.shutdown(wait=False)
-                    self._executor = None
-                    raise
-                self.port = free_port(self.host)
-                continue
-            self._controller = controller
-            self._started_once = True
-            return
-
-    def stop(self) -> None:
-        """Close the listener and all sessions: connecting is refused until start()."""
-        controller, executor = self._controller, self._executor
-        self._controller = self._executor = None
-        if controller is not None:
-            controller.stop()
-        if executor is not None:
-            executor.shutdown(wait=True)

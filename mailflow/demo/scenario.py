@@ -129,7 +129,8 @@ def _mailbox(port: int, user: str) -> list[tuple[str, str, str]]:
 
 
 def run_demo(keep: str | None) -> int:
-    from mailflow.demo.loopback import EmbeddedIMAP, LoopbackSMTP
+    from mailflow.demo.loopback import EmbeddedIMAP
+    from mailflow.demo.smtp import LoopbackSMTP
     from mailflow.service import Service
 
     directory = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="mailflow-demo-"))

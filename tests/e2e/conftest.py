@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from mailflow.demo.loopback import EmbeddedIMAP, LoopbackSMTP
+from mailflow.demo.loopback import EmbeddedIMAP, LoopbackIMAP
+from mailflow.demo.smtp import LoopbackSMTP
 from tests.e2e.servers import (
     DovecotServer,
-    LoopbackIMAP,
     StoredMessage,
     dovecot_available,
     fetch_all,

@@ -39,9 +39,8 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Protocol
 
-from mailflow.demo.loopback import free_port, imap_append, require_loopback
+from mailflow.demo.loopback import AppendDelivery, free_port, require_loopback
 
 #: The unprivileged owner of the test mail when the tests run as root.
 MAIL_USER = "mailflowtest"
@@ -76,20 +75,6 @@ def dovecot_available() -> bool:
     prefix = Path(binary).resolve().parent.parent
     dirs = (*_LIBEXEC_DIRS, str(prefix / "lib/dovecot"), str(prefix / "libexec/dovecot"))
     return any(os.access(Path(d) / "imap", os.X_OK) for d in dirs)
-
-
-class LoopbackIMAP(Protocol):
-    """What the tests need of either IMAP server (DovecotServer or EmbeddedIMAP)."""
-
-    host: str
-    port: int
-    users: dict[str, str]
-
-    def start(self) -> None: ...
-    def stop(self) -> None: ...
-    def add_user(self, user: str, password: str) -> None: ...
-    def deliver(self, user: str, raw: bytes, internaldate: datetime | None = None,
-                folder: str = "INBOX") -> None: ...
 
 
 # --- reading mailboxes back ---------------------------------------------------------
@@ -295,11 +280,12 @@ class _PortTaken(RuntimeError):
     """Dovecot could not bind its port: someone took it after free_port() chose it."""
 
 
-class DovecotServer:
+class DovecotServer(AppendDelivery):
     """A private Dovecot serving IMAP on `host`:`port` for the given users.
 
-    Same API as EmbeddedIMAP (start/stop/host/port/users/deliver/add_user), plus
-    `log_tail()`, `processes()`, `pid` and, with `tls`, an implicit-TLS `tls_port`.
+    A LoopbackIMAP like EmbeddedIMAP (start/stop/host/port/users/add_user, and the
+    same `deliver`), plus `log_tail()`, `processes()`, `pid` and, with `tls`, an
+    implicit-TLS `tls_port`.
     """
 
     def __init__(self, workdir: Path, users: Mapping[str, str], host: str = "127.0.0.1", *,
@@ -557,13 +543,6 @@ service anvil {{
         self.users[user] = password
         if self._process is not None:
             self._write_passwd()
-
-    def deliver(self, user: str, raw: bytes, internaldate: datetime | None = None,
-                folder: str = "INBOX") -> None:
-        """IMAP APPEND as that user (see mailflow.demo.loopback.imap_append)."""
-        if user not in self.users:
-            raise KeyError(f"{user} has no mailbox on this server")
-        imap_append(self.host, self.port, user, self.users[user], raw, internaldate, folder)
 
 
 def _check_credentials(user: str, password: str) -> None:

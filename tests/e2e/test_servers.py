@@ -25,7 +25,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailflow.demo.loopback import EmbeddedIMAP, LoopbackSMTP
+from mailflow.demo.loopback import EmbeddedIMAP, LoopbackIMAP
+from mailflow.demo.smtp import LoopbackSMTP
 from tests.e2e.conftest import (
     USERS,
     MailWorld,
@@ -36,7 +37,6 @@ from tests.e2e.conftest import (
 )
 from tests.e2e.servers import (
     DovecotServer,
-    LoopbackIMAP,
     StoredMessage,
     dovecot_available,
     fetch_all,

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import trustme
 
-from mailflow.demo.loopback import LoopbackSMTP
+from mailflow.demo.smtp import LoopbackSMTP
 from mailflow.service import Service
 from tests.e2e.servers import DovecotServer, dovecot_available, fetch_all
 from tests.e2e.support import INBOX, SEKDES, SITI, complaint, config_for, tickets
