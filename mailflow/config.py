@@ -7,10 +7,8 @@ expected, and the CLI turns it into exit status 78 (EX_CONFIG).
 
 from __future__ import annotations
 
-import json
 import os
 import tomllib
-from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -281,23 +279,6 @@ class Config(_Section):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.calendar.timezone)
-
-
-def to_toml(data: Mapping[str, Any]) -> str:
-    """Configuration data as TOML (sections and arrays of tables), for the demo and tests.
-
-    JSON's scalars and arrays of scalars are valid TOML values; absent (None) values are
-    left out, as TOML has no null.
-    """
-    lines: list[str] = []
-    for section, values in data.items():
-        tables = values if isinstance(values, list) else [values]
-        for table in tables:
-            lines.append(f"[[{section}]]" if isinstance(values, list) else f"[{section}]")
-            lines.extend(f"{key} = {json.dumps(value)}" for key, value in table.items()
-                         if value is not None)
-            lines.append("")
-    return "\n".join(lines)
 
 
 def resolve_path(cli_path: str | None) -> Path:

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING
 from imap_tools import MailBoxUnencrypted
 
 from mailflow import views
-from mailflow.config import Config, parse_config, to_toml
+from mailflow.config import Config, parse_config
 from mailflow.core.parse import parse_message
+from mailflow.demo.mail import INBOX, resident_mail, to_toml
 from mailflow.store.db import Session, make_engine
 from mailflow.store.queries import tickets_by_status
 
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from mailflow.demo.loopback import EmbeddedIMAP
     from mailflow.service import Service
 
-INBOX = "pengaduan@klero.desa.id"
 PASSWORD = "demo"
 SEKDES = "sekdes@klero.desa.id"
 KASI = "kasi@klero.desa.id"
@@ -45,42 +45,22 @@ _PHOTO = base64.b64decode(
 )
 
 
-def _mail(sender: str, subject: str, text: str | None = None, html: str | None = None,
-          **headers: str) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = INBOX
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(datetime.now(UTC))
-    msg["Message-ID"] = make_msgid(domain="warga.example")
-    for name, value in headers.items():
-        msg[name.replace("_", "-")] = value
-    if text is not None:
-        msg.set_content(text)
-    if html is not None:
-        if text is None:
-            msg.set_content(html, subtype="html")
-        else:
-            msg.add_alternative(html, subtype="html")
-    return msg
-
-
 def seed_messages() -> list[tuple[str, bytes]]:
     """(what it shows, raw bytes) for each message put into the village inbox."""
-    siti = _mail(
+    siti = resident_mail(
         "Siti Aminah <siti@warga.example>", "Pengaduan Masyarakat",
         "Nama: Siti Aminah\nNIK: 3322114506890002\nAlamat: Dusun Krajan RT 02/RW 05\n"
         "No. HP: 0812-3456-7890\n\nJalan di depan balai dusun Krajan berlubang besar sejak "
         "bulan lalu dan sudah dua kali menyebabkan pengendara motor jatuh. Mohon segera "
         "diperbaiki.\n",
     )
-    budi = _mail(
+    budi = resident_mail(
         "Budi Santoso <budi@warga.example>", "Re: pengaduan masyarakat - air PDAM",
         html="<div dir=\"ltr\"><p>Nama: <b>Budi Santoso</b></p><p>Air bersih di RT 03 "
              "tidak mengalir sudah <i>lima hari</i>, warga harus membeli air galon.</p>"
              "<p>Terima kasih.</p></div>",
     )
-    rina = _mail(
+    rina = resident_mail(
         "=?UTF-8?B?UmluYSBXdWxhbmRhcmk=?= <rina@warga.example>",
         "=?UTF-8?Q?Fwd=3A_PENGADUAN_MASYARAKAT_=E2=80=93_lampu_jalan_mati?=",
         "Nama : Rina Wulandari\nNIK 3322116008950001\nWA 0857 1122 3344\n\nLampu penerangan "
@@ -88,11 +68,11 @@ def seed_messages() -> list[tuple[str, bytes]]:
         "malam hari. Foto terlampir.\n",
     )
     rina.add_attachment(_PHOTO, maintype="image", subtype="png", filename="lampu-mati.png")
-    vacation = _mail(
+    vacation = resident_mail(
         "Liburan <liburan@warga.example>", "Automatic reply: Pengaduan Masyarakat",
         "Saya sedang cuti sampai tanggal 5.", Auto_Submitted="auto-replied",
     )
-    unrelated = _mail("Pak RT <pak.rt@warga.example>", "Undangan rapat RT 02",
+    unrelated = resident_mail("Pak RT <pak.rt@warga.example>", "Undangan rapat RT 02",
                       "Rapat RT hari Minggu pukul 19.30 di rumah Pak RW.")
     return [
         ("complete complaint (plain text)", siti.as_bytes()),

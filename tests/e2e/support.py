@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, select
 
 from mailflow.config import Config, parse_config
+from mailflow.demo.mail import resident_mail
 from mailflow.store.models import IntakeRecord, OutboxMessage, Reporter, Ticket
 
 INBOX = "pengaduan@klero.desa.id"
@@ -36,6 +35,8 @@ COMPLETE_BODY = (
     "Jalan di depan balai dusun Krajan berlubang besar sejak bulan lalu dan sudah dua kali\n"
     "menyebabkan pengendara motor jatuh. Mohon segera diperbaiki.\n"
 )
+#: The Date header of every test complaint (Friday morning in the village).
+SENT_AT = datetime(2026, 11, 27, 2, 55, tzinfo=UTC)
 SITI_SECRETS = ("Siti Aminah", "3322114506890002", "Krajan RT 02", "0812-3456-7890",
                 "81234567890", SITI)
 
@@ -61,20 +62,14 @@ def config_for(world: Any, tmp_path: Path, **sections: dict[str, Any]) -> Config
 def complaint(sender: str = f"Siti Aminah <{SITI}>", subject: str = "Pengaduan Masyarakat",
               body: str = COMPLETE_BODY, *, html: str | None = None, message_id: str | None = "",
               **headers: str) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = INBOX
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(datetime(2026, 11, 27, 2, 55, tzinfo=UTC))
-    if message_id is not None:
-        msg["Message-ID"] = message_id or make_msgid(domain="warga.example")
-    for name, value in headers.items():
-        msg[name.replace("_", "-")] = value
-    if html is not None:
-        msg.set_content(html, subtype="html")
-    else:
-        msg.set_content(body)
-    return msg.as_bytes()
+    """A complaint's raw bytes: `body` as plain text, or HTML only when `html` is given.
+
+    Built like the demo's messages; sent at a fixed moment so that dates in tickets and
+    answers do not depend on the clock. `message_id` "" makes a fresh one, None none.
+    """
+    text = None if html is not None else body
+    return resident_mail(sender, subject, text, html, to=INBOX, date=SENT_AT,
+                         message_id=message_id, **headers).as_bytes()
 
 
 def tickets(cfg: Config) -> list[Ticket]:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mailflow.config import to_toml
+from mailflow.demo.mail import to_toml
 from tests.e2e.support import INBOX, SITI, complaint, config_for, outbox
 
 ROOT = Path(__file__).resolve().parents[2]
