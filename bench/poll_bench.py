@@ -18,12 +18,14 @@ import tempfile
 import time
 from pathlib import Path
 
+# Run as a script, so the checkout's root is not on the path; it holds the test harness
+# (tests/harness), which the benchmark shares with the end-to-end tests.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mailflow.demo.smtp import LoopbackSMTP
 from mailflow.service import Service
-from tests.e2e.servers import DovecotServer, dovecot_available
-from tests.e2e.support import INBOX, complaint, config_for
+from tests.harness.servers import DovecotServer, dovecot_available
+from tests.harness.village import INBOX, complaint, config_for
 
 COMPLAINT_EVERY = 100  # one old message in a hundred is a complaint
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the end-to-end tests need beyond Python packages: Dovecot's IMAP server.
 #
-# The tests run a PRIVATE Dovecot from their own config on 127.0.0.1 (tests/e2e/servers.py);
+# The tests run a PRIVATE Dovecot from their own config on 127.0.0.1 (tests/harness/servers.py);
 # they never use a system-wide one. So, as root with apt, this installs dovecot-imapd
 # without letting the package start the system service (a temporary policy-rc.d denies
 # it), and makes sure no system Dovecot runs or starts at boot afterwards. Without root

@@ -24,12 +24,8 @@ import pytest
 
 from mailflow.demo.loopback import EmbeddedIMAP, LoopbackIMAP
 from mailflow.demo.smtp import LoopbackSMTP
-from tests.e2e.servers import (
-    DovecotServer,
-    StoredMessage,
-    dovecot_available,
-    fetch_all,
-)
+from tests.harness.mailboxes import StoredMessage, fetch_all
+from tests.harness.servers import DovecotServer, dovecot_available
 
 #: The village inbox, residents, and staff every test starts with (address -> password).
 USERS = {

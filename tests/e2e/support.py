@@ -1,75 +1,39 @@
-"""Building blocks for end-to-end tests: configs pointing at the loopback servers, and mail."""
+"""Building blocks for end-to-end tests: the test village (from tests.harness), and reading
+the database back for assertions."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, select
 
-from mailflow.config import Config, parse_config
-from mailflow.demo.mail import resident_mail
+from mailflow.config import Config
 from mailflow.store.models import IntakeRecord, OutboxMessage, Reporter, Ticket
+from tests.harness.village import (
+    ADMIN,
+    BUDI,
+    COMPLETE_BODY,
+    INBOX,
+    KADES,
+    KASI,
+    SECRET,
+    SEKDES,
+    SITI,
+    STAFF,
+    complaint,
+    config_for,
+)
 
-INBOX = "pengaduan@klero.desa.id"
-SITI = "siti@warga.example"
-BUDI = "budi@warga.example"
-SEKDES = "sekdes@klero.desa.id"  # verifikator
-KASI = "kasi@klero.desa.id"  # petugas
-KADES = "kades@klero.desa.id"  # kepala desa
-ADMIN = "admin@klero.desa.id"
-SECRET = "rahasia-desa-klero-untuk-tes"
-STAFF = [
-    {"email": SEKDES, "name": "Sekretaris Desa", "roles": ["verifikator"]},
-    {"email": KASI, "name": "Kasi Pelayanan", "roles": ["petugas"]},
-    {"email": KADES, "name": "Kepala Desa", "roles": ["kepala_desa"]},
+# Re-exported so that a test imports everything it builds its scenes from in one place.
+__all__ = [
+    "ADMIN", "BUDI", "COMPLETE_BODY", "INBOX", "KADES", "KASI", "SECRET", "SEKDES", "SITI",
+    "SITI_SECRETS", "STAFF", "FixedClock", "complaint", "config_for", "intake_records", "outbox",
+    "reporters", "rows", "tickets",
 ]
 
-COMPLETE_BODY = (
-    "Nama: Siti Aminah\n"
-    "NIK: 3322114506890002\n"
-    "Alamat: Dusun Krajan RT 02/RW 05\n"
-    "No. HP: 0812-3456-7890\n"
-    "\n"
-    "Jalan di depan balai dusun Krajan berlubang besar sejak bulan lalu dan sudah dua kali\n"
-    "menyebabkan pengendara motor jatuh. Mohon segera diperbaiki.\n"
-)
-#: The Date header of every test complaint (Friday morning in the village).
-SENT_AT = datetime(2026, 11, 27, 2, 55, tzinfo=UTC)
 SITI_SECRETS = ("Siti Aminah", "3322114506890002", "Krajan RT 02", "0812-3456-7890",
                 "81234567890", SITI)
-
-
-def config_for(world: Any, tmp_path: Path, **sections: dict[str, Any]) -> Config:
-    data: dict[str, dict[str, Any]] = {
-        "village": {"name": "Desa Klero"},
-        "imap": {"host": world.imap_host, "port": world.imap_port, "security": "plain",
-                 "username": INBOX, "password": world.users[INBOX], "timeout_seconds": 10.0},
-        "smtp": {"host": world.smtp_host, "port": world.smtp_port, "security": "plain",
-                 "from_address": INBOX, "from_name": "Pemerintah Desa Klero",
-                 "timeout_seconds": 10.0},
-        "storage": {"directory": str(tmp_path / "state")},
-        "commands": {"accept": ["signed_reply", "authserv", "dkim"], "secret": SECRET,
-                     "trusted_authserv_ids": ["mx.klero.desa.id"], "admin_address": ADMIN},
-    }
-    for name, values in sections.items():
-        data.setdefault(name, {}).update(values)
-    data["staff"] = STAFF  # type: ignore[assignment]
-    return parse_config(data, source="test")
-
-
-def complaint(sender: str = f"Siti Aminah <{SITI}>", subject: str = "Pengaduan Masyarakat",
-              body: str = COMPLETE_BODY, *, html: str | None = None, message_id: str | None = "",
-              **headers: str) -> bytes:
-    """A complaint's raw bytes: `body` as plain text, or HTML only when `html` is given.
-
-    Built like the demo's messages; sent at a fixed moment so that dates in tickets and
-    answers do not depend on the clock. `message_id` "" makes a fresh one, None none.
-    """
-    text = None if html is not None else body
-    return resident_mail(sender, subject, text, html, to=INBOX, date=SENT_AT,
-                         message_id=message_id, **headers).as_bytes()
 
 
 def tickets(cfg: Config) -> list[Ticket]:

@@ -35,15 +35,9 @@ from tests.e2e.conftest import (
     start_imap,
     stop_imap,
 )
-from tests.e2e.servers import (
-    DovecotServer,
-    StoredMessage,
-    dovecot_available,
-    fetch_all,
-    parse_fetch,
-    parse_internaldate,
-    process_group_members,
-)
+from tests.harness.mailboxes import StoredMessage, fetch_all, parse_fetch, parse_internaldate
+from tests.harness.servers import DovecotServer, dovecot_available
+from tests.harness.unix import process_group_members
 
 pytestmark = pytest.mark.e2e
 

@@ -16,8 +16,9 @@ import trustme
 
 from mailflow.demo.smtp import LoopbackSMTP
 from mailflow.service import Service
-from tests.e2e.servers import DovecotServer, dovecot_available, fetch_all
 from tests.e2e.support import INBOX, SEKDES, SITI, complaint, config_for, tickets
+from tests.harness.mailboxes import fetch_all
+from tests.harness.servers import DovecotServer, dovecot_available
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(not dovecot_available(), reason="TLS tests run on Dovecot")]

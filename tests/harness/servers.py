@@ -1,4 +1,4 @@
-"""A private Dovecot for end-to-end tests, and reading mailboxes back for assertions.
+"""A private Dovecot for end-to-end tests and the benchmark.
 
 `DovecotServer` runs `dovecot -F -c FILE` from a config of its own, with its own
 base_dir, state_dir and log under the caller's directory, and only an IMAP
@@ -24,26 +24,26 @@ from __future__ import annotations
 
 import atexit
 import grp
-import imaplib
 import os
-import pwd
-import re
 import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from contextlib import suppress
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from mailflow.demo.loopback import AppendDelivery, free_port, require_loopback
+from tests.harness.unix import (
+    check_traversable,
+    mail_owner,
+    process_group_members,
+    system_group,
+    system_user,
+)
 
-#: The unprivileged owner of the test mail when the tests run as root.
-MAIL_USER = "mailflowtest"
 #: Where distributions put Dovecot's helper binaries (`imap` comes with dovecot-imapd).
 _LIBEXEC_DIRS = ("/usr/lib/dovecot", "/usr/libexec/dovecot", "/usr/local/libexec/dovecot",
                  "/usr/local/lib/dovecot")
@@ -75,205 +75,6 @@ def dovecot_available() -> bool:
     prefix = Path(binary).resolve().parent.parent
     dirs = (*_LIBEXEC_DIRS, str(prefix / "lib/dovecot"), str(prefix / "libexec/dovecot"))
     return any(os.access(Path(d) / "imap", os.X_OK) for d in dirs)
-
-
-# --- reading mailboxes back ---------------------------------------------------------
-
-@dataclass(frozen=True)
-class StoredMessage:
-    """One message as the server stores it.
-
-    `flags` is sorted and leaves out `\\Recent`, which depends on which session
-    looked first, not on anything mailflow did.
-    """
-
-    uid: int
-    flags: tuple[str, ...]
-    raw: bytes
-    internaldate: datetime
-
-
-_MONTHS = {name: number for number, name in enumerate(
-    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
-_DATE_TIME = re.compile(
-    r"\s?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)$")
-_SEQ = re.compile(rb"^(\d+) \(")
-_UID = re.compile(rb"\bUID (\d+)")
-_FLAGS = re.compile(rb"\bFLAGS \(([^)]*)\)")
-_INTERNALDATE = re.compile(rb'\bINTERNALDATE "([^"]+)"')
-
-
-def parse_internaldate(text: str) -> datetime:
-    """RFC 3501 date-time ('27-Nov-2026 03:00:00 +0000', the day may be space-padded).
-
-    Parsed by hand rather than with strptime's %b, which follows the locale, and
-    apart from mailflow's own parser so that the harness does not share its bugs.
-    """
-    match = _DATE_TIME.match(text)
-    if match is None:
-        raise ValueError(f"not an IMAP date-time: {text!r}")
-    day, month, year, hour, minute, second, sign, off_h, off_m = match.groups()
-    offset = timedelta(hours=int(off_h), minutes=int(off_m)) * (-1 if sign == "-" else 1)
-    return datetime(int(year), _MONTHS[month.capitalize()], int(day), int(hour), int(minute),
-                    int(second), tzinfo=timezone(offset))
-
-
-@dataclass
-class _Partial:
-    """What one message's FETCH responses said so far."""
-
-    uid: int | None = None
-    flags: tuple[str, ...] = ()
-    raw: bytes | None = None
-    internaldate: datetime | None = None
-
-    def merge(self, meta: bytes) -> None:
-        if (uid := _UID.search(meta)) is not None:
-            self.uid = int(uid.group(1))
-        if (flags := _FLAGS.search(meta)) is not None:
-            self.flags = tuple(sorted(flag for flag in flags.group(1).decode("ascii").split()
-                                      if flag != "\\Recent"))
-        if (date := _INTERNALDATE.search(meta)) is not None:
-            self.internaldate = parse_internaldate(date.group(1).decode("ascii"))
-
-
-def parse_fetch(data: Sequence[object]) -> list[StoredMessage]:
-    """Read imaplib's FETCH answer: (head, literal) tuples, each followed by its tail.
-
-    A response may carry UID or FLAGS after the literal (in the tail), and a server
-    may add unsolicited FETCH lines of its own (pymap's FLAGS updates); all are
-    merged by sequence number.
-    """
-    partials: dict[int, _Partial] = {}
-    current: _Partial | None = None  # the response whose tail comes next
-    for entry in data:
-        if isinstance(entry, tuple):
-            head, literal = entry
-            seq = _SEQ.match(head)
-            if seq is None:
-                raise RuntimeError(f"unexpected FETCH response: {head!r}")
-            current = partials.setdefault(int(seq.group(1)), _Partial())
-            current.merge(head)
-            if b"BODY[]" in head:
-                current.raw = bytes(literal)
-        elif isinstance(entry, bytes):
-            seq = _SEQ.match(entry)
-            if current is not None and seq is None:
-                current.merge(entry)
-            elif seq is not None:
-                partials.setdefault(int(seq.group(1)), _Partial()).merge(entry)
-            current = None
-    found = []
-    for seq, part in partials.items():
-        if part.uid is None or part.raw is None or part.internaldate is None:
-            raise RuntimeError(f"FETCH answer for message {seq} is incomplete: {part!r}")
-        found.append(StoredMessage(part.uid, part.flags, part.raw, part.internaldate))
-    return sorted(found, key=lambda message: message.uid)
-
-
-def fetch_all(host: str, port: int, user: str, password: str,
-              folder: str = "INBOX") -> list[StoredMessage]:
-    """Every message in `folder`, lowest UID first, read without changing anything.
-
-    EXAMINE (read-only) plus BODY.PEEK[], so no `\\Seen` is set and no `\\Recent`
-    used up; works the same on Dovecot and pymap.
-    """
-    client = imaplib.IMAP4(require_loopback(host), port, timeout=30)
-    try:
-        client.login(user, password)
-        typ, data = client.select(folder, readonly=True)
-        if typ != "OK":
-            raise RuntimeError(f"cannot examine {folder} of {user}: {data!r}")
-        typ, data = client.uid("FETCH", "1:*", "(UID FLAGS INTERNALDATE BODY.PEEK[])")
-        if typ != "OK":
-            raise RuntimeError(f"UID FETCH in {folder} of {user} failed: {data!r}")
-        return parse_fetch(data)
-    finally:
-        with suppress(OSError, imaplib.IMAP4.error):
-            client.logout()
-
-
-# --- the private Dovecot ------------------------------------------------------------
-
-@dataclass(frozen=True)
-class MailOwner:
-    """The Unix account that owns the test mail and runs Dovecot's mail processes."""
-
-    uid: int
-    gid: int
-    name: str
-
-
-def mail_owner() -> MailOwner:
-    """The current user, or (as root) an unprivileged system user, created if missing."""
-    if os.geteuid() != 0:
-        entry = pwd.getpwuid(os.geteuid())
-        return MailOwner(entry.pw_uid, entry.pw_gid, entry.pw_name)
-    try:
-        entry = pwd.getpwnam(MAIL_USER)
-    except KeyError:
-        result = subprocess.run(["useradd", "--system", "--no-create-home", "--user-group",
-                                 "--shell", "/usr/sbin/nologin", MAIL_USER],
-                                capture_output=True, text=True, check=False)
-        if result.returncode not in (0, 9):  # 9: made meanwhile by a parallel run
-            raise RuntimeError(f"useradd {MAIL_USER} failed: {result.stderr.strip()}") from None
-        entry = pwd.getpwnam(MAIL_USER)
-    if entry.pw_uid == 0:
-        raise RuntimeError(f"{MAIL_USER} must not be root")
-    return MailOwner(entry.pw_uid, entry.pw_gid, entry.pw_name)
-
-
-def _system_user(name: str, fallback: str) -> str:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return fallback
-    return name
-
-
-def _system_group(name: str, fallback: str) -> str:
-    try:
-        grp.getgrnam(name)
-    except KeyError:
-        return fallback
-    return name
-
-
-def _check_traversable(path: Path, owner: MailOwner) -> None:
-    """Dovecot's mail processes (running as `owner`) must reach the mail under `path`.
-
-    pytest's tmp_path lives under a 0700 directory of root's, which they cannot
-    enter; say so up front instead of letting every login fail with a log line.
-    """
-    for parent in path.resolve().parents:
-        st = parent.stat()
-        if st.st_uid == owner.uid:
-            allowed = st.st_mode & 0o100
-        elif st.st_gid == owner.gid or owner.name in grp.getgrgid(st.st_gid).gr_mem:
-            allowed = st.st_mode & 0o010
-        else:
-            allowed = st.st_mode & 0o001
-        if not allowed:
-            raise ValueError(f"{parent} (mode {st.st_mode & 0o777:o}) cannot be entered by "
-                             f"{owner.name}, who owns the test mail; give a directory in a "
-                             f"place others may enter, such as Path(tempfile.mkdtemp()) "
-                             f"(opened to 0755 here), not pytest's tmp_path")
-
-
-def process_group_members(pgid: int) -> list[int]:
-    """Live (not yet exited) processes in process group `pgid`, read from /proc."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        state, _ppid, group = stat[stat.rindex(")") + 2:].split()[:3]
-        if state not in ("Z", "X") and int(group) == pgid:
-            members.append(int(entry.name))
-    return members
 
 
 class _PortTaken(RuntimeError):
@@ -321,7 +122,7 @@ class DovecotServer(AppendDelivery):
             (self.workdir / sub).mkdir(parents=True, exist_ok=True)
         if root:
             self.workdir.chmod(0o755)
-            _check_traversable(self.workdir / "mail", self.owner)
+            check_traversable(self.workdir / "mail", self.owner)
             os.chown(self.workdir / "mail", self.owner.uid, self.owner.gid)
         self._write_passwd()
         self.config_path.write_text(self._config_text(root))
@@ -357,16 +158,16 @@ class DovecotServer(AppendDelivery):
         # As root, login and internal processes run as Debian's dovenull and dovecot;
         # without root Dovecot cannot switch users, so all of it runs as the caller.
         owner_group = grp.getgrgid(self.owner.gid).gr_name
-        login_user = _system_user("dovenull", "nobody") if root else self.owner.name
-        internal_user = _system_user("dovecot", self.owner.name) if root else self.owner.name
+        login_user = system_user("dovenull", "nobody") if root else self.owner.name
+        internal_user = system_user("dovecot", self.owner.name) if root else self.owner.name
         # Some services' sockets (stats, dict, imap-hibernate) belong to this group.
-        internal_group = _system_group("dovecot", owner_group) if root else owner_group
+        internal_group = system_group("dovecot", owner_group) if root else owner_group
         if self.tls is None:
             ssl = "ssl = no"
         else:
             cert, key = self.tls
             ssl = f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}"
-        return f"""# Written by tests/e2e/servers.py for one test server; nothing is system-wide.
+        return f"""# Written by tests/harness/servers.py for one test server; nothing is system-wide.
 base_dir = {base}/run
 state_dir = {base}/state
 log_path = {base}/dovecot.log

@@ -1,0 +1,75 @@
+"""The test village: its addresses and staff, a resident's complaint, and a configuration.
+
+Shared by the end-to-end tests and the benchmark, so both run mailflow against the
+same village. Complaints are built by mailflow.demo.mail's builder, as the demo's
+are; here they get the tests' defaults: Siti's complete complaint, sent at a fixed
+moment so that dates in tickets and answers do not depend on the clock.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mailflow.config import Config, parse_config
+from mailflow.demo.mail import resident_mail
+
+INBOX = "pengaduan@klero.desa.id"
+SITI = "siti@warga.example"
+BUDI = "budi@warga.example"
+SEKDES = "sekdes@klero.desa.id"  # verifikator
+KASI = "kasi@klero.desa.id"  # petugas
+KADES = "kades@klero.desa.id"  # kepala desa
+ADMIN = "admin@klero.desa.id"
+SECRET = "rahasia-desa-klero-untuk-tes"
+STAFF = [
+    {"email": SEKDES, "name": "Sekretaris Desa", "roles": ["verifikator"]},
+    {"email": KASI, "name": "Kasi Pelayanan", "roles": ["petugas"]},
+    {"email": KADES, "name": "Kepala Desa", "roles": ["kepala_desa"]},
+]
+
+COMPLETE_BODY = (
+    "Nama: Siti Aminah\n"
+    "NIK: 3322114506890002\n"
+    "Alamat: Dusun Krajan RT 02/RW 05\n"
+    "No. HP: 0812-3456-7890\n"
+    "\n"
+    "Jalan di depan balai dusun Krajan berlubang besar sejak bulan lalu dan sudah dua kali\n"
+    "menyebabkan pengendara motor jatuh. Mohon segera diperbaiki.\n"
+)
+#: The Date header of every test complaint (Friday morning in the village).
+SENT_AT = datetime(2026, 11, 27, 2, 55, tzinfo=UTC)
+
+
+def config_for(world: Any, tmp_path: Path, **sections: dict[str, Any]) -> Config:
+    """A validated config pointing at `world`'s servers (anything with imap_host,
+    imap_port, smtp_host, smtp_port and users), storing under `tmp_path`; `sections`
+    override single keys, e.g. intake={"poll_seconds": 0.3}."""
+    data: dict[str, dict[str, Any]] = {
+        "village": {"name": "Desa Klero"},
+        "imap": {"host": world.imap_host, "port": world.imap_port, "security": "plain",
+                 "username": INBOX, "password": world.users[INBOX], "timeout_seconds": 10.0},
+        "smtp": {"host": world.smtp_host, "port": world.smtp_port, "security": "plain",
+                 "from_address": INBOX, "from_name": "Pemerintah Desa Klero",
+                 "timeout_seconds": 10.0},
+        "storage": {"directory": str(tmp_path / "state")},
+        "commands": {"accept": ["signed_reply", "authserv", "dkim"], "secret": SECRET,
+                     "trusted_authserv_ids": ["mx.klero.desa.id"], "admin_address": ADMIN},
+    }
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    data["staff"] = STAFF  # type: ignore[assignment]
+    return parse_config(data, source="test")
+
+
+def complaint(sender: str = f"Siti Aminah <{SITI}>", subject: str = "Pengaduan Masyarakat",
+              body: str = COMPLETE_BODY, *, html: str | None = None, message_id: str | None = "",
+              **headers: str) -> bytes:
+    """A complaint's raw bytes: `body` as plain text, or HTML only when `html` is given.
+
+    `message_id` "" makes a fresh one and None leaves it out (see resident_mail).
+    """
+    text = None if html is not None else body
+    return resident_mail(sender, subject, text, html, to=INBOX, date=SENT_AT,
+                         message_id=message_id, **headers).as_bytes()
