@@ -77,6 +77,68 @@ def dovecot_available() -> bool:
     return any(os.access(Path(d) / "imap", os.X_OK) for d in dirs)
 
 
+# Dovecot's whole configuration for one test server; _config_text() fills it in.
+_CONFIG_TEMPLATE = """# Written by tests/harness/servers.py for one test server; nothing is system-wide.
+base_dir = {base}/run
+state_dir = {base}/state
+log_path = {base}/dovecot.log
+instance_name = mailflow-test-{token}
+protocols = imap
+listen = {host}
+{ssl}
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_verbose = yes
+login_greeting = Dovecot mailflow-test {token} ready.
+mail_location = maildir:~/Maildir
+# The mail is thrown away after each test: durability is not worth the fsyncs.
+mail_fsync = never
+first_valid_uid = {uid}
+last_valid_uid = {uid}
+first_valid_gid = {gid}
+last_valid_gid = {gid}
+mail_privileged_group =
+default_login_user = {login_user}
+default_internal_user = {internal_user}
+default_internal_group = {internal_group}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {base}/passwd.d/%u
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {base}/passwd.d/%u
+}}
+# Login and imap processes serve one connection after another instead of one each
+# (Dovecot's "high-performance" mode): a login then costs ~3 ms instead of ~11 ms.
+service imap-login {{
+  # No chroot: it needs root and a root-owned login directory.
+  chroot =
+  service_count = 0
+  inet_listener imap {{
+    address = {host}
+    port = {port}
+  }}
+  inet_listener imaps {{
+    address = {host}
+    port = {tls_port}
+    ssl = yes
+  }}
+}}
+service imap {{
+  service_count = 0
+}}
+service anvil {{
+  chroot =
+  # No growing penalty (2, 4, 8, 15 s) for repeated failed logins: tests that try a
+  # wrong password would slow every later one. The first failure still waits 2 s.
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
+"""
+
+
 class _PortTaken(RuntimeError):
     """Dovecot could not bind its port: someone took it after free_port() chose it."""
 
@@ -167,65 +229,10 @@ class DovecotServer(AppendDelivery):
         else:
             cert, key = self.tls
             ssl = f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}"
-        return f"""# Written by tests/harness/servers.py for one test server; nothing is system-wide.
-base_dir = {base}/run
-state_dir = {base}/state
-log_path = {base}/dovecot.log
-instance_name = mailflow-test-{self._token}
-protocols = imap
-listen = {self.host}
-{ssl}
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-auth_verbose = yes
-login_greeting = Dovecot mailflow-test {self._token} ready.
-mail_location = maildir:~/Maildir
-# The mail is thrown away after each test: durability is not worth the fsyncs.
-mail_fsync = never
-first_valid_uid = {self.owner.uid}
-last_valid_uid = {self.owner.uid}
-first_valid_gid = {self.owner.gid}
-last_valid_gid = {self.owner.gid}
-mail_privileged_group =
-default_login_user = {login_user}
-default_internal_user = {internal_user}
-default_internal_group = {internal_group}
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {base}/passwd.d/%u
-}}
-userdb {{
-  driver = passwd-file
-  args = username_format=%u {base}/passwd.d/%u
-}}
-# Login and imap processes serve one connection after another instead of one each
-# (Dovecot's "high-performance" mode): a login then costs ~3 ms instead of ~11 ms.
-service imap-login {{
-  # No chroot: it needs root and a root-owned login directory.
-  chroot =
-  service_count = 0
-  inet_listener imap {{
-    address = {self.host}
-    port = {self.port}
-  }}
-  inet_listener imaps {{
-    address = {self.host}
-    port = {self.tls_port}
-    ssl = yes
-  }}
-}}
-service imap {{
-  service_count = 0
-}}
-service anvil {{
-  chroot =
-  # No growing penalty (2, 4, 8, 15 s) for repeated failed logins: tests that try a
-  # wrong password would slow every later one. The first failure still waits 2 s.
-  unix_listener anvil-auth-penalty {{
-    mode = 0
-  }}
-}}
-"""
+        return _CONFIG_TEMPLATE.format(
+            base=base, host=self.host, port=self.port, tls_port=self.tls_port, ssl=ssl,
+            token=self._token, uid=self.owner.uid, gid=self.owner.gid, login_user=login_user,
+            internal_user=internal_user, internal_group=internal_group)
 
     # -- life cycle -------------------------------------------------------------------
 
