@@ -53,7 +53,11 @@ class Service:
         the clock-driven jobs run once per poll (runners/schedule.py)."""
         self.cfg = cfg
         self.clock = clock
-        cfg.storage_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            cfg.storage_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageUnavailable(f"[storage] directory {str(cfg.storage_dir)!r}: "
+                                     f"{exc.strerror or exc}") from exc
         self.engine = engine or make_engine(cfg.database_url)
         self.source = source or ImapSource(cfg.imap)
         files = FileStore(cfg.storage_dir)

@@ -72,6 +72,8 @@ def cmd_poll(args: argparse.Namespace) -> int:
     service = Service(_config(args))
     result = service.poll_once()
     service.engine.dispose()
+    if result.storage_error:
+        return os.EX_IOERR  # the disk or the database could not be written
     if result.imap_error or result.outbox.smtp_unavailable:
         return os.EX_UNAVAILABLE
     return os.EX_OK

@@ -3,11 +3,11 @@ the database back for assertions."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, select
 
+from mailflow.adapters.clock import FixedClock
 from mailflow.config import Config
 from mailflow.store.models import IntakeRecord, OutboxMessage, Reporter, Ticket
 from tests.harness.village import (
@@ -62,11 +62,3 @@ def reporters(cfg: Config) -> list[Reporter]:
     return rows(cfg, Reporter)
 
 
-class FixedClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
