@@ -185,8 +185,11 @@ def _ticket_row(ticket: Ticket, zone: ZoneInfo) -> dict[str, Any]:
 
 
 def cmd_tickets(args: argparse.Namespace) -> int:
+    from mailflow.store.migrate import prepare
+
     cfg = _config(args)
     engine = make_engine(cfg.database_url)
+    prepare(engine)
     with Session(engine) as session:
         query = select(Ticket).order_by(col(Ticket.id))
         if args.status:
@@ -205,8 +208,11 @@ def cmd_tickets(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from mailflow.store.migrate import prepare
+
     cfg = _config(args)
     engine = make_engine(cfg.database_url)
+    prepare(engine)
     with Session(engine) as session:
         ticket = ticket_by_number(session, args.id)
         if ticket is None:
