@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from mailflow.adapters.tls import tls_context
+from mailflow.cli import db as db_cli
 from mailflow.config import (
     DEFAULT_CONFIG_PATH,
     ENV_CONFIG,
@@ -84,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run mailflow against embedded mail servers on loopback")
     demo.add_argument("--keep", metavar="DIR", help="keep the demo's state in DIR")
+    db_cli.add_parser(sub)
     return parser
 
 
@@ -92,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.verbose)
     handlers = {
         "run": cmd_run, "poll": cmd_poll, "check": cmd_check, "tickets": cmd_tickets,
-        "show": cmd_show, "deadline": cmd_deadline, "demo": cmd_demo,
+        "show": cmd_show, "deadline": cmd_deadline, "demo": cmd_demo, "db": db_cli.cmd_db,
     }
     try:
         return handlers[args.command](args)
