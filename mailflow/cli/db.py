@@ -21,11 +21,15 @@ side files must stay readable by it).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
 
 from mailflow.config import load_config, resolve_path
+from mailflow.errors import MailflowError
+
+log = logging.getLogger(__name__)
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -91,7 +95,16 @@ def _current(url: str) -> int:
 def _upgrade(url: str) -> int:
     from mailflow.store import migrate
 
-    done = migrate.upgrade(url)
+    try:
+        done = migrate.upgrade(url)
+    except MailflowError:
+        raise  # refused (78) or the copy failed (70): main says why
+    except Exception as exc:
+        # A revision failed; its transaction was rolled back with everything before it.
+        log.exception("schema upgrade failed")
+        print(f"mailflow: the upgrade failed ({type(exc).__name__}: {exc}); nothing was "
+              "changed, the database is as it was", file=sys.stderr)
+        return os.EX_SOFTWARE
     before = done.before
     if not done.changed:
         print(f"{done.to_revision} -> {done.to_revision}: already at head, nothing to do")

@@ -24,12 +24,20 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
+from mailflow.cli import main
+from mailflow.config import to_toml
 from mailflow.errors import MailflowError, SchemaError
 from mailflow.store import migrate
 from mailflow.store.db import make_engine
 from mailflow.store.models import Reporter, Ticket, TicketEvent
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "db-v0.1.0.sqlite3"
+MINIMAL_CONFIG: dict[str, Any] = {
+    "village": {"name": "Desa Klero"},
+    "imap": {"host": "127.0.0.1", "username": "desa", "password": "x", "security": "plain"},
+    "smtp": {"host": "127.0.0.1", "from_address": "pengaduan@klero.desa.id", "security": "plain"},
+    "staff": [{"email": "sekdes@klero.desa.id", "name": "Sekdes", "roles": ["verifikator"]}],
+}
 BACKUP_NAME = re.compile(r"mailflow\.sqlite3\.before-upgrade-from-(?P<rev>[\w]+)-\d{8}T\d{6}Z$")
 
 
@@ -331,3 +339,17 @@ def test_a_revision_that_fails_half_way_changes_nothing(tmp_path: Path, future: 
     assert "category" not in columns  # the table rebuild was rolled back
     assert _query(path, "SELECT version_num FROM alembic_version") == [("0001",)]
     assert _rows(path) == _rows(FIXTURE)
+
+
+def test_db_upgrade_reports_a_failed_revision_with_exit_70(tmp_path: Path, future: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    future.write_text(FUTURE_REVISION.replace("FAIL", 'raise RuntimeError("half way")'))
+    path = _at_0001(tmp_path)
+    config = tmp_path / "config.toml"
+    config.write_text(to_toml({**MINIMAL_CONFIG, "database": {"url": _url(path)}}))
+
+    status = main(["--config", str(config), "db", "upgrade"])
+
+    assert status == 70
+    assert "the upgrade failed (RuntimeError: half way); nothing was changed" in capsys.readouterr().err
+    assert _query(path, "SELECT version_num FROM alembic_version") == [("0001",)]
