@@ -26,6 +26,19 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # In create_all's order: a table after those its foreign keys point at.
+    _mailbox_state()
+    _ticket_counter()
+    _ticket()
+    _quarantine()
+    _intake()
+    _reporter()
+    _attachment()
+    _ticket_event()
+    _outbox()
+
+
+def _mailbox_state() -> None:
     op.create_table(
         "mailbox_state",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -35,12 +48,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("mailbox"),
     )
+
+
+def _ticket_counter() -> None:
     op.create_table(
         "ticket_counter",
         sa.Column("year", sa.Integer(), nullable=False),
         sa.Column("last", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("year"),
     )
+
+
+def _ticket() -> None:
     op.create_table(
         "ticket",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -64,6 +83,9 @@ def upgrade() -> None:
     op.create_index("ix_ticket_number", "ticket", ["number"], unique=True)
     op.create_index("ix_ticket_status", "ticket", ["status"])
     op.create_index("ix_ticket_received_at", "ticket", ["received_at"])
+
+
+def _quarantine() -> None:
     op.create_table(
         "quarantine",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -76,6 +98,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
+
+
+def _intake() -> None:
     op.create_table(
         "intake",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -93,6 +118,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["ticket_id"], ["ticket.id"]),
     )
     op.create_index("ix_intake_message_key", "intake", ["message_key"])
+
+
+def _reporter() -> None:
     op.create_table(
         "reporter",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -107,6 +135,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("ticket_id"),
         sa.ForeignKeyConstraint(["ticket_id"], ["ticket.id"]),
     )
+
+
+def _attachment() -> None:
     op.create_table(
         "attachment",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -120,6 +151,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["ticket_id"], ["ticket.id"]),
     )
     op.create_index("ix_attachment_ticket_id", "attachment", ["ticket_id"])
+
+
+def _ticket_event() -> None:
     op.create_table(
         "ticket_event",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -136,6 +170,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["ticket_id"], ["ticket.id"]),
     )
     op.create_index("ix_ticket_event_ticket_id", "ticket_event", ["ticket_id"])
+
+
+def _outbox() -> None:
     op.create_table(
         "outbox",
         sa.Column("id", sa.Integer(), nullable=False),
