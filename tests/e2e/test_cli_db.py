@@ -20,10 +20,12 @@ import pytest
 from mailflow.config import load_config
 from mailflow.errors import SchemaError
 from mailflow.service import Service
+from mailflow.store import migrate
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "db-v0.1.0.sqlite3"
 UPGRADE_HINT = "run `mailflow db upgrade`"
+HEAD = migrate.head()
 
 
 def mailflow(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -85,7 +87,7 @@ def test_a_new_install_needs_no_upgrade(tmp_path: Path) -> None:
 
     upgraded = mailflow(config, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
-    assert upgraded.stdout.splitlines() == ["none (empty database) -> 0001"]
+    assert upgraded.stdout.splitlines() == [f"none (empty database) -> {HEAD}"]
 
 
 def test_a_0_1_0_database_is_refused_until_upgraded(tmp_path: Path) -> None:
@@ -98,21 +100,21 @@ def test_a_0_1_0_database_is_refused_until_upgraded(tmp_path: Path) -> None:
         assert "before schema migrations" in refused.stderr and UPGRADE_HINT in refused.stderr
     current = mailflow(config, "db", "current")
     assert current.returncode == 78
-    assert current.stdout == "none (made before migrations by mailflow 0.1.0; head is 0001)\n"
+    assert current.stdout == f"none (made before migrations by mailflow 0.1.0; head is {HEAD})\n"
     assert UPGRADE_HINT in current.stderr
 
     upgraded = mailflow(config, "db", "upgrade")
 
     assert upgraded.returncode == 0, upgraded.stderr
     first, second = upgraded.stdout.splitlines()
-    assert first == "none (made before migrations, taken as 0001) -> 0001"
+    assert first == f"none (made before migrations, taken as 0001) -> {HEAD}"
     assert second.startswith("copy of the database before the upgrade: ")
     copy = Path(second.split(": ", 1)[1])
     assert copy.parent == database(tmp_path).parent and copy.is_file()
     current = mailflow(config, "db", "current")
-    assert (current.returncode, current.stdout) == (0, "0001 (head)\n")
+    assert (current.returncode, current.stdout) == (0, f"{HEAD} (head)\n")
     again = mailflow(config, "db", "upgrade")
-    assert (again.returncode, again.stdout) == (0, "0001 -> 0001: already at head, nothing to do\n")
+    assert (again.returncode, again.stdout) == (0, f"{HEAD} -> {HEAD}: already at head, nothing to do\n")
     listed = mailflow(config, "tickets", "--json")
     assert listed.returncode == 0, listed.stderr
     assert [row["id"] for row in json.loads(listed.stdout)] == [
@@ -149,4 +151,4 @@ def test_the_service_creates_a_new_database(tmp_path: Path) -> None:
     service.engine.dispose()
 
     with closing(sqlite3.connect(database(tmp_path))) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(HEAD,)]

@@ -1,8 +1,9 @@
 """Schema migrations on real SQLite files: creating, refusing, upgrading, and no drift.
 
-`future` below copies the real migrations directory and adds a revision 0002 to the
-copy, so that upgrades over a real schema change (a batch rebuild of `ticket`, which
-other tables reference) are exercised before mailflow has a second revision of its own.
+`future` below copies the real migrations directory and adds a revision on top of head
+in the copy, so that upgrades over a schema change (a batch rebuild of `ticket`, which
+other tables reference) and a revision that fails are exercised whatever the real
+revisions are. No test names the head revision: adding one needs no test changes.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from datetime import UTC
 from pathlib import Path
@@ -110,8 +111,8 @@ def test_an_empty_database_is_created_at_head(tmp_path: Path, engines: list[Engi
 
     migrate.prepare(engine)
 
-    assert migrate.current(engine) == migrate.head() == "0001"
-    assert _tables(path) == migrate.BASELINE_TABLES | {"alembic_version"}
+    assert migrate.current(engine) == migrate.head()
+    assert _tables(path) == set(SQLModel.metadata.tables) | {"alembic_version"}
     assert _backups(tmp_path) == []  # nothing to copy
     migrate.prepare(engine)  # at head: a second start changes nothing
     assert migrate.current(engine) == migrate.head()
@@ -258,8 +259,8 @@ FUTURE_REVISION = '''"""Add ticket.category (a test's revision)."""
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "future"
+down_revision = "HEAD"
 branch_labels = None
 depends_on = None
 
@@ -271,14 +272,23 @@ def upgrade() -> None:
 '''
 
 
+Rewrite = Callable[[str], None]
+
+
 @pytest.fixture
-def future(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Revision 0002 on top of the real ones; write "fail" to make it raise after its change."""
+def future(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Rewrite:
+    """Revision "future" on top of the real head; call it with a statement to run at its end."""
+    base = migrate.head()
     scripts = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0002_category.py").write_text(FUTURE_REVISION.replace("FAIL", ""))
+
+    def write(fail: str) -> None:
+        text = FUTURE_REVISION.replace("HEAD", base).replace("FAIL", fail)
+        (scripts / "versions" / "future_category.py").write_text(text)
+
+    write("")
     monkeypatch.setattr(migrate, "MIGRATIONS", scripts)
-    yield scripts / "versions" / "0002_category.py"
+    return write
 
 
 def _at_0001(tmp_path: Path) -> Path:
@@ -289,28 +299,28 @@ def _at_0001(tmp_path: Path) -> Path:
     return path
 
 
-def test_start_refuses_a_database_behind_head(tmp_path: Path, future: Path,
+def test_start_refuses_a_database_behind_head(tmp_path: Path, future: Rewrite,
                                               engines: list[Engine]) -> None:
     path = _at_0001(tmp_path)
     engine = _engine(path, engines)
-    assert migrate.head() == "0002"
+    assert migrate.head() == "future"
 
-    with pytest.raises(SchemaError, match=r"revision 0001, this mailflow needs 0002; "
+    with pytest.raises(SchemaError, match=r"revision 0001, this mailflow needs future; "
                                           r"run `mailflow db upgrade`"):
         migrate.prepare(engine)
     assert migrate.current(engine) == "0001"
 
 
-def test_upgrade_rebuilds_a_referenced_table_and_keeps_the_rows(tmp_path: Path, future: Path,
+def test_upgrade_rebuilds_a_referenced_table_and_keeps_the_rows(tmp_path: Path, future: Rewrite,
                                                                 engines: list[Engine]) -> None:
     path = _at_0001(tmp_path)
 
     done = migrate.upgrade(_url(path))
 
-    assert (done.before.revision, done.to_revision) == ("0001", "0002")
+    assert (done.before.revision, done.to_revision) == ("0001", "future")
     [backup] = _backups(tmp_path)
     assert BACKUP_NAME.match(backup.name)["rev"] == "0001"  # type: ignore[index]
-    assert migrate.current(_engine(path, engines)) == "0002"
+    assert migrate.current(_engine(path, engines)) == "future"
     assert _rows(path) == _rows(FIXTURE)
     assert _query(path, "SELECT DISTINCT category FROM ticket") == [("umum",)]
     assert _query(path, "PRAGMA foreign_key_check") == []
@@ -318,18 +328,18 @@ def test_upgrade_rebuilds_a_referenced_table_and_keeps_the_rows(tmp_path: Path, 
     assert ("ticket",) in _query(path, "SELECT \"table\" FROM pragma_foreign_key_list('reporter')")
 
 
-def test_upgrade_from_0_1_0_stamps_the_baseline_then_upgrades(tmp_path: Path, future: Path) -> None:
+def test_upgrade_from_0_1_0_stamps_the_baseline_then_upgrades(tmp_path: Path, future: Rewrite) -> None:
     path = _old_database(tmp_path)
 
     done = migrate.upgrade(_url(path))
 
-    assert done.before.kind == "unversioned" and done.to_revision == "0002"
-    assert _query(path, "SELECT version_num FROM alembic_version") == [("0002",)]
+    assert done.before.kind == "unversioned" and done.to_revision == "future"
+    assert _query(path, "SELECT version_num FROM alembic_version") == [("future",)]
     assert _rows(path) == _rows(FIXTURE)
 
 
-def test_a_revision_that_fails_half_way_changes_nothing(tmp_path: Path, future: Path) -> None:
-    future.write_text(FUTURE_REVISION.replace("FAIL", 'raise RuntimeError("half way")'))
+def test_a_revision_that_fails_half_way_changes_nothing(tmp_path: Path, future: Rewrite) -> None:
+    future('raise RuntimeError("half way")')
     path = _at_0001(tmp_path)
 
     with pytest.raises(RuntimeError, match="half way"):
@@ -341,9 +351,9 @@ def test_a_revision_that_fails_half_way_changes_nothing(tmp_path: Path, future: 
     assert _rows(path) == _rows(FIXTURE)
 
 
-def test_db_upgrade_reports_a_failed_revision_with_exit_70(tmp_path: Path, future: Path,
+def test_db_upgrade_reports_a_failed_revision_with_exit_70(tmp_path: Path, future: Rewrite,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
-    future.write_text(FUTURE_REVISION.replace("FAIL", 'raise RuntimeError("half way")'))
+    future('raise RuntimeError("half way")')
     path = _at_0001(tmp_path)
     config = tmp_path / "config.toml"
     config.write_text(to_toml({**MINIMAL_CONFIG, "database": {"url": _url(path)}}))
