@@ -29,8 +29,8 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fal
     """
     if type_ == "type" and isinstance(obj, models.UTCDateTime):
         return "sa.DateTime(timezone=True)"
-    if type_ == "type" and isinstance(obj, AutoString):
-        return "sa.String()"
+    if type_ == "type" and isinstance(obj, AutoString | models.EnumValue):
+        return "sa.String()"  # an enum is stored as its value, a plain string
     return False
 
 
