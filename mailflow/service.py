@@ -31,6 +31,7 @@ from mailflow.runners.outbox import Outbox, OutboxStats
 from mailflow.runners.schedule import Job, Schedule, ScheduleStats
 from mailflow.store.db import Engine, make_engine
 from mailflow.store.files import FileStore
+from mailflow.store.migrate import prepare
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class Service:
             raise StorageUnavailable(f"[storage] directory {str(cfg.storage_dir)!r}: "
                                      f"{exc.strerror or exc}") from exc
         self.engine = engine or make_engine(cfg.database_url)
+        prepare(self.engine)  # creates a new database; refuses one that needs `mailflow db upgrade`
         self.source = source or ImapSource(cfg.imap)
         files = FileStore(cfg.storage_dir)
         composer = Composer(Renderer(), cfg.smtp.from_address, signature(cfg))

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from mailflow import views
 from mailflow.config import Config, load_config, resolve_path
 from mailflow.store.db import Session, make_engine
+from mailflow.store.migrate import prepare
 from mailflow.store.queries import (
     attachments_of,
     events_of,
@@ -52,6 +53,7 @@ def _config(args: argparse.Namespace) -> Config:
 def cmd_tickets(args: argparse.Namespace) -> int:
     cfg = _config(args)
     engine = make_engine(cfg.database_url)
+    prepare(engine)
     with Session(engine) as session:
         rows = [views.ticket_row(t, cfg.zone) for t in tickets_by_status(session, args.status)]
     if args.json:
@@ -66,6 +68,7 @@ def cmd_tickets(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     cfg = _config(args)
     engine = make_engine(cfg.database_url)
+    prepare(engine)
     with Session(engine) as session:
         ticket = ticket_by_number(session, args.id)
         if ticket is None:

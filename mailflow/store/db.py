@@ -13,9 +13,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlmodel import Session, SQLModel, create_engine
-
-from mailflow.store import models
+from sqlmodel import Session, create_engine
 
 # The rest of mailflow reaches the database through these names, never through sqlalchemy
 # or sqlmodel directly (an import contract checks it).
@@ -23,22 +21,14 @@ __all__ = ["Engine", "IntegrityError", "Session", "make_engine", "storage_failur
 
 
 def make_engine(url: str) -> Engine:
+    """An engine for `url`; it creates no tables (mailflow.store.migrate.prepare does)."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    SQLModel.metadata.create_all(engine, tables=_tables())
     return engine
-
-
-def _tables() -> list[Any]:
-    return [t.__table__ for t in (  # type: ignore[attr-defined]
-        models.MailboxState, models.TicketCounter, models.Ticket, models.IntakeRecord,
-        models.Reporter, models.Attachment, models.TicketEvent, models.OutboxMessage,
-        models.Quarantine, models.JobRun,
-    )]
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -190,7 +190,7 @@ def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     from mailflow.cli import build_parser
 
     commands = _subcommands()
-    assert {"run", "poll", "check", "deadline", "retry-parked", "tickets", "show",
+    assert {"run", "poll", "check", "deadline", "retry-parked", "tickets", "show", "db",
             "demo"} <= commands.keys()
     overview = mailflow("--help").stdout
     for name, text in commands.items():

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from mailflow.runners.schedule import Schedule
 from mailflow.store.db import make_engine
+from mailflow.store.migrate import prepare
 from mailflow.store.models import JobRun, TicketCounter
 
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
@@ -43,7 +44,9 @@ class DailyCounter:
 
 
 def _engine(tmp_path: Path) -> Engine:
-    return make_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    prepare(engine)  # make_engine creates no tables
+    return engine
 
 
 def _effects(engine: Engine) -> int:
