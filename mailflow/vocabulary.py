@@ -83,6 +83,11 @@ class Role(StrEnum):
     KEPALA_DESA = "kepala_desa"
     ADMIN = "admin"
 
+    @property
+    def label(self) -> str:
+        return {Role.VERIFIKATOR: "Verifikator", Role.PETUGAS: "Petugas tindak lanjut",
+                Role.KEPALA_DESA: "Kepala Desa", Role.ADMIN: "Administrator"}[self]
+
 
 # Who may read the reporter's identity: the verifier checks it; nobody else needs it.
 IDENTITY_ROLES: frozenset[Role] = frozenset({Role.VERIFIKATOR})
@@ -121,6 +126,24 @@ class EventKind(StrEnum):
     COMMAND_REFUSED = "command_refused"
     SECURITY = "security"  # a command whose sender could not be proven
 
+    @property
+    def label(self) -> str:
+        """How the audit trail names the event for staff."""
+        return _EVENT_LABELS[self]
+
+
+_EVENT_LABELS: dict[EventKind, str] = {
+    EventKind.CREATED: "tiket dibuat",
+    EventKind.STATUS: "status diubah",
+    EventKind.PRIORITY: "prioritas diubah",
+    EventKind.ASSIGNEE: "petugas ditunjuk",
+    EventKind.MESSAGE: "pesan kepada pelapor",
+    EventKind.INTERNAL_NOTE: "catatan internal",
+    EventKind.REPLY: "balasan diterima",
+    EventKind.COMMAND_REFUSED: "perintah ditolak",
+    EventKind.SECURITY: "peringatan keamanan",
+}
+
 
 class IntakeOutcome(StrEnum):
     """What intake did with a message whose subject matched (stored per message)."""
@@ -131,6 +154,12 @@ class IntakeOutcome(StrEnum):
     DUPLICATE = "duplicate"
     IGNORED = "ignored"
     QUARANTINED = "quarantined"
+
+    @property
+    def label(self) -> str:
+        return {IntakeOutcome.TICKET: "tiket baru", IntakeOutcome.REPLY: "balasan warga",
+                IntakeOutcome.STAFF: "balasan staf", IntakeOutcome.DUPLICATE: "duplikat",
+                IntakeOutcome.IGNORED: "diabaikan", IntakeOutcome.QUARANTINED: "dikarantina"}[self]
 
 
 # Outcomes whose message was taken and so is marked in the mailbox.
@@ -147,8 +176,19 @@ class OutboxKind(StrEnum):
     STAFF_NOTE = "staff"  # a short note to staff or the administrator (refusal, alert, reply)
     NOTIFY = "notify"  # a new ticket or an assignment, with the ticket's details
 
+    @property
+    def label(self) -> str:
+        return {OutboxKind.ACK: "tanda terima", OutboxKind.ACK_STAFF: "tanda terima untuk staf",
+                OutboxKind.STATUS: "kabar status", OutboxKind.STAFF_NOTE: "pesan untuk staf",
+                OutboxKind.NOTIFY: "pemberitahuan tiket"}[self]
+
 
 class OutboxState(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     PARKED = "parked"
+
+    @property
+    def label(self) -> str:
+        return {OutboxState.PENDING: "menunggu", OutboxState.SENT: "terkirim",
+                OutboxState.PARKED: "ditahan"}[self]
