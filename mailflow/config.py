@@ -160,8 +160,9 @@ class IntakeConfig(_Section):
 class CalendarConfig(_Section):
     timezone: str = "Asia/Jakarta"
     working_days: Annotated[int, Field(ge=1, le=365)] = 7
-    extra_holidays: list[date] = []
-    extra_workdays: list[date] = []
+    # TOML dates (2026-12-24) or quoted ISO dates ("2026-12-24"): both are common in practice.
+    extra_holidays: list[Annotated[date, Field(strict=False)]] = []
+    extra_workdays: list[Annotated[date, Field(strict=False)]] = []
 
     @field_validator("timezone")
     @classmethod

@@ -3,6 +3,7 @@
     MailflowError
     ├── ConfigError            the configuration (or a file it names) is wrong: fix it, exit 78
     │   └── SchemaError        the database schema does not match this version: run a migration
+    ├── LoginRefused           a mail server refused the configured user or password: fix it
     ├── TransientError         worth retrying later; nothing is the message's fault
     │   ├── ImapUnavailable    the IMAP server cannot be reached or refused the session
     │   ├── SmtpUnavailable    the SMTP server cannot be reached
@@ -24,6 +25,10 @@ class ConfigError(MailflowError):
 
 class SchemaError(ConfigError):
     """The database was made by another version of mailflow; the message says what to run."""
+
+
+class LoginRefused(MailflowError):
+    """A mail server refused the login: not an outage, and retrying can lock the account."""
 
 
 class TransientError(MailflowError):

@@ -24,7 +24,7 @@ from mailflow.config import Config
 from mailflow.core.notices import signature
 from mailflow.core.sender_auth import DkimCheck
 from mailflow.core.workdays import calendar_for
-from mailflow.errors import ImapUnavailable, StorageUnavailable, TransientError
+from mailflow.errors import ImapUnavailable, LoginRefused, StorageUnavailable, TransientError
 from mailflow.runners.handlers import Handlers
 from mailflow.runners.intake import Intake, IntakeStats
 from mailflow.runners.outbox import Outbox, OutboxStats
@@ -42,6 +42,7 @@ class PollResult:
     outbox: OutboxStats
     imap_error: str | None = None
     storage_error: str | None = None
+    login_error: str | None = None
     jobs: ScheduleStats = field(default_factory=ScheduleStats)
 
 
@@ -77,6 +78,9 @@ class Service:
         result = PollResult(None, OutboxStats())
         try:
             result.intake = self.intake.run(self.source)
+        except LoginRefused as exc:
+            result.login_error = str(exc)
+            log.error("imap login refused, intake stopped until the password is fixed: %s", exc)
         except ImapUnavailable as exc:
             result.imap_error = str(exc)
             log.warning("imap unavailable, will retry next poll: %s", exc)
@@ -87,7 +91,11 @@ class Service:
             result.imap_error = str(exc)
             log.warning("intake interrupted, will retry next poll: %s", exc)
         result.jobs = self.schedule.run_due(self.clock())
-        result.outbox = self.outbox.send_pass(self.clock())
+        try:
+            result.outbox = self.outbox.send_pass(self.clock())
+        except LoginRefused as exc:
+            result.login_error = result.login_error or str(exc)
+            log.error("smtp login refused, mail waits until the password is fixed: %s", exc)
         return result
 
     def run(self) -> None:

@@ -20,11 +20,11 @@ from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
 from imap_tools import MailBox, MailBoxStartTls, MailBoxUnencrypted
-from imap_tools.errors import UnexpectedCommandStatusError
+from imap_tools.errors import MailboxLoginError, UnexpectedCommandStatusError
 
 from mailflow.adapters.tls import tls_context
 from mailflow.config import ImapConfig
-from mailflow.errors import ImapUnavailable
+from mailflow.errors import ImapUnavailable, LoginRefused
 
 log = logging.getLogger(__name__)
 
@@ -241,6 +241,10 @@ class ImapSource:
             box = self._connect()
             box.login(self.cfg.username, self.cfg.secret(), initial_folder=None)
             imap = ImapSession(box, self.cfg)
+        except MailboxLoginError as exc:
+            raise LoginRefused(f"IMAP {self.cfg.host}:{self.cfg.effective_port} refused the login "
+                               f"of {self.cfg.username!r}; check [imap] username and the "
+                               "password") from exc
         except NETWORK_ERRORS as exc:
             raise ImapUnavailable(f"IMAP {self.cfg.host}:{self.cfg.effective_port}: {exc}") from exc
         try:
@@ -250,3 +254,11 @@ class ImapSource:
                 box.logout()
             except Exception:
                 log.debug("imap logout failed", exc_info=True)
+
+    def probe(self) -> str:
+        """Log in and look at the folder, for `mailflow check`; what was found, in one line."""
+        with self.session() as imap:
+            unseen = "" if imap.uidnext is None else f", next UID {imap.uidnext}"
+            return (f"logged in to {self.cfg.host}:{self.cfg.effective_port} ({self.cfg.security}) "
+                    f"as {self.cfg.username}, folder {self.cfg.folder!r} (UIDVALIDITY "
+                    f"{imap.uidvalidity}{unseen})")

@@ -8,15 +8,16 @@ connection, is `SmtpUnavailable`, which concerns no message and counts no attemp
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 import aiosmtplib
 
 from mailflow.adapters.tls import tls_context
 from mailflow.config import SmtpConfig
-from mailflow.errors import SmtpUnavailable
+from mailflow.errors import LoginRefused, SmtpUnavailable
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Letter:
 
 
 Report = Callable[[int, Outcome], None]
+_T = TypeVar("_T")
 
 
 class Sender(Protocol):
@@ -62,10 +64,35 @@ class SmtpSender:
         self.cfg = cfg
 
     def deliver(self, batch: Sequence[Letter], report: Report) -> None:
+        self._run(self._deliver(batch, report))
+
+    def probe(self) -> str:
+        """Greeting, TLS and login, for `mailflow check`; what was found, in one line."""
+        return self._run(self._probe())
+
+    def _run(self, work: Coroutine[Any, Any, _T]) -> _T:
         try:
-            asyncio.run(self._deliver(batch, report))
+            return asyncio.run(work)
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            raise LoginRefused(f"SMTP {self.cfg.host}:{self.cfg.effective_port} refused the login "
+                               f"of {self.cfg.username!r} ({exc.code}); check [smtp] username "
+                               "and the password") from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise SmtpUnavailable(f"SMTP {self.cfg.host}:{self.cfg.effective_port}: {exc}") from exc
+
+    async def _probe(self) -> str:
+        client = self._client()
+        await client.connect()
+        try:
+            if self.cfg.username:
+                await client.login(self.cfg.username, self.cfg.secret() or "")
+            login = f"logged in as {self.cfg.username}" if self.cfg.username else "no login"
+            return (f"{self.cfg.host}:{self.cfg.effective_port} ({self.cfg.security}) answered, "
+                    f"{login}")
+        finally:
+            if client.is_connected:
+                with contextlib.suppress(aiosmtplib.SMTPException):
+                    await client.quit()
 
     def _client(self) -> aiosmtplib.SMTP:
         cfg = self.cfg

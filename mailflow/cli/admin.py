@@ -14,7 +14,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from mailflow.adapters.tls import tls_context
 from mailflow.config import ENV_CONFIG, Config, load_config, resolve_path
 from mailflow.core.workdays import WorkCalendar, calendar_for, format_tanggal
 from mailflow.store.db import make_engine
@@ -29,7 +28,11 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     poll.add_argument("--once", action="store_true", required=True,
                       help="required: run a single pass and exit")
     poll.set_defaults(handler=cmd_poll)
-    check = add("check", "validate the configuration and exit")
+    check = add("check", "try everything the service needs (configuration, secrets, storage, "
+                "database schema, IMAP and SMTP logins), one line per check")
+    check.add_argument("--offline", action="store_true",
+                       help="leave out the IMAP and SMTP connections (for ExecStartPre: the "
+                            "service must start even while a mail server is down)")
     check.set_defaults(handler=cmd_check)
     deadline = add("deadline", "due date for a complaint received at DATETIME")
     deadline.add_argument("when", metavar="DATETIME",
@@ -45,19 +48,9 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    cfg = _config(args)
-    cfg.imap.secret()
-    cfg.smtp.secret()
-    if "signed_reply" in cfg.commands.accept:
-        cfg.commands.secret_bytes()
-    for key, section in (("[imap] tls_ca_file", cfg.imap), ("[smtp] tls_ca_file", cfg.smtp)):
-        if section.security != "plain":
-            tls_context(section.tls_ca_file, key)
-    print(f"configuration OK: village {cfg.village.name!r}, inbox "
-          f"{cfg.imap.host}:{cfg.imap.effective_port}/{cfg.imap.folder}, "
-          f"database {cfg.database_url.split('://', 1)[0]}, {len(cfg.staff)} staff, "
-          f"commands proven by {' / '.join(cfg.commands.accept)}")
-    return os.EX_OK
+    from mailflow.cli.check import report, run_checks
+
+    return report(run_checks(_config(args), offline=args.offline))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -73,6 +66,8 @@ def cmd_poll(args: argparse.Namespace) -> int:
     service = Service(_config(args))
     result = service.poll_once()
     service.engine.dispose()
+    if result.login_error:
+        return os.EX_CONFIG  # a refused login: the password or user must be fixed
     if result.storage_error:
         return os.EX_IOERR  # the disk or the database could not be written
     if result.imap_error or result.outbox.smtp_unavailable:

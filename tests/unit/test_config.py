@@ -154,3 +154,17 @@ def test_staff_lookup_ignores_case() -> None:
     cfg = parse_config(MINIMAL)
     member = cfg.staff_member("SekDes@Klero.Desa.ID")
     assert member is not None and member.sees_identity
+
+
+def test_calendar_dates_may_be_quoted_iso_dates() -> None:
+    from datetime import date
+
+    cfg = parse_config(_with("calendar", extra_holidays=["2026-12-24", date(2026, 12, 31)],
+                             extra_workdays=["2026-12-26"]))
+    assert cfg.calendar.extra_holidays == [date(2026, 12, 24), date(2026, 12, 31)]
+    assert cfg.calendar.extra_workdays == [date(2026, 12, 26)]
+
+
+def test_a_calendar_date_that_is_not_a_date_names_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"\[calendar\] extra_holidays.0: .*'24-12-2026'"):
+        parse_config(_with("calendar", extra_holidays=["24-12-2026"]))

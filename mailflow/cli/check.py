@@ -1,0 +1,113 @@
+"""`mailflow check`: everything the service needs, tried for real, one line per check.
+
+The configuration (with its secret files) must load first; then the storage directory
+is written to, the database's schema compared with this mailflow's, and both mail
+servers are connected to and logged in to, exactly as the service will. The exit status
+says what kind of fix is needed, so `ExecStartPre` and scripts can act on it:
+
+    0   every check passed
+    78  something to fix in the configuration: a refused login, a CA file, the schema
+        (`mailflow db upgrade`), or the configuration file itself
+    74  the storage directory or the database cannot be written
+    69  a mail server cannot be reached now (retrying later may help)
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mailflow.adapters.imap import ImapSource
+from mailflow.adapters.smtp import SmtpSender
+from mailflow.adapters.tls import tls_context
+from mailflow.config import Config
+from mailflow.errors import ConfigError, LoginRefused, MailflowError, StorageUnavailable
+from mailflow.store import migrate
+from mailflow.store.db import make_engine
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    ok: bool
+    detail: str
+    status: int = os.EX_OK  # the exit status this failure calls for
+
+
+def _exit_status(exc: Exception) -> int:
+    if isinstance(exc, (ConfigError, LoginRefused)):
+        return os.EX_CONFIG
+    if isinstance(exc, (StorageUnavailable, OSError)):
+        return os.EX_IOERR
+    return os.EX_UNAVAILABLE
+
+
+def _attempt(name: str, probe: Callable[[], str]) -> Result:
+    try:
+        return Result(name, True, probe())
+    except (MailflowError, OSError) as exc:
+        return Result(name, False, str(exc), _exit_status(exc))
+
+
+def _storage(cfg: Config) -> str:
+    directory = cfg.storage_dir
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".mailflow-check-"):
+            pass
+    except OSError as exc:
+        raise StorageUnavailable(f"[storage] directory {str(directory)!r} cannot be written: "
+                                 f"{exc.strerror or exc} (create it, owned by the service user)"
+                                 ) from exc
+    return f"{directory} is writable"
+
+
+def _schema(cfg: Config) -> str:
+    engine = make_engine(cfg.database_url)
+    try:
+        state = migrate.status(engine)
+    finally:
+        engine.dispose()
+    if not state.runnable:
+        raise ConfigError(state.problem())
+    if state.kind == "empty":
+        return f"new database, created at schema revision {state.head} on first start"
+    return f"schema revision {state.revision} (this mailflow's)"
+
+
+def _tls(cfg: Config) -> str:
+    for key, section in (("[imap] tls_ca_file", cfg.imap), ("[smtp] tls_ca_file", cfg.smtp)):
+        if section.security != "plain":
+            tls_context(section.tls_ca_file, key)
+    return "certificates verified" + (" with the configured CA files"
+                                      if cfg.imap.tls_ca_file or cfg.smtp.tls_ca_file else "")
+
+
+def run_checks(cfg: Config, offline: bool = False) -> list[Result]:
+    """Every check; `offline` leaves out the two mail servers (a start-up check must not keep
+    the service from taking complaints while the SMTP server is down)."""
+    loaded = (f"village {cfg.village.name!r}, {len(cfg.staff)} staff, commands proven by "
+              f"{' / '.join(cfg.commands.accept)}; secret files read")
+    results = [
+        Result("configuration", True, loaded),
+        _attempt("storage", lambda: _storage(cfg)),
+        _attempt("database", lambda: _schema(cfg)),
+        _attempt("tls", lambda: _tls(cfg)),
+    ]
+    if not offline:
+        results += [_attempt("imap", ImapSource(cfg.imap).probe),
+                    _attempt("smtp", SmtpSender(cfg.smtp).probe)]
+    return results
+
+
+def report(results: list[Result]) -> int:
+    """Print one line per check; the exit status of the most fundamental failure."""
+    for result in results:
+        print(f"{'ok  ' if result.ok else 'FAIL'} {result.name:<13} {result.detail}")
+    failures = [r.status for r in results if not r.ok]
+    for status in (os.EX_CONFIG, os.EX_IOERR, os.EX_UNAVAILABLE):
+        if status in failures:
+            return status
+    return os.EX_OK
