@@ -33,14 +33,28 @@ EX_UNAVAILABLE, EX_SOFTWARE, EX_CONFIG = os.EX_UNAVAILABLE, os.EX_SOFTWARE, os.E
 AddCommand = Callable[..., argparse.ArgumentParser]
 
 
+class _JournalPriority(logging.Filter):
+    """Adds the syslog priority that journald reads from a `<N>` line prefix (sd-daemon(3))."""
+
+    _PRIORITIES = ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4),
+                   (logging.INFO, 6))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.priority = next((p for level, p in self._PRIORITIES if record.levelno >= level), 7)
+        return True
+
+
 def setup_logging(verbose: bool) -> None:
-    # Under systemd, journald stamps each line itself; elsewhere a time helps.
-    stamp = "" if os.environ.get("JOURNAL_STREAM") else "%(asctime)s "
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format=stamp + "%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    """Under systemd (JOURNAL_STREAM set) journald stamps each line and reads its level from a
+    `<N>` prefix, so neither a second timestamp nor a level word is written; elsewhere both
+    help a person reading a terminal."""
+    handler = logging.StreamHandler(sys.stderr)
+    if os.environ.get("JOURNAL_STREAM"):
+        handler.addFilter(_JournalPriority())
+        handler.setFormatter(logging.Formatter("<%(priority)d>%(name)s: %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
     for noisy in ("asyncio", "pymap", "mail.log", "aiosmtpd"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

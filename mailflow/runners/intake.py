@@ -82,7 +82,9 @@ class Intake:
                     self._one(imap, header, stats)
                 self._advance(imap, uids[min(start + chunk, len(uids)) - 1])
             self._mark_pending(imap)
-        log.info(
+        # An idle pass says nothing at INFO: a daemon polling every minute would fill the journal.
+        log.log(
+            logging.INFO if stats.examined else logging.DEBUG,
             "intake pass done examined=%d tickets=%d replies=%d skipped=%d ignored=%d "
             "duplicates=%d quarantined=%d",
             stats.examined, stats.tickets, stats.replies, stats.skipped, stats.ignored,

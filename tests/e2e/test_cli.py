@@ -243,3 +243,22 @@ def test_retry_parked_sends_refused_mail_once_the_cause_is_fixed(mail_world: Any
     assert mailflow("--config", str(path), "poll", "--once").returncode == 0
     assert len(mail_world.messages(stranger)) == 1
     assert mailflow("--config", str(path), "retry-parked").stdout.startswith("0 parked")
+
+
+@pytest.mark.e2e
+def test_under_journald_lines_carry_a_priority_and_no_timestamp(mail_world: Any,
+                                                                tmp_path: Path) -> None:
+    cfg = config_for(mail_world, tmp_path)
+    path = write_config(cfg, tmp_path / "config.toml")
+    mail_world.deliver(INBOX, complaint())
+
+    first = mailflow("poll", "--once", "--config", str(path), env={"JOURNAL_STREAM": "8:1234"})
+    idle = mailflow("poll", "--once", "--config", str(path), env={"JOURNAL_STREAM": "8:1234"})
+
+    assert first.returncode == 0, first.stderr
+    lines = first.stderr.splitlines()
+    assert lines and all(line.startswith(("<6>", "<4>", "<3>")) for line in lines), lines
+    assert any(line.startswith("<6>mailflow.runners.intake: ticket created") or
+               "ticket created" in line for line in lines)
+    assert not any(line[3:7].isdigit() for line in lines)  # no "2026-..." stamp after <N>
+    assert idle.returncode == 0 and idle.stderr == ""  # an idle pass is silent at INFO
