@@ -260,6 +260,14 @@ class Config(_Section):
         addresses = [member.address for member in self.staff]
         if len(set(addresses)) != len(addresses):
             raise ValueError("[[staff]] lists the same email twice")
+        if "signed_reply" in self.commands.accept:
+            # pengaduan+adu-2026-000042.<6-char token>.<16-char tag>: the same arithmetic as
+            # core/reply_address.py longest_local_part (config sits below core).
+            local = self.smtp.from_address.rsplit("@", 1)[0]
+            longest = len(local) + 1 + len(self.tickets.prefix) + 12 + 1 + 6 + 1 + 16
+            if longest > 64:
+                raise ValueError(f"[smtp] from_address: its local part is too long for signed reply "
+                                 f"addresses ({longest} > 64 characters); use a shorter one")
         return self
 
     def staff_member(self, address: str | None) -> StaffMember | None:

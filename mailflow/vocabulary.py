@@ -125,6 +125,9 @@ class EventKind(StrEnum):
     REPLY = "reply"  # a message from the reporter or someone else about the ticket
     COMMAND_REFUSED = "command_refused"
     SECURITY = "security"  # a command whose sender could not be proven
+    # A reply from the reporter's address that would have completed data, without proof that
+    # the reporter sent it: kept for the verifier, nothing changed.
+    UNVERIFIED_DATA = "unverified_data"
 
     @property
     def label(self) -> str:
@@ -154,6 +157,8 @@ class IntakeOutcome(StrEnum):
     DUPLICATE = "duplicate"
     IGNORED = "ignored"
     QUARANTINED = "quarantined"
+    # A staff action (a `#kanal` recording) whose sender could not be proven: nothing made.
+    REFUSED = "refused"
 
     @property
     def label(self) -> str:

@@ -4,6 +4,13 @@
 it returns inside the message's transaction. A staff member records a phone or WhatsApp
 complaint by writing `#kanal telepon` above the caller's details: the caller, not the staff
 member, is then the reporter, and the staff member gets the acknowledgement to read out.
+
+Recording is a staff action, so it needs the same proof as a command (the handler checks it:
+DKIM, a trusted Authentication-Results, or the member's signed record address). A recording
+without proof is refused whole (`plan_refused_recording`): a forger must get neither a ticket
+"recorded by staff" nor an acknowledgement mailed to an address of their choosing. It does not
+become an ordinary complaint either, which would file the caller's data under the staff
+member's address; the genuine member is told at their real address how to send it again.
 """
 
 from __future__ import annotations
@@ -15,7 +22,13 @@ from datetime import datetime
 from mailflow.config import Config, StaffMember
 from mailflow.core.commands import parse_staff_reply
 from mailflow.core.identity import Identity, extract_identity
-from mailflow.core.notices import Outgoing, acknowledgement, new_ticket_notices
+from mailflow.core.notices import (
+    Outgoing,
+    acknowledgement,
+    new_ticket_notices,
+    record_address,
+    staff_note,
+)
 from mailflow.core.parse import ParsedMessage
 from mailflow.core.reply_text import new_text
 from mailflow.core.tickets import EventPlan, TicketFacts, assess
@@ -90,3 +103,41 @@ def plan_new_ticket(msg: ParsedMessage, received: datetime, number: str, cfg: Co
     outgoing.extend(new_ticket_notices(cfg, ticket, identity, msg.attachments))
     return NewTicket(ticket, identity, source.recorder, event, tuple(outgoing), msg.message_id,
                      msg.html_only)
+
+
+@dataclass(frozen=True)
+class RefusedRecording:
+    """A `#kanal` recording whose sender is unproven: no ticket, only these messages."""
+
+    outgoing: tuple[Outgoing, ...]
+    summary: str  # a log line without identity
+
+
+def plan_refused_recording(msg: ParsedMessage, member: StaffMember, cfg: Config,
+                           reason: str) -> RefusedRecording:
+    """The administrator is alerted (no command address); the member learns how to record."""
+    outgoing: list[Outgoing] = []
+    if cfg.commands.admin_address:
+        outgoing.append(staff_note(cfg, None, cfg.commands.admin_address,
+                                   "Peringatan keamanan: pencatatan pengaduan tanpa bukti pengirim",
+                                   "Yth. Administrator,", [
+            f"Sebuah email mengaku dari staf {member.name} <{member.address}> mencatat pengaduan "
+            "telepon/WhatsApp, tetapi tidak terbukti berasal dari staf tersebut.",
+            "Tidak ada tiket yang dibuat dan tidak ada email yang dikirim ke alamat di dalamnya.",
+            f"Message-ID: {msg.message_id or '-'}", f"Alasan teknis: {reason}"],
+            answerable=False))
+    record = record_address(cfg, member)
+    how = (f"kirim ulang pencatatan ke alamat khusus Anda: {record} (tombol Balas pada email ini "
+           "juga mengirim ke alamat itu)" if record else
+           "kirim ulang dari akun email resmi Anda yang ditandatangani (DKIM)")
+    # A fixed subject (no text of the forger's) that still carries the phrase intake takes.
+    subject = f"Re: {cfg.intake.subject_phrases[0]} - pencatatan tidak dijalankan"
+    told = staff_note(cfg, None, member.email, subject, f"Yth. {member.name},", [
+        "Pencatatan pengaduan telepon/WhatsApp Anda tidak dijalankan; tidak ada tiket yang dibuat.",
+        "Alasannya: email ini tidak terbukti berasal dari alamat Anda. Jika Anda memang "
+        f"mengirimnya, {how}. Jika tidak, beri tahu administrator."],
+        in_reply_to=msg.message_id, answerable=False)
+    outgoing.append(replace(told, reply_to=record))
+    return RefusedRecording(tuple(outgoing),
+                            f"security: unproven phone/WhatsApp recording refused "
+                            f"claimed_staff={member.name}")

@@ -18,7 +18,7 @@ from mailflow.config import Config, StaffMember
 from mailflow.core.identity import Identity
 from mailflow.core.parse import Attachment
 from mailflow.core.privacy import scrub
-from mailflow.core.reply_address import signed_address
+from mailflow.core.reply_address import Purpose, signed_address
 from mailflow.core.tickets import TicketFacts
 from mailflow.core.workdays import format_moment, format_tanggal
 from mailflow.core.workflow import FINAL
@@ -44,11 +44,26 @@ def signature(cfg: Config) -> str:
     return cfg.smtp.from_name or f"Pemerintah {cfg.village.name}"
 
 
-def reply_address(cfg: Config, ticket: TicketFacts) -> str:
-    """Where staff replies go: the signed per-ticket address when signed replies are accepted."""
-    if "signed_reply" in cfg.commands.accept:
-        return signed_address(cfg.smtp.from_address, ticket.number, cfg.commands.secret_bytes())
-    return cfg.smtp.from_address
+def reply_address(cfg: Config, ticket: TicketFacts, holder: str) -> str:
+    """Where `holder` (a staff member or the reporter) replies about `ticket`: an address
+    signed for them alone when signed replies are accepted, else the public address.
+
+    Each person gets their own, so an address that reaches someone else (a forwarded mail, a
+    colleague's notification) proves nothing for them (core/reply_address.py).
+    """
+    if "signed_reply" not in cfg.commands.accept:
+        return cfg.smtp.from_address
+    purpose = Purpose.STAFF if cfg.staff_member(holder) is not None else Purpose.REPORTER
+    return signed_address(cfg.smtp.from_address, purpose, holder, cfg.commands.secret_bytes(),
+                          ticket.number)
+
+
+def record_address(cfg: Config, member: StaffMember) -> str | None:
+    """Where `member` sends a phone or WhatsApp complaint to record it, proven by the address."""
+    if "signed_reply" not in cfg.commands.accept:
+        return None
+    return signed_address(cfg.smtp.from_address, Purpose.RECORD, member.address,
+                          cfg.commands.secret_bytes())
 
 
 def _common(cfg: Config, ticket: TicketFacts) -> dict[str, Any]:
@@ -80,7 +95,8 @@ def acknowledgement(cfg: Config, ticket: TicketFacts, identity: Identity, nik_pr
         "nik_problem": nik_problem,
     }
     return Outgoing(kind, recipient, f"[{ticket.number}] Pengaduan Anda telah diterima", "ack",
-                    context, in_reply_to=in_reply_to, references=tuple(references))
+                    context, in_reply_to=in_reply_to, references=tuple(references),
+                    reply_to=reply_address(cfg, ticket, recipient))
 
 
 def status_update(cfg: Config, ticket: TicketFacts, reporter: Identity, message: str,
@@ -98,17 +114,25 @@ def status_update(cfg: Config, ticket: TicketFacts, reporter: Identity, message:
     }
     return Outgoing(OutboxKind.STATUS, reporter.email,
                     f"[{ticket.number}] Status pengaduan: {ticket.status.label}", "status", context,
-                    in_reply_to=ticket.ack_message_id)
+                    in_reply_to=ticket.ack_message_id,
+                    reply_to=reply_address(cfg, ticket, reporter.email))
 
 
 # -- to staff -------------------------------------------------------------------------------
 
-def staff_note(cfg: Config, ticket: TicketFacts, to: str, subject: str, greeting: str,
-               paragraphs: Sequence[str], in_reply_to: str | None = None) -> Outgoing:
-    """A short message to staff or the administrator (refusals, security alerts, replies)."""
+def staff_note(cfg: Config, ticket: TicketFacts | None, to: str, subject: str, greeting: str,
+               paragraphs: Sequence[str], in_reply_to: str | None = None,
+               answerable: bool = True) -> Outgoing:
+    """A short message to staff or the administrator (refusals, security alerts, replies).
+
+    `answerable`: the note invites a reply with commands on `ticket` (a refusal's explanation,
+    a resident's reply passed on), so it carries the recipient's own signed address; a note
+    that needs no answer (a security alert) carries no command address at all.
+    """
     context = {"greeting": greeting, "paragraphs": list(paragraphs), "village": cfg.village.name}
+    reply_to = reply_address(cfg, ticket, to) if answerable and ticket is not None else None
     return Outgoing(OutboxKind.STAFF_NOTE, to, subject, "notice", context, in_reply_to=in_reply_to,
-                    reply_to=reply_address(cfg, ticket))
+                    reply_to=reply_to)
 
 
 def new_ticket_notices(cfg: Config, ticket: TicketFacts, identity: Identity,
@@ -156,5 +180,5 @@ def ticket_notice(cfg: Config, member: StaffMember, ticket: TicketFacts, identit
     }
     heading = "Pengaduan baru" if action == "diverifikasi" else "Tugas tindak lanjut"
     return Outgoing(OutboxKind.NOTIFY, member.email, f"[{ticket.number}] {heading}: {subject[:80]}",
-                    "notify", context, reply_to=reply_address(cfg, ticket),
+                    "notify", context, reply_to=reply_address(cfg, ticket, member.address),
                     attachments=tuple(attached))

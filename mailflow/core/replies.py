@@ -33,6 +33,10 @@ _VERIFIER_TARGETS = frozenset({Status.DIVERIFIKASI, Status.DITOLAK, Status.PERLU
                                Status.DITERIMA})
 _STATUS_REQUEST = re.compile(r"^\s*(cek\s+|check\s+)?status\b", re.IGNORECASE)
 _NOTE_LIMIT = 20000
+_UNVERIFIED_WARNING = (
+    "Perhatian: balasan ini tidak terbukti berasal dari pelapor (alamat pengirim email dapat "
+    "dipalsukan). Data di dalamnya tidak dimasukkan ke tiket dan status tidak diubah; periksa "
+    "kebenarannya kepada pelapor sebelum menindaklanjuti.")
 
 
 @dataclass(frozen=True)
@@ -77,10 +81,12 @@ def check_staff_reply(ticket: TicketFacts, member: StaffMember, reply: StaffRepl
 
 
 def plan_staff_reply(ticket: TicketFacts, reporter: Identity | None, member: StaffMember,
-                     msg: ParsedMessage, method: str | None, cfg: Config) -> ReplyPlan:
-    """A staff member's reply: refused unproven, refused with reasons, or applied."""
+                     msg: ParsedMessage, method: str | None, cfg: Config,
+                     reason: str = "") -> ReplyPlan:
+    """A staff member's reply: refused unproven (`reason`: why no proof held), refused with
+    reasons, or applied."""
     if method is None:
-        return _unproven(ticket, member, msg, cfg)
+        return _unproven(ticket, member, msg, cfg, reason)
     reply = parse_staff_reply(new_text(msg.text))
     problems = check_staff_reply(ticket, member, reply, cfg)
     if problems:
@@ -153,9 +159,10 @@ def _explanation(cfg: Config, ticket: TicketFacts, member: StaffMember, msg: Par
 
 
 def _unproven(ticket: TicketFacts, member: StaffMember, msg: ParsedMessage,
-              cfg: Config) -> ReplyPlan:
+              cfg: Config, reason: str = "") -> ReplyPlan:
+    note = f"unauthenticated command claiming to be from {member.address}"
     event = EventPlan(EventKind.SECURITY, "unknown", message_id=msg.message_id,
-                      note=f"unauthenticated command claiming to be from {member.address}")
+                      note=f"{note} ({reason})" if reason else note)
     outgoing: list[Outgoing] = []
     notes: list[str] = []
     admin = cfg.commands.admin_address
@@ -166,10 +173,12 @@ def _unproven(ticket: TicketFacts, member: StaffMember, msg: ParsedMessage,
             f"(metode yang diterima: {', '.join(cfg.commands.accept)}).",
             "Perintah itu tidak dijalankan dan tidak diteruskan kepada pelapor.",
             f"Message-ID: {msg.message_id or '-'}",
+            *([f"Alasan teknis: {reason}"] if reason else []),
         ]
+        # Needs no answer, so it carries no command address: a reply goes to the public one.
         outgoing.append(staff_note(
             cfg, ticket, admin, f"[{ticket.number}] Peringatan keamanan: perintah tanpa bukti "
-            "pengirim", "Yth. Administrator,", paragraphs))
+            "pengirim", "Yth. Administrator,", paragraphs, answerable=False))
     else:
         notes.append("security: no [commands] admin_address configured; alert not mailed")
     # The genuine staff member learns of it at their real address: if they wrote it (from a
@@ -188,13 +197,19 @@ def _unproven(ticket: TicketFacts, member: StaffMember, msg: ParsedMessage,
 # -- residents ------------------------------------------------------------------------------
 
 def plan_resident_reply(ticket: TicketFacts, reporter: Identity | None, msg: ParsedMessage,
-                        cfg: Config) -> ReplyPlan:
-    """A reply from the reporter (or anyone else) to a ticket's messages."""
+                        cfg: Config, method: str | None = None) -> ReplyPlan:
+    """A reply from the reporter (or anyone else) to a ticket's messages.
+
+    `method`: how the sender was proven to be the reporter (core/sender_auth.py), or None. A
+    From address alone is enough to ask for the status (the answer goes to the reporter's
+    own address, whoever asked) but not to change anything: without proof, what the reply
+    would have completed is kept as an unverified note for the verifier.
+    """
     text = new_text(msg.text)
     own = reporter is not None and bool(reporter.email) and (
         msg.from_addr == (reporter.email or "").lower())
     event = EventPlan(EventKind.REPLY, "reporter" if own else "other", note=text[:_NOTE_LIMIT],
-                      message_id=msg.message_id)
+                      message_id=msg.message_id, auth=(method or "") if own else "")
     if not own or reporter is None:
         return ReplyPlan("reply from another sender", ticket, events=(event,),
                          summary=f"reply from someone other than the reporter "
@@ -206,9 +221,18 @@ def plan_resident_reply(ticket: TicketFacts, reporter: Identity | None, msg: Par
     plan = ReplyPlan("reply", ticket, events=(event,),
                      summary=f"reply added ticket={ticket.number}")
     if ticket.status is Status.PERLU_DATA:
-        plan = _complete(plan, reporter, text, cfg)
-    told = _tell_staff(cfg, plan.ticket, plan.reporter or reporter, text)
+        plan = _complete(plan, reporter, text, cfg) if method else _unverified(plan, msg)
+    told = _tell_staff(cfg, plan.ticket, plan.reporter or reporter, text, verified=bool(method))
     return replace(plan, outgoing=(*plan.outgoing, *told))
+
+
+def _unverified(plan: ReplyPlan, msg: ParsedMessage) -> ReplyPlan:
+    """A reply that would complete data but whose sender is unproven: recorded, nothing changed."""
+    event = EventPlan(EventKind.UNVERIFIED_DATA, "reporter", message_id=msg.message_id,
+                      note="balasan tanpa bukti pengirim: data dan status tidak diubah")
+    return replace(plan, outcome="unverified reply", events=(*plan.events, event),
+                   summary=f"reply without proof of its sender ticket={plan.ticket.number}; "
+                           "kept for the verifier, nothing changed")
 
 
 def merge_identity(reporter: Identity, found: Identity) -> Identity:
@@ -247,9 +271,10 @@ def _complete(plan: ReplyPlan, reporter: Identity, text: str, cfg: Config) -> Re
                            "status=perlu_data->diterima")
 
 
-def _tell_staff(cfg: Config, ticket: TicketFacts, reporter: Identity, text: str) -> list[Outgoing]:
+def _tell_staff(cfg: Config, ticket: TicketFacts, reporter: Identity, text: str,
+                verified: bool = True) -> list[Outgoing]:
     """The verifiers and the assigned officer hear of each reply; identity only for those who
-    may see it."""
+    may see it; a reply whose sender is unproven says so, since its From may be forged."""
     recipients = {m.address: m for m in cfg.staff_with(Role.VERIFIKATOR)}
     assignee = cfg.staff_member(ticket.assignee)
     if assignee is not None:
@@ -259,6 +284,7 @@ def _tell_staff(cfg: Config, ticket: TicketFacts, reporter: Identity, text: str)
                    f"Yth. {member.name},",
                    [f"Pelapor membalas tiket {ticket.number} (status: {ticket.status}):",
                     text if member.sees_identity else scrub(text, reporter),
+                    *([] if verified else [_UNVERIFIED_WARNING]),
                     "Balas email ini dengan perintah (#status ...) untuk menindaklanjuti."])
         for member in recipients.values()
     ]

@@ -10,16 +10,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
 from mailflow.adapters.clock import Clock
 from mailflow.compose.mime import Composer
 from mailflow.config import Config, StaffMember
-from mailflow.core.new_ticket import plan_new_ticket, ticket_year
+from mailflow.core.new_ticket import (
+    plan_new_ticket,
+    plan_refused_recording,
+    source_of,
+    ticket_year,
+)
 from mailflow.core.notices import Outgoing
 from mailflow.core.parse import ParsedMessage
 from mailflow.core.replies import ReplyPlan, plan_resident_reply, plan_staff_reply
-from mailflow.core.sender_auth import DkimCheck, authenticate
+from mailflow.core.reply_address import Purpose
+from mailflow.core.sender_auth import Claim, DkimCheck, Proof, authenticate, signature_digests
 from mailflow.core.tickets import EventPlan, format_number
 from mailflow.core.workdays import WorkCalendar
 from mailflow.errors import MailflowError
@@ -43,7 +50,18 @@ class Handlers:
 
     # -- new complaint ----------------------------------------------------------------------
 
-    def new_ticket(self, session: Session, msg: ParsedMessage, received: datetime, key: str) -> Ticket:
+    def new_ticket(self, session: Session, msg: ParsedMessage, raw: bytes, received: datetime,
+                   key: str) -> Ticket | None:
+        """The new ticket, or None when a staff recording (`#kanal`) is refused for lack of proof."""
+        recorder = source_of(msg, self.cfg).recorder
+        proof = None
+        if recorder is not None:
+            proof = self._prove(session, msg, raw, Claim(recorder.address, Purpose.RECORD, None))
+            if proof.method is None:
+                refused = plan_refused_recording(msg, recorder, self.cfg, proof.reason)
+                self._queue(session, None, refused.outgoing, self.clock())
+                log.warning("%s reason=%s", refused.summary, proof.reason)
+                return None
         year = ticket_year(received, self.calendar)
         number = format_number(self.cfg.tickets.prefix, year,
                                queries.next_ticket_number_seq(session, year))
@@ -66,8 +84,11 @@ class Handlers:
             session.add(Attachment(ticket_id=ticket_id, filename=part.filename,
                                    content_type=part.content_type, size=stored.size,
                                    sha256=stored.sha256, path=stored.path))
-        self._record(session, ticket_id, [plan.event], now)
+        event = plan.event if proof is None else replace(plan.event, auth=proof.method or "")
+        self._record(session, ticket_id, [event], now)
         self._queue(session, ticket, plan.outgoing, now)
+        if proof is not None:
+            queries.use_signatures(session, signature_digests(raw), ticket_id, msg.message_id, now)
         if plan.identity.email is None and plan.recorder is None:
             log.warning("no reply address ticket=%s; acknowledgement not possible", number)
         log.info("ticket created ticket=%s channel=%s status=%s due=%s missing=%s attachments=%d",
@@ -79,31 +100,47 @@ class Handlers:
 
     def staff_reply(self, session: Session, ticket: Ticket, member: StaffMember,
                     msg: ParsedMessage, raw: bytes) -> str:
-        method = authenticate(msg, raw, ticket.number, self.cfg.commands,
-                              self.cfg.smtp.from_address, self.dkim)
+        others = tuple(m.address for m in self.cfg.staff)
+        proof = self._prove(session, msg, raw,
+                            Claim(member.address, Purpose.STAFF, ticket.number, others))
         reporter = queries.reporter_of(session, ticket.id)
         identity = reporter.identity() if reporter is not None else None
         facts = ticket.facts(queries.ack_message_id(session, ticket.id))
-        return self._apply(session, ticket, reporter,
-                           plan_staff_reply(facts, identity, member, msg, method, self.cfg))
+        plan = plan_staff_reply(facts, identity, member, msg, proof.method, self.cfg, proof.reason)
+        return self._apply(session, ticket, reporter, plan, msg, raw, proof)
 
-    def resident_reply(self, session: Session, ticket: Ticket, msg: ParsedMessage) -> str:
+    def resident_reply(self, session: Session, ticket: Ticket, msg: ParsedMessage,
+                       raw: bytes) -> str:
         reporter = queries.reporter_of(session, ticket.id)
         identity = reporter.identity() if reporter is not None else None
+        proof = Proof(None)
+        if identity is not None and identity.email and msg.from_addr == identity.email.lower():
+            proof = self._prove(session, msg, raw,
+                                Claim(msg.from_addr, Purpose.REPORTER, ticket.number))
         facts = ticket.facts(queries.ack_message_id(session, ticket.id))
-        return self._apply(session, ticket, reporter,
-                           plan_resident_reply(facts, identity, msg, self.cfg))
+        plan = plan_resident_reply(facts, identity, msg, self.cfg, proof.method)
+        return self._apply(session, ticket, reporter, plan, msg, raw, proof)
+
+    def _prove(self, session: Session, msg: ParsedMessage, raw: bytes, claim: Claim) -> Proof:
+        """The sender's proof for `claim`; a copy of an earlier proven message has none."""
+        replayed = queries.signatures_used(session, signature_digests(raw))
+        return authenticate(msg, raw, claim, self.cfg.commands, self.cfg.smtp.from_address,
+                            self.cfg.tickets.prefix, self.dkim, replayed=replayed)
 
     def _apply(self, session: Session, ticket: Ticket, reporter: Reporter | None,
-               plan: ReplyPlan) -> str:
+               plan: ReplyPlan, msg: ParsedMessage, raw: bytes, proof: Proof) -> str:
         now = self.clock()
         ticket.update_from(plan.ticket)
         session.add(ticket)
         if plan.reporter is not None and reporter is not None:
             reporter.update_from(plan.reporter)
             session.add(reporter)
-        self._record(session, _flushed_id(session, ticket), plan.events, now)
+        ticket_id = _flushed_id(session, ticket)
+        self._record(session, ticket_id, plan.events, now)
         self._queue(session, ticket, plan.outgoing, now)
+        if proof.method is not None:
+            # Proven, applied or refused for its content: its signature never counts again.
+            queries.use_signatures(session, signature_digests(raw), ticket_id, msg.message_id, now)
         if plan.security:
             log.warning("%s", plan.summary)
         else:
@@ -122,12 +159,13 @@ class Handlers:
                 from_status=event.from_status, to_status=event.to_status, note=event.note,
                 message_id=event.message_id, auth=event.auth))
 
-    def _queue(self, session: Session, ticket: Ticket, outgoing: Iterable[Outgoing],
+    def _queue(self, session: Session, ticket: Ticket | None, outgoing: Iterable[Outgoing],
                now: datetime) -> None:
+        """Outbox rows for `outgoing`; `ticket` None for mail about no ticket (a refused recording)."""
         for item in outgoing:
-            composed = self.composer.compose(item, ticket.number, now)
+            composed = self.composer.compose(item, ticket.number if ticket else None, now)
             session.add(OutboxMessage(
-                ticket_id=ticket.id, kind=item.kind, message_id=composed.message_id,
+                ticket_id=ticket.id if ticket else None, kind=item.kind, message_id=composed.message_id,
                 recipient=composed.recipient, raw=composed.raw, next_attempt_at=now,
                 created_at=now))
 

@@ -230,10 +230,12 @@ class Intake:
             return (IntakeOutcome.STAFF, target,
                     self.handlers.staff_reply(session, target, member, msg, raw))
         if way is Route.RESIDENT_REPLY and target is not None:
-            outcome = self.handlers.resident_reply(session, target, msg)
+            outcome = self.handlers.resident_reply(session, target, msg, raw)
             log.info("reply added uid=%d ticket=%s outcome=%s", header.uid, target.number, outcome)
             return IntakeOutcome.REPLY, target, outcome
-        ticket = self.handlers.new_ticket(session, msg, header.internaldate, key)
+        ticket = self.handlers.new_ticket(session, msg, raw, header.internaldate, key)
+        if ticket is None:
+            return IntakeOutcome.REFUSED, None, "security: staff recording without proof of sender"
         return IntakeOutcome.TICKET, ticket, decision.reason
 
     def _reply_target(self, session: Session, decision: Decision, msg: ParsedMessage) -> Ticket | None:

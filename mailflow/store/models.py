@@ -236,6 +236,21 @@ class Quarantine(SQLModel, table=True):
     created_at: datetime = _utc_column()
 
 
+class UsedSignature(SQLModel, table=True):
+    """A DKIM signature (its b= fingerprint) carried by a message whose sender was proven.
+
+    A signed message may act at most once: a later message carrying the same signature is a
+    copy (a replay with a new Message-ID or Subject) and proves nothing (core/dkim_rules.py).
+    """
+
+    __tablename__ = "used_signature"
+    id: int | None = Field(default=None, primary_key=True)
+    digest: str = Field(unique=True)  # sha256 of the b= value, hex
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    message_id: str | None = None
+    used_at: datetime = _utc_column()
+
+
 class JobRun(SQLModel, table=True):
     """One run of a clock-driven job (a reminder round, a digest, ...), recorded once.
 

@@ -23,6 +23,7 @@ from mailflow.store.models import (
     Ticket,
     TicketCounter,
     TicketEvent,
+    UsedSignature,
 )
 from mailflow.vocabulary import TAKEN_OUTCOMES, IntakeOutcome, OutboxKind, OutboxState
 
@@ -128,6 +129,22 @@ def set_marked(engine: Engine, record_ids: Sequence[int]) -> None:
         session.exec(
             update(IntakeRecord).where(col(IntakeRecord.id).in_(record_ids)).values(marked=True)
         )
+
+
+def signatures_used(session: Session, digests: Sequence[str]) -> bool:
+    """Whether any of these DKIM signature fingerprints was carried by an earlier proven message."""
+    if not digests:
+        return False
+    query = select(UsedSignature.id).where(col(UsedSignature.digest).in_(list(digests)))
+    return session.exec(query).first() is not None
+
+
+def use_signatures(session: Session, digests: Sequence[str], ticket_id: int | None,
+                   message_id: str | None, now: datetime) -> None:
+    """Remember the fingerprints of a proven message, in its transaction."""
+    for value in dict.fromkeys(digests):
+        session.add(UsedSignature(digest=value, ticket_id=ticket_id, message_id=message_id,
+                                  used_at=now))
 
 
 def ack_message_id(session: Session, ticket_id: int | None) -> str | None:

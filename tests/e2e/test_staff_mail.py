@@ -15,7 +15,7 @@ from mailflow.compose.mime import Composer
 from mailflow.compose.render import Renderer
 from mailflow.core.identity import Identity
 from mailflow.core.notices import ticket_notice
-from mailflow.core.reply_address import verify_address
+from mailflow.core.reply_address import Purpose, signed_address
 from mailflow.core.tickets import TicketFacts
 from mailflow.service import Service
 from mailflow.vocabulary import Status
@@ -62,7 +62,8 @@ def test_verifier_is_notified_with_identity_and_a_signed_reply_address(mail_worl
     assert note["Subject"] == "[ADU-2026-00001] Pengaduan baru: Pengaduan Masyarakat - jalan rusak"
     assert str(note["To"]) == SEKDES
     assert SITI not in str(note["To"]) + str(note.get("Cc", ""))
-    assert verify_address(str(note["Reply-To"]), INBOX, SECRET.encode()) == "ADU-2026-00001"
+    assert str(note["Reply-To"]) == signed_address(INBOX, Purpose.STAFF, SEKDES, SECRET.encode(),
+                                                   "ADU-2026-00001")
     text = note.get_body(("plain",)).get_content()
     assert "Siti Aminah" in text and "3322114506890002" in text
     assert "#status diverifikasi" in text

@@ -17,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from mailflow.core.notices import record_address
 from mailflow.service import Service
 from mailflow.store.models import TicketEvent
 from tests.e2e.support import (
@@ -34,6 +35,14 @@ from tests.e2e.support import (
 
 pytestmark = pytest.mark.e2e
 RECEIVED = datetime(2026, 11, 27, 10, tzinfo=ZoneInfo("Asia/Jakarta"))
+
+
+def _record_address(cfg: Any, address: str) -> str:
+    member = cfg.staff_member(address)
+    assert member is not None
+    found = record_address(cfg, member)
+    assert found is not None
+    return found
 
 
 def _poll(cfg: Any, dns_txt: Any = None) -> Any:
@@ -165,6 +174,9 @@ def test_authentication_results_authenticate_only_when_trusted_and_aligned(
         mail_world: Any, tmp_path: Path, results: str, status: str) -> None:
     cfg, note = _start(mail_world, tmp_path)
     reply = staff_reply(SEKDES, note, "#status diverifikasi", to=INBOX, Authentication_Results=results)
+    # The signature the server reports on: mailflow checks what its h= covers, not its crypto.
+    reply = (b"DKIM-Signature: v=1; a=rsa-sha256; d=klero.desa.id; s=desa;\r\n"
+             b" h=from:to:subject:message-id:in-reply-to; bh=AAAA; b=QUFBQQ==\r\n" + reply)
     mail_world.deliver(INBOX, reply)
     _poll(cfg)
     assert tickets(cfg)[0].status == status
@@ -237,14 +249,15 @@ def test_reply_with_missing_nik_moves_the_ticket_on(mail_world: Any, tmp_path: P
     assert tickets(cfg)[0].status == "perlu_data"
     [ack] = [_read(m) for m in mail_world.messages(SITI)]
 
+    # Siti answers with Reply, so her answers go to the address signed for her and the ticket.
     incomplete = complaint(subject="Re: " + str(ack["Subject"]), body="NIK: 332211450689",
-                           In_Reply_To=str(ack["Message-ID"]))
+                           In_Reply_To=str(ack["Message-ID"]), to=str(ack["Reply-To"]))
     mail_world.deliver(INBOX, incomplete)
     _poll(cfg)
     assert tickets(cfg)[0].status == "perlu_data"
 
     complete = complaint(subject="Re: " + str(ack["Subject"]), body="NIK: 3322114506890002",
-                         In_Reply_To=str(ack["Message-ID"]))
+                         In_Reply_To=str(ack["Message-ID"]), to=str(ack["Reply-To"]))
     mail_world.deliver(INBOX, complete)
     _poll(cfg)
 
@@ -283,7 +296,8 @@ def test_staff_record_a_phone_complaint(mail_world: Any, tmp_path: Path, kanal: 
     cfg = config_for(mail_world, tmp_path)
     body = (f"#kanal {kanal}\n\nNama: Budi Santoso\nNIK: 3322110506890002\nEmail: budi@warga.example\n\n"
             "Penelepon melaporkan saluran irigasi di Dusun Krajan jebol sejak kemarin malam.")
-    msg = complaint(sender=f"Kasi Pelayanan <{KASI}>", body=body)
+    # Sent to the record address mailflow issued to Kasi: recording is proven like a command.
+    msg = complaint(sender=f"Kasi Pelayanan <{KASI}>", body=body, to=_record_address(cfg, KASI))
     mail_world.deliver(INBOX, msg, internaldate=RECEIVED)
 
     _poll(cfg)
@@ -303,7 +317,8 @@ def test_phone_complaint_without_caller_email_acknowledges_the_staff_only(mail_w
                                                                           tmp_path: Path) -> None:
     cfg = config_for(mail_world, tmp_path)
     body = "#kanal telepon\nNama: Pak Darmo\n\nJembatan bambu di RT 04 patah, anak sekolah memutar jauh."
-    mail_world.deliver(INBOX, complaint(sender=KASI, body=body), internaldate=RECEIVED)
+    mail_world.deliver(INBOX, complaint(sender=KASI, body=body, to=_record_address(cfg, KASI)),
+                       internaldate=RECEIVED)
     _poll(cfg)
     [ticket] = tickets(cfg)
     assert ticket.channel == "telepon" and ticket.status == "perlu_data"

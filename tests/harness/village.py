@@ -65,11 +65,12 @@ def config_for(world: Any, tmp_path: Path, **sections: dict[str, Any]) -> Config
 
 def complaint(sender: str = f"Siti Aminah <{SITI}>", subject: str = "Pengaduan Masyarakat",
               body: str = COMPLETE_BODY, *, html: str | None = None, message_id: str | None = "",
-              **headers: str) -> bytes:
+              to: str = INBOX, **headers: str) -> bytes:
     """A complaint's raw bytes: `body` as plain text, or HTML only when `html` is given.
 
-    `message_id` "" makes a fresh one and None leaves it out (see resident_mail).
+    `message_id` "" makes a fresh one and None leaves it out (see resident_mail); `to` is
+    where it was sent (a signed reply address, say; it is delivered to the inbox all the same).
     """
     text = None if html is not None else body
-    return resident_mail(sender, subject, text, html, to=INBOX, date=SENT_AT,
+    return resident_mail(sender, subject, text, html, to=to, date=SENT_AT,
                          message_id=message_id, **headers).as_bytes()

@@ -14,7 +14,7 @@ from mailflow.core.notices import (
     ticket_notice,
 )
 from mailflow.core.parse import Attachment
-from mailflow.core.reply_address import verify_address
+from mailflow.core.reply_address import Purpose, signed_address
 from mailflow.vocabulary import Missing, OutboxKind, Status
 from tests.unit.plan_support import (
     ACK_ID,
@@ -51,7 +51,8 @@ def test_the_acknowledgement_threads_under_the_complaint() -> None:
     assert (ack.kind, ack.to, ack.template) == (OutboxKind.ACK, SITI, "ack")
     assert ack.subject == "[ADU-2026-00001] Pengaduan Anda telah diterima"
     assert (ack.in_reply_to, ack.references) == ("<keluhan-1@warga.example>", ("<a@warga.example>",))
-    assert ack.reply_to is None  # the resident answers the public address
+    # The resident answers an address signed for this ticket and for them (item 5 of issue 7).
+    assert ack.reply_to == signed_address(INBOX, Purpose.REPORTER, SITI, SECRET.encode(), NUMBER)
 
 
 def test_the_acknowledgement_lists_missing_items_in_the_residents_words() -> None:
@@ -147,17 +148,31 @@ def test_attachments_ride_along_up_to_the_configured_total() -> None:
     ]
 
 
-def test_staff_reply_to_a_signed_address_for_the_ticket() -> None:
+def test_staff_reply_to_an_address_signed_for_the_ticket_and_for_them_alone() -> None:
     cfg = config()
-    address = reply_address(cfg, ticket())
-    assert verify_address(address, INBOX, SECRET.encode()) == NUMBER
+    address = reply_address(cfg, ticket(), KASI)
+    assert address == signed_address(INBOX, Purpose.STAFF, KASI, SECRET.encode(), NUMBER)
+    assert address != reply_address(cfg, ticket(), SEKDES)
     assert ticket_notice(cfg, member(cfg, KASI), ticket(), siti(), [], "x").reply_to == address
     assert staff_note(cfg, ticket(), KASI, "s", "g", []).reply_to == address
 
 
-def test_without_signed_replies_staff_reply_to_the_public_address() -> None:
+def test_a_note_that_needs_no_answer_carries_no_command_address() -> None:
+    assert staff_note(config(), ticket(), KASI, "s", "g", [], answerable=False).reply_to is None
+
+
+def test_the_reporter_replies_to_an_address_signed_for_the_ticket_and_the_reporter() -> None:
+    cfg = config()
+    expected = signed_address(INBOX, Purpose.REPORTER, SITI, SECRET.encode(), NUMBER)
+    assert reply_address(cfg, ticket(), SITI) == expected
+    assert acknowledgement(cfg, ticket(), siti(), None, None, (), SITI).reply_to == expected
+    assert status_update(cfg, ticket(), siti(), "x", True).reply_to == expected
+
+
+def test_without_signed_replies_everyone_replies_to_the_public_address() -> None:
     cfg = config(commands={"accept": ["dkim"]})
-    assert reply_address(cfg, ticket()) == INBOX
+    assert reply_address(cfg, ticket(), KASI) == INBOX
+    assert reply_address(cfg, ticket(), SITI) == INBOX
 
 
 def test_a_staff_note_is_plain_paragraphs_to_one_address() -> None:

@@ -14,7 +14,7 @@ import pytest
 from mailflow.config import Config
 from mailflow.core.new_ticket import NewTicket, plan_new_ticket, source_of
 from mailflow.core.parse import ParsedMessage, parse_message
-from mailflow.core.reply_address import verify_address
+from mailflow.core.reply_address import Purpose, signed_address
 from mailflow.core.workdays import calendar_for
 from mailflow.vocabulary import Channel, EventKind, Missing, OutboxKind, Status
 from tests.unit.plan_support import (
@@ -191,7 +191,8 @@ def test_the_verifiers_notification_carries_identity_and_a_signed_reply_address(
     assert note.context["action"] == "diverifikasi"
     assert note.context["identity"] == plan.identity
     assert note.reply_to is not None
-    assert verify_address(note.reply_to, INBOX, SECRET.encode()) == NUMBER
+    # Signed for this ticket and for the verifier alone (her own address, not a shared one).
+    assert note.reply_to == signed_address(INBOX, Purpose.STAFF, SEKDES, SECRET.encode(), NUMBER)
     assert [name for name, _type, _data in note.attachments] == ["jalan.png"]
 
 

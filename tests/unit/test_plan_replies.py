@@ -57,9 +57,11 @@ def _staff(sender: str, body: str, facts: TicketFacts | None = None, *,
 
 
 def _resident(body: str, facts: TicketFacts | None = None, *, sender: str = SITI,
-              reporter: Identity | None = None, cfg: Config | None = None) -> ReplyPlan:
+              reporter: Identity | None = None, cfg: Config | None = None,
+              method: str | None = SIGNED) -> ReplyPlan:
+    """A resident's reply, proven (by default) to come from `sender`."""
     return plan_resident_reply(facts or ticket(), reporter or siti(), resident_mail(body, sender=sender),
-                               cfg or config())
+                               cfg or config(), method)
 
 
 def _reasons(plan: ReplyPlan) -> str:
