@@ -145,6 +145,7 @@ _EVENT_LABELS: dict[EventKind, str] = {
     EventKind.REPLY: "balasan diterima",
     EventKind.COMMAND_REFUSED: "perintah ditolak",
     EventKind.SECURITY: "peringatan keamanan",
+    EventKind.UNVERIFIED_DATA: "balasan tanpa bukti pengirim",
 }
 
 
@@ -164,7 +165,8 @@ class IntakeOutcome(StrEnum):
     def label(self) -> str:
         return {IntakeOutcome.TICKET: "tiket baru", IntakeOutcome.REPLY: "balasan warga",
                 IntakeOutcome.STAFF: "balasan staf", IntakeOutcome.DUPLICATE: "duplikat",
-                IntakeOutcome.IGNORED: "diabaikan", IntakeOutcome.QUARANTINED: "dikarantina"}[self]
+                IntakeOutcome.IGNORED: "diabaikan", IntakeOutcome.QUARANTINED: "dikarantina",
+                IntakeOutcome.REFUSED: "ditolak (pengirim tidak terbukti)"}[self]
 
 
 # Outcomes whose message was taken and so is marked in the mailbox.
