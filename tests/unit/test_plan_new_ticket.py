@@ -12,12 +12,13 @@ from email.message import EmailMessage
 import pytest
 
 from mailflow.config import Config
-from mailflow.core.new_ticket import NewTicket, plan_new_ticket, source_of
+from mailflow.core.new_ticket import NewTicket, plan_new_ticket, plan_refused_recording, source_of
 from mailflow.core.parse import ParsedMessage, parse_message
 from mailflow.core.reply_address import Purpose, signed_address
 from mailflow.core.workdays import calendar_for
 from mailflow.vocabulary import Channel, EventKind, Missing, OutboxKind, Status
 from tests.unit.plan_support import (
+    ADMIN,
     BUDI,
     COMPLETE_BODY,
     DUE,
@@ -34,6 +35,7 @@ from tests.unit.plan_support import (
     WIB,
     config,
     mail,
+    member,
     sent,
     to,
 )
@@ -259,3 +261,32 @@ def test_staff_writing_without_a_channel_command_are_an_ordinary_reporter() -> N
     assert plan.ticket.channel is Channel.EMAIL
     assert sent(plan.outgoing) == [(OutboxKind.ACK, KASI), (OutboxKind.NOTIFY, SEKDES)]
 
+
+
+# -- a recording whose sender is unproven (issue 7, item 4) ---------------------------------
+
+PHONE = ("#kanal telepon\nNama: Budi Santoso\nEmail: budi@warga.example\n\n"
+         "Penelepon melaporkan jembatan bambu di RT 04 patah sejak pagi.")
+
+
+def test_an_unproven_recording_mails_only_the_administrator_and_the_claimed_member() -> None:
+    cfg = config()
+    refused = plan_refused_recording(mail(PHONE, sender=KASI), member(cfg, KASI), cfg, "why")
+    assert [(o.kind, o.to) for o in refused.outgoing] == [(OutboxKind.STAFF_NOTE, ADMIN),
+                                                          (OutboxKind.STAFF_NOTE, KASI)]
+    alert, told = refused.outgoing
+    assert alert.reply_to is None  # needs no answer: no command address
+    record = signed_address(INBOX, Purpose.RECORD, KASI, SECRET.encode())
+    assert told.reply_to == record and record in "\n".join(told.context["paragraphs"])
+    assert "Pengaduan Masyarakat" in told.subject  # a reply to it is taken by intake
+    assert BUDI not in repr(refused)  # nothing of the forged text is mailed or logged
+    assert refused.summary == ("security: unproven phone/WhatsApp recording refused "
+                               "claimed_staff=Kasi Pelayanan")
+
+
+def test_without_signed_addresses_the_member_is_told_to_send_it_signed() -> None:
+    cfg = config(commands={"accept": ["dkim"]})
+    refused = plan_refused_recording(mail(PHONE, sender=KASI), member(cfg, KASI), cfg, "why")
+    told = refused.outgoing[-1]
+    assert told.reply_to is None
+    assert "DKIM" in "\n".join(told.context["paragraphs"])

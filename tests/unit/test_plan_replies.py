@@ -498,3 +498,59 @@ def test_the_assignment_notice_shows_the_status_the_same_reply_set() -> None:
     plan = _staff(SEKDES, f"#status diverifikasi\n#petugas {KASI}\n\nOk.")
     [notice] = to(plan.outgoing, KASI)
     assert notice.context["status_label"] == plan.ticket.status.label == "Sudah diverifikasi"
+
+
+# -- proof: who may change what (issue 7, items 1 and 5) ------------------------------------
+
+def test_a_reply_without_proof_completes_nothing_and_is_kept_for_the_verifier() -> None:
+    before = waiting_for(Missing.NIK)
+    plan = _resident("Nama: Budi\nNIK: 3322110506890002", before, reporter=siti(nik=None),
+                     method=None)
+    assert plan.outcome == "unverified reply"
+    assert plan.ticket == before and plan.reporter is None
+    assert [(e.kind, e.actor, e.auth) for e in plan.events] == [
+        (EventKind.REPLY, "reporter", ""), (EventKind.UNVERIFIED_DATA, "reporter", "")]
+    assert sent(plan.outgoing) == [(OutboxKind.STAFF_NOTE, SEKDES)]
+    said = text_of(plan.outgoing[0])
+    assert "tidak terbukti berasal dari pelapor" in said and "3322110506890002" in said
+    assert "Siti" not in plan.summary and "3322110506890002" not in plan.summary
+
+
+def test_a_proven_reply_records_how_it_was_proven() -> None:
+    plan = _resident(f"NIK: {SITI_NIK}", waiting_for(Missing.NIK), reporter=siti(nik=None),
+                     method="dkim")
+    assert plan.outcome == "data completed"
+    assert plan.events[0].auth == "dkim"
+
+
+def test_an_unproven_reply_that_changes_nothing_anyway_is_passed_on_with_a_warning() -> None:
+    plan = _resident("Foto tambahan menyusul.", method=None)
+    assert plan.outcome == "reply"
+    [note] = plan.outgoing
+    assert "tidak terbukti berasal dari pelapor" in text_of(note)
+
+
+def test_an_unproven_status_request_is_answered_to_the_reporter_only() -> None:
+    plan = _resident("cek status", method=None)
+    assert sent(plan.outgoing) == [(OutboxKind.STATUS, SITI)]
+
+
+def test_each_staff_member_gets_their_own_reply_address_and_the_alert_none() -> None:
+    forwarded = _resident("Foto tambahan menyusul.", ticket(Status.DIPROSES, assignee=KASI))
+    addresses = {o.to: o.reply_to for o in forwarded.outgoing}
+    assert addresses[KASI] != addresses[SEKDES]
+    assert all((a or "").startswith("pengaduan+adu-2026-00001.") for a in addresses.values())
+    unproven = _staff(SEKDES, "#tolak x", method=None)
+    [alert] = to(unproven.outgoing, ADMIN)
+    assert alert.reply_to is None
+    [told] = to(unproven.outgoing, SEKDES)
+    assert told.reply_to is not None and told.reply_to != addresses[KASI]
+
+
+def test_the_reason_no_proof_held_is_in_the_security_event_and_the_alert() -> None:
+    cfg = config()
+    plan = plan_staff_reply(ticket(), siti(), member(cfg, SEKDES), staff_mail(SEKDES, "#tolak x"),
+                            None, cfg, "signed_reply: signed address issued to another person")
+    assert plan.events[0].note.endswith("(signed_reply: signed address issued to another person)")
+    [alert] = to(plan.outgoing, ADMIN)
+    assert "Alasan teknis: signed_reply: signed address issued to another person" in text_of(alert)
