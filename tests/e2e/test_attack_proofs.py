@@ -260,9 +260,10 @@ def test_a_signed_command_applies_once_even_with_a_new_message_id(
 # -- 3. Authentication-Results is read as RFC 8601 says, never from attacker text ------------
 
 @pytest.mark.parametrize("results", [
-    # The envelope sender, an RFC 2047 encoded-word, decoded into a fake result.
-    "mx.klero.desa.id; spf=pass smtp.mailfrom==?utf-8?q?x=3B_dkim=3Dpass_header.d=3Dklero.desa.id_?="
-    "@evil.test",
+    # The envelope sender, an RFC 2047 encoded-word that decodes into a fake result (the
+    # attacker's own signature, claiming the staff domain, really failed).
+    "mx.klero.desa.id; spf=pass smtp.mailfrom==?utf-8?q?x=3B_dkim=3Dpass_header.d=3Dklero.desa.id"
+    "=3B_x=3Dy_header.a=3Db?=@evil.test; dkim=fail header.d=klero.desa.id",
     # A comment holding the staff address as if it were a property.
     "mx.klero.desa.id; spf=pass (via smtp.mailfrom=sekdes@klero.desa.id helo=x) smtp.mailfrom=evil.test",
     # A comment holding a whole result.
@@ -278,8 +279,14 @@ def test_authentication_results_from_attacker_text_prove_nothing(
     mail_world.deliver(INBOX, complaint())
     _poll(cfg)
     [note] = _mails(mail_world, SEKDES)
-    mail_world.deliver(INBOX, _reply(SEKDES, note, "#tolak bukan wewenang desa\nDitutup.", to=INBOX,
-                                     Authentication_Results=results))
+    forged = _reply(SEKDES, note, "#tolak bukan wewenang desa\nDitutup.", to=INBOX)
+    # The attacker signs with a key of their own, claiming the staff domain; it fails at the
+    # server, but it is there for any check that reads signatures without verifying them.
+    fake = (b"DKIM-Signature: v=1; a=rsa-sha256; d=klero.desa.id; s=x; h=from:to:subject:message-id:"
+            b"in-reply-to; bh=AAAA; b=QkFE\r\n")
+    # The receiving server's header goes on top, byte for byte as the server wrote it (the
+    # email package would decode the encoded-word if it were given the header).
+    mail_world.deliver(INBOX, _on_top(fake + forged, f"Authentication-Results: {results}"))
     _poll(cfg)
 
     assert tickets(cfg)[0].status == "diterima"

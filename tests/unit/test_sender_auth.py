@@ -89,6 +89,13 @@ def test_anything_else_vouches_for_nothing(value: str | None, why: str) -> None:
     assert why in vouched.reason
 
 
+def test_the_header_is_read_undecoded_even_where_decoding_would_make_a_pass() -> None:
+    ar = ("Authentication-Results: mx.klero.desa.id; spf=pass smtp.mailfrom==?utf-8?q?x=3B_dkim=3Dpass"
+          "_header.d=3Dklero.desa.id=3B_x=3Dy_header.a=3Db?=@evil.test; dkim=fail header.d=klero.desa.id")
+    proof = _auth(_raw(ar, _dkim_header()), accept=["authserv"])
+    assert proof.method is None and "no dkim=pass or dmarc=pass" in proof.reason
+
+
 def test_only_the_topmost_header_is_read() -> None:
     raw = _raw("Authentication-Results: mx.klero.desa.id; dkim=fail header.d=klero.desa.id",
                "Authentication-Results: mx.klero.desa.id; dmarc=pass header.from=klero.desa.id")
