@@ -211,7 +211,8 @@ class CommandsConfig(_Section):
 
     # Any one of these is enough (the sender must also be configured staff).
     accept: Annotated[list[AuthMethod], Field(min_length=1)] = ["dkim"]
-    # Secret for signed reply addresses (pengaduan+adu-2026-00042.<hmac>@...).
+    # Secret for signed reply addresses (pengaduan+adu-2026-00042.<token>.<hmac>@..., one per
+    # person and ticket; core/reply_address.py).
     secret: str | None = None
     secret_file: str | None = None
     # authserv-ids of the receiving servers whose Authentication-Results header is trusted.
