@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 
@@ -50,9 +50,11 @@ class Service:
     def __init__(self, cfg: Config, *, clock: Clock = utc_now, source: ImapSource | None = None,
                  sender: Sender | None = None, engine: Engine | None = None,
                  dkim: DkimCheck | None = None, dns_txt: DnsTxt | None = None,
-                 jobs: Sequence[Job] = ()) -> None:
+                 jobs: Sequence[Job] = (),
+                 stop_requested: Callable[[], bool] = lambda: False) -> None:
         """`dns_txt` replaces DNS for DKIM key lookups (tests serve their own keys); `jobs` are
-        the clock-driven jobs run once per poll (runners/schedule.py)."""
+        the clock-driven jobs run once per poll (runners/schedule.py); `stop_requested` is
+        asked between messages, and True ends the poll there (the daemon's SIGTERM)."""
         self.cfg = cfg
         self.clock = clock
         try:
@@ -67,8 +69,10 @@ class Service:
         composer = Composer(Renderer(), cfg.smtp.from_address, signature(cfg))
         handlers = Handlers(cfg, calendar_for(cfg.calendar), composer, files, clock,
                             dkim or dkim_checker(dns_txt))
-        self.intake = Intake(cfg, self.engine, handlers, files, clock)
-        self.outbox = Outbox(self.engine, sender or SmtpSender(cfg.smtp), cfg.outbox)
+        self.stop_requested = stop_requested
+        self.intake = Intake(cfg, self.engine, handlers, files, clock, stop_requested)
+        self.outbox = Outbox(self.engine, sender or SmtpSender(cfg.smtp), cfg.outbox,
+                             stop_requested)
         self.schedule = Schedule(self.engine, jobs)
         self._stop = threading.Event()
 
@@ -90,6 +94,8 @@ class Service:
         except TransientError as exc:
             result.imap_error = str(exc)
             log.warning("intake interrupted, will retry next poll: %s", exc)
+        if self.stop_requested():
+            return result  # what intake queued goes out at the next start
         result.jobs = self.schedule.run_due(self.clock())
         try:
             result.outbox = self.outbox.send_pass(self.clock())

@@ -14,6 +14,7 @@ ends the pass, the message stays unrecorded, and the next pass takes it again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -59,8 +60,10 @@ class IntakeStats:
 
 class Intake:
     def __init__(self, cfg: Config, engine: Engine, handlers: Handlers, files: FileStore,
-                 clock: Clock) -> None:
+                 clock: Clock, stop_requested: Callable[[], bool] = lambda: False) -> None:
+        """`stop_requested` is asked between messages: True ends the pass there (SIGTERM)."""
         self.cfg = cfg
+        self.stop_requested = stop_requested
         self.engine = engine
         self.handlers = handlers
         self.files = files
@@ -78,6 +81,11 @@ class Intake:
             chunk = self.cfg.imap.fetch_chunk
             for start in range(0, len(uids), chunk):
                 for header in imap.fetch_headers(uids[start:start + chunk]):
+                    if self.stop_requested():
+                        # Not advancing the last UID: the next pass starts at this message.
+                        log.info("intake pass stopped before uid=%d examined=%d", header.uid,
+                                 stats.examined)
+                        return stats
                     stats.examined += 1
                     self._one(imap, header, stats)
                 self._advance(imap, uids[min(start + chunk, len(uids)) - 1])

@@ -10,6 +10,7 @@ parked with its error for the administrator (`mailflow retry-parked` puts it bac
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -40,8 +41,15 @@ class OutboxStats:
     smtp_unavailable: bool = False
 
 
+class _Stopped(Exception):
+    """Raised out of the sender's loop when a stop is requested between two messages."""
+
+
 class Outbox:
-    def __init__(self, engine: Engine, sender: Sender, policy: OutboxConfig) -> None:
+    def __init__(self, engine: Engine, sender: Sender, policy: OutboxConfig,
+                 stop_requested: Callable[[], bool] = lambda: False) -> None:
+        """`stop_requested` is asked after each message: True ends the pass there (SIGTERM)."""
+        self.stop_requested = stop_requested
         self.engine = engine
         self.sender = sender
         self.policy = policy
@@ -59,9 +67,14 @@ class Outbox:
 
         def report(message_id: int, outcome: Outcome) -> None:
             self._record(message_id, outcome, now, stats)
+            if self.stop_requested():
+                raise _Stopped
 
         try:
             self.sender.deliver(batch, report)
+        except _Stopped:
+            log.info("outbox pass stopped, %d message(s) wait for the next start",
+                     len(batch) - stats.sent - stats.deferred - stats.parked)
         except SmtpUnavailable as exc:
             # The server is unreachable: nothing is the message's fault, so no attempt is
             # counted and nothing is parked; the next pass tries again.
