@@ -1,18 +1,16 @@
-"""Wiring and the daemon loop: one poll is an intake pass then an outbox pass.
+"""Wiring: one poll is an intake pass, the jobs that fell due, then an outbox pass.
 
 `Service` receives its edges (the IMAP source, the SMTP sender, the database engine, the
 clock, the DKIM check); whatever is not given is built from the configuration. Tests and
-the demo pass their own, and nothing is module-level state.
+the demo pass their own, and nothing is module-level state. The process around it (signals,
+the loop, systemd, reloading the configuration) is mailflow/daemon.py.
 """
 
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from types import FrameType
 
 from mailflow.adapters.clock import Clock, utc_now
 from mailflow.adapters.dkim import DnsTxt, dkim_checker
@@ -74,7 +72,6 @@ class Service:
         self.outbox = Outbox(self.engine, sender or SmtpSender(cfg.smtp), cfg.outbox,
                              stop_requested)
         self.schedule = Schedule(self.engine, jobs)
-        self._stop = threading.Event()
 
     def poll_once(self) -> PollResult:
         """Intake, the jobs that fell due, then the outbox: an unreachable IMAP server never holds
@@ -103,30 +100,3 @@ class Service:
             result.login_error = result.login_error or str(exc)
             log.error("smtp login refused, mail waits until the password is fixed: %s", exc)
         return result
-
-    def run(self) -> None:
-        """Poll until SIGTERM or SIGINT; a signal lets the current poll finish first."""
-        self._install_signals()
-        log.info("mailflow started poll_seconds=%s", self.cfg.intake.poll_seconds)
-        while not self._stop.is_set():
-            try:
-                self.poll_once()
-            except Exception:
-                # A bug must not take the service down; systemd would restart it anyway,
-                # but staying up keeps the outbox moving.
-                log.exception("poll failed unexpectedly")
-            self._stop.wait(self.cfg.intake.poll_seconds)
-        log.info("mailflow stopped")
-        self.engine.dispose()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _install_signals(self) -> None:
-        def handler(signum: int, _frame: FrameType | None) -> None:
-            log.info("signal %s received, stopping after the current poll",
-                     signal.Signals(signum).name)
-            self._stop.set()
-
-        signal.signal(signal.SIGTERM, handler)
-        signal.signal(signal.SIGINT, handler)

@@ -22,7 +22,8 @@ from mailflow.store.migrate import prepare
 
 def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     """Add this module's subcommands through mailflow.cli's `add(name, help)`."""
-    run = add("run", "run the daemon: poll the inbox and send the outbox until SIGTERM")
+    run = add("run", "run the daemon: check the configuration (exit 78 if it is wrong), then poll "
+              "the inbox and send the outbox until SIGTERM; SIGHUP reloads the configuration")
     run.set_defaults(handler=cmd_run)
     poll = add("poll", "one intake pass and one outbox pass")
     poll.add_argument("--once", action="store_true", required=True,
@@ -31,8 +32,8 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     check = add("check", "try everything the service needs (configuration, secrets, storage, "
                 "database schema, IMAP and SMTP logins), one line per check")
     check.add_argument("--offline", action="store_true",
-                       help="leave out the IMAP and SMTP connections (for ExecStartPre: the "
-                            "service must start even while a mail server is down)")
+                       help="leave out the IMAP and SMTP connections: what `mailflow run` checks "
+                            "itself before it starts, and again on SIGHUP")
     check.set_defaults(handler=cmd_check)
     deadline = add("deadline", "due date for a complaint received at DATETIME")
     deadline.add_argument("when", metavar="DATETIME",
@@ -54,9 +55,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from mailflow.service import Service
+    """The daemon; the offline checks run inside it, before READY and at each SIGHUP, so that a
+    bad configuration at start is this process's exit 78 (see mailflow/daemon.py)."""
+    from mailflow.cli.check import checked_config
+    from mailflow.daemon import Daemon
 
-    Service(_config(args)).run()
+    path = resolve_path(args.config)
+    Daemon(lambda: checked_config(path), str(path)).run()
     return os.EX_OK
 
 

@@ -3,7 +3,8 @@
 The configuration (with its secret files) must load first; then the storage directory
 is written to, the database's schema compared with this mailflow's, and both mail
 servers are connected to and logged in to, exactly as the service will. The exit status
-says what kind of fix is needed, so `ExecStartPre` and scripts can act on it:
+says what kind of fix is needed, so scripts can act on it (`mailflow run` runs the offline
+part itself before it starts, see `checked_config`):
 
     0   every check passed
     78  something to fix in the configuration: a refused login, a CA file, the schema
@@ -18,12 +19,19 @@ import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from mailflow.adapters.imap import ImapSource
 from mailflow.adapters.smtp import SmtpSender
 from mailflow.adapters.tls import tls_context
-from mailflow.config import Config
-from mailflow.errors import ConfigError, LoginRefused, MailflowError, StorageUnavailable
+from mailflow.config import Config, load_config
+from mailflow.errors import (
+    ConfigError,
+    LoginRefused,
+    MailflowError,
+    StorageUnavailable,
+    TransientError,
+)
 from mailflow.store import migrate
 from mailflow.store.db import make_engine
 
@@ -106,8 +114,30 @@ def report(results: list[Result]) -> int:
     """Print one line per check; the exit status of the most fundamental failure."""
     for result in results:
         print(f"{'ok  ' if result.ok else 'FAIL'} {result.name:<13} {result.detail}")
-    failures = [r.status for r in results if not r.ok]
-    for status in (os.EX_CONFIG, os.EX_IOERR, os.EX_UNAVAILABLE):
-        if status in failures:
-            return status
-    return os.EX_OK
+    return _worst([r.status for r in results if not r.ok])
+
+
+def checked_config(path: Path) -> Config:
+    """The configuration at `path` once every offline check passed, else the error of the most
+    fundamental failure (ConfigError: exit 78), naming each failed check.
+
+    `mailflow run` calls this before READY and again on SIGHUP: a configuration that loads but
+    names an unwritable storage directory, a missing CA file or a database needing an upgrade
+    must not start, nor replace a running one.
+    """
+    cfg = load_config(path)
+    failed = [result for result in run_checks(cfg, offline=True) if not result.ok]
+    if not failed:
+        return cfg
+    detail = "\n".join(f"{path}: {result.name}: {result.detail}" for result in failed)
+    worst = _worst([result.status for result in failed])
+    if worst == os.EX_CONFIG:
+        raise ConfigError(detail)
+    if worst == os.EX_IOERR:
+        raise StorageUnavailable(detail)
+    raise TransientError(detail)
+
+
+def _worst(statuses: list[int]) -> int:
+    return next((s for s in (os.EX_CONFIG, os.EX_IOERR, os.EX_UNAVAILABLE) if s in statuses),
+                os.EX_OK)

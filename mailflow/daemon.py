@@ -1,0 +1,258 @@
+"""The process `mailflow run` is: start-up checks, the poll loop, signals, reloads, systemd.
+
+Start-up: the configuration is loaded and checked (everything but the mail servers) before
+systemd hears READY=1, so a configuration error ends the process with exit 78, which the
+unit's RestartPreventExitStatus=78 honours (it would not for an ExecStartPre= check). Then
+one IMAP login: READY=1 follows whether it worked or not, with a STATUS= saying which, because
+the outbox must keep sending while the IMAP server is down; the loop retries the login.
+
+The loop: a poll (mailflow/service.py), then a wait of `poll_seconds` cut into pieces short
+enough to send WATCHDOG=1 twice per `WatchdogSec=`; a poll pings too, between messages, so
+only a poll stuck in one step (beyond the IMAP and SMTP timeouts) lets the watchdog fire.
+
+Signals only set flags and wake the wait (see _Wakeup). SIGTERM and SIGINT: the message in
+hand is finished and the process exits 0 within seconds. SIGHUP: at the next turn of the
+loop the configuration is loaded and checked again; a good one replaces the running wiring,
+a bad one is refused with one ERROR line and the running one stays.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import signal
+import time
+from collections.abc import Callable
+from datetime import datetime
+from types import FrameType
+
+from mailflow.adapters.clock import Clock, utc_now
+from mailflow.adapters.systemd import Notifier
+from mailflow.config import Config
+from mailflow.errors import LoginRefused, MailflowError, TransientError
+from mailflow.service import PollResult, Service
+
+log = logging.getLogger(__name__)
+
+#: Loads the configuration and runs the offline checks; raises MailflowError when one fails.
+Loader = Callable[[], Config]
+
+
+class _Wakeup:
+    """A self-pipe that signal handlers write to and the wait between polls watches.
+
+    A signal handler runs in the main thread between two bytecodes, possibly while the main
+    thread holds a threading.Event's lock, so Event.set() from a handler can deadlock; a write
+    to a non-blocking pipe cannot, and a byte written before the wait starts is not lost.
+    """
+
+    def __init__(self) -> None:
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
+
+    def wake(self) -> None:
+        with contextlib.suppress(BlockingIOError):  # full of wake-ups already
+            os.write(self._write, b"\0")
+
+    def wait(self, seconds: float) -> None:
+        """Until `seconds` passed or wake() was called (now or since the last wait)."""
+        ready, _, _ = select.select([self._read], [], [], max(0.0, seconds))
+        if ready:
+            with contextlib.suppress(BlockingIOError):
+                while os.read(self._read, 512):
+                    pass
+
+    def close(self) -> None:
+        os.close(self._read)
+        os.close(self._write)
+
+
+class Daemon:
+    """Runs one Service at a time until SIGTERM, and replaces it on SIGHUP."""
+
+    def __init__(self, load: Loader, source: str, *, notifier: Notifier | None = None,
+                 clock: Clock = utc_now) -> None:
+        """`source` names where `load` reads from, for the log (the configuration file)."""
+        self._load = load
+        self._source = source
+        self._notifier = notifier or Notifier()
+        self._clock = clock
+        self._wakeup = _Wakeup()
+        self._stop_signal: str | None = None
+        self._stop_announced = False
+        self._reload_requested = False
+        self._last_ping = time.monotonic()
+        self._trouble_since: datetime | None = None
+
+    # -- the process ------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Start, loop until a stop signal, stop; start-up errors propagate (exit statuses)."""
+        self._install_signals()
+        self._notifier.status("starting: checking the configuration, storage and database")
+        try:
+            service = self._service(self._load())
+        except MailflowError as exc:
+            self._notifier.status(f"not started: {exc}")
+            raise
+        log.info("mailflow started poll_seconds=%s watchdog=%s", service.cfg.intake.poll_seconds,
+                 f"{self._notifier.watchdog_seconds:g}s" if self._notifier.watchdog_seconds
+                 else "off")
+        self._notifier.ready(self._first_login(service))
+        try:
+            while not self._stopping():
+                if self._reload_requested:
+                    service = self._reload(service)
+                self._poll(service)
+                self._wait(service.cfg.intake.poll_seconds)
+        finally:
+            self._notice_stop()
+            service.engine.dispose()
+            self._wakeup.close()
+            log.info("mailflow stopped")
+
+    def _service(self, cfg: Config) -> Service:
+        """The wiring for `cfg`; its runners ask the daemon between messages whether to stop."""
+        return Service(cfg, stop_requested=self._between_messages)
+
+    def _first_login(self, service: Service) -> str:
+        """READY's STATUS: one IMAP login, so that READY means the mailbox answered, or says why
+        not. A refused or failed login does not hold READY back: the outbox works without it."""
+        try:
+            found = service.source.probe()
+        except LoginRefused as exc:
+            log.error("imap login refused at start, intake waits until the password is fixed: %s",
+                      exc)
+            self._trouble_since = self._clock()
+            return f"IMAP login refused: {exc}; the outbox works"
+        except TransientError as exc:
+            log.warning("imap unreachable at start, retrying every poll; the outbox works: %s", exc)
+            self._trouble_since = self._clock()
+            return (f"IMAP unreachable since {self._when(self._trouble_since, service)}; "
+                    f"retrying every {service.cfg.intake.poll_seconds:g}s; the outbox works")
+        log.info("imap ready: %s", found)
+        return "ready; IMAP login ok, first pass starting"
+
+    def _poll(self, service: Service) -> None:
+        self._notifier.status("polling the inbox and sending the outbox")
+        try:
+            result = service.poll_once()
+        except Exception:
+            # A bug must not take the service down; systemd would restart it anyway,
+            # but staying up keeps the outbox moving.
+            log.exception("poll failed unexpectedly")
+            self._notifier.status("last poll failed unexpectedly (see the log); retrying")
+            return
+        if not self._stopping():
+            self._notifier.status(self._describe(result, service))
+
+    def _wait(self, seconds: float) -> None:
+        """The pause between polls, in pieces no longer than the watchdog interval; a signal
+        ends it at once."""
+        end = time.monotonic() + seconds
+        while not (self._stopping() or self._reload_requested):
+            self._keepalive()
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            self._wakeup.wait(min(left, self._notifier.watchdog_seconds or left))
+
+    # -- SIGHUP -----------------------------------------------------------------------------
+
+    def _reload(self, current: Service) -> Service:
+        """A checked new configuration and its wiring, or the running one if the new is bad."""
+        self._reload_requested = False
+        self._notifier.reloading()
+        log.debug("signal SIGHUP received, reloading the configuration from %s", self._source)
+        fresh = current
+        try:
+            fresh = self._service(self._load())
+        except MailflowError as exc:
+            log.error("configuration reload refused, the running configuration stays: %s",
+                      " | ".join(line.strip() for line in str(exc).splitlines() if line.strip()))
+        except Exception as exc:
+            log.error("configuration reload failed unexpectedly, the running configuration "
+                      "stays: %s: %s", type(exc).__name__, exc, exc_info=True)
+        else:
+            current.engine.dispose()
+            log.info("configuration reloaded from %s", self._source)
+        self._notifier.ready("configuration reloaded" if fresh is not current
+                             else "configuration reload refused (see the log); running as before")
+        return fresh
+
+    # -- signals, stopping and the watchdog -------------------------------------------------
+
+    def _install_signals(self) -> None:
+        def stop(signum: int, _frame: FrameType | None) -> None:
+            self._stop_signal = self._stop_signal or signal.Signals(signum).name
+            self._wakeup.wake()
+
+        def reload(_signum: int, _frame: FrameType | None) -> None:
+            self._reload_requested = True
+            self._wakeup.wake()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGHUP, reload)
+
+    def _between_messages(self) -> bool:
+        """Asked by the runners between messages: keeps the watchdog fed during a long poll,
+        and True ends the poll there."""
+        self._keepalive()
+        return self._stopping()
+
+    def _stopping(self) -> bool:
+        if self._stop_signal is None:
+            return False
+        self._notice_stop()
+        return True
+
+    def _notice_stop(self) -> None:
+        """Log and tell systemd once; from the loop, since a signal handler must not log."""
+        if self._stop_announced:
+            return
+        self._stop_announced = True
+        if self._stop_signal:
+            log.info("signal %s received, stopping after the message in hand", self._stop_signal)
+        self._notifier.stopping("stopping: finishing the message in hand")
+
+    def _keepalive(self) -> None:
+        interval = self._notifier.watchdog_seconds
+        now = time.monotonic()
+        if interval and now - self._last_ping >= interval * 0.9:
+            self._notifier.watchdog()
+            self._last_ping = now
+
+    # -- STATUS= ----------------------------------------------------------------------------
+
+    def _describe(self, result: PollResult, service: Service) -> str:
+        """What `systemctl status` shows after a poll, e.g. 'idle; last pass 10:41 WIB, 0 new,
+        0 replies, 0 sent', or 'IMAP unreachable since 10:02 WIB; retrying every 60s; ...'."""
+        now = self._clock()
+        last = f"last pass {self._when(now, service)}"
+        retrying = f"retrying every {service.cfg.intake.poll_seconds:g}s"
+        problem = result.login_error or result.imap_error
+        if problem:
+            self._trouble_since = self._trouble_since or now
+            since = self._when(self._trouble_since, service)
+            head = (f"login refused since {since}: {result.login_error}" if result.login_error
+                    else f"IMAP unreachable since {since}; {retrying}")
+            parts = [head, f"{last}, {result.outbox.sent} sent"]
+        else:
+            self._trouble_since = None
+            intake = result.intake
+            new = f"{intake.tickets} new, {intake.replies} replies" if intake else "no intake"
+            parts = [f"idle; {last}, {new}, {result.outbox.sent} sent"]
+        if result.outbox.smtp_unavailable:
+            parts.append(f"SMTP unreachable, mail waits; {retrying}")
+        if result.storage_error:
+            parts.append(f"storage unavailable: {result.storage_error}")
+        return "; ".join(parts)
+
+    def _when(self, moment: datetime, service: Service) -> str:
+        """A time in the village's zone: the hour today, with the date on another day."""
+        local, today = moment.astimezone(service.cfg.zone), self._clock().astimezone(service.cfg.zone)
+        return local.strftime("%H:%M %Z" if local.date() == today.date() else "%Y-%m-%d %H:%M %Z")
