@@ -25,6 +25,7 @@ import pytest
 
 from tests.e2e.support import BUDI, INBOX, SITI, complaint, config_for, tickets
 from tests.e2e.test_cli import ROOT, write_config
+from tests.harness import wx
 
 #: Long enough that no second poll happens during a test: whatever happens, a signal caused.
 LONG_POLL = 3600.0
@@ -73,8 +74,10 @@ class Daemon:
 
     def __init__(self, config: Path, notify: NotifySocket, log: Path, env: dict[str, str]) -> None:
         self.log = log
+        # Under W^X where the kernel can, as MemoryDenyWriteExecute=yes runs it.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "mailflow", "--config", str(config), "run"], cwd=ROOT,
+            [*wx.prefix(), sys.executable, "-m", "mailflow", "--config", str(config), "run"],
+            cwd=ROOT,
             stdout=subprocess.DEVNULL, stderr=log.open("w"),
             env={**os.environ, "MAILFLOW_CONFIG": "", "NOTIFY_SOCKET": str(notify.path), **env})
 
