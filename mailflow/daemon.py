@@ -19,6 +19,7 @@ a bad one is refused with one ERROR line and the running one stays.
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import logging
 import os
 import select
@@ -91,6 +92,7 @@ class Daemon:
 
     def run(self) -> None:
         """Start, loop until a stop signal, stop; start-up errors propagate (exit statuses)."""
+        faulthandler.enable()  # the watchdog's SIGABRT then logs where each thread was stuck
         self._install_signals()
         self._notifier.status("starting: checking the configuration, storage and database")
         try:

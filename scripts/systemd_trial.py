@@ -262,8 +262,10 @@ class Trial:
         restarted = self.wait(lambda: self.show("NRestarts")["NRestarts"] == "1" and
                               self.show("ActiveState")["ActiveState"] == "active",
                               "the watchdog's restart", 30)
-        self.report("watchdog", alive == {"ActiveState": "active", "NRestarts": "0"} and restarted,
-                    f"idle 8 s: {alive}; frozen: restarted {restarted}")
+        stack = "Fatal Python error: Aborted" in self.journal()
+        self.report("watchdog", alive == {"ActiveState": "active", "NRestarts": "0"} and restarted
+                    and stack, f"idle 8 s: {alive}; frozen: restarted {restarted}, "
+                    f"stack in the journal: {stack}")
         self.run("rm", dropin)
         self.run("systemctl", "daemon-reload")
         self.run("systemctl", "stop", "mailflow")

@@ -187,11 +187,33 @@ def test_sighup_takes_a_good_configuration_and_refuses_a_bad_one(mail_world: Any
     assert len(tickets(cfg)) == 2
 
 
+#: Mail servers that are not there: port 1 refuses connections.
+NOWHERE = SimpleNamespace(imap_host="127.0.0.1", imap_port=1, smtp_host="127.0.0.1", smtp_port=1,
+                          users={INBOX: "x"})
+
+
+def test_with_imap_down_at_start_it_is_ready_all_the_same_and_says_so(tmp_path: Path) -> None:
+    """The outbox must keep sending while IMAP is down, so READY does not wait for IMAP."""
+    cfg = config_for(NOWHERE, tmp_path, intake={"poll_seconds": LONG_POLL})
+    with daemon(cfg, tmp_path) as (running, notify):
+        notify.wait_for(is_ready, "READY=1")
+        notify.wait_for(lambda line: line.startswith("STATUS=IMAP unreachable since "), "STATUS",
+                        count=2)  # with READY, then after the first poll
+        [with_ready, after_poll] = [line for line in notify.lines() if "unreachable" in line]
+        assert with_ready.endswith("; retrying every 3600s; the outbox works"), with_ready
+        assert "; last pass " in after_poll and after_poll.endswith(", 0 sent"), after_poll
+        assert "imap unreachable at start" in running.text()
+
+        # What systemd's watchdog sends to a hung daemon: the log must show where it was.
+        running.signal(signal.SIGABRT)
+        running.process.wait(timeout=10)
+        assert "Fatal Python error: Aborted" in running.text()
+        assert "mailflow/daemon.py" in running.text()
+
+
 def test_a_configuration_error_at_start_exits_78_before_ready(tmp_path: Path) -> None:
     """The exit status systemd's RestartPreventExitStatus=78 sees: the main process's own."""
-    servers = SimpleNamespace(imap_host="127.0.0.1", imap_port=1, smtp_host="127.0.0.1",
-                              smtp_port=1, users={INBOX: "x"})
-    cfg = config_for(servers, tmp_path, imap={"security": "ssl",
+    cfg = config_for(NOWHERE, tmp_path, imap={"security": "ssl",
                                               "tls_ca_file": str(tmp_path / "missing-ca.pem")})
     with daemon(cfg, tmp_path) as (running, notify):
         assert running.process.wait(timeout=30) == 78
