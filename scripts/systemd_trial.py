@@ -98,7 +98,11 @@ def cgroup2_root() -> Path:
 class Trial:
     def __init__(self, world: MailWorld, tmp: Path) -> None:
         self.world, self.tmp = world, tmp
-        self.env = {"T": str(tmp), "SRC": str(ROOT), "IMAP_PASSWORD": USERS[INBOX],
+        # pip builds in the source tree (build/): a copy keeps the checkout clean.
+        source = tmp / "src"
+        shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "*.egg-info", "__pycache__", ".*_cache", "tests"))
+        self.env = {"T": str(tmp), "SRC": str(source), "IMAP_PASSWORD": USERS[INBOX],
                     "SECRET": SECRET, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
         for d in ("etc", "opt", "var"):
             (tmp / f"{d}-upper").mkdir()
