@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from mailflow.core.autoreply import subject_wording, text_wording
 from mailflow.core.parse import ParsedMessage
 
 
@@ -43,10 +44,10 @@ _AUTOREPLY_HEADERS = (
     "x-cron-env",
 )
 _DAEMON_LOCALPARTS = {"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"}
-_AUTO_SUBJECTS = re.compile(
-    r"^\s*(auto(matic)?[ -]?reply|autoreply|auto[ -]?respon|auto:|out of (the )?office|balasan otomatis|"
-    r"undeliverable|undelivered mail|delivery (status )?(failure|notification)|returned mail|"
-    r"non[- ]?delivery|mail delivery failed|failure notice)",
+# Bounce and robot subjects by how they begin; auto-reply phrases anywhere are core/autoreply.py's.
+_ROBOT_SUBJECT_STARTS = re.compile(
+    r"^\s*(auto:|undeliverable|undelivered mail|delivery (status )?(failure|notification)|"
+    r"returned mail|non[- ]?delivery|mail delivery failed|failure notice)",
     re.IGNORECASE,
 )
 
@@ -91,9 +92,9 @@ def not_complaint_reason(msg: ParsedMessage, own_addresses: Iterable[str]) -> st
         return "from a mailer daemon"
     if sender and sender in {a.lower() for a in own_addresses}:
         return "from mailflow's own address"
-    if _AUTO_SUBJECTS.match(msg.subject):
+    if _ROBOT_SUBJECT_STARTS.match(msg.subject):
         return "auto-reply or bounce subject"
-    return None
+    return subject_wording(msg.subject)
 
 
 def classify(
@@ -110,6 +111,10 @@ def classify(
         return Decision(Kind.IGNORE, reason, number)
     if number is not None:
         return Decision(Kind.REPLY, "ticket number in subject", number)
+    wording = text_wording(msg.subject, msg.text)
+    if wording is not None:
+        # Only here, for would-be new tickets: a reply's words stay on its ticket.
+        return Decision(Kind.IGNORE, wording)
     return Decision(Kind.NEW, "subject matches")
 
 

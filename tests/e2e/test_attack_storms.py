@@ -8,7 +8,7 @@ hour, 20 per day; alerts coalesced per 60 minutes), so these tests show the ship
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
@@ -27,9 +27,12 @@ from tests.e2e.support import (
     FixedClock,
     complaint,
     config_for,
+    intake_records,
     reporters,
     rows,
+    tickets,
 )
+from tests.harness.autoreplies import AUTO_REPLIES, COMPLAINTS_THAT_SAY_CUTI_OR_KANTOR
 
 pytestmark = pytest.mark.e2e
 
@@ -82,3 +85,38 @@ def test_a_foreign_reply_to_gets_no_acknowledgement(mail_world: Any, tmp_path: P
     assert BUDI in _text(notification) and "Reply-To" in _text(notification)
     [created] = [e for e in rows(cfg, TicketEvent) if e.kind == "created"]
     assert "reply-to differs" in created.note and BUDI not in created.note
+
+
+# -- auto-replies and loops -------------------------------------------------------------------
+
+@pytest.mark.parametrize(("subject", "body"), list(AUTO_REPLIES.values()), ids=list(AUTO_REPLIES))
+def test_an_auto_responder_without_headers_gets_no_ticket_and_no_answer(
+        mail_world: Any, tmp_path: Path, subject: str, body: str) -> None:
+    """The issue's case: an auto-responder answers without threading headers or Auto-Submitted,
+    on every poll. Nothing is made and nothing is sent, however often it writes."""
+    cfg = config_for(mail_world, tmp_path)
+    clock = FixedClock(NOW)
+    for _ in range(3):
+        mail_world.deliver(INBOX, complaint(subject=subject, body=body), internaldate=RECEIVED)
+        _poll(cfg, clock)
+        clock.now += timedelta(minutes=1)
+
+    assert tickets(cfg) == []
+    assert mail_world.messages(SITI) == []
+    assert mail_world.messages(SEKDES) == []
+    records = intake_records(cfg)
+    assert [r.decision for r in records] == ["ignored"] * 3
+    assert all("auto-reply" in r.reason for r in records)
+
+
+def test_complaints_that_mention_cuti_or_kantor_are_taken(mail_world: Any, tmp_path: Path) -> None:
+    cfg = config_for(mail_world, tmp_path)
+    for n, (subject, body) in enumerate(COMPLAINTS_THAT_SAY_CUTI_OR_KANTOR):
+        sender = f"Siti Aminah <{SITI}>" if n % 2 == 0 else f"Budi Santoso <{BUDI}>"
+        mail_world.deliver(INBOX, complaint(sender=sender, subject=subject, body=body),
+                           internaldate=RECEIVED)
+
+    _poll(cfg, FixedClock(NOW))
+
+    assert len(tickets(cfg)) == len(COMPLAINTS_THAT_SAY_CUTI_OR_KANTOR)
+    assert len(mail_world.messages(SITI)) + len(mail_world.messages(BUDI)) == 4
