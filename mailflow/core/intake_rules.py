@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from mailflow.core.autoreply import subject_wording, text_wording
 from mailflow.core.parse import ParsedMessage
+from mailflow.core.reply_text import new_text
 
 
 class Kind(StrEnum):
@@ -142,6 +143,30 @@ def route(decision: Decision, already_taken: bool, has_target: bool, from_staff:
     if has_target:
         return Route.STAFF_REPLY if from_staff else Route.RESIDENT_REPLY
     return Route.NEW_TICKET
+
+
+_REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|tr|sv|balas|bls)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+
+
+def content_key(msg: ParsedMessage) -> str | None:
+    """The same complaint from the same sender, whatever its Message-ID: sender, subject without
+    Re:/Fwd:, the new text without what it quotes, and the attachments' bytes.
+
+    A robot that answers every acknowledgement writes the same words each time with a fresh
+    Message-ID, quoting a different acknowledgement below them; the intake treats a second
+    message with this key (within [limits] repeat_window_hours) as a repeat, which ends the
+    loop at its first turn. None without a From: there is no sender to compare.
+    """
+    if not msg.from_addr:
+        return None
+    digest = hashlib.sha256()
+    subject = normalise(_REPLY_PREFIX.sub("", msg.subject))
+    for part in (msg.from_addr, subject, normalise(new_text(msg.text))):
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x00")
+    for data in sorted(hashlib.sha256(a.data).digest() for a in msg.attachments):
+        digest.update(data)
+    return "content:" + digest.hexdigest()
 
 
 def message_key(msg: ParsedMessage) -> str:

@@ -16,6 +16,7 @@ from datetime import datetime
 from mailflow.adapters.clock import Clock
 from mailflow.compose.mime import Composer
 from mailflow.config import Config, StaffMember
+from mailflow.core.intake_rules import content_key
 from mailflow.core.new_ticket import (
     plan_new_ticket,
     plan_refused_recording,
@@ -72,7 +73,8 @@ class Handlers:
             number=number, status=facts.status, channel=facts.channel, received_at=received,
             due_date=facts.due_date, subject=facts.subject, description=facts.description,
             missing=",".join(facts.missing), source_message_id=plan.source_message_id,
-            message_key=key, html_only=plan.html_only, created_at=now,
+            message_key=key, content_key=content_key(msg), html_only=plan.html_only,
+            created_at=now,
         )
         session.add(ticket)
         ticket_id = _flushed_id(session, ticket)

@@ -64,6 +64,14 @@ def ticket_of_taken_reply(session: Session, key: str) -> Ticket | None:
     return session.exec(query).first()
 
 
+def first_ticket_with_content(session: Session, content_key: str, since: datetime) -> Ticket | None:
+    """The first ticket made since `since` from a message with this content key (a repeat's)."""
+    query = (select(Ticket)
+             .where(Ticket.content_key == content_key, col(Ticket.created_at) >= since)
+             .order_by(col(Ticket.id)).limit(1))
+    return session.exec(query).first()
+
+
 def reporter_of(session: Session, ticket_id: int | None) -> Reporter | None:
     return session.exec(select(Reporter).where(Reporter.ticket_id == ticket_id)).first()
 

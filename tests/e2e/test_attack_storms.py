@@ -32,7 +32,7 @@ from tests.e2e.support import (
     rows,
     tickets,
 )
-from tests.harness.autoreplies import AUTO_REPLIES, COMPLAINTS_THAT_SAY_CUTI_OR_KANTOR
+from tests.harness.autoreplies import AUTO_REPLIES, COMPLAINTS_THAT_SAY_CUTI_OR_KANTOR, ROBOT_TEXT
 
 pytestmark = pytest.mark.e2e
 
@@ -120,3 +120,40 @@ def test_complaints_that_mention_cuti_or_kantor_are_taken(mail_world: Any, tmp_p
 
     assert len(tickets(cfg)) == len(COMPLAINTS_THAT_SAY_CUTI_OR_KANTOR)
     assert len(mail_world.messages(SITI)) + len(mail_world.messages(BUDI)) == 4
+
+
+ROBOT = "layanan@instansi.example"
+
+
+def _robot_answer(ack: Any | None) -> bytes:
+    """What an unknown helpdesk robot sends: the same subject and words every time, no
+    threading headers, no Auto-Submitted, quoting whatever it answers."""
+    quoted = ""
+    if ack is not None:
+        quoted = "\n\n-----Original Message-----\n" + _text(ack)
+    return complaint(sender=f"Layanan Instansi <{ROBOT}>", subject="Re: Pengaduan Masyarakat",
+                     body=ROBOT_TEXT + quoted)
+
+
+def test_an_unknown_auto_responder_loop_stops_at_the_first_repeat(mail_world: Any,
+                                                                  tmp_path: Path) -> None:
+    """Wording no rule knows: the first message is a ticket and is acknowledged; the robot's
+    answer repeats it, is recognised as the same complaint, and gets no answer: loop over."""
+    mail_world.add_user(ROBOT, "robot-secret")
+    cfg = config_for(mail_world, tmp_path)
+    clock = FixedClock(NOW)
+    mail_world.deliver(INBOX, _robot_answer(None), internaldate=RECEIVED)
+    answered = 0
+    for _ in range(4):
+        _poll(cfg, clock)
+        clock.now += timedelta(minutes=2)
+        inbox = _read(mail_world, ROBOT)
+        for ack in inbox[answered:]:
+            mail_world.deliver(INBOX, _robot_answer(ack), internaldate=RECEIVED)
+        answered = len(inbox)
+
+    assert len(tickets(cfg)) == 1
+    assert len(mail_world.messages(ROBOT)) == 1
+    assert len(mail_world.messages(SEKDES)) == 1
+    assert [r.decision for r in intake_records(cfg)] == ["ticket", "duplicate"]
+    assert "repeat" in intake_records(cfg)[1].reason

@@ -106,3 +106,39 @@ def test_message_key_without_id_depends_on_content_only() -> None:
     other = parse_message(_msg(body="Lampu mati."))
     assert message_key(one) == message_key(two)
     assert message_key(one) != message_key(other)
+
+
+# -- the same complaint again (what ends a robot's loop) -------------------------------------
+
+def _content(body: str, sender: str = "siti@warga.example", subject: str = "Pengaduan Masyarakat"):
+    from mailflow.core.intake_rules import content_key
+
+    return content_key(parse_message(_msg(subject, sender, "Message-ID: <x@y>\r\n", body)))
+
+
+def test_content_key_ignores_what_a_repeat_quotes_and_its_reply_prefix() -> None:
+    robot = "Pesan Anda sudah kami catat."
+    first = _content(robot)
+    again = _content(robot + "\r\n\r\n-----Original Message-----\r\nNomor ADU-2026-00007",
+                     subject="Re: RE: Pengaduan Masyarakat")
+    assert first == again
+
+
+def test_content_key_tells_senders_texts_and_attachments_apart() -> None:
+    from email.message import EmailMessage
+
+    from mailflow.core.intake_rules import content_key
+
+    base = _content("Lampu jalan mati.")
+    assert base != _content("Lampu jalan mati.", sender="budi@warga.example")
+    assert base != _content("Lampu jalan di gang lain mati.")
+
+    def with_photo(data: bytes) -> str | None:
+        msg = EmailMessage()
+        msg["From"], msg["Subject"] = "siti@warga.example", "Pengaduan Masyarakat"
+        msg.set_content("Lampu jalan mati.")
+        msg.add_attachment(data, maintype="image", subtype="jpeg", filename="foto.jpg")
+        return content_key(parse_message(msg.as_bytes()))
+
+    assert with_photo(b"photo one") != with_photo(b"photo two")
+    assert content_key(parse_message(b"Subject: Pengaduan Masyarakat\r\n\r\nx\r\n")) is None
