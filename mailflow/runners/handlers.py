@@ -31,10 +31,11 @@ from mailflow.core.sender_auth import Claim, DkimCheck, Proof, authenticate, sig
 from mailflow.core.tickets import EventPlan, format_number
 from mailflow.core.workdays import WorkCalendar
 from mailflow.errors import MailflowError
+from mailflow.runners.mail_gate import MailGate
 from mailflow.store import queries
 from mailflow.store.db import Session
 from mailflow.store.files import FileStore
-from mailflow.store.models import Attachment, OutboxMessage, Reporter, Ticket, TicketEvent
+from mailflow.store.models import Attachment, Reporter, Ticket, TicketEvent
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class Handlers:
         self.files = files
         self.clock = clock
         self.dkim = dkim
+        self.gate = MailGate(cfg, composer)
 
     # -- new complaint ----------------------------------------------------------------------
 
@@ -139,7 +141,7 @@ class Handlers:
             session.add(reporter)
         ticket_id = _flushed_id(session, ticket)
         self._record(session, ticket_id, plan.events, now)
-        self._queue(session, ticket, plan.outgoing, now)
+        self._queue(session, ticket, plan.outgoing, now, security=plan.security)
         if proof.method is not None:
             # Proven, applied or refused for its content: its signature never counts again.
             queries.use_signatures(session, signature_digests(raw), ticket_id, msg.message_id, now)
@@ -162,14 +164,13 @@ class Handlers:
                 message_id=event.message_id, auth=event.auth))
 
     def _queue(self, session: Session, ticket: Ticket | None, outgoing: Iterable[Outgoing],
-               now: datetime) -> None:
-        """Outbox rows for `outgoing`; `ticket` None for mail about no ticket (a refused recording)."""
-        for item in outgoing:
-            composed = self.composer.compose(item, ticket.number if ticket else None, now)
-            session.add(OutboxMessage(
-                ticket_id=ticket.id if ticket else None, kind=item.kind, message_id=composed.message_id,
-                recipient=composed.recipient, raw=composed.raw, next_attempt_at=now,
-                created_at=now))
+               now: datetime, *, security: bool = False) -> None:
+        """Queue the plan's mail through the gate (per-address limits, coalesced alerts); what
+        it withholds joins the ticket's audit trail. `ticket` None for mail about no ticket (a
+        refused recording): what is withheld then is only logged."""
+        withheld = self.gate.queue(session, ticket, outgoing, now, security=security)
+        if ticket is not None:
+            self._record(session, _flushed_id(session, ticket), withheld, now)
 
 
 def _flushed_id(session: Session, row: Ticket) -> int:

@@ -20,6 +20,7 @@ import pytest
 from mailflow.service import Service
 from mailflow.store.models import TicketEvent
 from tests.e2e.support import (
+    ADMIN,
     BUDI,
     INBOX,
     SEKDES,
@@ -32,6 +33,7 @@ from tests.e2e.support import (
     rows,
     tickets,
 )
+from tests.e2e.test_workflow_mail import staff_reply
 from tests.harness.autoreplies import AUTO_REPLIES, COMPLAINTS_THAT_SAY_CUTI_OR_KANTOR, ROBOT_TEXT
 
 pytestmark = pytest.mark.e2e
@@ -65,6 +67,66 @@ def _budi_complaint(n: int) -> bytes:
     body = (f"Nama: Budi Santoso\nNIK: 3322110506890002\n\nLaporan ke-{n}: lampu jalan di gang "
             f"nomor {n} Dusun Krajan mati sejak minggu lalu, mohon segera diperbaiki.\n")
     return complaint(sender=f"Budi Santoso <{BUDI}>", body=body)
+
+
+# -- per-address limits -----------------------------------------------------------------------
+
+def test_a_flood_from_one_address_makes_tickets_but_only_a_few_mails(mail_world: Any,
+                                                                     tmp_path: Path) -> None:
+    """40 complaints from one address: 40 tickets, 5 acknowledgements, 5 notifications and one
+    notice to the verifier (the defaults: 5 per hour, 20 per day); then an hour later mail
+    flows again."""
+    cfg = config_for(mail_world, tmp_path)
+    clock = FixedClock(NOW)
+    for n in range(40):
+        mail_world.deliver(INBOX, _budi_complaint(n), internaldate=RECEIVED)
+
+    _poll(cfg, clock)
+
+    assert len(tickets(cfg)) == 40
+    assert len(mail_world.messages(BUDI)) == 5
+    verifier = _read(mail_world, SEKDES)
+    assert sum("Pengaduan baru" in str(m["Subject"]) for m in verifier) == 5
+    [notice] = [m for m in verifier if "Batas email" in str(m["Subject"])]
+    assert BUDI in _text(notice) and "tetap dicatat" in _text(notice)
+    withheld = [e for e in rows(cfg, TicketEvent) if e.kind == "mail_withheld"]
+    assert len({e.ticket_id for e in withheld}) == 35
+    assert all(BUDI not in e.note for e in withheld)  # the audit trail names no address
+
+    for n in range(40, 45):
+        mail_world.deliver(INBOX, _budi_complaint(n), internaldate=RECEIVED)
+    clock.now += timedelta(minutes=20)
+    _poll(cfg, clock)
+    assert len(tickets(cfg)) == 45
+    assert len(mail_world.messages(BUDI)) == 5
+    assert len(mail_world.messages(SEKDES)) == 6  # told once per address, not once per message
+
+    clock.now += timedelta(minutes=45)  # over an hour since the five: under the daily limit
+    mail_world.deliver(INBOX, _budi_complaint(99), internaldate=RECEIVED)
+    _poll(cfg, clock)
+    assert len(mail_world.messages(BUDI)) == 6
+    assert mail_world.messages(SITI) == []
+
+
+def test_a_staff_address_has_its_own_limit(mail_world: Any, tmp_path: Path) -> None:
+    """Complaints from many residents: the verifier gets notifications up to the staff limit,
+    then one notice about their own address."""
+    cfg = config_for(mail_world, tmp_path, limits={"staff_per_hour": 3, "staff_per_day": 10})
+    clock = FixedClock(NOW)
+    for n in range(3):
+        mail_world.deliver(INBOX, _budi_complaint(n), internaldate=RECEIVED)
+        mail_world.deliver(INBOX, complaint(body=f"Nama: Siti Aminah\nNIK: 3322114506890002\n\n"
+                                                 f"Saluran air nomor {n} di Dusun Krajan tersumbat "
+                                                 "sampah, air meluap ke jalan."),
+                           internaldate=RECEIVED)
+    _poll(cfg, clock)
+
+    assert len(tickets(cfg)) == 6
+    assert len(mail_world.messages(SITI)) == 3 and len(mail_world.messages(BUDI)) == 3
+    subjects = _subjects(mail_world, SEKDES)
+    assert sum("Pengaduan baru" in s for s in subjects) == 3
+    [notice] = [m for m in _read(mail_world, SEKDES) if "Batas email" in str(m["Subject"])]
+    assert SEKDES in _text(notice)
 
 
 # -- Reply-To ---------------------------------------------------------------------------------
@@ -157,3 +219,43 @@ def test_an_unknown_auto_responder_loop_stops_at_the_first_repeat(mail_world: An
     assert len(mail_world.messages(SEKDES)) == 1
     assert [r.decision for r in intake_records(cfg)] == ["ticket", "duplicate"]
     assert "repeat" in intake_records(cfg)[1].reason
+
+
+# -- security alerts --------------------------------------------------------------------------
+
+def test_forged_commands_make_one_alert_and_one_explanation_per_window(mail_world: Any,
+                                                                      tmp_path: Path) -> None:
+    cfg = config_for(mail_world, tmp_path)
+    clock = FixedClock(NOW)
+    mail_world.deliver(INBOX, complaint(), internaldate=RECEIVED)
+    _poll(cfg, clock)
+    [note] = _read(mail_world, SEKDES)
+    forged = [staff_reply(SEKDES, note, f"#tolak palsu nomor {n}\nDitutup.", to=INBOX)
+              for n in range(6)]
+    forged_ids = [str(message_from_bytes(raw, policy=default)["Message-ID"]) for raw in forged]
+    for raw in forged[:5]:
+        mail_world.deliver(INBOX, raw)
+
+    _poll(cfg, clock)
+
+    assert tickets(cfg)[0].status == "diterima"
+    assert len([e for e in rows(cfg, TicketEvent) if e.kind == "security"]) == 5
+    [alert] = _read(mail_world, ADMIN)
+    assert "Peringatan keamanan" in str(alert["Subject"])
+    for message_id in forged_ids[:5]:
+        assert message_id in _text(alert)
+    assert len(mail_world.messages(SEKDES)) == 2  # the notification and one explanation
+    assert len(mail_world.messages(SITI)) == 1
+
+    # A sixth within the window waits; the next alert, after the window, lists it.
+    mail_world.deliver(INBOX, forged[5])
+    clock.now += timedelta(minutes=10)
+    _poll(cfg, clock)
+    assert len(mail_world.messages(ADMIN)) == 1
+    assert len(mail_world.messages(SEKDES)) == 2
+    clock.now += timedelta(minutes=51)
+    _poll(cfg, clock)
+    [_first, follow_up] = _read(mail_world, ADMIN)
+    assert forged_ids[5] in _text(follow_up)
+    assert forged_ids[0] not in _text(follow_up)
+    assert len(mail_world.messages(SEKDES)) == 2
