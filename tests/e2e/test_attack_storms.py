@@ -109,24 +109,29 @@ def test_a_flood_from_one_address_makes_tickets_but_only_a_few_mails(mail_world:
 
 
 def test_a_staff_address_has_its_own_limit(mail_world: Any, tmp_path: Path) -> None:
-    """Complaints from many residents: the verifier gets notifications up to the staff limit,
-    then one notice about their own address."""
-    cfg = config_for(mail_world, tmp_path, limits={"staff_per_hour": 3, "staff_per_day": 10})
-    clock = FixedClock(NOW)
-    for n in range(3):
-        mail_world.deliver(INBOX, _budi_complaint(n), internaldate=RECEIVED)
-        mail_world.deliver(INBOX, complaint(body=f"Nama: Siti Aminah\nNIK: 3322114506890002\n\n"
-                                                 f"Saluran air nomor {n} di Dusun Krajan tersumbat "
-                                                 "sampah, air meluap ke jalan."),
+    """35 complaints from seven residents, five each (all within the residents' limit): the
+    verifier gets 30 notifications (the default staff limit per hour), then one notice about
+    their own address; every resident gets all five acknowledgements."""
+    residents = [f"warga{n}@warga.example" for n in range(7)]
+    for address in residents:
+        mail_world.add_user(address, "warga-secret")
+    cfg = config_for(mail_world, tmp_path)
+    for n in range(35):
+        body = (f"Nama: Warga Desa\nNIK: 3322110506890002\n\nLaporan ke-{n}: saluran air nomor {n} "
+                "di Dusun Krajan tersumbat sampah, air meluap ke jalan.")
+        mail_world.deliver(INBOX, complaint(sender=residents[n % 7], body=body),
                            internaldate=RECEIVED)
-    _poll(cfg, clock)
 
-    assert len(tickets(cfg)) == 6
-    assert len(mail_world.messages(SITI)) == 3 and len(mail_world.messages(BUDI)) == 3
+    _poll(cfg, FixedClock(NOW))
+
+    assert len(tickets(cfg)) == 35
+    assert [len(mail_world.messages(a)) for a in residents] == [5] * 7
     subjects = _subjects(mail_world, SEKDES)
-    assert sum("Pengaduan baru" in s for s in subjects) == 3
+    assert sum("Pengaduan baru" in s for s in subjects) == 30
     [notice] = [m for m in _read(mail_world, SEKDES) if "Batas email" in str(m["Subject"])]
     assert SEKDES in _text(notice)
+    withheld = [e.note for e in rows(cfg, TicketEvent) if e.kind == "mail_withheld"]
+    assert withheld == [f"notify to {SEKDES} not sent: mail limit of 30 per hour reached"] * 5
 
 
 # -- Reply-To ---------------------------------------------------------------------------------
