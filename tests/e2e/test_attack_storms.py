@@ -74,8 +74,8 @@ def _budi_complaint(n: int) -> bytes:
 def test_a_flood_from_one_address_makes_tickets_but_only_a_few_mails(mail_world: Any,
                                                                      tmp_path: Path) -> None:
     """40 complaints from one address: 40 tickets, 5 acknowledgements, 5 notifications and one
-    notice to the verifier (the defaults: 5 per hour, 20 per day); then an hour later mail
-    flows again."""
+    notice to the verifier (the defaults: 5 per hour, 20 per day); an hour later mail flows
+    again, five an hour, until the day's twentieth."""
     cfg = config_for(mail_world, tmp_path)
     clock = FixedClock(NOW)
     for n in range(40):
@@ -105,6 +105,16 @@ def test_a_flood_from_one_address_makes_tickets_but_only_a_few_mails(mail_world:
     mail_world.deliver(INBOX, _budi_complaint(99), internaldate=RECEIVED)
     _poll(cfg, clock)
     assert len(mail_world.messages(BUDI)) == 6
+
+    acks = []  # five more each hour, until the daily limit of 20 stops them
+    for hour in range(4):
+        clock.now += timedelta(minutes=61)
+        for n in range(5):
+            mail_world.deliver(INBOX, _budi_complaint(100 + 5 * hour + n), internaldate=RECEIVED)
+        _poll(cfg, clock)
+        acks.append(len(mail_world.messages(BUDI)))
+    assert acks == [11, 16, 20, 20]
+    assert sum("Batas email" in s for s in _subjects(mail_world, SEKDES)) == 1
     assert mail_world.messages(SITI) == []
 
 
