@@ -134,9 +134,10 @@ def limit_notice(cfg: Config, member: StaffMember, address: str, reached: str,
 
 @dataclass(frozen=True)
 class Attempt:
-    """One command refused as unproven, as the audit trail recorded it."""
+    """One staff action refused as unproven: a command on a ticket (as its audit trail recorded
+    it), or a phone recording, which has no ticket (`ticket` None)."""
 
-    ticket: str
+    ticket: str | None
     at: datetime
     message_id: str | None
     note: str
@@ -149,8 +150,9 @@ def alert_digest(cfg: Config, admin: str, attempts: Sequence[Attempt]) -> Outgoi
     it would only be one more address to misuse.
     """
     zone = cfg.calendar.timezone
-    listed = [f"- {format_moment(a.at, zone)}, tiket {a.ticket}, Message-ID {a.message_id or '-'}: "
-              f"{a.note}" for a in attempts[:MAX_LISTED]]
+    listed = [f"- {format_moment(a.at, zone)}, "
+              f"{f'tiket {a.ticket}' if a.ticket else 'pencatatan telepon/WhatsApp (tanpa tiket)'}, "
+              f"Message-ID {a.message_id or '-'}: {a.note}" for a in attempts[:MAX_LISTED]]
     if len(attempts) > MAX_LISTED:
         listed.append(f"- ... dan {len(attempts) - MAX_LISTED} lainnya (lihat riwayat tiket)")
     paragraphs = [

@@ -17,6 +17,7 @@ from mailflow.adapters.clock import Clock
 from mailflow.compose.mime import Composer
 from mailflow.config import Config, StaffMember
 from mailflow.core.intake_rules import content_key
+from mailflow.core.mail_limits import Attempt
 from mailflow.core.new_ticket import (
     plan_new_ticket,
     plan_refused_recording,
@@ -62,7 +63,10 @@ class Handlers:
             proof = self._prove(session, msg, raw, Claim(recorder.address, Purpose.RECORD, None))
             if proof.method is None:
                 refused = plan_refused_recording(msg, recorder, self.cfg, proof.reason)
-                self._queue(session, None, refused.outgoing, self.clock())
+                now = self.clock()
+                attempt = Attempt(None, now, msg.message_id, "unproven phone/WhatsApp recording "
+                                  f"claiming to be from {recorder.address}")
+                self._queue(session, None, refused.outgoing, now, security=True, attempt=attempt)
                 log.warning("%s reason=%s", refused.summary, proof.reason)
                 return None
         year = ticket_year(received, self.calendar)
@@ -164,11 +168,12 @@ class Handlers:
                 message_id=event.message_id, auth=event.auth))
 
     def _queue(self, session: Session, ticket: Ticket | None, outgoing: Iterable[Outgoing],
-               now: datetime, *, security: bool = False) -> None:
+               now: datetime, *, security: bool = False, attempt: Attempt | None = None) -> None:
         """Queue the plan's mail through the gate (per-address limits, coalesced alerts); what
         it withholds joins the ticket's audit trail. `ticket` None for mail about no ticket (a
         refused recording): what is withheld then is only logged."""
-        withheld = self.gate.queue(session, ticket, outgoing, now, security=security)
+        withheld = self.gate.queue(session, ticket, outgoing, now, security=security,
+                                   attempt=attempt)
         if ticket is not None:
             self._record(session, _flushed_id(session, ticket), withheld, now)
 

@@ -49,20 +49,23 @@ class MailGate:
         self.composer = composer
 
     def queue(self, session: Session, ticket: Ticket | None, outgoing: Iterable[Outgoing],
-              now: datetime, *, security: bool = False) -> list[EventPlan]:
+              now: datetime, *, security: bool = False,
+              attempt: Attempt | None = None) -> list[EventPlan]:
         """Queue what may go; return one event per message withheld, for the ticket's trail.
 
-        `security`: the plan refused an unproven command, so its mail (the alert to the
+        `security`: the plan refused an unproven staff action, so its mail (the alert to the
         administrator, the explanation to the claimed staff member) is coalesced rather than
-        counted. When a new ticket's acknowledgement is withheld, its notifications to the
-        verifiers are too: the notice about that address replaces one mail per ticket.
+        counted; `attempt` is that action when no ticket event records it (a refused phone
+        recording), so that a merged alert lists it too. When a new ticket's acknowledgement is
+        withheld, its notifications to the verifiers are too: the notice about that address
+        replaces one mail per ticket.
         """
         withheld: list[EventPlan] = []
         reporter_held = False
         number = ticket.number if ticket is not None else None
         for item in outgoing:
             if security:
-                self._coalesce(session, ticket, item, now)
+                self._coalesce(session, ticket, item, now, attempt)
                 continue
             if reporter_held and item.kind is OutboxKind.NOTIFY:
                 withheld.append(self._withhold(item, number, "the reporter is over the mail limit"))
@@ -107,8 +110,8 @@ class MailGate:
 
     # -- security alerts and explanations ---------------------------------------------------
 
-    def _coalesce(self, session: Session, ticket: Ticket | None, item: Outgoing,
-                  now: datetime) -> None:
+    def _coalesce(self, session: Session, ticket: Ticket | None, item: Outgoing, now: datetime,
+                  attempt: Attempt | None) -> None:
         admin = (self.cfg.commands.admin_address or "").lower()
         topic = SECURITY_ALERT if item.to.lower() == admin else SECURITY_NOTE
         window = timedelta(minutes=self.cfg.limits.alert_window_minutes)
@@ -117,14 +120,21 @@ class MailGate:
         log.info("security mail coalesced ticket=%s topic=%s action=%s",
                  ticket.number if ticket is not None else "-", topic, action)
         if action is Coalesce.MERGE and row is not None:
-            self._merge_alert(session, row, now)
+            self._merge_alert(session, row, now, attempt)
         elif action in (Coalesce.SEND, Coalesce.LATER):
             self._add(session, ticket, item, now, topic=topic, due=when)
 
-    def _merge_alert(self, session: Session, row: OutboxMessage, now: datetime) -> None:
-        """Rewrite the waiting alert so that it lists every attempt since it was first queued."""
+    def _merge_alert(self, session: Session, row: OutboxMessage, now: datetime,
+                     attempt: Attempt | None) -> None:
+        """Rewrite the waiting alert so that it lists every attempt since it was first queued:
+        commands from the tickets' security events, recordings from the intake records, and
+        the attempt at hand (its intake record is written after this)."""
+        since = row.created_at
         attempts = [Attempt(number, event.at, event.message_id, event.note)
-                    for number, event in queries.security_events_since(session, row.created_at)]
+                    for number, event in queries.security_events_since(session, since)]
+        attempts += [Attempt(None, record.created_at, _message_id(record.message_key), record.reason)
+                     for record in queries.refused_since(session, since)]
+        attempts = sorted([*attempts, *([attempt] if attempt else [])], key=lambda a: a.at)
         composed = self.composer.compose(alert_digest(self.cfg, row.recipient, attempts), None, now)
         # It covers several tickets now: no ticket, so no reply to it is taken for one of them.
         row.raw, row.message_id, row.ticket_id = composed.raw, composed.message_id, None
@@ -140,6 +150,11 @@ class MailGate:
             message_id=composed.message_id,
             recipient=composed.recipient, raw=composed.raw, next_attempt_at=due or now,
             created_at=now, topic=topic))
+
+
+def _message_id(key: str) -> str | None:
+    """The Message-ID an intake record's key was made from, if it was (intake_rules.message_key)."""
+    return key[len("mid:"):] if key.startswith("mid:") else None
 
 
 def _previous(row: OutboxMessage | None) -> Previous | None:

@@ -145,6 +145,15 @@ def security_events_since(session: Session, since: datetime) -> list[tuple[str, 
     return [(number, event) for number, event in session.exec(query).all()]
 
 
+def refused_since(session: Session, since: datetime) -> Sequence[IntakeRecord]:
+    """Messages refused as unproven staff actions without a ticket (recordings) since `since`."""
+    query = (select(IntakeRecord)
+             .where(IntakeRecord.decision == IntakeOutcome.REFUSED,
+                    col(IntakeRecord.created_at) >= since)
+             .order_by(col(IntakeRecord.id)))
+    return session.exec(query).all()
+
+
 def parked_outbox(session: Session) -> Sequence[OutboxMessage]:
     return session.exec(select(OutboxMessage).where(OutboxMessage.state == OutboxState.PARKED)).all()
 

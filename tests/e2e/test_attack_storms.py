@@ -23,6 +23,7 @@ from tests.e2e.support import (
     ADMIN,
     BUDI,
     INBOX,
+    KASI,
     SEKDES,
     SITI,
     FixedClock,
@@ -274,3 +275,33 @@ def test_forged_commands_make_one_alert_and_one_explanation_per_window(mail_worl
     assert forged_ids[5] in _text(follow_up)
     assert forged_ids[0] not in _text(follow_up)
     assert len(mail_world.messages(SEKDES)) == 2
+
+
+PHONE_BODY = ("#kanal telepon\n\nNama: Budi Santoso\nNIK: 3322110506890002\nEmail: budi@warga.example"
+              "\n\nPenelepon melaporkan jembatan bambu di RT 04 patah sejak pagi.")
+
+
+def test_forged_recordings_and_commands_share_one_alert(mail_world: Any, tmp_path: Path) -> None:
+    """Unproven phone recordings (no ticket) and unproven commands in one poll: one alert that
+    lists them all, one explanation to each claimed staff member."""
+    cfg = config_for(mail_world, tmp_path)
+    clock = FixedClock(NOW)
+    mail_world.deliver(INBOX, complaint(), internaldate=RECEIVED)
+    _poll(cfg, clock)
+    [note] = _read(mail_world, SEKDES)
+    forged = [complaint(sender=f"Kasi Pelayanan <{KASI}>", body=PHONE_BODY.replace("RT 04", f"RT 0{n}"))
+              for n in range(3)]
+    forged += [staff_reply(SEKDES, note, f"#tolak palsu nomor {n}\nDitutup.", to=INBOX)
+               for n in range(2)]
+    for raw in forged:
+        mail_world.deliver(INBOX, raw)
+
+    _poll(cfg, clock)
+
+    assert len(tickets(cfg)) == 1 and mail_world.messages(BUDI) == []
+    [alert] = _read(mail_world, ADMIN)
+    for raw in forged:
+        assert str(message_from_bytes(raw, policy=default)["Message-ID"]) in _text(alert)
+    assert _text(alert).count("pencatatan telepon/WhatsApp (tanpa tiket)") == 3
+    assert len(mail_world.messages(KASI)) == 1
+    assert len(mail_world.messages(SEKDES)) == 2  # the notification and one explanation
