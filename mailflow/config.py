@@ -185,6 +185,37 @@ class OutboxConfig(_Section):
     max_retry_seconds: Annotated[float, Field(gt=0)] = 3600.0
 
 
+class LimitsConfig(_Section):
+    """How much mail mailflow sends to one address, and how often it repeats an alert.
+
+    The defences against mail storms (issue 7, item 11): a flood of complaints from one
+    address, a robot answering every acknowledgement, or forged commands by the dozen must
+    not turn mailflow into a mail cannon. Tickets are always made; only mail is held back.
+    """
+
+    # Mail to one resident address (acknowledgements, status updates, answers), counted over
+    # the last hour and the last 24 hours.
+    resident_per_hour: Annotated[int, Field(ge=1)] = 5
+    resident_per_day: Annotated[int, Field(ge=1)] = 20
+    # Mail to one staff address (notifications, replies forwarded, refusals): higher, since
+    # staff work through many tickets a day, but finite, so a flood cannot bury their inbox.
+    staff_per_hour: Annotated[int, Field(ge=1)] = 30
+    staff_per_day: Annotated[int, Field(ge=1)] = 200
+    # Security alerts to [commands] admin_address and explanations to a staff member whose
+    # address was used in a forged command: at most one per recipient per this many minutes.
+    alert_window_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] = 60
+    # The same sender, subject and text again within this many hours is one complaint: the
+    # repeat gets no ticket and no acknowledgement (what stops an auto-responder loop).
+    repeat_window_hours: Annotated[int, Field(ge=1, le=24 * 365)] = 24
+
+    @model_validator(mode="after")
+    def _check(self) -> LimitsConfig:
+        for who in ("resident", "staff"):
+            if getattr(self, f"{who}_per_day") < getattr(self, f"{who}_per_hour"):
+                raise ValueError(f"{who}_per_day must be at least {who}_per_hour")
+        return self
+
+
 class StaffMember(_Section):
     email: Annotated[str, Field(pattern=r"^[^@\s<>]+@[^@\s<>]+$")]
     name: Annotated[str, Field(min_length=1)]
@@ -250,6 +281,7 @@ class Config(_Section):
     calendar: CalendarConfig = CalendarConfig()
     tickets: TicketsConfig = TicketsConfig()
     outbox: OutboxConfig = OutboxConfig()
+    limits: LimitsConfig = LimitsConfig()
     staff: Annotated[list[StaffMember], Field(min_length=1)]
     commands: CommandsConfig = CommandsConfig()
 

@@ -128,6 +128,7 @@ class EventKind(StrEnum):
     # A reply from the reporter's address that would have completed data, without proof that
     # the reporter sent it: kept for the verifier, nothing changed.
     UNVERIFIED_DATA = "unverified_data"
+    MAIL_WITHHELD = "mail_withheld"  # a message not sent: its address is over its mail limit
 
     @property
     def label(self) -> str:
@@ -146,6 +147,7 @@ _EVENT_LABELS: dict[EventKind, str] = {
     EventKind.COMMAND_REFUSED: "perintah ditolak",
     EventKind.SECURITY: "peringatan keamanan",
     EventKind.UNVERIFIED_DATA: "balasan tanpa bukti pengirim",
+    EventKind.MAIL_WITHHELD: "email ditahan (batas email)",
 }
 
 

@@ -14,7 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from mailflow.core.autoreply import subject_wording, text_wording
 from mailflow.core.parse import ParsedMessage
+from mailflow.core.reply_text import new_text
 
 
 class Kind(StrEnum):
@@ -43,10 +45,10 @@ _AUTOREPLY_HEADERS = (
     "x-cron-env",
 )
 _DAEMON_LOCALPARTS = {"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"}
-_AUTO_SUBJECTS = re.compile(
-    r"^\s*(auto(matic)?[ -]?reply|autoreply|auto[ -]?respon|auto:|out of (the )?office|balasan otomatis|"
-    r"undeliverable|undelivered mail|delivery (status )?(failure|notification)|returned mail|"
-    r"non[- ]?delivery|mail delivery failed|failure notice)",
+# Bounce and robot subjects by how they begin; auto-reply phrases anywhere are core/autoreply.py's.
+_ROBOT_SUBJECT_STARTS = re.compile(
+    r"^\s*(auto:|undeliverable|undelivered mail|delivery (status )?(failure|notification)|"
+    r"returned mail|non[- ]?delivery|mail delivery failed|failure notice)",
     re.IGNORECASE,
 )
 
@@ -91,9 +93,9 @@ def not_complaint_reason(msg: ParsedMessage, own_addresses: Iterable[str]) -> st
         return "from a mailer daemon"
     if sender and sender in {a.lower() for a in own_addresses}:
         return "from mailflow's own address"
-    if _AUTO_SUBJECTS.match(msg.subject):
+    if _ROBOT_SUBJECT_STARTS.match(msg.subject):
         return "auto-reply or bounce subject"
-    return None
+    return subject_wording(msg.subject)
 
 
 def classify(
@@ -110,6 +112,10 @@ def classify(
         return Decision(Kind.IGNORE, reason, number)
     if number is not None:
         return Decision(Kind.REPLY, "ticket number in subject", number)
+    wording = text_wording(msg.subject, msg.text)
+    if wording is not None:
+        # Only here, for would-be new tickets: a reply's words stay on its ticket.
+        return Decision(Kind.IGNORE, wording)
     return Decision(Kind.NEW, "subject matches")
 
 
@@ -137,6 +143,30 @@ def route(decision: Decision, already_taken: bool, has_target: bool, from_staff:
     if has_target:
         return Route.STAFF_REPLY if from_staff else Route.RESIDENT_REPLY
     return Route.NEW_TICKET
+
+
+_REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|tr|sv|balas|bls)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+
+
+def content_key(msg: ParsedMessage) -> str | None:
+    """The same complaint from the same sender, whatever its Message-ID: sender, subject without
+    Re:/Fwd:, the new text without what it quotes, and the attachments' bytes.
+
+    A robot that answers every acknowledgement writes the same words each time with a fresh
+    Message-ID, quoting a different acknowledgement below them; the intake treats a second
+    message with this key (within [limits] repeat_window_hours) as a repeat, which ends the
+    loop at its first turn. None without a From: there is no sender to compare.
+    """
+    if not msg.from_addr:
+        return None
+    digest = hashlib.sha256()
+    subject = normalise(_REPLY_PREFIX.sub("", msg.subject))
+    for part in (msg.from_addr, subject, normalise(new_text(msg.text))):
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x00")
+    for data in sorted(hashlib.sha256(a.data).digest() for a in msg.attachments):
+        digest.update(data)
+    return "content:" + digest.hexdigest()
 
 
 def message_key(msg: ParsedMessage) -> str:

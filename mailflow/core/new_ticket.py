@@ -46,6 +46,9 @@ class Source:
     text: str
     reply_to: str | None  # where the reporter is answered; None: nobody can be
     recorder: StaffMember | None  # the staff member who recorded a phone complaint
+    # A Reply-To other than From: never answered (that address did not write), only shown
+    # to the verifiers, who may judge whether the reporter meant it.
+    other_reply_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,12 @@ class NewTicket:
 
 
 def source_of(msg: ParsedMessage, cfg: Config) -> Source:
-    """The channel, the text, the reporter's address and the recording staff member."""
+    """The channel, the text, the reporter's address and the recording staff member.
+
+    The reporter is answered at From, never at a Reply-To: anyone can write a stranger's
+    address into Reply-To and have mailflow mail them (an acknowledgement, later every
+    status update) without that person ever having written.
+    """
     member = cfg.staff_member(msg.from_addr)
     if member is not None:
         commands = parse_staff_reply(new_text(msg.text))
@@ -68,7 +76,8 @@ def source_of(msg: ParsedMessage, cfg: Config) -> Source:
             found = _CALLER_EMAIL.search(commands.message)
             caller = found.group(1).lower() if found else None
             return Source(commands.channel, _CALLER_EMAIL.sub("", commands.message), caller, member)
-    return Source(Channel.EMAIL, msg.text, msg.reply_to or msg.from_addr, None)
+    other = msg.reply_to if msg.reply_to and msg.reply_to != msg.from_addr else None
+    return Source(Channel.EMAIL, msg.text, msg.from_addr, None, other)
 
 
 def ticket_year(received: datetime, calendar: WorkCalendar) -> int:
@@ -88,8 +97,11 @@ def plan_new_ticket(msg: ParsedMessage, received: datetime, number: str, cfg: Co
         due_date=calendar.due_date(received), subject=msg.subject[:500],
         description=extraction.description, missing=verdict.missing,
     )
-    note = ("missing: " + ",".join(verdict.missing) if verdict.missing else "") + (
-        f" recorded by staff for a {source.channel} complaint" if source.recorder else "")
+    note = " ".join(part for part in (
+        "missing: " + ",".join(verdict.missing) if verdict.missing else "",
+        f"recorded by staff for a {source.channel} complaint" if source.recorder else "",
+        "reply-to differs from from; acknowledged at from only" if source.other_reply_to else "",
+    ) if part)
     event = EventPlan(EventKind.CREATED, source.recorder.address if source.recorder else "system",
                       note=note, to_status=ticket.status, message_id=msg.message_id)
     outgoing: list[Outgoing] = []
@@ -100,7 +112,8 @@ def plan_new_ticket(msg: ParsedMessage, received: datetime, number: str, cfg: Co
         # The staff member needs the number and due date to tell the caller.
         outgoing.append(acknowledgement(cfg, ticket, identity, verdict.nik_problem, msg.message_id,
                                         msg.references, source.recorder.email, OutboxKind.ACK_STAFF))
-    outgoing.extend(new_ticket_notices(cfg, ticket, identity, msg.attachments))
+    outgoing.extend(new_ticket_notices(cfg, ticket, identity, msg.attachments,
+                                       other_reply_to=source.other_reply_to))
     return NewTicket(ticket, identity, source.recorder, event, tuple(outgoing), msg.message_id,
                      msg.html_only)
 

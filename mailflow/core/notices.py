@@ -136,9 +136,14 @@ def staff_note(cfg: Config, ticket: TicketFacts | None, to: str, subject: str, g
 
 
 def new_ticket_notices(cfg: Config, ticket: TicketFacts, identity: Identity,
-                       attachments: Sequence[Attachment]) -> list[Outgoing]:
-    """One notification per verifier: a new complaint is theirs to verify first."""
-    return [ticket_notice(cfg, member, ticket, identity, attachments, "diverifikasi")
+                       attachments: Sequence[Attachment], *,
+                       other_reply_to: str | None = None) -> list[Outgoing]:
+    """One notification per verifier: a new complaint is theirs to verify first.
+
+    `other_reply_to` is a Reply-To that differs from From: it got no acknowledgement, and the
+    verifier reads it so that a resident who meant it can still be reached by hand."""
+    return [ticket_notice(cfg, member, ticket, identity, attachments, "diverifikasi",
+                          other_reply_to=other_reply_to)
             for member in cfg.staff_with(Role.VERIFIKATOR)]
 
 
@@ -162,7 +167,8 @@ def _attachments(cfg: Config, ticket: TicketFacts, attachments: Sequence[Attachm
 
 
 def ticket_notice(cfg: Config, member: StaffMember, ticket: TicketFacts, identity: Identity,
-                  attachments: Sequence[Attachment], action: str) -> Outgoing:
+                  attachments: Sequence[Attachment], action: str, *,
+                  other_reply_to: str | None = None) -> Outgoing:
     """A ticket's details for one staff member: to verify (`diverifikasi`) or to follow up."""
     sees = member.sees_identity
     attached, listed = _attachments(cfg, ticket, attachments)
@@ -176,6 +182,7 @@ def ticket_notice(cfg: Config, member: StaffMember, ticket: TicketFacts, identit
         "subject": subject,
         "description": ticket.description if sees else scrub(ticket.description, identity),
         "identity": identity if sees else None,
+        "other_reply_to": other_reply_to if sees else None,
         "attachments": listed,
     }
     heading = "Pengaduan baru" if action == "diverifikasi" else "Tugas tindak lanjut"

@@ -32,6 +32,8 @@ class _Handler:
                           rcpt_options: list[str]) -> str:
         if self.owner.tempfail:
             return TEMPFAIL_REPLY
+        if address.lower() in self.owner.rcpt_replies:
+            return self.owner.rcpt_replies[address.lower()]
         if not self.owner.knows(address.lower()):
             return "550 5.1.1 No such user here"
         envelope.rcpt_tos.append(address)
@@ -77,6 +79,9 @@ class LoopbackSMTP:
         self.tls_context = tls_context
         #: When True, RCPT and DATA are answered 451 4.3.0 (a temporary outage while listening).
         self.tempfail = False
+        #: Lowercased address -> the reply to RCPT TO for it, e.g. a 450 that quotes the
+        #: address as real servers do ("450 4.2.2 <x@y>: Mailbox full"); others are accepted.
+        self.rcpt_replies: dict[str, str] = {}
         #: (mail_from, rcpt_tos, raw) of every message accepted (and delivered), oldest first.
         self.accepted: list[tuple[str, tuple[str, ...], bytes]] = []
         self._controller: Any = None

@@ -16,6 +16,8 @@ from datetime import datetime
 from mailflow.adapters.clock import Clock
 from mailflow.compose.mime import Composer
 from mailflow.config import Config, StaffMember
+from mailflow.core.intake_rules import content_key
+from mailflow.core.mail_limits import Attempt
 from mailflow.core.new_ticket import (
     plan_new_ticket,
     plan_refused_recording,
@@ -30,10 +32,11 @@ from mailflow.core.sender_auth import Claim, DkimCheck, Proof, authenticate, sig
 from mailflow.core.tickets import EventPlan, format_number
 from mailflow.core.workdays import WorkCalendar
 from mailflow.errors import MailflowError
+from mailflow.runners.mail_gate import MailGate
 from mailflow.store import queries
 from mailflow.store.db import Session
 from mailflow.store.files import FileStore
-from mailflow.store.models import Attachment, OutboxMessage, Reporter, Ticket, TicketEvent
+from mailflow.store.models import Attachment, Reporter, Ticket, TicketEvent
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,7 @@ class Handlers:
         self.files = files
         self.clock = clock
         self.dkim = dkim
+        self.gate = MailGate(cfg, composer)
 
     # -- new complaint ----------------------------------------------------------------------
 
@@ -59,7 +63,10 @@ class Handlers:
             proof = self._prove(session, msg, raw, Claim(recorder.address, Purpose.RECORD, None))
             if proof.method is None:
                 refused = plan_refused_recording(msg, recorder, self.cfg, proof.reason)
-                self._queue(session, None, refused.outgoing, self.clock())
+                now = self.clock()
+                attempt = Attempt(None, now, msg.message_id, "unproven phone/WhatsApp recording "
+                                  f"claiming to be from {recorder.address}")
+                self._queue(session, None, refused.outgoing, now, security=True, attempt=attempt)
                 log.warning("%s reason=%s", refused.summary, proof.reason)
                 return None
         year = ticket_year(received, self.calendar)
@@ -72,7 +79,8 @@ class Handlers:
             number=number, status=facts.status, channel=facts.channel, received_at=received,
             due_date=facts.due_date, subject=facts.subject, description=facts.description,
             missing=",".join(facts.missing), source_message_id=plan.source_message_id,
-            message_key=key, html_only=plan.html_only, created_at=now,
+            message_key=key, content_key=content_key(msg), html_only=plan.html_only,
+            created_at=now,
         )
         session.add(ticket)
         ticket_id = _flushed_id(session, ticket)
@@ -137,7 +145,7 @@ class Handlers:
             session.add(reporter)
         ticket_id = _flushed_id(session, ticket)
         self._record(session, ticket_id, plan.events, now)
-        self._queue(session, ticket, plan.outgoing, now)
+        self._queue(session, ticket, plan.outgoing, now, security=plan.security)
         if proof.method is not None:
             # Proven, applied or refused for its content: its signature never counts again.
             queries.use_signatures(session, signature_digests(raw), ticket_id, msg.message_id, now)
@@ -160,14 +168,14 @@ class Handlers:
                 message_id=event.message_id, auth=event.auth))
 
     def _queue(self, session: Session, ticket: Ticket | None, outgoing: Iterable[Outgoing],
-               now: datetime) -> None:
-        """Outbox rows for `outgoing`; `ticket` None for mail about no ticket (a refused recording)."""
-        for item in outgoing:
-            composed = self.composer.compose(item, ticket.number if ticket else None, now)
-            session.add(OutboxMessage(
-                ticket_id=ticket.id if ticket else None, kind=item.kind, message_id=composed.message_id,
-                recipient=composed.recipient, raw=composed.raw, next_attempt_at=now,
-                created_at=now))
+               now: datetime, *, security: bool = False, attempt: Attempt | None = None) -> None:
+        """Queue the plan's mail through the gate (per-address limits, coalesced alerts); what
+        it withholds joins the ticket's audit trail. `ticket` None for mail about no ticket (a
+        refused recording): what is withheld then is only logged."""
+        withheld = self.gate.queue(session, ticket, outgoing, now, security=security,
+                                   attempt=attempt)
+        if ticket is not None:
+            self._record(session, _flushed_id(session, ticket), withheld, now)
 
 
 def _flushed_id(session: Session, row: Ticket) -> int:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from mailflow.adapters.clock import Clock
 from mailflow.adapters.imap import FetchedHeader, ImapSession, ImapSource
@@ -26,6 +26,7 @@ from mailflow.core.intake_rules import (
     Kind,
     Route,
     classify,
+    content_key,
     message_key,
     not_complaint_reason,
     route,
@@ -225,8 +226,10 @@ class Intake:
         # not make a second ticket nor apply its commands twice.
         existing = queries.ticket_by_key(session, key) or queries.ticket_of_taken_reply(session, key)
         target = None if existing else self._reply_target(session, decision, msg)
+        repeat = None if existing or target else self._repeat_of(session, decision, msg)
         member = self.cfg.staff_member(msg.from_addr)
-        way = route(decision, existing is not None, target is not None, member is not None)
+        way = route(decision, existing is not None or repeat is not None, target is not None,
+                    member is not None)
         if way is Route.IGNORE:
             log.info("ignored uid=%d reason=%s", header.uid, decision.reason)
             return IntakeOutcome.IGNORED, None, decision.reason
@@ -234,6 +237,12 @@ class Intake:
             log.info("duplicate uid=%d ticket=%s", header.uid, existing.number)
             return (IntakeOutcome.DUPLICATE, existing,
                     f"same message as one already taken for {existing.number}")
+        if way is Route.DUPLICATE and repeat is not None:
+            log.info("repeat uid=%d ticket=%s; no new ticket, no acknowledgement", header.uid,
+                     repeat.number)
+            return (IntakeOutcome.DUPLICATE, repeat,
+                    f"repeat of {repeat.number}: same sender, subject and text within "
+                    f"{self.cfg.limits.repeat_window_hours} h (a resend or a mail loop)")
         if way is Route.STAFF_REPLY and target is not None and member is not None:
             return (IntakeOutcome.STAFF, target,
                     self.handlers.staff_reply(session, target, member, msg, raw))
@@ -245,6 +254,15 @@ class Intake:
         if ticket is None:
             return IntakeOutcome.REFUSED, None, "security: staff recording without proof of sender"
         return IntakeOutcome.TICKET, ticket, decision.reason
+
+    def _repeat_of(self, session: Session, decision: Decision, msg: ParsedMessage) -> Ticket | None:
+        """The ticket a would-be new ticket repeats: what stops a robot that answers every
+        acknowledgement with the same words, at its first repeat (core content_key)."""
+        content = content_key(msg) if decision.kind in (Kind.NEW, Kind.REPLY) else None
+        if content is None:
+            return None
+        since = self.clock() - timedelta(hours=self.cfg.limits.repeat_window_hours)
+        return queries.first_ticket_with_content(session, content, since)
 
     def _reply_target(self, session: Session, decision: Decision, msg: ParsedMessage) -> Ticket | None:
         if decision.ticket_number:

@@ -133,6 +133,9 @@ class Ticket(SQLModel, table=True):
     missing: str = ""  # comma-separated Missing values: nama,nik,deskripsi
     source_message_id: str | None = None
     message_key: str = Field(unique=True)
+    # Sender, subject and new text (intake_rules.content_key): the same complaint again from
+    # the same address within [limits] repeat_window_hours is a repeat, not a new ticket.
+    content_key: str | None = Field(default=None, index=True)
     html_only: bool = False
     created_at: datetime = _utc_column()
 
@@ -218,8 +221,12 @@ class OutboxMessage(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime = _utc_column(index=True)
     last_error: str = ""
-    created_at: datetime = _utc_column()
+    # Indexed: the per-address limits count the rows created for a recipient in the last day.
+    created_at: datetime = _utc_column(index=True)
     sent_at: datetime | None = _utc_column(nullable=True)
+    # What a coalesced message is about ("security-alert", "limit:<address>", ...): at most one
+    # per topic and recipient per window (runners/mail_gate.py). None for ordinary mail.
+    topic: str | None = None
 
 
 class Quarantine(SQLModel, table=True):

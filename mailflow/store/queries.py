@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -25,7 +25,13 @@ from mailflow.store.models import (
     TicketEvent,
     UsedSignature,
 )
-from mailflow.vocabulary import TAKEN_OUTCOMES, IntakeOutcome, OutboxKind, OutboxState
+from mailflow.vocabulary import (
+    TAKEN_OUTCOMES,
+    EventKind,
+    IntakeOutcome,
+    OutboxKind,
+    OutboxState,
+)
 
 
 def next_ticket_number_seq(session: Session, year: int) -> int:
@@ -61,6 +67,14 @@ def ticket_of_taken_reply(session: Session, key: str) -> Ticket | None:
     query = select(Ticket).join(IntakeRecord, col(IntakeRecord.ticket_id) == Ticket.id).where(
         IntakeRecord.message_key == key,
         col(IntakeRecord.decision).in_((IntakeOutcome.REPLY, IntakeOutcome.STAFF)))
+    return session.exec(query).first()
+
+
+def first_ticket_with_content(session: Session, content_key: str, since: datetime) -> Ticket | None:
+    """The first ticket made since `since` from a message with this content key (a repeat's)."""
+    query = (select(Ticket)
+             .where(Ticket.content_key == content_key, col(Ticket.created_at) >= since)
+             .order_by(col(Ticket.id)).limit(1))
     return session.exec(query).first()
 
 
@@ -101,6 +115,43 @@ def due_outbox(session: Session, now: datetime, limit: int) -> list[OutboxMessag
         .limit(limit)
     )
     return list(session.exec(query).all())
+
+
+def mail_counts(session: Session, address: str, hour_since: datetime,
+                day_since: datetime) -> tuple[int, int]:
+    """Outbox rows created for `address` (any case) since each moment: the per-address limits."""
+    query = select(OutboxMessage.created_at).where(
+        func.lower(OutboxMessage.recipient) == address.lower(),
+        col(OutboxMessage.created_at) >= day_since)
+    times = session.exec(query).all()
+    return sum(1 for at in times if at >= hour_since), len(times)
+
+
+def last_with_topic(session: Session, topic: str, recipient: str) -> OutboxMessage | None:
+    """The newest coalesced row of `topic` for `recipient` (any case)."""
+    query = (select(OutboxMessage)
+             .where(OutboxMessage.topic == topic,
+                    func.lower(OutboxMessage.recipient) == recipient.lower())
+             .order_by(col(OutboxMessage.id).desc()).limit(1))
+    return session.exec(query).first()
+
+
+def security_events_since(session: Session, since: datetime) -> list[tuple[str, TicketEvent]]:
+    """Security events on any ticket since `since`, oldest first, with their ticket's number."""
+    query = (select(Ticket.number, TicketEvent)
+             .join(Ticket, col(TicketEvent.ticket_id) == Ticket.id)
+             .where(TicketEvent.kind == EventKind.SECURITY, col(TicketEvent.at) >= since)
+             .order_by(col(TicketEvent.at), col(TicketEvent.id)))
+    return [(number, event) for number, event in session.exec(query).all()]
+
+
+def refused_since(session: Session, since: datetime) -> Sequence[IntakeRecord]:
+    """Messages refused as unproven staff actions without a ticket (recordings) since `since`."""
+    query = (select(IntakeRecord)
+             .where(IntakeRecord.decision == IntakeOutcome.REFUSED,
+                    col(IntakeRecord.created_at) >= since)
+             .order_by(col(IntakeRecord.id)))
+    return session.exec(query).all()
 
 
 def parked_outbox(session: Session) -> Sequence[OutboxMessage]:

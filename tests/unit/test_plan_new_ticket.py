@@ -163,10 +163,23 @@ def test_an_impossible_nik_is_missing_and_the_acknowledgement_says_why() -> None
     assert ack.context["nik_problem"] == "kode wilayah pada NIK tidak dikenal"
 
 
-def test_the_reply_to_header_is_where_the_reporter_is_answered() -> None:
+def test_the_from_address_is_answered_never_a_foreign_reply_to() -> None:
+    # Reply-To is anyone's to write: answering it would mail an address that never wrote.
     plan = _plan(mail(Reply_To="Siti <siti.rumah@warga.example>"))
-    assert plan.identity.email == "siti.rumah@warga.example"
-    assert [o.to for o in plan.outgoing if o.kind is OutboxKind.ACK] == ["siti.rumah@warga.example"]
+    assert plan.identity.email == SITI
+    assert [o.to for o in plan.outgoing if o.kind is OutboxKind.ACK] == [SITI]
+    assert "siti.rumah@warga.example" not in [o.to for o in plan.outgoing]
+    [note] = to(plan.outgoing, SEKDES)
+    assert note.context["other_reply_to"] == "siti.rumah@warga.example"
+    assert "reply-to differs" in plan.event.note
+    assert "siti.rumah" not in plan.event.note
+
+
+def test_a_reply_to_equal_to_from_is_not_reported() -> None:
+    plan = _plan(mail(Reply_To=SITI))
+    [note] = to(plan.outgoing, SEKDES)
+    assert note.context["other_reply_to"] is None
+    assert "reply-to" not in plan.event.note
 
 
 # -- staff notifications --------------------------------------------------------------------
