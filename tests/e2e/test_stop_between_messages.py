@@ -13,7 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from mailflow.service import Service
-from tests.e2e.support import BUDI, INBOX, SITI, complaint, config_for, outbox, tickets
+from tests.e2e.support import (
+    BUDI,
+    COMPLETE_BODY,
+    INBOX,
+    SITI,
+    complaint,
+    config_for,
+    outbox,
+    tickets,
+)
 
 
 def _stop_after(calls: int) -> Callable[[], bool]:
@@ -29,8 +38,8 @@ def _stop_after(calls: int) -> Callable[[], bool]:
 
 def test_a_stop_ends_intake_after_the_message_in_hand(mail_world: Any, tmp_path: Path) -> None:
     cfg = config_for(mail_world, tmp_path)
-    for _ in range(3):
-        mail_world.deliver(INBOX, complaint())
+    for place in ("balai dusun", "masjid", "sekolah"):  # three complaints, not one repeated
+        mail_world.deliver(INBOX, complaint(body=COMPLETE_BODY.replace("balai dusun", place)))
     stopping = Service(cfg, stop_requested=_stop_after(1))
     result = stopping.poll_once()
     stopping.engine.dispose()
