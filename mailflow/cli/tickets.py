@@ -1,8 +1,10 @@
 """The staff's subcommands: `tickets` lists them, `show` prints one with its audit trail.
 
 Reading goes through mailflow.store.queries and formatting through mailflow.views,
-which the demo uses too. The reporter's identity is read only on request, and that
-request is logged. Exit statuses are sysexits(3), taken from `os` (see mailflow.cli).
+which the demo uses too. Both commands read the reporter's row to know what to hide
+(subjects, descriptions, file names, notes) and print none of it; the identity itself is
+printed only for `show --with-identity`, and that request is logged. Exit statuses are
+sysexits(3), taken from `os` (see mailflow.cli).
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from mailflow.store.queries import (
     attachments_of,
     events_of,
     reporter_of,
+    reporters_of_tickets,
     ticket_by_number,
-    tickets_by_status,
 )
 from mailflow.vocabulary import Status
 
@@ -55,7 +57,8 @@ def cmd_tickets(args: argparse.Namespace) -> int:
     engine = make_engine(cfg.database_url)
     prepare(engine)
     with Session(engine) as session:
-        rows = [views.ticket_row(t, cfg.zone) for t in tickets_by_status(session, args.status)]
+        rows = [views.ticket_row(ticket, cfg.zone, views.redactor(cfg, reporter))
+                for ticket, reporter in reporters_of_tickets(session, args.status)]
     if args.json:
         json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
         print()
@@ -74,12 +77,14 @@ def cmd_show(args: argparse.Namespace) -> int:
         if ticket is None:
             print(f"mailflow: no ticket {args.id!r} (see `mailflow tickets`)", file=sys.stderr)
             return os.EX_NOINPUT
+        reporter = reporter_of(session, ticket.id)
         identity = None
         if args.with_identity:
             log.warning("identity viewed ticket=%s by os_user=%s", ticket.number, getpass.getuser())
-            identity = views.identity_lines(reporter_of(session, ticket.id))
+            identity = views.identity_lines(reporter)
         lines = views.show_lines(ticket, cfg.zone, attachments=attachments_of(session, ticket.id),
-                                 events=events_of(session, ticket.id), identity=identity)
+                                 events=events_of(session, ticket.id), identity=identity,
+                                 hide=views.redactor(cfg, reporter))
     for line in lines:
         print(line)
     return os.EX_OK
