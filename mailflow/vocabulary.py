@@ -128,6 +128,7 @@ class EventKind(StrEnum):
     # A reply from the reporter's address that would have completed data, without proof that
     # the reporter sent it: kept for the verifier, nothing changed.
     UNVERIFIED_DATA = "unverified_data"
+    IDENTITY_VIEWED = "identity_viewed"  # someone read the reporter's identity (show --with-identity)
 
     @property
     def label(self) -> str:
@@ -146,6 +147,7 @@ _EVENT_LABELS: dict[EventKind, str] = {
     EventKind.COMMAND_REFUSED: "perintah ditolak",
     EventKind.SECURITY: "peringatan keamanan",
     EventKind.UNVERIFIED_DATA: "balasan tanpa bukti pengirim",
+    EventKind.IDENTITY_VIEWED: "identitas pelapor dilihat",
 }
 
 

@@ -33,7 +33,7 @@ from mailflow.errors import MailflowError
 from mailflow.store import queries
 from mailflow.store.db import Session
 from mailflow.store.files import FileStore
-from mailflow.store.models import Attachment, OutboxMessage, Reporter, Ticket, TicketEvent
+from mailflow.store.models import Attachment, OutboxMessage, Reporter, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -153,11 +153,7 @@ class Handlers:
 
     def _record(self, session: Session, ticket_id: int, events: Iterable[EventPlan],
                 now: datetime) -> None:
-        for event in events:
-            session.add(TicketEvent(
-                ticket_id=ticket_id, at=now, actor=event.actor, kind=event.kind,
-                from_status=event.from_status, to_status=event.to_status, note=event.note,
-                message_id=event.message_id, auth=event.auth))
+        queries.add_events(session, ticket_id, events, now)
 
     def _queue(self, session: Session, ticket: Ticket | None, outgoing: Iterable[Outgoing],
                now: datetime) -> None:

@@ -233,3 +233,32 @@ def test_hostile_text_is_redacted_in_bounded_time(text: str) -> None:
     assert "Budi" not in shown and "3322011203850001" not in shown
     assert "Budi" not in redactor.subject(text[:1000])
     assert "Budi" not in redactor.filename(text[:300] + ".jpg")
+
+
+# -- who may view identity ------------------------------------------------------------------------
+
+def test_an_identity_view_names_the_os_user_and_the_staff_member() -> None:
+    from mailflow.core.privacy import identity_view
+    from mailflow.vocabulary import EventKind
+    from tests.unit.plan_support import SEKDES
+
+    cfg = config()
+    alone = identity_view(cfg, "root", None, "mailflow show --with-identity")
+    assert not isinstance(alone, str)
+    assert (alone.kind, alone.actor, alone.auth) == (EventKind.IDENTITY_VIEWED, "os:root", "os_user")
+    assert alone.note == "mailflow show --with-identity by OS user root"
+    verifier = identity_view(cfg, "root", SEKDES.upper(), "mailflow show --with-identity")
+    assert not isinstance(verifier, str)
+    assert verifier.actor == SEKDES
+    assert verifier.note.endswith(f"for {SEKDES}")
+
+
+@pytest.mark.parametrize(("claimed", "reason"), [
+    (KASI, "has no identity rights"), ("kades@klero.desa.id", "has no identity rights"),
+    ("orang@lain.example", "is not configured staff"),
+])
+def test_an_identity_view_for_someone_without_rights_is_refused(claimed: str, reason: str) -> None:
+    from mailflow.core.privacy import identity_view
+
+    refusal = identity_view(config(), "root", claimed, "mailflow show --with-identity")
+    assert isinstance(refusal, str) and reason in refusal

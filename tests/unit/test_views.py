@@ -148,3 +148,14 @@ def test_show_with_recorded_identity_prints_everything_as_stored() -> None:
     assert "Subjek     : Pengaduan Masyarakat - Siti Aminah, Dusun Krajan" in lines
     assert "Lampiran   : KTP_Siti_Aminah_3322114506890002.jpg (image/jpeg, 99 bytes)" in lines
     assert "      Bu Siti Aminah, petugas datang besok." in lines
+
+
+def test_an_identity_view_is_a_line_of_the_trail() -> None:
+    event = _event(actor="sekdes@klero.desa.id", kind=EventKind.IDENTITY_VIEWED, to_status=None,
+                   auth="os_user", note="mailflow show --with-identity by OS user sekdes for "
+                                        "sekdes@klero.desa.id")
+    staff = Redactor(SITI, keep=frozenset({"sekdes@klero.desa.id"}))
+    assert views.event_lines(event, WIB, staff) == [
+        "  2026-11-27 10:00  identity_viewed  oleh sekdes@klero.desa.id [os_user]",
+        "      mailflow show --with-identity by OS user sekdes for sekdes@klero.desa.id",
+    ]

@@ -26,8 +26,10 @@ from mailflow.core.identity import Identity
 from mailflow.core.identity.shapes import redact_numbers, replace_spans
 from mailflow.core.privacy.short import keep_known_words, scrub_filename_words
 from mailflow.core.privacy.text import identity_words, text_spans
+from mailflow.core.tickets import EventPlan
+from mailflow.vocabulary import IDENTITY_ROLES, EventKind
 
-__all__ = ["Redactor", "redact", "redactor_for", "scrub"]
+__all__ = ["Redactor", "identity_view", "redact", "redactor_for", "scrub"]
 
 
 def redact(text: str) -> str:
@@ -79,3 +81,25 @@ def redactor_for(cfg: Config, identity: Identity | None) -> Redactor:
 def scrub(text: str, identity: Identity) -> str:
     """Free text safe for staff who may not see identity (see `Redactor.text`)."""
     return Redactor(identity).text(text)
+
+
+def identity_view(cfg: Config, os_user: str, claimed: str | None, how: str) -> EventPlan | str:
+    """The audit event for a view of a reporter's identity, or why the view is refused.
+
+    Who: the OS account that ran the command (what actually authenticates a shell user) and,
+    when given, the staff member it acts for; that member must be configured and hold a role
+    with identity rights, since claiming to be a verifier is the only reason to name one.
+    When: the caller stamps the event. How: `how`, e.g. "mailflow show --with-identity".
+    """
+    if claimed is None:
+        return EventPlan(EventKind.IDENTITY_VIEWED, f"os:{os_user}", auth="os_user",
+                         note=f"{how} by OS user {os_user}")
+    member = cfg.staff_member(claimed)
+    if member is None:
+        return f"{claimed} is not configured staff ([[staff]] in the configuration)"
+    if not member.sees_identity:
+        allowed = ", ".join(sorted(role.value for role in IDENTITY_ROLES))
+        return (f"{member.address} has no identity rights (roles {', '.join(member.roles)}; "
+                f"identity is for {allowed})")
+    return EventPlan(EventKind.IDENTITY_VIEWED, member.address, auth="os_user",
+                     note=f"{how} by OS user {os_user} for {member.address}")
