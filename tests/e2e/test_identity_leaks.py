@@ -62,10 +62,12 @@ def _read(raw: bytes) -> EmailMessage:
     return message_from_bytes(raw, policy=default)  # type: ignore[return-value]
 
 
-def _resident_reply(item: Complaint, number: str, ack_id: str) -> bytes:
+def _resident_reply(item: Complaint, number: str, ack: OutboxMessage) -> bytes:
+    """What the resident's mail program sends on Reply to the acknowledgement."""
+    ack_id, to = ack.message_id, _read(ack.raw)["Reply-To"] or INBOX
     msg = EmailMessage()
     msg["From"] = f"{item.person.name} <{item.person.email}>"
-    msg["To"] = INBOX
+    msg["To"] = str(to)
     msg["Subject"] = f"Re: [{number}] Pengaduan Anda telah diterima"
     msg["Message-ID"] = make_msgid(domain="warga.example")
     msg["In-Reply-To"] = ack_id
@@ -106,7 +108,7 @@ def _take_and_follow_up(world: Any, cfg: Any, fixture: list[Complaint]) -> dict[
     for row in rows(cfg, OutboxMessage):
         if row.kind == "ack":
             number = tickets[row.ticket_id].number
-            world.deliver(INBOX, _resident_reply(of_number[number], number, row.message_id))
+            world.deliver(INBOX, _resident_reply(of_number[number], number, row))
     _poll(cfg)
     return of_number
 
@@ -171,3 +173,29 @@ def test_no_identity_reaches_a_role_without_identity_rights(
 def _summary(leaks: list[Leak]) -> list[str]:
     """One line per leaking output and secret, at most 40, for a readable failure."""
     return sorted({f"{leak.where}: complaint {leak.complaint}: {leak.secret!r}" for leak in leaks})[:40]
+
+
+def test_a_message_that_fails_is_logged_without_what_its_exception_quotes(
+        mail_world: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # An exception's text may quote the message it choked on; the log keeps its type only
+    # (the quarantine row keeps the whole reason, for the administrator).
+    from mailflow.runners.handlers import Handlers
+    from mailflow.store.models import Quarantine
+
+    item = complaints(1)[0]
+
+    def choke(*_args: Any, **_kwargs: Any) -> None:
+        raise ValueError(f"cannot store {item.person.name} {item.person.nik}")
+
+    monkeypatch.setattr(Handlers, "new_ticket", choke)
+    cfg = config_for(mail_world, tmp_path)
+    mail_world.deliver(INBOX, item.raw(), internaldate=RECEIVED)
+    caplog.set_level(logging.DEBUG, logger="mailflow")
+    _poll(cfg)
+    [kept] = rows(cfg, Quarantine)
+    assert item.person.nik in kept.reason
+    logged = [(f"log record {n}", f"{r.getMessage()}\n{r.exc_text or ''}")
+              for n, r in enumerate(caplog.records) if r.levelno >= logging.INFO]
+    assert any("quarantined" in text for _, text in logged)
+    assert _summary(all_leaks(Secrets([item]), logged)[1]) == []
