@@ -18,7 +18,6 @@ happens on every way out, so a rule improved later protects old tickets too.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from mailflow.config import Config
@@ -64,9 +63,6 @@ class Redactor:
     def filename(self, name: str) -> str:
         """An attachment's name: only known words, short numbers and the extension stay."""
         return scrub_filename_words(name, identity_words(self.identity))
-
-    def filenames(self, names: Iterable[str]) -> list[str]:
-        return [self.filename(name) for name in names]
 
 
 def redactor_for(cfg: Config, identity: Identity | None) -> Redactor:
