@@ -3,8 +3,12 @@
 Pure formatting over rows the caller has read (through mailflow.store.queries), so
 that `mailflow tickets`, `mailflow show` and the demo print exactly the same thing,
 and tests can check every line from objects built in memory, without a database.
-Nothing here reads the reporter's identity by itself: the caller decides whether to
-fetch it, and logs that it did.
+
+Every listing and export goes through a mailflow.core.privacy Redactor: subjects,
+descriptions, attachment names and audit notes are shown as a reader without identity
+rights may see them. The caller reads the reporter's row to build the Redactor (what to
+hide), which shows nothing of it; only `show --with-identity` prints the stored text and
+the identity, and the caller records that view on the ticket before printing it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from mailflow.config import Config
+from mailflow.core.privacy import Redactor, redactor_for
 from mailflow.core.workdays import format_tanggal
 from mailflow.store.models import Attachment, Reporter, Ticket, TicketEvent
 from mailflow.vocabulary import EventKind
@@ -28,10 +34,33 @@ _UNSOURCED_ACTORS = ("reporter", "other")
 _NOTE_CHARS = 200
 
 
-def ticket_row(ticket: Ticket, zone: ZoneInfo) -> dict[str, Any]:
+class _Unredacted(Redactor):
+    """Shows everything as stored: only for a view of the identity that has been recorded."""
+
+    def text(self, text: str) -> str:
+        return text
+
+    def subject(self, subject: str) -> str:
+        return subject
+
+    def filename(self, name: str) -> str:
+        return name
+
+
+_AS_STORED = _Unredacted()
+
+
+def redactor(cfg: Config, reporter: Reporter | None) -> Redactor:
+    """What to hide of one ticket in listings and in `show` without identity."""
+    return redactor_for(cfg, reporter.identity() if reporter is not None else None)
+
+
+def ticket_row(ticket: Ticket, zone: ZoneInfo, hide: Redactor) -> dict[str, Any]:
     """One ticket for scripts (`tickets --json`): no identity, times in the village's zone.
 
-    Plain strings and lists only, so the row is the same JSON whatever types the model uses.
+    The subject is the one thing residents write here, so it is scrubbed (`hide`, built from
+    this ticket's reporter). Plain strings and lists only, so the row is the same JSON
+    whatever types the model uses.
     """
     return {
         "id": ticket.number,
@@ -39,7 +68,7 @@ def ticket_row(ticket: Ticket, zone: ZoneInfo) -> dict[str, Any]:
         "channel": str(ticket.channel),
         "received_at": ticket.received_at.astimezone(zone).isoformat(),
         "due_date": ticket.due_date.isoformat(),
-        "subject": ticket.subject,
+        "subject": hide.subject(ticket.subject),
         "missing": [str(item) for item in ticket.missing_items],
     }
 
@@ -56,31 +85,36 @@ def ticket_table(rows: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def show_lines(ticket: Ticket, zone: ZoneInfo, *, attachments: Sequence[Attachment],
-               events: Sequence[TicketEvent], identity: Sequence[str] | None = None) -> list[str]:
+               events: Sequence[TicketEvent], hide: Redactor,
+               identity: Sequence[str] | None = None) -> list[str]:
     """The `show` page: the ticket, its description, files and audit trail.
 
-    `identity` is `identity_lines(...)` when staff asked for it; None keeps the reporter
-    hidden, which is the default because the page is often read over someone's shoulder.
+    `identity` is `identity_lines(...)` when staff asked for it (and the view was recorded):
+    then everything is printed as stored. None keeps the reporter hidden, which is the
+    default because the page is often read over someone's shoulder: subject, description,
+    file names and notes then go through `hide`.
     """
+    if identity is not None:
+        hide = _AS_STORED
     lines = [
         f"Tiket      : {ticket.number}",
         f"Status     : {ticket.status} ({ticket.status.label})",
         f"Kanal      : {ticket.channel}",
         f"Diterima   : {ticket.received_at.astimezone(zone):%Y-%m-%d %H:%M %Z}",
         f"Tenggat    : {ticket.due_date.isoformat()} ({format_tanggal(ticket.due_date)})",
-        f"Subjek     : {ticket.subject}",
+        f"Subjek     : {hide.subject(ticket.subject)}",
         f"Prioritas  : {ticket.priority}",
         f"Petugas    : {ticket.assignee or '-'}",
     ]
     if ticket.missing:
         lines.append(f"Kurang     : {ticket.missing}")
     lines.extend(identity if identity is not None else [IDENTITY_HIDDEN])
-    lines.extend(["", "Uraian:", *ticket.description.split("\n"), ""])
-    lines.extend(f"Lampiran   : {item.filename} ({item.content_type}, {item.size} bytes)"
-                 for item in attachments)
+    lines.extend(["", "Uraian:", *hide.text(ticket.description).split("\n"), ""])
+    lines.extend(f"Lampiran   : {hide.filename(item.filename)} ({item.content_type}, "
+                 f"{item.size} bytes)" for item in attachments)
     lines.append("Riwayat:")
     for event in events:
-        lines.extend(event_lines(event, zone))
+        lines.extend(event_lines(event, zone, hide))
     return lines
 
 
@@ -98,11 +132,12 @@ def identity_lines(reporter: Reporter | None) -> list[str]:
     ]
 
 
-def event_lines(event: TicketEvent, zone: ZoneInfo) -> list[str]:
+def event_lines(event: TicketEvent, zone: ZoneInfo, hide: Redactor) -> list[str]:
     """One entry of the audit trail: when, what, who, proven how, from which message.
 
-    A second, indented line carries the note, folded to one paragraph, except for a
-    reporter's reply: it may repeat their identity, which `show` prints only on request.
+    A second, indented line carries the note, folded to one paragraph and scrubbed by `hide`
+    (staff write residents' names into messages too), except for a reporter's reply: it
+    is the resident's own text, which `show` leaves out.
     """
     change = f" {event.from_status or ''}->{event.to_status}" if event.to_status else ""
     proof = f" [{event.auth}]" if event.auth else ""
@@ -110,7 +145,7 @@ def event_lines(event: TicketEvent, zone: ZoneInfo) -> list[str]:
               if event.message_id and event.actor not in _UNSOURCED_ACTORS else "")
     when = f"{event.at.astimezone(zone):%Y-%m-%d %H:%M}"
     lines = [f"  {when}  {event.kind}{change}  oleh {event.actor}{proof}{source}"]
-    note = " ".join(event.note.split())
+    note = " ".join(hide.text(event.note).split())
     if note and event.kind != EventKind.REPLY:
         lines.append(f"      {note[:_NOTE_CHARS]}")
     return lines

@@ -129,6 +129,7 @@ class EventKind(StrEnum):
     # the reporter sent it: kept for the verifier, nothing changed.
     UNVERIFIED_DATA = "unverified_data"
     MAIL_WITHHELD = "mail_withheld"  # a message not sent: its address is over its mail limit
+    IDENTITY_VIEWED = "identity_viewed"  # someone read the reporter's identity (show --with-identity)
 
     @property
     def label(self) -> str:
@@ -148,6 +149,7 @@ _EVENT_LABELS: dict[EventKind, str] = {
     EventKind.SECURITY: "peringatan keamanan",
     EventKind.UNVERIFIED_DATA: "balasan tanpa bukti pengirim",
     EventKind.MAIL_WITHHELD: "email ditahan (batas email)",
+    EventKind.IDENTITY_VIEWED: "identitas pelapor dilihat",
 }
 
 

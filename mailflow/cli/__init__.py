@@ -8,8 +8,9 @@ that adds its parsers and sets `handler` on them.
 Exit statuses follow sysexits(3) so scripts and systemd can tell failures apart:
 0 ok, 2 bad arguments, 65 bad input data, 66 no such ticket, 69 a mail server was
 unavailable, 70 internal error, 74 the disk or the database could not be written,
-78 bad configuration (or a database schema that needs `mailflow db upgrade`). The subcommand modules take
-the same numbers from `os` (os.EX_NOINPUT and so on), so they need nothing from here.
+77 a view of identity refused, 78 bad configuration (or a database schema that needs
+`mailflow db upgrade`). The subcommand modules take the same numbers from `os`
+(os.EX_NOINPUT and so on), so they need nothing from here.
 """
 
 from __future__ import annotations

@@ -1,8 +1,12 @@
 """The staff's subcommands: `tickets` lists them, `show` prints one with its audit trail.
 
 Reading goes through mailflow.store.queries and formatting through mailflow.views,
-which the demo uses too. The reporter's identity is read only on request, and that
-request is logged. Exit statuses are sysexits(3), taken from `os` (see mailflow.cli).
+which the demo uses too. Both commands read the reporter's row to know what to hide
+(subjects, descriptions, file names, notes) and print none of it; the identity itself is
+printed only for `show --with-identity`, and that view is first recorded as an event on
+the ticket (who, when, how), committed before anything is printed, and logged. If it
+cannot be recorded, nothing is shown. Exit statuses are sysexits(3), taken from `os`
+(see mailflow.cli).
 """
 
 from __future__ import annotations
@@ -16,15 +20,19 @@ import sys
 from collections.abc import Callable
 
 from mailflow import views
+from mailflow.adapters.clock import utc_now
 from mailflow.config import Config, load_config, resolve_path
-from mailflow.store.db import Session, make_engine
+from mailflow.core.privacy import identity_view
+from mailflow.store.db import Engine, Session, make_engine, transaction
 from mailflow.store.migrate import prepare
+from mailflow.store.models import Ticket
 from mailflow.store.queries import (
+    add_events,
     attachments_of,
     events_of,
     reporter_of,
+    reporters_of_tickets,
     ticket_by_number,
-    tickets_by_status,
 )
 from mailflow.vocabulary import Status
 
@@ -42,7 +50,10 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     show = add("show", "one ticket with its timeline")
     show.add_argument("id", metavar="ID", help="ticket number, e.g. ADU-2026-00042")
     show.add_argument("--with-identity", action="store_true",
-                      help="also print the reporter's identity (this access is logged)")
+                      help="also print the reporter's identity (recorded on the ticket and logged)")
+    show.add_argument("--as", dest="as_staff", metavar="ADDRESS",
+                      help="with --with-identity: the staff member (with identity rights) you view "
+                           "it for, recorded with your OS user")
     show.set_defaults(handler=cmd_show)
 
 
@@ -55,7 +66,8 @@ def cmd_tickets(args: argparse.Namespace) -> int:
     engine = make_engine(cfg.database_url)
     prepare(engine)
     with Session(engine) as session:
-        rows = [views.ticket_row(t, cfg.zone) for t in tickets_by_status(session, args.status)]
+        rows = [views.ticket_row(ticket, cfg.zone, views.redactor(cfg, reporter))
+                for ticket, reporter in reporters_of_tickets(session, args.status)]
     if args.json:
         json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
         print()
@@ -69,17 +81,41 @@ def cmd_show(args: argparse.Namespace) -> int:
     cfg = _config(args)
     engine = make_engine(cfg.database_url)
     prepare(engine)
+    if args.with_identity:
+        refused = _record_identity_view(cfg, engine, args)
+        if refused is not None:
+            return refused
     with Session(engine) as session:
         ticket = ticket_by_number(session, args.id)
         if ticket is None:
             print(f"mailflow: no ticket {args.id!r} (see `mailflow tickets`)", file=sys.stderr)
             return os.EX_NOINPUT
-        identity = None
-        if args.with_identity:
-            log.warning("identity viewed ticket=%s by os_user=%s", ticket.number, getpass.getuser())
-            identity = views.identity_lines(reporter_of(session, ticket.id))
+        reporter = reporter_of(session, ticket.id)
+        identity = views.identity_lines(reporter) if args.with_identity else None
         lines = views.show_lines(ticket, cfg.zone, attachments=attachments_of(session, ticket.id),
-                                 events=events_of(session, ticket.id), identity=identity)
+                                 events=events_of(session, ticket.id), identity=identity,
+                                 hide=views.redactor(cfg, reporter))
     for line in lines:
         print(line)
     return os.EX_OK
+
+
+def _record_identity_view(cfg: Config, engine: Engine, args: argparse.Namespace) -> int | None:
+    """Record the view on the ticket, committed, before any identity is read for printing.
+
+    Returns an exit status when the view is refused or there is no such ticket, else None.
+    """
+    os_user = getpass.getuser()
+    event = identity_view(cfg, os_user, args.as_staff, "mailflow show --with-identity")
+    if isinstance(event, str):
+        print(f"mailflow: identity not shown: {event}", file=sys.stderr)
+        return os.EX_NOPERM
+    with transaction(engine) as session:
+        ticket: Ticket | None = ticket_by_number(session, args.id)
+        if ticket is None or ticket.id is None:
+            print(f"mailflow: no ticket {args.id!r} (see `mailflow tickets`)", file=sys.stderr)
+            return os.EX_NOINPUT
+        add_events(session, ticket.id, [event], utc_now())
+    log.warning("identity viewed ticket=%s by os_user=%s as=%s", ticket.number, os_user,
+                args.as_staff or "-")
+    return None

@@ -3,9 +3,10 @@
 Residents get the acknowledgement and every public change in its thread; staff get a
 notification of each new ticket and of each assignment. What a staff member reads depends
 on the role: only roles that need the reporter's identity see it, everyone else reads
-"Identitas pelapor dirahasiakan" and a subject and description scrubbed of names and
-numbers. Staff mail never goes to a resident, and a resident's address never appears in a
-staff mail's headers. Pure: no template engine, no Message-ID, no clock.
+"Identitas pelapor dirahasiakan", and the subject, description and attachment names as
+mailflow.core.privacy's Redactor leaves them (no attachment rides along: a photo may be
+of a KTP). Staff mail never goes to a resident, and a resident's address never appears in
+a staff mail's headers. Pure: no template engine, no Message-ID, no clock.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from mailflow.config import Config, StaffMember
 from mailflow.core.identity import Identity
 from mailflow.core.parse import Attachment
-from mailflow.core.privacy import scrub
+from mailflow.core.privacy import redactor_for
 from mailflow.core.reply_address import Purpose, signed_address
 from mailflow.core.tickets import TicketFacts
 from mailflow.core.workdays import format_moment, format_tanggal
@@ -149,7 +150,10 @@ def new_ticket_notices(cfg: Config, ticket: TicketFacts, identity: Identity,
 
 def _attachments(cfg: Config, ticket: TicketFacts, attachments: Sequence[Attachment]
                  ) -> tuple[list[tuple[str, str, bytes]], list[str]]:
-    """Which attachments ride along (up to the configured total) and how each is listed."""
+    """Which attachments ride along (up to the configured total) and how each is listed.
+
+    For a reader with identity rights only: names and contents are as the resident sent them.
+    """
     limit = cfg.storage.notify_attachment_bytes
     attached: list[tuple[str, str, bytes]] = []
     listed: list[str] = []
@@ -171,8 +175,14 @@ def ticket_notice(cfg: Config, member: StaffMember, ticket: TicketFacts, identit
                   other_reply_to: str | None = None) -> Outgoing:
     """A ticket's details for one staff member: to verify (`diverifikasi`) or to follow up."""
     sees = member.sees_identity
-    attached, listed = _attachments(cfg, ticket, attachments)
-    subject = ticket.subject if sees else scrub(ticket.subject, identity)
+    if sees:
+        attached, listed = _attachments(cfg, ticket, attachments)
+        subject, description = ticket.subject, ticket.description
+    else:
+        hide = redactor_for(cfg, identity)
+        attached, listed = [], [f"{hide.filename(item.filename)} (tersimpan di server)"
+                                for item in attachments]
+        subject, description = hide.subject(ticket.subject), hide.text(ticket.description)
     context = {
         **_common(cfg, ticket),
         "action": action,
@@ -180,7 +190,7 @@ def ticket_notice(cfg: Config, member: StaffMember, ticket: TicketFacts, identit
         "priority": ticket.priority.value,
         "missing": [m.text for m in ticket.missing],
         "subject": subject,
-        "description": ticket.description if sees else scrub(ticket.description, identity),
+        "description": description,
         "identity": identity if sees else None,
         "other_reply_to": other_reply_to if sees else None,
         "attachments": listed,

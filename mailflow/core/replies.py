@@ -21,7 +21,7 @@ from mailflow.core.commands import HELP, StaffReply, parse_staff_reply
 from mailflow.core.identity import Identity, extract_identity, nik_problem
 from mailflow.core.notices import Outgoing, staff_note, status_update, ticket_notice
 from mailflow.core.parse import ParsedMessage
-from mailflow.core.privacy import scrub
+from mailflow.core.privacy import redactor_for
 from mailflow.core.reply_text import new_text
 from mailflow.core.tickets import EventPlan, TicketFacts, assess
 from mailflow.core.workflow import check_transition
@@ -279,11 +279,12 @@ def _tell_staff(cfg: Config, ticket: TicketFacts, reporter: Identity, text: str,
     assignee = cfg.staff_member(ticket.assignee)
     if assignee is not None:
         recipients[assignee.address] = assignee
+    hidden = redactor_for(cfg, reporter).text(text)
     return [
         staff_note(cfg, ticket, member.email, f"[{ticket.number}] Balasan dari pelapor",
                    f"Yth. {member.name},",
                    [f"Pelapor membalas tiket {ticket.number} (status: {ticket.status}):",
-                    text if member.sees_identity else scrub(text, reporter),
+                    text if member.sees_identity else hidden,
                     *([] if verified else [_UNVERIFIED_WARNING]),
                     "Balas email ini dengan perintah (#status ...) untuk menindaklanjuti."])
         for member in recipients.values()

@@ -26,7 +26,7 @@ from mailflow.config import Config, parse_config
 from mailflow.core.parse import parse_message
 from mailflow.demo.mail import INBOX, resident_mail, to_toml
 from mailflow.store.db import Session, make_engine
-from mailflow.store.queries import tickets_by_status
+from mailflow.store.queries import reporters_of_tickets
 
 if TYPE_CHECKING:
     from mailflow.demo.loopback import EmbeddedIMAP
@@ -158,7 +158,8 @@ def _show_tickets(cfg: Config) -> None:
     engine = make_engine(cfg.database_url)
     try:
         with Session(engine) as session:
-            rows = [views.ticket_row(ticket, cfg.zone) for ticket in tickets_by_status(session)]
+            rows = [views.ticket_row(ticket, cfg.zone, views.redactor(cfg, reporter))
+                    for ticket, reporter in reporters_of_tickets(session)]
     finally:
         engine.dispose()
     for line in views.ticket_table(rows):

@@ -36,7 +36,7 @@ from mailflow.runners.mail_gate import MailGate
 from mailflow.store import queries
 from mailflow.store.db import Session
 from mailflow.store.files import FileStore
-from mailflow.store.models import Attachment, Reporter, Ticket, TicketEvent
+from mailflow.store.models import Attachment, Reporter, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -161,11 +161,7 @@ class Handlers:
 
     def _record(self, session: Session, ticket_id: int, events: Iterable[EventPlan],
                 now: datetime) -> None:
-        for event in events:
-            session.add(TicketEvent(
-                ticket_id=ticket_id, at=now, actor=event.actor, kind=event.kind,
-                from_status=event.from_status, to_status=event.to_status, note=event.note,
-                message_id=event.message_id, auth=event.auth))
+        queries.add_events(session, ticket_id, events, now)
 
     def _queue(self, session: Session, ticket: Ticket | None, outgoing: Iterable[Outgoing],
                now: datetime, *, security: bool = False, attempt: Attempt | None = None) -> None:

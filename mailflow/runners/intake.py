@@ -301,7 +301,9 @@ class Intake:
                                      created_at=now))
             queries.set_last_uid(session, imap.mailbox_key, header.uid)
         stats.quarantined += 1
-        log.error("quarantined uid=%d reason=%s", header.uid, reason[:300])
+        # The reason may quote an exception that quotes the message (a name, a NIK): the log
+        # gets only what precedes its first ":" (the exception's type); the row keeps it all.
+        log.error("quarantined uid=%d reason=%s", header.uid, reason.split(":", 1)[0][:300])
 
 
 def _count(stats: IntakeStats, outcome: IntakeOutcome, ticket: Ticket | None) -> None:

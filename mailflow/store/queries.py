@@ -5,13 +5,14 @@ Kept free of SQLite-only SQL so that it also runs on PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from mailflow.core.tickets import EventPlan
 from mailflow.store.db import transaction
 from mailflow.store.models import (
     Attachment,
@@ -207,12 +208,28 @@ def ack_message_id(session: Session, ticket_id: int | None) -> str | None:
 
 
 
-def tickets_by_status(session: Session, status: str | None = None) -> Sequence[Ticket]:
-    """Tickets in the order they were opened: all of them, or those in one status."""
-    query = select(Ticket).order_by(col(Ticket.id))
+def reporters_of_tickets(session: Session, status: str | None = None
+                         ) -> list[tuple[Ticket, Reporter | None]]:
+    """Tickets in the order they were opened (all, or those in one status), each with its
+    reporter (or None).
+
+    The listing needs the reporter only to know what to hide in the subject; one join
+    instead of a query per ticket, and no list of ids bound as SQL variables.
+    """
+    query = (select(Ticket, Reporter).join(Reporter, col(Reporter.ticket_id) == Ticket.id,
+                                          isouter=True).order_by(col(Ticket.id)))
     if status:
         query = query.where(Ticket.status == status)
-    return session.exec(query).all()
+    return [(ticket, reporter) for ticket, reporter in session.exec(query).all()]
+
+
+def add_events(session: Session, ticket_id: int, events: Iterable[EventPlan], at: datetime) -> None:
+    """Write planned audit events for one ticket, all stamped with the same moment."""
+    for event in events:
+        session.add(TicketEvent(
+            ticket_id=ticket_id, at=at, actor=event.actor, kind=event.kind,
+            from_status=event.from_status, to_status=event.to_status, note=event.note,
+            message_id=event.message_id, auth=event.auth))
 
 
 def attachments_of(session: Session, ticket_id: int | None) -> Sequence[Attachment]:

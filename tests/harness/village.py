@@ -42,10 +42,11 @@ COMPLETE_BODY = (
 SENT_AT = datetime(2026, 11, 27, 2, 55, tzinfo=UTC)
 
 
-def config_for(world: Any, tmp_path: Path, **sections: dict[str, Any]) -> Config:
+def config_for(world: Any, tmp_path: Path, *, staff: list[dict[str, Any]] | None = None,
+               **sections: dict[str, Any]) -> Config:
     """A validated config pointing at `world`'s servers (anything with imap_host,
     imap_port, smtp_host, smtp_port and users), storing under `tmp_path`; `sections`
-    override single keys, e.g. intake={"poll_seconds": 0.3}."""
+    override single keys, e.g. intake={"poll_seconds": 0.3}; `staff` replaces STAFF."""
     data: dict[str, dict[str, Any]] = {
         "village": {"name": "Desa Klero"},
         "imap": {"host": world.imap_host, "port": world.imap_port, "security": "plain",
@@ -59,7 +60,7 @@ def config_for(world: Any, tmp_path: Path, **sections: dict[str, Any]) -> Config
     }
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)
-    data["staff"] = STAFF  # type: ignore[assignment]
+    data["staff"] = STAFF if staff is None else staff  # type: ignore[assignment]
     return parse_config(data, source="test")
 
 

@@ -187,10 +187,12 @@ def test_inline_sentence_gives_nik_and_phone() -> None:
     assert (identity.nik, identity.phone) == (VALID_NIK, PHONE)
 
 
-def test_inline_sentence_never_gives_a_name_or_address() -> None:
+def test_inline_self_introduction_gives_name_and_address() -> None:
+    # Issue 7 item 6: a name given in a sentence is a name given; asking again for it tells
+    # the resident that nobody read the complaint.
     identity = identity_of("Saya Budi Santoso, tinggal di RT 03 RW 01 Dusun Krajan, mau melapor.")
-    assert identity.name is None
-    assert identity.address is None
+    assert identity.name == "Budi Santoso"
+    assert identity.address == "RT 03 RW 01 Dusun Krajan"
 
 
 @pytest.mark.parametrize(
@@ -202,11 +204,11 @@ def test_unlabelled_mobile_number_is_found(written: str) -> None:
         == PHONE
 
 
-def test_unlabelled_nik_in_a_signature_is_found() -> None:
+def test_unlabelled_nik_and_the_name_in_a_signature_are_found() -> None:
     text = f"{COMPLAINT}\n\nHormat saya,\nSiti Aminah\n3322114506890002"
     identity = identity_of(text)
     assert identity.nik == VALID_NIK
-    assert identity.name is None
+    assert identity.name == "Siti Aminah"
 
 
 def test_inline_numbers_are_hidden_in_the_description() -> None:
@@ -365,8 +367,19 @@ def test_complaint_sentences_starting_with_label_words_are_kept(line: str) -> No
     assert result.identity.address is None
 
 
-def test_sentence_starting_with_saya_gives_no_name() -> None:
-    assert identity_of("Saya Budi Santoso mau melapor jalan rusak.").name is None
+def test_sentence_starting_with_saya_and_a_name_gives_the_name() -> None:
+    assert identity_of("Saya Budi Santoso mau melapor jalan rusak.").name == "Budi Santoso"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Saya mau melapor jalan rusak.", "Saya Sangat kecewa dengan pelayanan kantor desa.",
+     "Saya Mendapat bantuan yang tidak sesuai.", "Saya Warga Dusun Krajan ingin melapor.",
+     "Saya Ketua RT 03 melaporkan jalan rusak.", "Saya Mohon segera diperbaiki.",
+     "Saya Bersama Warga Lain Sudah Berkali Kali Melapor.", "Nama saya budi dan saya mau melapor."],
+)
+def test_sentences_after_saya_that_name_nobody_give_no_name(text: str) -> None:
+    assert identity_of(text).name is None
 
 
 # --- description --------------------------------------------------------------------------------

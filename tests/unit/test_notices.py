@@ -148,6 +148,18 @@ def test_attachments_ride_along_up_to_the_configured_total() -> None:
     ]
 
 
+@pytest.mark.parametrize("address", [KASI, KADES])
+def test_other_roles_get_no_attachment_and_only_scrubbed_names(address: str) -> None:
+    # A photo may be of a KTP, and a file name may be "KTP_<name>_<NIK>": neither is theirs.
+    cfg = config()
+    note = ticket_notice(cfg, member(cfg, address), ticket(), siti(),
+                         [_photo(10, "KTP_Siti_Aminah_3322114506890002.jpg"),
+                          _photo(10, "foto_jalan_rusak.jpg")], "ditindaklanjuti")
+    assert note.attachments == ()
+    assert note.context["attachments"] == ["KTP_[disembunyikan].jpg (tersimpan di server)",
+                                           "foto_jalan_rusak.jpg (tersimpan di server)"]
+
+
 def test_staff_reply_to_an_address_signed_for_the_ticket_and_for_them_alone() -> None:
     cfg = config()
     address = reply_address(cfg, ticket(), KASI)

@@ -2,7 +2,11 @@
 
 Residents write "Nama: ...", "NIK ...", "Alamat ...", "No. HP/WA ..." in many forms.
 Labelled lines are trusted; a NIK or phone number without a label is still found
-anywhere in the text, but a name or address never is: a wrong name is worse than none.
+anywhere in the text. A name or address without a label is taken only where residents
+introduce themselves ("Nama saya ...", "Saya Sri Lestari warga RT 02", "Perkenalkan,
+saya ...") or sign ("Hormat saya," / a name / an address line), and only when it looks
+like one (see `prose`): a wrong name is worse than none, but asking again for a name
+the resident already gave tells them nobody read their mail.
 A label followed only by a space ("NIK 3322...") counts only when the value looks like
 that field, so a complaint sentence that happens to start with "Alamat" or "HP" stays
 in the description.
@@ -11,8 +15,9 @@ Hostile input must not stall intake: every pattern is linear (no nested unbounde
 quantifiers), labels are looked for in the first few hundred characters of a line only,
 and values are cut to a bounded length before they are examined.
 
-This module reads the labelled lines; `nik` and `phone` judge and normalise the
-numbers and find unlabelled ones, `model` holds the result types. Hiding identity from
+This module reads the labelled lines; `prose` reads sentences and signatures, `nik` and
+`phone` judge and normalise the numbers and find unlabelled ones, `shapes` finds every
+number and address in any grouping, `model` holds the result types. Hiding identity from
 staff who must not see it is mailflow.core.privacy's work, description included.
 """
 
@@ -22,16 +27,18 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from mailflow.core import privacy
 from mailflow.core.identity.model import VALUE_WINDOW, Extraction, Identity
 from mailflow.core.identity.nik import NIK_LENGTH, NON_DIGIT, nik_anywhere, nik_problem
 from mailflow.core.identity.phone import PHONE_RUN, e164, normalise_phone, phone_anywhere
+from mailflow.core.identity.prose import prose_address, prose_name, signature
+from mailflow.core.identity.shapes import phone_in_runs, redact_numbers
 
 __all__ = [
     "NIK_LENGTH",
     "Extraction",
     "Identity",
     "extract_identity",
+    "form_lines",
     "nik_problem",
     "normalise_phone",
 ]
@@ -134,14 +141,30 @@ def extract_identity(text: str) -> Extraction:
     found, kk_numbers, identity_lines = _form_fields(lines)
     whole = "\n".join(lines)
     nik = found.get("nik") or nik_anywhere(whole, kk_numbers)
+    prose = [line for index, line in enumerate(lines) if index not in identity_lines]
+    signed = signature(prose)
+    if signed is not None:
+        # The signature's own lines are identity like form lines; the closing stays.
+        kept = [index for index in range(len(lines)) if index not in identity_lines]
+        identity_lines |= {kept[i] for i in signed.named}
     identity = Identity(
-        name=found.get("name"),
+        name=found.get("name") or prose_name(prose) or (signed.name if signed else None),
         nik=nik,
         nik_problem=nik_problem(nik) if nik else None,
-        phone=found.get("phone") or phone_anywhere(whole),
-        address=found.get("address"),
+        phone=found.get("phone") or phone_anywhere(whole) or phone_in_runs(whole),
+        address=(found.get("address") or (signed.address if signed else None)
+                 or prose_address(prose)),
     )
-    return Extraction(identity, privacy.redact(_description(lines, identity_lines)))
+    return Extraction(identity, redact_numbers(_description(lines, identity_lines)))
+
+
+def form_lines(text: str) -> set[int]:
+    """Which lines of `text` (split at "\n") are form lines ("Nama: ...", "NIK ...").
+
+    mailflow.core.privacy hides them whole in text that never went through extraction,
+    such as a resident's reply forwarded to staff.
+    """
+    return _form_fields(text.split("\n"))[2]
 
 
 def _form_fields(lines: list[str]) -> tuple[dict[str, str], set[str], set[int]]:

@@ -30,9 +30,8 @@ _PROVINCES: Final = frozenset({
 
 NIK_LENGTH: Final = 16
 
-NIK_ANYWHERE = re.compile(
-    r"(?<![0-9])[0-9]{4}[ .\-]?[0-9]{4}[ .\-]?[0-9]{4}[ .\-]?[0-9]{4}(?![0-9])"
-)
+# Sixteen digits in any grouping: 3322011203850001, 3322 0112 0385 0001, 33.22.01.120385.0001.
+NIK_ANYWHERE = re.compile(r"(?<![0-9])[0-9](?:[ .\-]?[0-9]){15}(?![0-9])")
 NON_DIGIT = re.compile(r"[^0-9]")
 _KK_CONTEXT = re.compile(r"\bkk\b|kartu\s+keluarga", re.IGNORECASE)
 _NIK_CONTEXT = re.compile(r"\bnik\b|ktp|kependudukan", re.IGNORECASE)
