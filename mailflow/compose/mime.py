@@ -60,7 +60,18 @@ def build_message(
         maintype, _, subtype = content_type.partition("/")
         msg.add_attachment(data, maintype=maintype or "application",
                            subtype=subtype or "octet-stream", filename=filename)
+    if international(envelope):
+        # An address is not ASCII (büdi@desa.test): RFC 5322 has no way to write it, so the
+        # headers are written in UTF-8 (RFC 6532) and the outbox sends it with SMTPUTF8.
+        # The body keeps its 7-bit transfer encoding either way.
+        return msg.as_bytes(policy=msg.policy.clone(utf8=True))
     return msg.as_bytes()
+
+
+def international(envelope: Envelope) -> bool:
+    """Whether an address of the message is not ASCII, so it needs UTF-8 headers."""
+    return not all(address.isascii() for address in
+                   (envelope.from_address, envelope.to, envelope.reply_to or ""))
 
 
 @dataclass(frozen=True)

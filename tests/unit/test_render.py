@@ -64,3 +64,24 @@ def test_message_headers_thread_and_mark_auto_reply() -> None:
 def test_moment_in_words() -> None:
     moment = datetime(2026, 11, 28, 2, 0, tzinfo=UTC).astimezone(WorkCalendar().zone)
     assert format_moment(moment, "Asia/Jakarta") == "Sabtu, 28 November 2026 pukul 09.00 WIB"
+
+
+def test_international_address_is_written_in_utf8_not_as_an_encoded_word() -> None:
+    envelope = Envelope("pengaduan@klero.desa.id", "Pemerintah Desa Klero", "büdi@desa.test",
+                        "[ADU-2026-00042] Pengaduan Anda telah diterima")
+    raw = build_message(envelope, "teks é", "<p>teks</p>", "<id@klero.desa.id>",
+                        datetime(2026, 11, 28, 2, tzinfo=UTC))
+    head, _, _body = raw.partition(b"\n\n")
+    assert "To: büdi@desa.test".encode() in head
+    assert b"=?utf-8?" not in head
+    msg = message_from_bytes(raw, policy=default)
+    assert msg["To"] == "büdi@desa.test"
+    assert msg.get_body(("plain",)).get_content().strip() == "teks é"
+
+
+def test_ascii_addresses_keep_ascii_headers() -> None:
+    envelope = Envelope("pengaduan@klero.desa.id", "Pemerintah Désa", "budi@desa.test",
+                        "Pengaduan — diterima")
+    raw = build_message(envelope, "teks", "<p>teks</p>", "<id@klero.desa.id>",
+                        datetime(2026, 11, 28, 2, tzinfo=UTC))
+    assert raw.isascii()

@@ -1,0 +1,133 @@
+"""Single messages that once stopped or poisoned the service (issue 7, items 8-10 and 12-15).
+
+Each test sends the hostile message through the real path (Dovecot, the loopback SMTP
+server, SQLite) next to an ordinary complaint, and checks both: the hostile one is handled
+(a ticket, a parked row, a quarantine entry: never silence) and the ordinary one is not held
+back by it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email import message_from_bytes
+from email.policy import default
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from mailflow.adapters.smtp import Letter, Outcome, SmtpSender
+from mailflow.config import Config
+from mailflow.service import PollResult, Service
+from tests.e2e.support import (
+    BUDI,
+    INBOX,
+    SEKDES,
+    SITI,
+    FixedClock,
+    complaint,
+    config_for,
+    outbox,
+    tickets,
+)
+
+pytestmark = pytest.mark.e2e
+
+WIB = ZoneInfo("Asia/Jakarta")
+RECEIVED = datetime(2026, 11, 27, 10, 0, tzinfo=WIB)
+NOW = datetime(2026, 11, 27, 3, 5, tzinfo=UTC)
+BUEDI = "büdi@desa.test"
+PLAIN_BODY = "Lampu jalan di gang Melati mati sejak seminggu yang lalu, mohon diperbaiki.\n"
+
+
+def _poll(cfg: Config, clock: FixedClock | None = None) -> PollResult:
+    service = Service(cfg, clock=clock or FixedClock(NOW))
+    try:
+        return service.poll_once()
+    finally:
+        service.engine.dispose()
+
+
+def _parsed(raw: bytes) -> Any:
+    return message_from_bytes(raw, policy=default)
+
+
+def _head(**fields: str) -> bytes:
+    """A header block written by hand, UTF-8 and all, as a hostile or SMTPUTF8 client sends it."""
+    base = {"From": f"Siti Aminah <{SITI}>", "To": INBOX, "Subject": "Pengaduan Masyarakat",
+            "Date": "Fri, 27 Nov 2026 09:55:00 +0700", "MIME-Version": "1.0"}
+    base.update({name.replace("_", "-"): value for name, value in fields.items()})
+    return "".join(f"{name}: {value}\r\n" for name, value in base.items()).encode()
+
+
+def _plain(head: bytes, body: str = PLAIN_BODY) -> bytes:
+    return head + b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + body.encode()
+
+
+# -- 8. a non-ASCII address never stops outgoing mail --------------------------------------
+
+
+def _restart_smtp(world: Any, *, smtputf8: bool) -> None:
+    world.smtp.stop()
+    world.smtp.smtputf8 = smtputf8
+    world.smtp.start()
+
+
+@pytest.mark.parametrize("smtputf8", [True, False], ids=["server-offers-smtputf8", "ascii-server"])
+def test_non_ascii_address_is_answered_or_parked_and_never_blocks_the_rest(
+        mail_world: Any, tmp_path: Path, smtputf8: bool) -> None:
+    mail_world.aliases[BUEDI] = BUDI  # no IMAP login for a UTF-8 name: the mail lands in Budi's box
+    _restart_smtp(mail_world, smtputf8=smtputf8)
+    cfg = config_for(mail_world, tmp_path)
+    # Büdi's complaint comes first, so his acknowledgement is the first row of the outbox.
+    mail_world.deliver(INBOX, _plain(_head(From=f"Büdi <{BUEDI}>",
+                                           Message_ID="<budi-utf8@desa.test>")), RECEIVED)
+    mail_world.deliver(INBOX, complaint(), internaldate=RECEIVED)
+
+    result = _poll(cfg)
+
+    assert len(tickets(cfg)) == 2
+    [siti_ack] = mail_world.messages(SITI)  # Siti is answered in the same pass, whatever Büdi's fate
+    assert _parsed(siti_ack.raw)["Subject"].startswith("[ADU-2026-00002]")
+    assert len(mail_world.messages(SEKDES)) == 2  # both notifications
+    [budi_ack] = [o for o in outbox(cfg) if o.recipient == BUEDI]
+    if smtputf8:
+        assert (result.outbox.sent, result.outbox.parked) == (4, 0)
+        [delivered] = mail_world.messages(BUDI)
+        # The envelope and the header carry the address itself, in UTF-8, not an encoded-word.
+        assert ("To: " + BUEDI).encode() in delivered.raw
+        assert any(rcpts == (BUEDI,) for _from, rcpts, _raw in mail_world.smtp.accepted)
+        assert budi_ack.state == "sent"
+    else:
+        assert (result.outbox.sent, result.outbox.parked) == (3, 1)
+        assert budi_ack.state == "parked"
+        assert "SMTPUTF8" in budi_ack.last_error
+        assert mail_world.messages(BUDI) == []
+        assert _poll(cfg).outbox.sent == 0  # parked, not retried in a loop
+
+
+def test_one_bad_row_never_holds_back_the_rest_of_the_batch(mail_world: Any) -> None:
+    """Encoding, an unsendable address, a 5xx and a server that hangs up: each is its row's alone."""
+    mail_world.smtp.rcpt_replies["hangup@warga.example"] = "421 4.3.2 Closing connection"
+    cfg = config_for(mail_world, Path("/nonexistent"))
+    raw = complaint()
+    batch = [
+        Letter(1, SITI, raw),
+        Letter(2, BUEDI, raw),  # no SMTPUTF8 on this server
+        Letter(3, f"{SITI}>\r\nRCPT TO:<{BUDI}", raw),  # smuggles a second recipient
+        Letter(4, "tidak-ada@warga.example", raw),  # 550 no such user
+        Letter(5, "hangup@warga.example", raw),  # 421, and the connection is gone
+        Letter(6, BUDI, raw),
+    ]
+    outcomes: dict[int, Outcome] = {}
+
+    SmtpSender(cfg.smtp).deliver(batch, lambda row, outcome: outcomes.setdefault(row, outcome))
+
+    assert sorted(outcomes) == [1, 2, 3, 4, 5, 6]
+    assert [row for row, outcome in sorted(outcomes.items()) if outcome.sent] == [1, 6]
+    assert outcomes[2].permanent and "SMTPUTF8" in outcomes[2].error
+    assert outcomes[3].permanent
+    assert outcomes[4].permanent and "550" in outcomes[4].error
+    assert not outcomes[5].permanent and "421" in outcomes[5].error
+    assert [rcpts for _from, rcpts, _raw in mail_world.smtp.accepted] == [(SITI,), (BUDI,)]
