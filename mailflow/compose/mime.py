@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
+from email.policy import default as default_policy
 from email.utils import format_datetime, formataddr, make_msgid
 
 from mailflow.compose.render import Renderer
@@ -27,6 +28,10 @@ class Envelope:
     ticket_number: str | None = None
     reply_to: str | None = None
     attachments: Sequence[tuple[str, str, bytes]] = ()  # (filename, content type, data)
+
+
+# EmailMessage's own policy (line endings and all), with headers written in UTF-8.
+_UTF8_HEADERS = default_policy.clone(utf8=True)
 
 
 def new_message_id(from_address: str) -> str:
@@ -64,7 +69,7 @@ def build_message(
         # An address is not ASCII (büdi@desa.test): RFC 5322 has no way to write it, so the
         # headers are written in UTF-8 (RFC 6532) and the outbox sends it with SMTPUTF8.
         # The body keeps its 7-bit transfer encoding either way.
-        return msg.as_bytes(policy=msg.policy.clone(utf8=True))
+        return msg.as_bytes(policy=_UTF8_HEADERS)
     return msg.as_bytes()
 
 
