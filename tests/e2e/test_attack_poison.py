@@ -20,6 +20,7 @@ import pytest
 from mailflow.adapters.smtp import Letter, Outcome, SmtpSender
 from mailflow.config import Config
 from mailflow.service import PollResult, Service
+from mailflow.store.models import Quarantine
 from tests.e2e.support import (
     BUDI,
     INBOX,
@@ -28,7 +29,9 @@ from tests.e2e.support import (
     FixedClock,
     complaint,
     config_for,
+    intake_records,
     outbox,
+    rows,
     tickets,
 )
 
@@ -131,3 +134,42 @@ def test_one_bad_row_never_holds_back_the_rest_of_the_batch(mail_world: Any) -> 
     assert outcomes[4].permanent and "550" in outcomes[4].error
     assert not outcomes[5].permanent and "421" in outcomes[5].error
     assert [rcpts for _from, rcpts, _raw in mail_world.smtp.accepted] == [(SITI,), (BUDI,)]
+
+
+# -- 9. a header with 260,000 message ids never blocks intake ------------------------------
+
+
+def _flood(count: int, last: str = "") -> str:
+    return " ".join([*(f"<banjir-{n}@spam.example>" for n in range(count)), last]).strip()
+
+
+def test_a_references_flood_is_read_within_bounds_and_the_complaint_taken(
+        mail_world: Any, tmp_path: Path) -> None:
+    cfg = config_for(mail_world, tmp_path)
+    mail_world.deliver(INBOX, complaint(message_id="<keluhan-a@warga.example>"), RECEIVED)
+    _poll(cfg)
+    [ack] = [_parsed(m.raw) for m in mail_world.messages(SITI)]
+    recipients = ", ".join(f"warga{n}@spam.example" for n in range(20_000))
+    flood = _plain(_head(From=f"Budi <{BUDI}>", To=f"{INBOX}, {recipients}",
+                         Message_ID="<banjir@warga.example>", References=_flood(260_000),
+                         In_Reply_To=_flood(5_000)))
+    # A reply whose subject lost the ticket number: only its References, the last one ours,
+    # tie it to the ticket.
+    reply = _plain(_head(Subject="Re: jalan berlubang", Message_ID="<balasan@warga.example>",
+                         References=_flood(260_000, last=str(ack["Message-ID"]))),
+                   "Terima kasih, kami tunggu perbaikannya.\n")
+    mail_world.deliver(INBOX, flood, RECEIVED)
+    mail_world.deliver(INBOX, reply, RECEIVED)
+
+    result = _poll(cfg)
+
+    assert result.intake is not None and result.intake.quarantined == 0
+    assert rows(cfg, Quarantine) == []
+    first, second = tickets(cfg)
+    assert second.source_message_id == "<banjir@warga.example>"
+    by_uid = {r.uid: r for r in intake_records(cfg)}
+    assert (by_uid[2].decision, by_uid[2].ticket_id) == ("ticket", second.id)
+    assert (by_uid[3].decision, by_uid[3].ticket_id) == ("reply", first.id)
+    # The flood's sender is acknowledged once, threaded under a bounded References.
+    [budi_ack] = [_parsed(m.raw) for m in mail_world.messages(BUDI)]
+    assert len(str(budi_ack["References"]).split()) <= 51

@@ -1,0 +1,54 @@
+"""What the parser reads of hostile headers: bounded, and the part that matters kept."""
+
+from __future__ import annotations
+
+import time
+
+from mailflow.core.parse import parse_message
+from mailflow.core.parse.headers import addresses, message_ids
+from mailflow.core.parse.model import MAX_RECIPIENTS, MAX_REFERENCES, Problems
+
+
+def _ids(count: int, prefix: str = "banjir") -> str:
+    return " ".join(f"<{prefix}-{n}@spam.example>" for n in range(count))
+
+
+def test_references_keep_the_root_and_the_latest_ids() -> None:
+    value = "<akar@warga.example> " + _ids(260_000) + " <ack@klero.desa.id>"
+    found = message_ids(value, bare_means_id=False)
+    assert len(found) == MAX_REFERENCES
+    assert found[0] == "<akar@warga.example>"
+    assert found[-1] == "<ack@klero.desa.id>"
+    assert found[-2] == "<banjir-259999@spam.example>"
+
+
+def test_a_short_references_header_is_read_whole_and_in_order() -> None:
+    value = _ids(30)
+    assert message_ids(value, bare_means_id=False) == tuple(
+        f"<banjir-{n}@spam.example>" for n in range(30))
+    assert message_ids(value, bare_means_id=False, limit=1) == ("<banjir-0@spam.example>",)
+
+
+def test_a_flooded_message_parses_fast_and_within_bounds() -> None:
+    recipients = ", ".join(f"warga{n}@spam.example" for n in range(50_000))
+    raw = (f"From: siti@warga.example\r\nTo: pengaduan@klero.desa.id, {recipients}\r\n"
+           f"Subject: Pengaduan Masyarakat\r\nIn-Reply-To: {_ids(5000, 'irt')}\r\n"
+           f"References: {_ids(260_000)}\r\n\r\nJalan rusak.").encode()
+    started = time.perf_counter()
+    msg = parse_message(raw)
+    assert time.perf_counter() - started < 2.0  # ~0.2 s; the unbounded parser took far longer
+    assert msg.subject == "Pengaduan Masyarakat"
+    assert len(msg.references) == MAX_REFERENCES
+    assert len(msg.in_reply_to) == MAX_REFERENCES
+    assert len(msg.to_addrs) == MAX_RECIPIENTS
+    assert msg.to_addrs[0] == "pengaduan@klero.desa.id"
+    assert all(len(value) <= 20_000 for _, value in msg.headers)
+
+
+def test_a_cut_address_list_ends_at_an_address_boundary() -> None:
+    problems = Problems()
+    value = ", ".join(f"warga{n}@spam.example" for n in range(5000))
+    found = addresses([value], problems, limit=10_000)
+    assert found[-1][1].endswith("@spam.example")  # never a truncated "warga812@spam.ex"
+    assert len(found) < 5000
+    assert any("address header longer" in note for note in problems)
