@@ -8,6 +8,7 @@ back by it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import default
@@ -17,12 +18,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+import mailflow.core.new_ticket
+import mailflow.runners.intake
 from mailflow.adapters.smtp import Letter, Outcome, SmtpSender
 from mailflow.config import Config
+from mailflow.core.parse import ParsedMessage
 from mailflow.service import PollResult, Service
 from mailflow.store.models import Quarantine
 from tests.e2e.support import (
     BUDI,
+    COMPLETE_BODY,
     INBOX,
     SEKDES,
     SITI,
@@ -173,3 +178,59 @@ def test_a_references_flood_is_read_within_bounds_and_the_complaint_taken(
     # The flood's sender is acknowledged once, threaded under a bounded References.
     [budi_ack] = [_parsed(m.raw) for m in mail_world.messages(BUDI)]
     assert len(str(budi_ack["References"]).split()) <= 51
+
+
+# -- 10. a message too deep to parse is never silently ignored -----------------------------
+
+
+def _nested(depth: int) -> bytes:
+    raw = _head(Message_ID="<dalam@warga.example>") + b'Content-Type: multipart/mixed; boundary="b0"\r\n\r\n'
+    for level in range(1, depth):
+        raw += b'--b%d\r\nContent-Type: multipart/mixed; boundary="b%d"\r\n\r\n' % (level - 1, level)
+    raw += b"--b%d\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" % (depth - 1)
+    raw += COMPLETE_BODY.encode().replace(b"\n", b"\r\n")
+    for level in reversed(range(depth)):
+        raw += b"--b%d--\r\n" % level
+    return raw
+
+
+def test_a_complaint_nested_1000_levels_deep_becomes_a_ticket(mail_world: Any,
+                                                               tmp_path: Path) -> None:
+    cfg = config_for(mail_world, tmp_path)
+    mail_world.deliver(INBOX, _nested(1000), RECEIVED)
+    mail_world.deliver(INBOX, complaint(sender=f"Budi <{BUDI}>"), RECEIVED)
+
+    _poll(cfg)
+
+    deep, plain = tickets(cfg)
+    assert deep.subject == "Pengaduan Masyarakat"
+    assert deep.source_message_id == "<dalam@warga.example>"
+    # What could be read is kept: the complaint's own words, without the MIME scaffolding.
+    assert "balai dusun Krajan berlubang" in deep.description
+    assert "Content-Type" not in deep.description and "--b7" not in deep.description
+    assert [r.decision for r in intake_records(cfg)] == ["ticket", "ticket"]
+    assert len(mail_world.messages(SITI)) == 1
+    assert len(mail_world.messages(BUDI)) == 1
+    assert plain.number == "ADU-2026-00002"
+
+
+def test_a_message_whose_full_reading_loses_the_subject_is_quarantined_not_ignored(
+        mail_world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The safety net behind the parser: a future parsing bug must not drop a complaint."""
+    real = mailflow.runners.intake.parse_message
+
+    def lose_subject_of_whole_messages(raw: bytes, **limits: int) -> ParsedMessage:
+        msg = real(raw, **limits)
+        return replace(msg, subject="") if limits and b"MEMICU-GALAT" in raw else msg
+
+    monkeypatch.setattr(mailflow.runners.intake, "parse_message", lose_subject_of_whole_messages)
+    cfg = config_for(mail_world, tmp_path)
+    mail_world.deliver(INBOX, complaint(body="MEMICU-GALAT jalan rusak parah"), RECEIVED)
+    mail_world.deliver(INBOX, complaint(sender=f"Budi <{BUDI}>"), RECEIVED)
+
+    _poll(cfg)
+
+    assert [r.decision for r in intake_records(cfg)] == ["quarantined", "ticket"]
+    [entry] = rows(cfg, Quarantine)
+    assert "headers were taken but the whole message was not" in entry.reason
+    assert b"MEMICU-GALAT" in (cfg.storage_dir / entry.raw_path).read_bytes()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from mailflow.core.parse import parse_message
+from mailflow.core.parse.body import without_mime_scaffolding
 from mailflow.core.parse.headers import addresses, message_ids
 from mailflow.core.parse.model import MAX_RECIPIENTS, MAX_REFERENCES, Problems
 
@@ -52,3 +53,38 @@ def test_a_cut_address_list_ends_at_an_address_boundary() -> None:
     assert found[-1][1].endswith("@spam.example")  # never a truncated "warga812@spam.ex"
     assert len(found) < 5000
     assert any("address header longer" in note for note in problems)
+
+
+# -- a tree too deep to parse still gives its headers and its words -------------------------
+
+
+def _nested(depth: int, text: bytes = b"Jalan di dusun Krajan berlubang.\r\n") -> bytes:
+    raw = (b"From: Siti <siti@warga.example>\r\nSubject: Pengaduan Masyarakat\r\n"
+           b"Message-ID: <dalam@warga.example>\r\nMIME-Version: 1.0\r\n"
+           b'Content-Type: multipart/mixed; boundary="b0"\r\n\r\n')
+    for level in range(1, depth):
+        raw += b'--b%d\r\nContent-Type: multipart/mixed;\r\n boundary="b%d"\r\n\r\n' % (level - 1, level)
+    raw += b"--b%d\r\nContent-Type: text/plain\r\n\r\n" % (depth - 1) + text
+    return raw + b"".join(b"--b%d--\r\n" % level for level in reversed(range(depth)))
+
+
+def test_a_tree_that_exhausts_the_parser_keeps_headers_and_text() -> None:
+    msg = parse_message(_nested(1000))
+    assert msg.subject == "Pengaduan Masyarakat"
+    assert msg.from_addr == "siti@warga.example"
+    assert msg.message_id == "<dalam@warga.example>"
+    assert msg.text == "Jalan di dusun Krajan berlubang."
+    assert any("MIME structure unparseable" in note for note in msg.problems)
+
+
+def test_parts_below_the_depth_bound_are_read_flat() -> None:
+    msg = parse_message(_nested(60))
+    assert msg.text == "Jalan di dusun Krajan berlubang."
+    assert any("nesting deeper than" in note for note in msg.problems)
+
+
+def test_only_declared_boundaries_are_scaffolding() -> None:
+    text = ('--b0\nContent-Type: text/plain;\n charset=utf-8\n\nIsi pengaduan.\n--Budi\n'
+            'RT 01\n--b0--\n')
+    assert without_mime_scaffolding(text, "b0") == "Isi pengaduan.\n--Budi\nRT 01\n"
+    assert without_mime_scaffolding("--Budi\nHalo", None) == "--Budi\nHalo"

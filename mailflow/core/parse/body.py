@@ -26,7 +26,8 @@ from mailflow.core.parse.charsets import decode_with_note
 from mailflow.core.parse.headers import decode_words, one_line, unsurrogate
 from mailflow.core.parse.model import MAX_DEPTH, MAX_FILENAME, MAX_HTML_CHARS, MAX_PARTS, Attachment, Problems
 
-__all__ = ["Block", "Walker", "body_text", "clean_text", "content_type_of", "safe_filename"]
+__all__ = ["Block", "Walker", "body_text", "clean_text", "content_type_of", "safe_filename",
+           "without_mime_scaffolding"]
 
 _TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufeff]")
 _BLANK_RUNS = re.compile(r"\n{3,}")
@@ -120,6 +121,44 @@ def safe_filename(name: str | None, content_type: str, index: int) -> str:
     return base
 
 
+_BOUNDARY_PARAM = re.compile(r'(?im)\bboundary\s*=\s*"?([^"\s;]{1,200})')
+
+
+def _boundary(part: Message) -> str | None:
+    try:
+        found = part.get_boundary()
+    except Exception:
+        return None
+    return found if isinstance(found, str) else None
+
+
+def without_mime_scaffolding(text: str, boundary: str | None) -> str:
+    """An undivided multipart's text without its delimiter lines and its parts' headers.
+
+    Only delimiters of boundaries the text itself declares (or `boundary`) count, so a
+    resident's own "--Budi" stays. What remains is the parts' content, in order: the
+    complaint, not a page of MIME structure burying it.
+    """
+    boundaries = set(_BOUNDARY_PARAM.findall(text[:MAX_HTML_CHARS]))
+    if boundary:
+        boundaries.add(boundary)
+    if not boundaries:
+        return text
+    kept: list[str] = []
+    in_part_head = False
+    for line in text.split("\n"):
+        token = line.rstrip()[2:] if line.startswith("--") else None
+        if token is not None and token in boundaries:
+            in_part_head = True  # an opening delimiter: the part's header block follows
+        elif token is not None and token.endswith("--") and token[:-2] in boundaries:
+            in_part_head = False  # a closing delimiter
+        elif in_part_head:
+            in_part_head = bool(line.strip())  # header lines until the blank line
+        else:
+            kept.append(line)
+    return "\n".join(kept)
+
+
 def content_type_of(part: Message) -> str:
     try:
         ctype = part.get_content_type().lower()
@@ -182,7 +221,8 @@ class Walker:
             elif ctype in _SKIPPED_TYPES:
                 pass
             elif depth >= MAX_DEPTH:
-                self.problems.add(f"MIME nesting deeper than {MAX_DEPTH}; inner parts ignored")
+                self.problems.add(f"MIME nesting deeper than {MAX_DEPTH}; inner parts read flat")
+                self.flat([c for c in payload if isinstance(c, Message)], blocks)
             elif ctype == "multipart/alternative":
                 self.alternative([c for c in payload if isinstance(c, Message)], depth, blocks)
             else:
@@ -192,6 +232,29 @@ class Walker:
                         self.visit(child, depth + 1, blocks)
         except Exception as exc:
             self.problems.add(f"part {number} unreadable: {type(exc).__name__}")
+
+    def flat(self, children: list[Message], blocks: list[Block]) -> None:
+        """The leaves below the depth bound, in order, walked with a stack of our own.
+
+        Recursing further could exhaust Python's stack; ignoring them would lose a
+        complaint that a broken mail program wrapped forty times. Alternatives are not
+        chosen here: body_text prefers the plain ones anyway.
+        """
+        stack = list(reversed(children))
+        while stack:
+            part = stack.pop()
+            if len(self.visited) >= MAX_PARTS:
+                self.problems.add(f"more than {MAX_PARTS} MIME parts; the rest ignored")
+                return
+            self.visited.append(part)
+            try:
+                payload = part.get_payload()
+                if isinstance(payload, list):
+                    stack.extend(c for c in reversed(payload) if isinstance(c, Message))
+                else:
+                    self.leaf(part, content_type_of(part), len(self.visited), blocks)
+            except Exception as exc:
+                self.problems.add(f"part {len(self.visited)} unreadable: {type(exc).__name__}")
 
     def alternative(self, children: list[Message], depth: int, blocks: list[Block]) -> None:
         """The plain-text alternative if it says anything, else the last (richest) one.
@@ -213,9 +276,11 @@ class Walker:
         disposition = _disposition(part)
         name = _filename(part, self.problems)
         if ctype.startswith("multipart/"):
-            # Its boundary was never found, so its parts are one undivided text.
+            # Its boundary was never found, or its tree was too deep to split: its parts are
+            # one undivided text, which still holds what the resident wrote.
             self.problems.add(f"{ctype} part without a usable boundary; read as plain text")
-            blocks.append(Block(self.text(part, None), html=False))
+            text = without_mime_scaffolding(self.text(part, None), _boundary(part))
+            blocks.append(Block(text, html=False))
             return
         is_text = ctype in ("text/plain", "text/html")
         if is_text and disposition != "attachment" and not (name and disposition == "inline"):
