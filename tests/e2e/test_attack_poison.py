@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 from email import message_from_bytes
+from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from mailflow.adapters.smtp import Letter, Outcome, SmtpSender
 from mailflow.config import Config
 from mailflow.core.parse import ParsedMessage
 from mailflow.service import PollResult, Service
-from mailflow.store.models import Quarantine
+from mailflow.store.models import Attachment, Quarantine
 from tests.e2e.support import (
     BUDI,
     COMPLETE_BODY,
@@ -234,3 +235,40 @@ def test_a_message_whose_full_reading_loses_the_subject_is_quarantined_not_ignor
     [entry] = rows(cfg, Quarantine)
     assert "headers were taken but the whole message was not" in entry.reason
     assert b"MEMICU-GALAT" in (cfg.storage_dir / entry.raw_path).read_bytes()
+
+
+# -- 12. attachment names say what the file really is --------------------------------------
+
+HOSTILE_NAMES = {
+    "foto\u202egpj.exe": "fotogpj.exe",  # right-to-left override: shown as "fotoexe.jpg"
+    "\u2066surat\u2069 \u200bpengantar\u200f.pdf": "surat pengantar.pdf",
+    "CON.jpg": "_CON.jpg",
+    "nul": "_nul",
+    "Lpt9.tar.gz": "_Lpt9.tar.gz",
+    "com1 .png": "_com1 .png",
+    "laporan.pdf. . .": "laporan.pdf",
+    "KTP\u061c\ufeff.png": "KTP.png",
+}
+
+
+def test_attachment_names_cannot_disguise_their_type(mail_world: Any, tmp_path: Path) -> None:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = f"Siti Aminah <{SITI}>", INBOX, "Pengaduan Masyarakat"
+    msg["Message-ID"] = "<nama-berkas@warga.example>"
+    msg.set_content(COMPLETE_BODY)
+    for number, name in enumerate(HOSTILE_NAMES):
+        msg.add_attachment(b"isi berkas %d" % number, maintype="application",
+                           subtype="octet-stream", filename=name)
+    cfg = config_for(mail_world, tmp_path)
+    mail_world.deliver(INBOX, msg.as_bytes(), RECEIVED)
+
+    _poll(cfg)
+
+    stored = [a.filename for a in sorted(rows(cfg, Attachment), key=lambda a: a.id)]
+    assert stored == list(HOSTILE_NAMES.values())
+    # The verifier's notification lists and attaches the files under the same honest names.
+    [notice] = [_parsed(m.raw) for m in mail_world.messages(SEKDES)]
+    attached = [part.get_filename() for part in notice.iter_attachments()]
+    assert attached == list(HOSTILE_NAMES.values())
+    text = notice.get_body(("plain",)).get_content()
+    assert "fotogpj.exe" in text and "\u202e" not in text

@@ -32,6 +32,11 @@ __all__ = ["Block", "Walker", "body_text", "clean_text", "content_type_of", "saf
 _TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufeff]")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f/\\:*?\"<>|\ud800-\udfff]")
+# Letters that render as nothing (combining grapheme joiner, Hangul fillers).
+_FILLERS = frozenset("\u034f\u115f\u1160\u3164\uffa0")
+# Device names on Windows, with or without an extension (superscript digits included).
+_RESERVED_NAMES = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
+                            | {f"{dev}{n}" for dev in ("COM", "LPT") for n in "123456789\u00b9\u00b2\u00b3"})
 
 
 def _payload_bytes(part: Message, problems: Problems) -> bytes:
@@ -99,25 +104,42 @@ def clean_text(text: str, limit: int, problems: Problems) -> str:
     return text
 
 
+def _visible(text: str) -> str:
+    """`text` without invisible characters: bidi controls, zero-width and other format
+    characters (Unicode category Cf) and the blank fillers that render as nothing."""
+    return "".join(ch for ch in text
+                   if unicodedata.category(ch) not in ("Cf", "Zl", "Zp") and ch not in _FILLERS)
+
+
+def _not_reserved(base: str) -> str:
+    """Windows opens a device, not a file, for CON or com1.txt: such names get a "_"."""
+    stem = base.split(".", 1)[0].rstrip(" ").upper()
+    return "_" + base if stem in _RESERVED_NAMES else base
+
+
 def safe_filename(name: str | None, content_type: str, index: int) -> str:
-    """A name that is safe to show and to store under: no path, no control characters.
+    """A name that is safe to show and to store under, and that says what the file is.
 
     The sender chooses the name, so it is treated as hostile: only the last path element
-    is kept, characters that are special on common file systems become "_", leading dots
-    go (no hidden files, no ".."), and the length is capped keeping the extension.
+    is kept; invisible characters go, so that "foto<U+202E>gpj.exe" (shown as
+    "fotoexe.jpg") reads "fotogpj.exe"; characters special on common file systems become
+    "_"; leading dots (no hidden files, no "..") and trailing dots and spaces (which
+    Windows drops, changing the extension) go; device names such as CON or LPT1.txt get
+    a "_"; the length is capped keeping the extension.
     """
     base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    base = unicodedata.normalize("NFC", _UNSAFE_NAME.sub("_", base))
-    base = base.strip().lstrip(". ").rstrip()
+    base = unicodedata.normalize("NFC", _UNSAFE_NAME.sub("_", _visible(base)))
+    base = base.strip().lstrip(". ").rstrip(". ")
     if not base:
         extension = mimetypes.guess_extension(content_type) or ".bin"
         base = f"lampiran-{index}{extension}"
+    base = _not_reserved(base)
     if len(base) > MAX_FILENAME:
         stem, dot, extension = base.rpartition(".")
         if dot and stem and 0 < len(extension) <= 10:
-            base = stem[: MAX_FILENAME - len(extension) - 1] + "." + extension
+            base = stem[: MAX_FILENAME - len(extension) - 1].rstrip(". ") + "." + extension
         else:
-            base = base[:MAX_FILENAME]
+            base = base[:MAX_FILENAME].rstrip(". ")
     return base
 
 
