@@ -8,6 +8,10 @@ back by it.
 
 from __future__ import annotations
 
+import os
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from email import message_from_bytes
@@ -272,3 +276,55 @@ def test_attachment_names_cannot_disguise_their_type(mail_world: Any, tmp_path: 
     assert attached == list(HOSTILE_NAMES.values())
     text = notice.get_body(("plain",)).get_content()
     assert "fotogpj.exe" in text and "\u202e" not in text
+
+
+# -- 13. what mailflow stores is private whatever the umask ---------------------------------
+
+
+@contextmanager
+def _umask(mask: int) -> Iterator[None]:
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def test_database_attachments_and_quarantine_are_private_under_umask_022(
+        mail_world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = mailflow.core.new_ticket.extract_identity
+
+    def explode_on_marker(text: str) -> Any:
+        if "MEMICU-GALAT" in text:
+            raise RuntimeError("simulated bug")
+        return real(text)
+
+    monkeypatch.setattr(mailflow.core.new_ticket, "extract_identity", explode_on_marker)
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = f"Siti Aminah <{SITI}>", INBOX, "Pengaduan Masyarakat"
+    msg.set_content(COMPLETE_BODY)
+    msg.add_attachment(b"\x89PNG foto jalan", maintype="image", subtype="png", filename="jalan.png")
+    mail_world.deliver(INBOX, msg.as_bytes(), RECEIVED)
+    mail_world.deliver(INBOX, complaint(body="MEMICU-GALAT jalan rusak parah"), RECEIVED)
+    cfg = config_for(mail_world, tmp_path)
+
+    with _umask(0o022):
+        service = Service(cfg, clock=FixedClock(NOW))
+        try:
+            result = service.poll_once()
+            # Checked while the engine is open, so that SQLite's -wal and -shm files exist.
+            modes = {path.relative_to(cfg.storage_dir).as_posix() or ".":
+                     stat.S_IMODE(path.stat().st_mode)
+                     for path in [cfg.storage_dir, *cfg.storage_dir.rglob("*")]}
+        finally:
+            service.engine.dispose()
+
+    assert result.intake is not None and result.intake.quarantined == 1
+    names = set(modes)
+    assert {"mailflow.sqlite3", "mailflow.sqlite3-wal", "mailflow.sqlite3-shm", "quarantine",
+            "attachments"} <= names
+    assert any(name.startswith("quarantine/") for name in names)
+    assert any(name.count("/") == 2 and name.startswith("attachments/") for name in names)
+    exposed = {name: oct(mode) for name, mode in modes.items()
+               if mode != (0o700 if (cfg.storage_dir / name).is_dir() else 0o600)}
+    assert exposed == {}
