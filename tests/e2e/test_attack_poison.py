@@ -41,6 +41,7 @@ from tests.e2e.support import (
     config_for,
     intake_records,
     outbox,
+    reporters,
     rows,
     tickets,
 )
@@ -328,3 +329,26 @@ def test_database_attachments_and_quarantine_are_private_under_umask_022(
     exposed = {name: oct(mode) for name, mode in modes.items()
                if mode != (0o700 if (cfg.storage_dir / name).is_dir() else 0o600)}
     assert exposed == {}
+
+
+# -- 14. the address in angle brackets is the address ---------------------------------------
+
+
+@pytest.mark.parametrize("sender", [
+    f"siti@warga <{SITI}>",  # a mail program that puts the login name before the address
+    f"{BUDI} <{SITI}>",  # the display name is someone else's address
+], ids=["partial-address-as-name", "other-address-as-name"])
+def test_display_name_that_looks_like_an_address_is_not_the_address(
+        mail_world: Any, tmp_path: Path, sender: str) -> None:
+    cfg = config_for(mail_world, tmp_path)
+    mail_world.deliver(INBOX, _plain(_head(From=sender, Message_ID="<nama@warga.example>"),
+                                     COMPLETE_BODY), RECEIVED)
+
+    result = _poll(cfg)
+
+    [reporter] = reporters(cfg)
+    assert reporter.email == SITI
+    assert result.outbox.parked == 0
+    [ack] = mail_world.messages(SITI)
+    assert _parsed(ack.raw)["To"] == SITI
+    assert mail_world.messages(BUDI) == []

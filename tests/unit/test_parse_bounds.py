@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from mailflow.core.parse import parse_message
 from mailflow.core.parse.body import without_mime_scaffolding
 from mailflow.core.parse.headers import addresses, message_ids
@@ -88,3 +90,26 @@ def test_only_declared_boundaries_are_scaffolding() -> None:
             'RT 01\n--b0--\n')
     assert without_mime_scaffolding(text, "b0") == "Isi pengaduan.\n--Budi\nRT 01\n"
     assert without_mime_scaffolding("--Budi\nHalo", None) == "--Budi\nHalo"
+
+
+# -- the address in angle brackets is the address -------------------------------------------
+
+
+@pytest.mark.parametrize(("header", "address", "name"), [
+    ("someone@host <someone@host.example.it>", "someone@host.example.it", "someone@host"),
+    ("budi@warga.example <siti@warga.example>", "siti@warga.example", "budi@warga.example"),
+    ("Siti Aminah siti@warga <siti@warga.example>", "siti@warga.example", "Siti Aminah siti@warga"),
+    ('"budi@warga.example" <siti@warga.example>', "siti@warga.example", "budi@warga.example"),
+    ("Siti Aminah <siti@warga.example>", "siti@warga.example", "Siti Aminah"),
+    ("siti@warga.example", "siti@warga.example", None),
+])
+def test_from_is_the_angle_address_even_when_the_name_looks_like_one(
+        header: str, address: str, name: str | None) -> None:
+    msg = parse_message(f"From: {header}\r\nSubject: x\r\n\r\nisi".encode())
+    assert (msg.from_addr, msg.from_name) == (address, name)
+
+
+def test_each_recipient_of_a_list_keeps_its_own_angle_address() -> None:
+    found = addresses(["a@warga <a@warga.example>, b@warga.example, c@x <c@warga.example>"],
+                      Problems())
+    assert [addr for _, addr in found] == ["a@warga.example", "b@warga.example", "c@warga.example"]

@@ -49,6 +49,9 @@ _ID_CHARS = 520
 _ID_HEAD_CHARS = 2000
 _SURROGATES = re.compile("[\udc80-\udcff]")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]{1,75})\?([bBqQ])\?([^?]*)\?=")
+# An unquoted display name holding an "@", then an angle address, in one list element.
+_ADDRESS_AS_NAME = re.compile(r'(?P<lead>^|,)(?P<name>[^,"<>()]*@[^,"<>()]*?)\s*<(?P<addr>[^<>,]*)>')
+_ANGLE_ADDRESS = re.compile(r"<([^<>\s()\[\],;:\"@]{1,64}@[^<>\s()\[\],;:\"@]{1,255})>")
 _ADDRESS_FALLBACK = re.compile(r"[^\s<>()\[\],;:\"@]{1,64}@[^\s<>()\[\],;:\"@]{1,255}")
 
 
@@ -142,6 +145,17 @@ def _valid_address(addr: str) -> bool:
             and not any(c.isspace() or c in "<>,;()\"[]" for c in addr))
 
 
+def _quote_address_names(value: str) -> str:
+    """`someone@host <someone@host.example.it>` with its display name quoted.
+
+    Mail programs write a login or an address as the name; unquoted, getaddresses reads
+    it as a first address and the real one as a second, so the acknowledgement went to
+    the name. The address in angle brackets is the address, as for mail clients and
+    DMARC, and a name that is someone else's address must not stand in for it.
+    """
+    return _ADDRESS_AS_NAME.sub(lambda m: f'{m["lead"]} "{m["name"].strip()}" <{m["addr"]}>', value)
+
+
 def _bounded(values: list[str]) -> list[str]:
     """Header values cut to MAX_ADDRESS_CHARS in all, at an address boundary where possible."""
     kept: list[str] = []
@@ -169,7 +183,7 @@ def addresses(values: list[str], problems: Problems,
     if bounded != values:
         problems.add(f"address header longer than {MAX_ADDRESS_CHARS} characters; the rest ignored")
     try:
-        pairs = getaddresses(bounded)
+        pairs = getaddresses([_quote_address_names(value) for value in bounded])
     except Exception:
         pairs = []
     found: list[tuple[str | None, str]] = []
@@ -180,9 +194,9 @@ def addresses(values: list[str], problems: Problems,
             found.append((display if display and display.lower() != addr else None, addr))
     if not found:
         for value in bounded:
-            match = _ADDRESS_FALLBACK.search(value[:2000])
-            if match and _valid_address(match.group(0).lower()):
-                found.append((None, match.group(0).lower()))
+            match = _ANGLE_ADDRESS.search(value[:2000]) or _ADDRESS_FALLBACK.search(value[:2000])
+            if match and _valid_address(match.group(match.lastindex or 0).lower()):
+                found.append((None, match.group(match.lastindex or 0).lower()))
     if len(found) > limit:
         problems.add(f"more than {limit} addresses in one header; the rest ignored")
     return found[:limit]
