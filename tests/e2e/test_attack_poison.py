@@ -352,3 +352,31 @@ def test_display_name_that_looks_like_an_address_is_not_the_address(
     [ack] = mail_world.messages(SITI)
     assert _parsed(ack.raw)["To"] == SITI
     assert mail_world.messages(BUDI) == []
+
+
+# -- 15. without a Message-ID, a duplicate is the same message, attachments included -------
+
+
+def _with_photo(name: str, data: bytes) -> bytes:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = f"Siti Aminah <{SITI}>", INBOX, "Pengaduan Masyarakat"
+    msg["Date"] = "Fri, 27 Nov 2026 09:55:00 +0700"
+    msg.set_content(COMPLETE_BODY)
+    msg.add_attachment(data, maintype="image", subtype="jpeg", filename=name)
+    return msg.as_bytes()
+
+
+def test_same_text_with_other_attachments_is_another_ticket(mail_world: Any,
+                                                            tmp_path: Path) -> None:
+    cfg = config_for(mail_world, tmp_path)
+    first = _with_photo("foto.jpg", b"\xff\xd8 jalan berlubang")
+    second = _with_photo("foto.jpg", b"\xff\xd8 jembatan retak")
+    for raw in (first, second, first):
+        mail_world.deliver(INBOX, raw, RECEIVED)
+
+    _poll(cfg)
+
+    one, two = tickets(cfg)
+    assert sorted(r.decision for r in intake_records(cfg)) == ["duplicate", "ticket", "ticket"]
+    stored = {a.ticket_id: (cfg.storage_dir / a.path).read_bytes() for a in rows(cfg, Attachment)}
+    assert stored == {one.id: b"\xff\xd8 jalan berlubang", two.id: b"\xff\xd8 jembatan retak"}
