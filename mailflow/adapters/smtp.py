@@ -164,7 +164,8 @@ class SmtpSender:
                     reconnects += 1
                     client = await self._open()
                 outcome = await self._send_one(client, item)
-                # Outside the row's guard: a failure to record is the database's, not the row's.
+                # Outside the row's guard: what report raises (the database failing, a stop
+                # requested between two messages) ends the pass, and is no row's outcome.
                 report(item.id, outcome)
                 if not outcome.sent and client.is_connected:
                     await _reset(client)
