@@ -28,7 +28,7 @@ from mailflow.runners.intake import Intake, IntakeStats
 from mailflow.runners.outbox import Outbox, OutboxStats
 from mailflow.runners.schedule import Job, Schedule, ScheduleStats
 from mailflow.store.db import Engine, make_engine
-from mailflow.store.files import FileStore
+from mailflow.store.files import FileStore, private_directories
 from mailflow.store.migrate import prepare
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class Service:
         self.cfg = cfg
         self.clock = clock
         try:
-            cfg.storage_dir.mkdir(parents=True, exist_ok=True)
+            private_directories(cfg.storage_dir)
         except OSError as exc:
             raise StorageUnavailable(f"[storage] directory {str(cfg.storage_dir)!r}: "
                                      f"{exc.strerror or exc}") from exc

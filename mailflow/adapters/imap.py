@@ -38,6 +38,9 @@ _INTERNALDATE = re.compile(rb'\bINTERNALDATE "([^"]+)"')
 NETWORK_ERRORS = (OSError, socket.timeout, ssl.SSLError, imaplib.IMAP4.error,
                   UnexpectedCommandStatusError, EOFError)
 
+# UIDs per STORE or MOVE: a few kB of command line, far below servers' limits (Dovecot 64 kB).
+_MARK_CHUNK = 500
+
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -89,7 +92,7 @@ def parse_fetch_response(data: Sequence[object]) -> list[FetchedHeader]:
         found.append(
             FetchedHeader(
                 uid=int(uid.group(1)),
-                internaldate=parse_internaldate(date.group(1).decode()) if date else _NO_DATE,
+                internaldate=_internaldate(date.group(1) if date else None),
                 size=int(size.group(1)) if size else len(literal),
                 flags=tuple(flags.group(1).decode(errors="replace").split()) if flags else (),
                 header=literal,
@@ -99,6 +102,17 @@ def parse_fetch_response(data: Sequence[object]) -> list[FetchedHeader]:
 
 
 _NO_DATE = datetime.fromtimestamp(0).astimezone()
+
+
+def _internaldate(text: bytes | None) -> datetime:
+    """The server's date for one message; one it garbled must not stop the whole chunk."""
+    if text is None:
+        return _NO_DATE
+    try:
+        return parse_internaldate(text.decode("ascii"))
+    except ValueError:
+        log.warning("imap INTERNALDATE unreadable: %r", text[:40])
+        return _NO_DATE
 
 
 class ImapSession:
@@ -168,19 +182,23 @@ class ImapSession:
         """Mark taken messages so staff can see it in webmail; best effort.
 
         Success is not required: the database is the record of what was taken, and
-        some servers drop private keywords silently.
+        some servers drop private keywords silently. A backlog of any size goes in
+        commands of _MARK_CHUNK UIDs, within every server's line length.
         """
         if not uids or self._cfg.mark == "none":
             return True
-        uid_set = ",".join(map(str, uids))
-        if self._cfg.mark == "move":
-            return self._move(uid_set)
+        done = True
+        for start in range(0, len(uids), _MARK_CHUNK):
+            uid_set = ",".join(map(str, uids[start:start + _MARK_CHUNK]))
+            done = (self._move(uid_set) if self._cfg.mark == "move" else self._keyword(uid_set)) and done
+        return done
+
+    def _keyword(self, uid_set: str) -> bool:
         typ, data = self.client.uid("STORE", uid_set, "+FLAGS.SILENT", f"({self._cfg.keyword})")
         if typ != "OK":
             log.warning("imap keyword refused by server keyword=%s reply=%r", self._cfg.keyword, data)
             return False
         return True
-
 
     def _move(self, uid_set: str) -> bool:
         """UID MOVE, or COPY then UID EXPUNGE of exactly these messages.

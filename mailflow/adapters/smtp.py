@@ -1,14 +1,18 @@
 """The SMTP edge: one connection per outbox pass, each message's outcome reported as a value.
 
-aiosmtplib's exceptions stop here. A refusal of one message is that message's `Outcome`
-(temporary or permanent by its reply code); a server that cannot be reached, or drops the
-connection, is `SmtpUnavailable`, which concerns no message and counts no attempt.
+aiosmtplib's exceptions stop here. Whatever goes wrong with one message is that message's
+`Outcome` and nobody else's: a refusal (temporary or permanent by its reply code), an
+address that cannot go on an SMTP command line, a UTF-8 address for a server without
+SMTPUTF8, a library's surprise, even a server that hangs up in the middle of it (the rest
+of the batch goes out over a new connection). Only a server that cannot be reached at all,
+or keeps hanging up, is `SmtpUnavailable`, which concerns no message and counts no attempt.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -55,6 +59,41 @@ def classify_smtp_error(exc: Exception) -> Outcome:
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         return Outcome(False, permanent=exc.code >= 500, error=f"{exc.code} {exc.message}")
     return Outcome(False, permanent=False, error=f"{type(exc).__name__}: {exc}")
+
+
+# A server that hangs up on this many messages of one pass is treated as unavailable: the
+# rest wait for the next pass instead of each costing a connection and an attempt.
+_MAX_RECONNECTS = 3
+# The connection, not the message, failed: the row in flight is retried later (it may be
+# what made the server hang up, so it counts an attempt and is parked in the end).
+_CONNECTION_LOST = (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError,
+                    ConnectionError, TimeoutError, OSError)
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_NOT_IN_MAILBOX = re.compile(r"[\s<>()\[\],;:\"\\\x00-\x1f\x7f]")
+
+NO_SMTPUTF8 = ("the address or the headers are not ASCII and need SMTPUTF8, which the server "
+               "does not offer; parked until a server that does is configured")
+
+
+def unsendable(address: str) -> str | None:
+    """Why `address` cannot be an SMTP envelope address as it is, or None.
+
+    aiosmtplib "repairs" what it is given with parseaddr, so `a@x>\\r\\nRCPT TO:<b@y`
+    would quietly go to a@x; an outbox row must name exactly one plain mailbox.
+    """
+    local, at, domain = address.rpartition("@")
+    if not (at and local and domain) or len(address) > 320:
+        return "recipient is not a single mailbox address"
+    if _NOT_IN_MAILBOX.search(address):
+        return "recipient address holds characters an SMTP command line cannot carry"
+    return None
+
+
+def needs_smtputf8(sender: str, letter: Letter) -> bool:
+    """Whether the envelope or the header block carries UTF-8 (RFC 6531), not just ASCII."""
+    end = _HEADER_END.search(letter.raw)
+    head = letter.raw[:end.start()] if end else letter.raw
+    return not (sender.isascii() and letter.recipient.isascii() and head.isascii())
 
 
 class SmtpSender:
@@ -106,25 +145,69 @@ class SmtpSender:
                 cfg.tls_ca_file, "[smtp] tls_ca_file"),
         )
 
-    async def _deliver(self, batch: Sequence[Letter], report: Report) -> None:
+    async def _open(self) -> aiosmtplib.SMTP:
         client = self._client()
         await client.connect()
+        if self.cfg.username:
+            await client.login(self.cfg.username, self.cfg.secret() or "")
+        return client
+
+    async def _deliver(self, batch: Sequence[Letter], report: Report) -> None:
+        client = await self._open()
+        reconnects = 0
         try:
-            if self.cfg.username:
-                await client.login(self.cfg.username, self.cfg.secret() or "")
             for item in batch:
-                try:
-                    await client.sendmail(self.cfg.from_address, [item.recipient], item.raw)
-                except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPResponseException) as exc:
-                    report(item.id, classify_smtp_error(exc))
-                    if not client.is_connected:
-                        return
-                    await client.rset()
-                    continue
-                report(item.id, Outcome(True))
+                if not client.is_connected:
+                    if reconnects >= _MAX_RECONNECTS:
+                        raise aiosmtplib.SMTPServerDisconnected(
+                            f"the server hung up {reconnects} times in one pass")
+                    reconnects += 1
+                    client = await self._open()
+                outcome = await self._send_one(client, item)
+                # Outside the row's guard: what report raises (the database failing, a stop
+                # requested between two messages) ends the pass, and is no row's outcome.
+                report(item.id, outcome)
+                if not outcome.sent and client.is_connected:
+                    await _reset(client)
         finally:
             if client.is_connected:
                 try:
                     await client.quit()
                 except aiosmtplib.SMTPException:
                     client.close()
+
+    async def _send_one(self, client: aiosmtplib.SMTP, item: Letter) -> Outcome:
+        """One message's fate; no exception of its own ever reaches the other messages."""
+        try:
+            problem = unsendable(item.recipient)
+            if problem is not None:
+                return Outcome(False, permanent=True, error=problem)
+            options: list[str] = []
+            if needs_smtputf8(self.cfg.from_address, item):
+                if client.is_ehlo_or_helo_needed:
+                    await client.ehlo()
+                if not client.supports_extension("smtputf8"):
+                    return Outcome(False, permanent=True, error=NO_SMTPUTF8)
+                options.append("SMTPUTF8")
+            await client.sendmail(self.cfg.from_address, [item.recipient], item.raw,
+                                  mail_options=options)
+        except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPResponseException) as exc:
+            return classify_smtp_error(exc)
+        except _CONNECTION_LOST as exc:
+            client.close()
+            return Outcome(False, error=f"connection lost while sending: {type(exc).__name__}: {exc}")
+        except (aiosmtplib.SMTPNotSupported, ValueError) as exc:
+            # Nothing this server will ever accept (UnicodeError is a ValueError too).
+            return Outcome(False, permanent=True, error=f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - a surprise of one row stays that row's
+            return Outcome(False, error=f"{type(exc).__name__}: {exc}")
+        return Outcome(True)
+
+
+async def _reset(client: aiosmtplib.SMTP) -> None:
+    """Leave no half-built envelope for the next message; a server that cannot reset is
+    closed, and the next message opens a new connection."""
+    try:
+        await client.rset()
+    except (aiosmtplib.SMTPException, *_CONNECTION_LOST):
+        client.close()

@@ -172,13 +172,20 @@ def content_key(msg: ParsedMessage) -> str | None:
 def message_key(msg: ParsedMessage) -> str:
     """Identity of a complaint across deliveries: its Message-ID, else a digest of its content.
 
-    Content means sender, subject, Date header and body text, which a second delivery
-    of the same message keeps even when the transport headers differ.
+    Content means sender, subject, Date header, body text and every attachment (name,
+    type and a digest of its bytes), which a second delivery of the same message keeps
+    even when the transport headers differ. Without the attachments, two messages with
+    the same words but other photos were one ticket, and the second one's photos were
+    on none. A message without attachments keeps the key it always had.
     """
     if msg.message_id:
         return "mid:" + msg.message_id.strip().lower()
     digest = hashlib.sha256()
-    for part in (msg.from_addr or "", msg.subject, msg.date_header or "", msg.text):
+    parts = [msg.from_addr or "", msg.subject, msg.date_header or "", msg.text]
+    for attachment in msg.attachments:
+        parts += ["attachment", attachment.filename, attachment.content_type,
+                  hashlib.sha256(attachment.data).hexdigest()]
+    for part in parts:
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\x00")
     return "sha256:" + digest.hexdigest()

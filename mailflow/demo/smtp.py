@@ -65,18 +65,22 @@ class LoopbackSMTP:
     real MTA. Addresses are lowercased before `knows` and `deliver`, since mail
     systems treat them case-insensitively. `stop()` closes the listener and every
     open session (an outage); `start()` listens on the same port again. With
-    `tls_context` the server offers STARTTLS, as a submission server does.
+    `tls_context` the server offers STARTTLS, as a submission server does. With
+    `smtputf8` (read at each start()) it offers SMTPUTF8 (RFC 6531), as Postfix does by
+    default; without it, as aiosmtpd's default and many older servers, it does not.
     """
 
     def __init__(self, deliver: Callable[[str, bytes], None], knows: Callable[[str], bool],
                  host: str = "127.0.0.1", port: int = 0, *,
-                 tls_context: ssl.SSLContext | None = None) -> None:
+                 tls_context: ssl.SSLContext | None = None, smtputf8: bool = False) -> None:
         self.deliver = deliver
         self.knows = knows
         self.host = require_loopback(host)
         self._auto_port = port == 0
         self.port = port or free_port(host)
         self.tls_context = tls_context
+        #: Whether the next start() offers SMTPUTF8 (international addresses and headers).
+        self.smtputf8 = smtputf8
         #: When True, RCPT and DATA are answered 451 4.3.0 (a temporary outage while listening).
         self.tempfail = False
         #: Lowercased address -> the reply to RCPT TO for it, e.g. a 450 that quotes the
@@ -110,7 +114,8 @@ class LoopbackSMTP:
         for attempt in range(PORT_ATTEMPTS):
             controller = Controller(_Handler(self), hostname=self.host, port=self.port,
                                     ready_timeout=30, server_hostname=GREETING_NAME,
-                                    tls_context=self.tls_context)
+                                    tls_context=self.tls_context,
+                                    enable_SMTPUTF8=self.smtputf8)
             try:
                 controller.start()
             except OSError as exc:

@@ -46,6 +46,10 @@ log = logging.getLogger(__name__)
 _SMALL_ENOUGH = 5 * 1024 * 1024
 
 
+class UnreadableMessage(Exception):
+    """A message whose full reading contradicts its header block; the barrier quarantines it."""
+
+
 @dataclass
 class IntakeStats:
     examined: int = 0
@@ -208,6 +212,11 @@ class Intake:
         decision = self._classify(msg)
         if decision.kind is Kind.SKIP:
             decision = self._thread_reply(msg) or decision
+        if decision.kind is Kind.SKIP:
+            # Its header block was taken, the whole message is not: parsing lost what the
+            # headers said. Recording "subject does not match" would drop it in silence.
+            raise UnreadableMessage(f"the headers were taken but the whole message was not "
+                                    f"({decision.reason}); parse notes: {'; '.join(msg.problems)}")
         key = message_key(msg)
         with transaction(self.engine) as session:
             outcome, ticket, reason = self._handle(session, decision, msg, header, raw, key)

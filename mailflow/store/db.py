@@ -10,10 +10,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, create_engine
+
+from mailflow.store.files import create_private_file, private_directories
 
 # The rest of mailflow reaches the database through these names, never through sqlalchemy
 # or sqlmodel directly (an import contract checks it).
@@ -21,9 +23,16 @@ __all__ = ["Engine", "IntegrityError", "Session", "make_engine", "storage_failur
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; it creates no tables (mailflow.store.migrate.prepare does)."""
+    """An engine for `url`; it creates no tables (mailflow.store.migrate.prepare does).
+
+    A new SQLite file is created 0600 in 0700 directories before SQLite opens it, since
+    SQLite would create it 0644 less the umask; its -wal and -shm files take its mode.
+    """
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        database = make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            private_directories(Path(database).parent)
+            create_private_file(Path(database))
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:

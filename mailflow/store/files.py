@@ -4,17 +4,62 @@ Attachments are content-addressed, so writing the same one twice (a retried pass
 photo in two complaints) is harmless. A write that fails is the disk's fault, never the
 message's: it becomes `StorageUnavailable`, which stops the pass instead of quarantining
 a good complaint.
+
+Everything mailflow stores holds residents' identities (KTP photos, NIKs, the messages
+themselves), so every file it creates is 0600 and every directory 0700, set explicitly
+rather than left to the umask: outside the systemd unit (UMask=0027) a shell's 022 would
+make them world-readable.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from mailflow.errors import StorageUnavailable
+
+PRIVATE_FILE = 0o600
+PRIVATE_DIRECTORY = 0o700
+
+
+def private_directories(path: Path) -> None:
+    """Create `path` and its missing parents, each 0700; existing ones are left as they are
+    (an administrator may have chosen a group for backups)."""
+    missing: list[Path] = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=PRIVATE_DIRECTORY)
+        except FileExistsError:
+            continue  # made meanwhile by another process
+        os.chmod(directory, PRIVATE_DIRECTORY)  # mkdir's mode passes through the umask
+
+
+def create_private_file(path: Path) -> None:
+    """Create `path` empty and 0600 unless it exists, so that whoever fills it (SQLite, with
+    its -wal and -shm files, which take the database's mode) starts from a private file."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_FILE)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(descriptor, PRIVATE_FILE)
+    finally:
+        os.close(descriptor)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write `data` to `path` as a 0600 file, whatever the umask and whatever was there."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, PRIVATE_FILE)
+    with os.fdopen(descriptor, "wb") as handle:
+        os.fchmod(descriptor, PRIVATE_FILE)
+        handle.write(data)
 
 
 @dataclass(frozen=True)
@@ -42,9 +87,9 @@ class FileStore:
         target = self.directory / relative
         if not target.exists():
             with _storage_errors(f"attachment {relative}"):
-                target.parent.mkdir(parents=True, exist_ok=True)
+                private_directories(target.parent)
                 temporary = target.with_suffix(".part")
-                temporary.write_bytes(data)
+                write_private(temporary, data)
                 temporary.replace(target)
         return StoredFile(digest, str(relative), len(data))
 
@@ -52,6 +97,6 @@ class FileStore:
         relative = Path("quarantine") / f"{name}.eml"
         with _storage_errors(f"quarantined message {relative}"):
             target = self.directory / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(raw)
+            private_directories(target.parent)
+            write_private(target, raw)
         return str(relative)

@@ -5,8 +5,9 @@ Kept free of SQLite-only SQL so that it also runs on PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
@@ -33,6 +34,20 @@ from mailflow.vocabulary import (
     OutboxKind,
     OutboxState,
 )
+
+# Values bound in one IN (...) list at most. SQLite refuses a statement with more than
+# 32,766 variables ("too many SQL variables"), and a list's length may come from a
+# message (its References) or from a backlog (records to mark), so no query binds a list
+# whose length is not bounded here.
+IN_LIMIT = 500
+
+_T = TypeVar("_T")
+
+
+def chunks(values: Sequence[_T], size: int = IN_LIMIT) -> Iterator[Sequence[_T]]:
+    """`values` in slices of at most `size`, for statements with a bounded IN list."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 def next_ticket_number_seq(session: Session, year: int) -> int:
@@ -88,16 +103,22 @@ def ticket_by_number(session: Session, number: str) -> Ticket | None:
 
 
 def ticket_by_reference(session: Session, message_ids: Sequence[str]) -> Ticket | None:
-    """The ticket a reply belongs to, from the Message-IDs it cites (ours or the complaint's)."""
-    if not message_ids:
-        return None
-    query = select(Ticket).join(OutboxMessage, col(OutboxMessage.ticket_id) == Ticket.id).where(
-        col(OutboxMessage.message_id).in_(message_ids)
-    )
-    found = session.exec(query).first()
-    if found is not None:
-        return found
-    return session.exec(select(Ticket).where(col(Ticket.source_message_id).in_(message_ids))).first()
+    """The ticket a reply belongs to, from the Message-IDs it cites (ours or the complaint's).
+
+    Any number of ids is safe: they are looked up IN_LIMIT at a time.
+    """
+    unique = list(dict.fromkeys(message_ids))
+    for part in chunks(unique):
+        query = select(Ticket).join(OutboxMessage, col(OutboxMessage.ticket_id) == Ticket.id).where(
+            col(OutboxMessage.message_id).in_(part))
+        found = session.exec(query).first()
+        if found is not None:
+            return found
+    for part in chunks(unique):
+        found = session.exec(select(Ticket).where(col(Ticket.source_message_id).in_(part))).first()
+        if found is not None:
+            return found
+    return None
 
 
 def set_last_uid(session: Session, mailbox: str, uid: int) -> None:
@@ -175,12 +196,13 @@ def unmarked_intake(session: Session, mailbox: str, uidvalidity: int) -> Sequenc
 
 
 def set_marked(engine: Engine, record_ids: Sequence[int]) -> None:
+    """Mark records as marked in the mailbox; a backlog of any size, IN_LIMIT ids a statement."""
     if not record_ids:
         return
     with transaction(engine) as session:
-        session.exec(
-            update(IntakeRecord).where(col(IntakeRecord.id).in_(record_ids)).values(marked=True)
-        )
+        for part in chunks(record_ids):
+            session.exec(
+                update(IntakeRecord).where(col(IntakeRecord.id).in_(part)).values(marked=True))
 
 
 def signatures_used(session: Session, digests: Sequence[str]) -> bool:

@@ -88,13 +88,16 @@ class MailWorld:
     Attributes: `backend` ("dovecot" or "embedded"), `imap` (the server object),
     `imap_host`, `imap_port`, `smtp` (LoopbackSMTP: `tempfail`, `stop()`,
     `start()`, `accepted`), `smtp_host`, `smtp_port`, `users` (address ->
-    password; the same dict the IMAP server uses).
+    password; the same dict the IMAP server uses), `aliases` (address -> user: mail
+    for an address that cannot log in over IMAP, such as `büdi@desa.test`, lands in
+    that user's mailbox, as with an alias on a real server).
     """
 
     def __init__(self, imap: LoopbackIMAP, backend: str) -> None:
         self.imap = imap
         self.backend = backend
         self.users: dict[str, str] = imap.users
+        self.aliases: dict[str, str] = {}
         self.imap_host, self.imap_port = imap.host, imap.port
         self.smtp = LoopbackSMTP(deliver=self._deliver_smtp, knows=self.knows)
         self.smtp_host, self.smtp_port = self.smtp.host, self.smtp.port
@@ -105,6 +108,10 @@ class MailWorld:
 
     def _user(self, address: str) -> str | None:
         folded = address.casefold()
+        alias = next((user for alias, user in self.aliases.items()
+                      if alias.casefold() == folded), None)
+        if alias is not None:
+            return alias
         return next((user for user in self.users if user.casefold() == folded), None)
 
     def _deliver_smtp(self, address: str, raw: bytes) -> None:

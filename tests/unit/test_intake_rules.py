@@ -1,5 +1,8 @@
 """Which messages become tickets, which are replies, and which robots are never answered."""
 
+import hashlib
+from dataclasses import replace
+
 import pytest
 
 from mailflow.core.intake_rules import (
@@ -9,7 +12,7 @@ from mailflow.core.intake_rules import (
     message_key,
     subject_matches,
 )
-from mailflow.core.parse import parse_message
+from mailflow.core.parse import Attachment, ParsedMessage, parse_message
 
 PHRASES = ["Pengaduan Masyarakat"]
 OWN = {"pengaduan@klero.desa.id"}
@@ -158,3 +161,31 @@ def test_content_key_tells_senders_texts_and_attachments_apart() -> None:
 
     assert with_photo(b"photo one") != with_photo(b"photo two")
     assert content_key(parse_message(b"Subject: Pengaduan Masyarakat\r\n\r\nx\r\n")) is None
+
+
+def _with_attachment(name: str, ctype: str, data: bytes) -> ParsedMessage:
+    return replace(parse_message(_msg()), attachments=(Attachment(name, ctype, data, False),))
+
+
+def test_message_key_without_id_covers_every_attachment() -> None:
+    plain = parse_message(_msg())
+    photo = _with_attachment("foto.jpg", "image/jpeg", b"jalan berlubang")
+    keys = {
+        message_key(plain),
+        message_key(photo),
+        message_key(_with_attachment("foto.jpg", "image/jpeg", b"jembatan retak")),  # bytes
+        message_key(_with_attachment("foto2.jpg", "image/jpeg", b"jalan berlubang")),  # name
+        message_key(_with_attachment("foto.jpg", "image/png", b"jalan berlubang")),  # type
+        message_key(replace(photo, attachments=photo.attachments * 2)),  # how many
+    }
+    assert len(keys) == 6
+    assert message_key(photo) == message_key(_with_attachment("foto.jpg", "image/jpeg",
+                                                              b"jalan berlubang"))
+
+
+def test_message_key_of_a_message_without_attachments_is_unchanged() -> None:
+    # The key such tickets were stored under before attachments counted: a redelivery
+    # after an upgrade is still recognised as the same message.
+    assert message_key(parse_message(_msg())) == (
+        "sha256:" + hashlib.sha256(b"siti@warga.example\x00Pengaduan Masyarakat\x00\x00"
+                                   b"Jalan rusak.\x00").hexdigest())

@@ -404,6 +404,39 @@ def test_safe_filename_replaces_control_and_reserved_characters() -> None:
     assert safe_filename('a\x00b\x1b:c*?"<>|.pdf', "application/pdf", 1) == "a_b__c______.pdf"
 
 
+@pytest.mark.parametrize(("name", "safe"), [
+    ("foto\u202egpj.exe", "fotogpj.exe"),  # shown as "fotoexe.jpg" with the override kept
+    ("\u2066surat\u2069\u200e.pdf\u200f", "surat.pdf"),
+    ("la\u200bpor\u200dan\u2060\ufeff\u061c\u00ad.pdf", "laporan.pdf"),
+    ("\u3164.exe", "exe"),  # a blank filler for a name: a hidden file in disguise
+    ("CON", "_CON"), ("con.txt", "_con.txt"), ("Nul.tar.gz", "_Nul.tar.gz"), ("aux", "_aux"),
+    ("PRN.jpg", "_PRN.jpg"), ("COM1.png", "_COM1.png"), ("lpt9", "_lpt9"), ("com1 .doc", "_com1 .doc"),
+    ("CONTOH.jpg", "CONTOH.jpg"), ("com10.txt", "com10.txt"), ("nulis.pdf", "nulis.pdf"),
+    ("laporan.pdf. . .", "laporan.pdf"), ("foto.jpg   ", "foto.jpg"), (". . .", "lampiran-1.pdf"),
+])
+def test_safe_filename_says_what_the_file_is(name: str, safe: str) -> None:
+    assert safe_filename(name, "application/pdf", 1) == safe
+
+
+_INVISIBLE = ("\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+              "\u2066\u2067\u2068\u2069\u061c\ufeff")
+
+
+_NAME_PIECES = ["foto", "CON", "nul", "Aux", "prn", "com1", "LPT9", ".", " ", ".jpg", ".exe", "/",
+                "\\", *_INVISIBLE]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_NAME_PIECES) | st.characters(), max_size=12).map("".join))
+def test_safe_filename_never_keeps_invisible_characters_or_device_names(name: str) -> None:
+    safe = safe_filename(name, "image/jpeg", 1)
+    assert safe and not any(ch in _INVISIBLE for ch in safe)
+    assert not safe.endswith((".", " ")) and not safe.startswith(".")
+    stem = safe.split(".", 1)[0].rstrip(" ").upper()
+    assert stem not in {"CON", "PRN", "AUX", "NUL"} and not (
+        stem[:3] in ("COM", "LPT") and stem[3:] in list("123456789"))
+
+
 def test_attachment_content_type_is_lowercased() -> None:
     raw = _multipart("mixed", _part("Content-Type: IMAGE/PNG; name=Foto.PNG\n", b"PNG"))
     [attachment] = parse_message(raw).attachments

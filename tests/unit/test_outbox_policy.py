@@ -1,10 +1,11 @@
-"""Retry timing and how SMTP errors are judged temporary or permanent."""
+"""Retry timing, how SMTP errors are judged temporary or permanent, and what needs SMTPUTF8."""
 
 from datetime import timedelta
 
 import aiosmtplib
+import pytest
 
-from mailflow.adapters.smtp import classify_smtp_error
+from mailflow.adapters.smtp import Letter, classify_smtp_error, needs_smtputf8, unsendable
 from mailflow.runners.outbox import retry_delay
 
 
@@ -34,3 +35,25 @@ def test_refused_recipient_is_permanent_only_for_5xx() -> None:
 
 def test_connection_errors_are_temporary() -> None:
     assert not classify_smtp_error(aiosmtplib.SMTPServerDisconnected("gone")).permanent
+
+
+@pytest.mark.parametrize("address", [
+    "siti@warga.example>\r\nRCPT TO:<budi@warga.example", "a b@warga.example", "<siti@warga.example>",
+    "siti@warga.example NOTIFY=NEVER", "siti", "@warga.example", "siti@", "x\x00@warga.example",
+])
+def test_an_envelope_address_is_one_plain_mailbox(address: str) -> None:
+    assert unsendable(address) is not None
+
+
+@pytest.mark.parametrize("address", ["siti@warga.example", "büdi@desa.test", "a+b.c@d-e.f"])
+def test_plain_mailboxes_are_sendable(address: str) -> None:
+    assert unsendable(address) is None
+
+
+def test_smtputf8_is_needed_for_a_utf8_address_or_header_only() -> None:
+    ascii_raw = b"To: budi@desa.test\r\nSubject: x\r\n\r\nbody \xc3\xa9"  # 8-bit body only
+    utf8_head = "To: büdi@desa.test\nSubject: x\n\nbody".encode()
+    assert not needs_smtputf8("pengaduan@klero.desa.id", Letter(1, "budi@desa.test", ascii_raw))
+    assert needs_smtputf8("pengaduan@klero.desa.id", Letter(1, "büdi@desa.test", ascii_raw))
+    assert needs_smtputf8("pengaduan@klero.desa.id", Letter(1, "budi@desa.test", utf8_head))
+    assert needs_smtputf8("pengadüan@klero.desa.id", Letter(1, "budi@desa.test", ascii_raw))

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import default
 
-from mailflow.compose.mime import Envelope, build_message
+from mailflow.compose.mime import MAX_REFERENCES_OUT, Envelope, build_message
 from mailflow.compose.render import Renderer
 from mailflow.core.workdays import WorkCalendar, format_moment
 
@@ -64,3 +64,38 @@ def test_message_headers_thread_and_mark_auto_reply() -> None:
 def test_moment_in_words() -> None:
     moment = datetime(2026, 11, 28, 2, 0, tzinfo=UTC).astimezone(WorkCalendar().zone)
     assert format_moment(moment, "Asia/Jakarta") == "Sabtu, 28 November 2026 pukul 09.00 WIB"
+
+
+def test_international_address_is_written_in_utf8_not_as_an_encoded_word() -> None:
+    envelope = Envelope("pengaduan@klero.desa.id", "Pemerintah Desa Klero", "büdi@desa.test",
+                        "[ADU-2026-00042] Pengaduan Anda telah diterima")
+    raw = build_message(envelope, "teks é", "<p>teks</p>", "<id@klero.desa.id>",
+                        datetime(2026, 11, 28, 2, tzinfo=UTC))
+    head, _, _body = raw.partition(b"\n\n")
+    assert "To: büdi@desa.test".encode() in head
+    assert b"=?utf-8?" not in head
+    msg = message_from_bytes(raw, policy=default)
+    assert msg["To"] == "büdi@desa.test"
+    assert msg.get_body(("plain",)).get_content().strip() == "teks é"
+
+
+def test_ascii_addresses_keep_ascii_headers() -> None:
+    envelope = Envelope("pengaduan@klero.desa.id", "Pemerintah Désa", "budi@desa.test",
+                        "Pengaduan — diterima")
+    raw = build_message(envelope, "teks", "<p>teks</p>", "<id@klero.desa.id>",
+                        datetime(2026, 11, 28, 2, tzinfo=UTC))
+    assert raw.isascii()
+
+
+def test_references_of_an_answer_are_bounded_and_keep_root_and_latest() -> None:
+    # 5,000 keep the test fast even without the bound; 260,000 took the email package minutes.
+    cited = tuple(f"<banjir-{n}@spam.example>" for n in range(5_000))
+    envelope = Envelope("pengaduan@klero.desa.id", "Pemerintah Desa Klero", "budi@desa.test",
+                        "[ADU-2026-00042] Pengaduan Anda telah diterima",
+                        in_reply_to="<keluhan@warga.example>", references=cited)
+    raw = build_message(envelope, "teks", "<p>teks</p>", "<id@klero.desa.id>",
+                        datetime(2026, 11, 28, 2, tzinfo=UTC))
+    refs = str(message_from_bytes(raw, policy=default)["References"]).split()
+    assert len(refs) == MAX_REFERENCES_OUT
+    assert refs[0] == "<banjir-0@spam.example>"
+    assert refs[-2:] == ["<banjir-4999@spam.example>", "<keluhan@warga.example>"]

@@ -23,11 +23,11 @@ behind its own guard. `model` holds the result types and the bounds they all kee
 
 from __future__ import annotations
 
-import email
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import Message
+from email.parser import BytesParser
 
 from mailflow.core.parse.body import Block, Walker, body_text, clean_text, content_type_of, safe_filename
 from mailflow.core.parse.charsets import decode_bytes
@@ -55,13 +55,13 @@ def _repair_header_block(raw: bytes) -> bytes | None:
     return b"".join(kept) + raw[end:]
 
 
-def _parse_bytes(raw: bytes, problems: Problems) -> Message:
-    msg = email.message_from_bytes(raw)
+def _parse_bytes(raw: bytes, problems: Problems, *, headersonly: bool = False) -> Message:
+    msg = BytesParser().parsebytes(raw, headersonly=headersonly)
     if any(type(d).__name__ == "MissingHeaderBodySeparatorDefect" for d in msg.defects):
         repaired = _repair_header_block(raw)
         if repaired is not None:
             problems.add("invalid header line dropped")
-            msg = email.message_from_bytes(repaired)
+            msg = BytesParser().parsebytes(repaired, headersonly=headersonly)
     return msg
 
 
@@ -94,10 +94,20 @@ class _Body:
 
 
 def _message(raw: bytes, problems: Problems) -> Message:
-    """The parsed message; an empty one when the bytes defeat the parser altogether."""
+    """The parsed message; its top headers over an unsplit body when the MIME tree defeats
+    the parser (1,000 nested multiparts exhaust its recursion); an empty one only when
+    even the header block does.
+
+    The top headers alone (subject, sender, message ids) decide whether a message is a
+    complaint, so losing them to a broken tree would silently drop the complaint.
+    """
     try:
         data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else bytes(raw)
         return _parse_bytes(data, problems)
+    except Exception as exc:
+        problems.add(f"MIME structure unparseable ({type(exc).__name__}); body read as plain text")
+    try:
+        return _parse_bytes(data, problems, headersonly=True)
     except Exception as exc:
         problems.add(f"unparseable message: {type(exc).__name__}")
         return Message()

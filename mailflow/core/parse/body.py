@@ -26,11 +26,17 @@ from mailflow.core.parse.charsets import decode_with_note
 from mailflow.core.parse.headers import decode_words, one_line, unsurrogate
 from mailflow.core.parse.model import MAX_DEPTH, MAX_FILENAME, MAX_HTML_CHARS, MAX_PARTS, Attachment, Problems
 
-__all__ = ["Block", "Walker", "body_text", "clean_text", "content_type_of", "safe_filename"]
+__all__ = ["Block", "Walker", "body_text", "clean_text", "content_type_of", "safe_filename",
+           "without_mime_scaffolding"]
 
 _TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufeff]")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f/\\:*?\"<>|\ud800-\udfff]")
+# Letters that render as nothing (combining grapheme joiner, Hangul fillers).
+_FILLERS = frozenset("\u034f\u115f\u1160\u3164\uffa0")
+# Device names on Windows, with or without an extension (superscript digits included).
+_RESERVED_NAMES = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
+                            | {f"{dev}{n}" for dev in ("COM", "LPT") for n in "123456789\u00b9\u00b2\u00b3"})
 
 
 def _payload_bytes(part: Message, problems: Problems) -> bytes:
@@ -98,26 +104,81 @@ def clean_text(text: str, limit: int, problems: Problems) -> str:
     return text
 
 
+def _visible(text: str) -> str:
+    """`text` without invisible characters: bidi controls, zero-width and other format
+    characters (Unicode category Cf) and the blank fillers that render as nothing."""
+    return "".join(ch for ch in text
+                   if unicodedata.category(ch) not in ("Cf", "Zl", "Zp") and ch not in _FILLERS)
+
+
+def _not_reserved(base: str) -> str:
+    """Windows opens a device, not a file, for CON or com1.txt: such names get a "_"."""
+    stem = base.split(".", 1)[0].rstrip(" ").upper()
+    return "_" + base if stem in _RESERVED_NAMES else base
+
+
 def safe_filename(name: str | None, content_type: str, index: int) -> str:
-    """A name that is safe to show and to store under: no path, no control characters.
+    """A name that is safe to show and to store under, and that says what the file is.
 
     The sender chooses the name, so it is treated as hostile: only the last path element
-    is kept, characters that are special on common file systems become "_", leading dots
-    go (no hidden files, no ".."), and the length is capped keeping the extension.
+    is kept; invisible characters go, so that "foto<U+202E>gpj.exe" (shown as
+    "fotoexe.jpg") reads "fotogpj.exe"; characters special on common file systems become
+    "_"; leading dots (no hidden files, no "..") and trailing dots and spaces (which
+    Windows drops, changing the extension) go; device names such as CON or LPT1.txt get
+    a "_"; the length is capped keeping the extension.
     """
     base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    base = unicodedata.normalize("NFC", _UNSAFE_NAME.sub("_", base))
-    base = base.strip().lstrip(". ").rstrip()
+    base = unicodedata.normalize("NFC", _UNSAFE_NAME.sub("_", _visible(base)))
+    base = base.strip().lstrip(". ").rstrip(". ")
     if not base:
         extension = mimetypes.guess_extension(content_type) or ".bin"
         base = f"lampiran-{index}{extension}"
+    base = _not_reserved(base)
     if len(base) > MAX_FILENAME:
         stem, dot, extension = base.rpartition(".")
         if dot and stem and 0 < len(extension) <= 10:
-            base = stem[: MAX_FILENAME - len(extension) - 1] + "." + extension
+            base = stem[: MAX_FILENAME - len(extension) - 1].rstrip(". ") + "." + extension
         else:
-            base = base[:MAX_FILENAME]
+            base = base[:MAX_FILENAME].rstrip(". ")
     return base
+
+
+_BOUNDARY_PARAM = re.compile(r'(?im)\bboundary\s*=\s*"?([^"\s;]{1,200})')
+
+
+def _boundary(part: Message) -> str | None:
+    try:
+        found = part.get_boundary()
+    except Exception:
+        return None
+    return found if isinstance(found, str) else None
+
+
+def without_mime_scaffolding(text: str, boundary: str | None) -> str:
+    """An undivided multipart's text without its delimiter lines and its parts' headers.
+
+    Only delimiters of boundaries the text itself declares (or `boundary`) count, so a
+    resident's own "--Budi" stays. What remains is the parts' content, in order: the
+    complaint, not a page of MIME structure burying it.
+    """
+    boundaries = set(_BOUNDARY_PARAM.findall(text[:MAX_HTML_CHARS]))
+    if boundary:
+        boundaries.add(boundary)
+    if not boundaries:
+        return text
+    kept: list[str] = []
+    in_part_head = False
+    for line in text.split("\n"):
+        token = line.rstrip()[2:] if line.startswith("--") else None
+        if token is not None and token in boundaries:
+            in_part_head = True  # an opening delimiter: the part's header block follows
+        elif token is not None and token.endswith("--") and token[:-2] in boundaries:
+            in_part_head = False  # a closing delimiter
+        elif in_part_head:
+            in_part_head = bool(line.strip())  # header lines until the blank line
+        else:
+            kept.append(line)
+    return "\n".join(kept)
 
 
 def content_type_of(part: Message) -> str:
@@ -182,7 +243,8 @@ class Walker:
             elif ctype in _SKIPPED_TYPES:
                 pass
             elif depth >= MAX_DEPTH:
-                self.problems.add(f"MIME nesting deeper than {MAX_DEPTH}; inner parts ignored")
+                self.problems.add(f"MIME nesting deeper than {MAX_DEPTH}; inner parts read flat")
+                self.flat([c for c in payload if isinstance(c, Message)], blocks)
             elif ctype == "multipart/alternative":
                 self.alternative([c for c in payload if isinstance(c, Message)], depth, blocks)
             else:
@@ -192,6 +254,29 @@ class Walker:
                         self.visit(child, depth + 1, blocks)
         except Exception as exc:
             self.problems.add(f"part {number} unreadable: {type(exc).__name__}")
+
+    def flat(self, children: list[Message], blocks: list[Block]) -> None:
+        """The leaves below the depth bound, in order, walked with a stack of our own.
+
+        Recursing further could exhaust Python's stack; ignoring them would lose a
+        complaint that a broken mail program wrapped forty times. Alternatives are not
+        chosen here: body_text prefers the plain ones anyway.
+        """
+        stack = list(reversed(children))
+        while stack:
+            part = stack.pop()
+            if len(self.visited) >= MAX_PARTS:
+                self.problems.add(f"more than {MAX_PARTS} MIME parts; the rest ignored")
+                return
+            self.visited.append(part)
+            try:
+                payload = part.get_payload()
+                if isinstance(payload, list):
+                    stack.extend(c for c in reversed(payload) if isinstance(c, Message))
+                else:
+                    self.leaf(part, content_type_of(part), len(self.visited), blocks)
+            except Exception as exc:
+                self.problems.add(f"part {len(self.visited)} unreadable: {type(exc).__name__}")
 
     def alternative(self, children: list[Message], depth: int, blocks: list[Block]) -> None:
         """The plain-text alternative if it says anything, else the last (richest) one.
@@ -213,9 +298,11 @@ class Walker:
         disposition = _disposition(part)
         name = _filename(part, self.problems)
         if ctype.startswith("multipart/"):
-            # Its boundary was never found, so its parts are one undivided text.
+            # Its boundary was never found, or its tree was too deep to split: its parts are
+            # one undivided text, which still holds what the resident wrote.
             self.problems.add(f"{ctype} part without a usable boundary; read as plain text")
-            blocks.append(Block(self.text(part, None), html=False))
+            text = without_mime_scaffolding(self.text(part, None), _boundary(part))
+            blocks.append(Block(text, html=False))
             return
         is_text = ctype in ("text/plain", "text/html")
         if is_text and disposition != "attachment" and not (name and disposition == "inline"):

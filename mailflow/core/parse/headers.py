@@ -20,7 +20,15 @@ from email.message import Message
 from email.utils import getaddresses
 
 from mailflow.core.parse.charsets import MISLABEL_PRONE, codec_for, decode_with_note, mostly_utf8
-from mailflow.core.parse.model import HEADER_CONTROL, MAX_HEADER_CHARS, MAX_HEADERS, Problems
+from mailflow.core.parse.model import (
+    HEADER_CONTROL,
+    MAX_ADDRESS_CHARS,
+    MAX_HEADER_CHARS,
+    MAX_HEADERS,
+    MAX_RECIPIENTS,
+    MAX_REFERENCES,
+    Problems,
+)
 
 __all__ = [
     "Head",
@@ -35,7 +43,15 @@ __all__ = [
 
 _SPACES = re.compile(r"\s+")
 _MSGID = re.compile(r"<([^<>\s]{1,500})>")
+# An id is at most 500 characters in brackets: the tail of a header that holds its last
+# `limit` ids (with ordinary folding between them) is at most this long per id.
+_ID_CHARS = 520
+_ID_HEAD_CHARS = 2000
+_SURROGATES = re.compile("[\udc80-\udcff]")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]{1,75})\?([bBqQ])\?([^?]*)\?=")
+# An unquoted display name holding an "@", then an angle address, in one list element.
+_ADDRESS_AS_NAME = re.compile(r'(?P<lead>^|,)(?P<name>[^,"<>()]*@[^,"<>()]*?)\s*<(?P<addr>[^<>,]*)>')
+_ANGLE_ADDRESS = re.compile(r"<([^<>\s()\[\],;:\"@]{1,64}@[^<>\s()\[\],;:\"@]{1,255})>")
 _ADDRESS_FALLBACK = re.compile(r"[^\s<>()\[\],;:\"@]{1,64}@[^\s<>()\[\],;:\"@]{1,255}")
 
 
@@ -45,7 +61,7 @@ def unsurrogate(value: str, hint: str | None) -> str:
     compat32 keeps such bytes as surrogate escapes. They are usually UTF-8; otherwise
     the body's charset is the best guess, and cp1252 the last resort.
     """
-    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+    if not _SURROGATES.search(value):
         return value
     data = value.encode("utf-8", "surrogateescape")
     text = mostly_utf8(data)
@@ -129,13 +145,45 @@ def _valid_address(addr: str) -> bool:
             and not any(c.isspace() or c in "<>,;()\"[]" for c in addr))
 
 
-def addresses(values: list[str], problems: Problems) -> list[tuple[str | None, str]]:
+def _quote_address_names(value: str) -> str:
+    """`someone@host <someone@host.example.it>` with its display name quoted.
+
+    Mail programs write a login or an address as the name; unquoted, getaddresses reads
+    it as a first address and the real one as a second, so the acknowledgement went to
+    the name. The address in angle brackets is the address, as for mail clients and
+    DMARC, and a name that is someone else's address must not stand in for it.
+    """
+    return _ADDRESS_AS_NAME.sub(lambda m: f'{m["lead"]} "{m["name"].strip()}" <{m["addr"]}>', value)
+
+
+def _bounded(values: list[str]) -> list[str]:
+    """Header values cut to MAX_ADDRESS_CHARS in all, at an address boundary where possible."""
+    kept: list[str] = []
+    room = MAX_ADDRESS_CHARS
+    for value in values:
+        if room <= 0:
+            break
+        if len(value) > room:
+            cut = value[:room]
+            value = cut.rpartition(",")[0] or cut
+        kept.append(value)
+        room -= len(value)
+    return kept
+
+
+def addresses(values: list[str], problems: Problems,
+              limit: int = MAX_RECIPIENTS) -> list[tuple[str | None, str]]:
     """(display name, lowercased address) pairs, read before decoding display names.
 
     Parsing the decoded text would misread a display name that decodes to "Doe, John".
+    At most `limit` pairs, read from at most MAX_ADDRESS_CHARS characters, however many
+    recipients the sender wrote.
     """
+    bounded = _bounded(values)
+    if bounded != values:
+        problems.add(f"address header longer than {MAX_ADDRESS_CHARS} characters; the rest ignored")
     try:
-        pairs = getaddresses(values)
+        pairs = getaddresses([_quote_address_names(value) for value in bounded])
     except Exception:
         pairs = []
     found: list[tuple[str | None, str]] = []
@@ -145,30 +193,42 @@ def addresses(values: list[str], problems: Problems) -> list[tuple[str | None, s
             display = one_line(decode_words(name, problems))
             found.append((display if display and display.lower() != addr else None, addr))
     if not found:
-        for value in values:
-            match = _ADDRESS_FALLBACK.search(value[:2000])
-            if match and _valid_address(match.group(0).lower()):
-                found.append((None, match.group(0).lower()))
-    return found
+        for value in bounded:
+            match = _ANGLE_ADDRESS.search(value[:2000]) or _ADDRESS_FALLBACK.search(value[:2000])
+            if match and _valid_address(match.group(match.lastindex or 0).lower()):
+                found.append((None, match.group(match.lastindex or 0).lower()))
+    if len(found) > limit:
+        problems.add(f"more than {limit} addresses in one header; the rest ignored")
+    return found[:limit]
 
 
 def display_name(values: list[str], problems: Problems) -> str | None:
     """The sender's name even when the address is missing ("From: MAILER-DAEMON")."""
     try:
-        pairs = getaddresses(values)
+        pairs = getaddresses(_bounded(values))
     except Exception:
         return None
     names = [one_line(decode_words(name, problems)) for name, _ in pairs]
     return next((name for name in names if name), None)
 
 
-def message_ids(value: str | None, *, bare_means_id: bool) -> tuple[str, ...]:
-    """Message ids in "<...>" form; ids written without brackets are accepted too."""
+def message_ids(value: str | None, *, bare_means_id: bool,
+                limit: int = MAX_REFERENCES) -> tuple[str, ...]:
+    """Message ids in "<...>" form; ids written without brackets are accepted too.
+
+    At most `limit`: the first (the thread's root, often the complaint itself) and the
+    last ones (the messages just answered), as RFC 5322 trims a long References. Only
+    the head and the tail of the value are read, so a header of 260,000 ids costs no
+    more than one of fifty, and no lookup downstream ever sees more than `limit`.
+    """
     if not value:
         return ()
-    found = [f"<{m}>" for m in _MSGID.findall(value)]
+    head, tail = value[:_ID_HEAD_CHARS], value[-limit * _ID_CHARS:]
+    found = [f"<{m}>" for m in _MSGID.findall(head)][:1]
+    room = limit - len(found)
+    found += [f"<{m}>" for m in _MSGID.findall(tail)][-room:] if room > 0 else []
     if not found:
-        for token in value.split():
+        for token in head.split()[:limit]:
             token = token.strip("<>,;")
             if token and len(token) <= 500 and (bare_means_id or "@" in token):
                 found.append(f"<{token}>")
@@ -215,8 +275,10 @@ def read_headers(msg: Message, problems: Problems) -> Head:
             name = one_line(unsurrogate(str(key), None)).lower()
             text = unsurrogate(value if isinstance(value, str) else str(value), hint)
             raw.setdefault(name, []).append(text)
-            decoded = one_line(decode_words(text, problems))
-            if len(decoded) > MAX_HEADER_CHARS:
+            # Decoding only shrinks text, and a real header's encoded-words are at most about
+            # four times longer than what they say: 8x the bound keeps every real one whole.
+            decoded = one_line(decode_words(text[:MAX_HEADER_CHARS * 8], problems))
+            if len(decoded) > MAX_HEADER_CHARS or len(text) > MAX_HEADER_CHARS * 8:
                 problems.add(f"header {name[:40]} truncated to {MAX_HEADER_CHARS} characters")
                 decoded = decoded[:MAX_HEADER_CHARS]
             headers.append((name, decoded))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "HEADER_CONTROL",
+    "MAX_ADDRESS_CHARS",
     "MAX_DEPTH",
     "MAX_FILENAME",
     "MAX_HEADERS",
@@ -20,6 +21,8 @@ __all__ = [
     "MAX_HTML_CHARS",
     "MAX_PARTS",
     "MAX_PROBLEMS",
+    "MAX_RECIPIENTS",
+    "MAX_REFERENCES",
     "Attachment",
     "ParsedMessage",
     "Problems",
@@ -33,6 +36,13 @@ MAX_HEADER_CHARS = 20_000
 MAX_HTML_CHARS = 2_000_000
 MAX_PROBLEMS = 50
 MAX_FILENAME = 120
+# What is read of a header whose length the sender chooses: message ids of References and
+# In-Reply-To (a real thread cites a few dozen), addresses of To and the characters they
+# are read from. Everything downstream (lookups, the acknowledgement's own References)
+# then has a bound it can rely on.
+MAX_REFERENCES = 50
+MAX_RECIPIENTS = 50
+MAX_ADDRESS_CHARS = 20_000
 
 # Characters that never stay in a one-line value or in a note: controls and lone surrogates.
 HEADER_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
