@@ -199,4 +199,4 @@ def _outbox() -> None:
 def downgrade() -> None:
     # There is nothing below the baseline but an empty database. mailflow never downgrades:
     # `mailflow db upgrade` copies the database first; restore that copy instead.
-    raise NotImplementedError("mailflow does not downgrade; restore the copy made before upgrading")
+    raise RuntimeError("mailflow does not downgrade; restore the copy made before upgrading")
