@@ -16,8 +16,7 @@ from zoneinfo import ZoneInfo
 
 from mailflow.config import ENV_CONFIG, Config, load_config, resolve_path
 from mailflow.core.workdays import WorkCalendar, calendar_for, format_tanggal
-from mailflow.store.db import make_engine
-from mailflow.store.migrate import prepare
+from mailflow.store.migrate import open_database
 
 
 def register(add: Callable[..., argparse.ArgumentParser]) -> None:
@@ -88,8 +87,7 @@ def cmd_retry_parked(args: argparse.Namespace) -> int:
     """
     from mailflow.runners.outbox import retry_parked
 
-    engine = make_engine(_config(args).database_url)
-    prepare(engine)
+    engine = open_database(_config(args).database_url)
     try:
         count = retry_parked(engine, datetime.now(UTC))
     finally:

@@ -23,8 +23,8 @@ from mailflow import views
 from mailflow.adapters.clock import utc_now
 from mailflow.config import Config, load_config, resolve_path
 from mailflow.core.privacy import identity_view
-from mailflow.store.db import Engine, Session, make_engine, transaction
-from mailflow.store.migrate import prepare
+from mailflow.store.db import Engine, Session, transaction
+from mailflow.store.migrate import open_database
 from mailflow.store.models import Ticket
 from mailflow.store.queries import (
     add_events,
@@ -63,8 +63,7 @@ def _config(args: argparse.Namespace) -> Config:
 
 def cmd_tickets(args: argparse.Namespace) -> int:
     cfg = _config(args)
-    engine = make_engine(cfg.database_url)
-    prepare(engine)
+    engine = open_database(cfg.database_url)
     with Session(engine) as session:
         rows = [views.ticket_row(ticket, cfg.zone, views.redactor(cfg, reporter))
                 for ticket, reporter in reporters_of_tickets(session, args.status)]
@@ -79,8 +78,7 @@ def cmd_tickets(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     cfg = _config(args)
-    engine = make_engine(cfg.database_url)
-    prepare(engine)
+    engine = open_database(cfg.database_url)
     if args.with_identity:
         refused = _record_identity_view(cfg, engine, args)
         if refused is not None:

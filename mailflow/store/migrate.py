@@ -161,6 +161,14 @@ def prepare(engine: Engine) -> None:
     _migrate(engine.url.render_as_string(hide_password=False), create_only=True)
 
 
+def open_database(url: str) -> Engine:
+    """An engine on a database this mailflow can run on (`prepare`d): what every command that
+    reads or writes tickets starts with."""
+    engine = make_engine(url)
+    prepare(engine)
+    return engine
+
+
 def upgrade(url: str) -> Upgrade:
     """Bring the database at `url` to head, after copying it aside (SQLite); see the docstring.
 
