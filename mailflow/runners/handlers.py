@@ -16,6 +16,7 @@ from datetime import datetime
 from mailflow.adapters.clock import Clock
 from mailflow.compose.mime import Composer
 from mailflow.config import Config, StaffMember
+from mailflow.core.identity import Identity
 from mailflow.core.intake_rules import content_key
 from mailflow.core.mail_limits import Attempt
 from mailflow.core.new_ticket import (
@@ -29,7 +30,7 @@ from mailflow.core.parse import ParsedMessage
 from mailflow.core.replies import ReplyPlan, plan_resident_reply, plan_staff_reply
 from mailflow.core.reply_address import Purpose
 from mailflow.core.sender_auth import Claim, DkimCheck, Proof, authenticate, signature_digests
-from mailflow.core.tickets import EventPlan, format_number
+from mailflow.core.tickets import EventPlan, TicketFacts, format_number
 from mailflow.core.workdays import WorkCalendar
 from mailflow.errors import MailflowError
 from mailflow.runners.mail_gate import MailGate
@@ -111,21 +112,17 @@ class Handlers:
         others = tuple(m.address for m in self.cfg.staff)
         proof = self._prove(session, msg, raw,
                             Claim(member.address, Purpose.STAFF, ticket.number, others))
-        reporter = queries.reporter_of(session, ticket.id)
-        identity = reporter.identity() if reporter is not None else None
-        facts = ticket.facts(queries.ack_message_id(session, ticket.id))
+        reporter, identity, facts = _read(session, ticket)
         plan = plan_staff_reply(facts, identity, member, msg, proof.method, self.cfg, proof.reason)
         return self._apply(session, ticket, reporter, plan, msg, raw, proof)
 
     def resident_reply(self, session: Session, ticket: Ticket, msg: ParsedMessage,
                        raw: bytes) -> str:
-        reporter = queries.reporter_of(session, ticket.id)
-        identity = reporter.identity() if reporter is not None else None
+        reporter, identity, facts = _read(session, ticket)
         proof = Proof(None)
         if identity is not None and identity.email and msg.from_addr == identity.email.lower():
             proof = self._prove(session, msg, raw,
                                 Claim(msg.from_addr, Purpose.REPORTER, ticket.number))
-        facts = ticket.facts(queries.ack_message_id(session, ticket.id))
         plan = plan_resident_reply(facts, identity, msg, self.cfg, proof.method)
         return self._apply(session, ticket, reporter, plan, msg, raw, proof)
 
@@ -172,6 +169,13 @@ class Handlers:
                                    attempt=attempt)
         if ticket is not None:
             self._record(session, _flushed_id(session, ticket), withheld, now)
+
+
+def _read(session: Session, ticket: Ticket) -> tuple[Reporter | None, Identity | None, TicketFacts]:
+    """What a reply's plan reads of its ticket: the reporter row, its identity, the facts."""
+    reporter = queries.reporter_of(session, ticket.id)
+    identity = reporter.identity() if reporter is not None else None
+    return reporter, identity, ticket.facts(queries.ack_message_id(session, ticket.id))
 
 
 def _flushed_id(session: Session, row: Ticket) -> int:
