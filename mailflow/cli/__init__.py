@@ -116,6 +116,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.keep)
 
 
+def report_failure(text: str) -> None:
+    """The one line (or block) that says why mailflow stopped, on stderr.
+
+    Under journald (JOURNAL_STREAM set) every line carries the `<3>` error priority, so a
+    start-up failure of the service shows as an error in `journalctl -p err`, not as info.
+    """
+    prefix = "<3>" if os.environ.get("JOURNAL_STREAM") else ""
+    for line in text.splitlines() or [""]:
+        print(f"{prefix}{line}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
@@ -123,16 +134,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler: Callable[[argparse.Namespace], int] = args.handler
         return handler(args)
     except ConfigError as exc:
-        print(f"mailflow: configuration error:\n{exc}", file=sys.stderr)
+        report_failure(f"mailflow: configuration error:\n{exc}")
         return EX_CONFIG
     except StorageUnavailable as exc:
-        print(f"mailflow: storage error: {exc}", file=sys.stderr)
+        report_failure(f"mailflow: storage error: {exc}")
         return os.EX_IOERR
     except TransientError as exc:
-        print(f"mailflow: {exc}", file=sys.stderr)
+        report_failure(f"mailflow: {exc}")
         return EX_UNAVAILABLE
     except MailflowError as exc:
-        print(f"mailflow: {exc}", file=sys.stderr)
+        report_failure(f"mailflow: {exc}")
         return EX_SOFTWARE
 
 

@@ -67,6 +67,16 @@ def test_bad_config_exits_78_and_names_the_key(tmp_path: Path) -> None:
     assert "smtp: missing" in result.stderr
 
 
+def test_a_start_up_failure_under_journald_is_logged_as_an_error(tmp_path: Path) -> None:
+    bad = tmp_path / "config.toml"
+    bad.write_text('[village]\nname = "Desa Klero"\nnama = "x"\n')
+    result = mailflow("--config", str(bad), "run", env={"JOURNAL_STREAM": "8:1234"})
+    assert result.returncode == 78
+    lines = result.stderr.splitlines()
+    assert lines and all(line.startswith("<3>") for line in lines), lines
+    assert any(line.endswith("[village] nama: unknown key") for line in lines), lines
+
+
 def test_unknown_command_is_a_usage_error() -> None:
     assert mailflow("frobnicate").returncode == 2
 
