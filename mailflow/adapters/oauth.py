@@ -7,7 +7,8 @@ A token comes from one of two places, as configured per server (config_parts.Mai
   (EX_TEMPFAIL) means "try again later"; any other failure needs a person.
 - an OAuth client: a POST of grant_type=refresh_token to `oauth_token_url`. The access token
   is kept until shortly before its `expires_in`, per client and refresh token, for every
-  session of this process; a refresh token the endpoint rotates is used from then on.
+  session of this process; a refresh token the endpoint rotates is used from then on, and
+  written back to `oauth_refresh_token_file` when mailflow may write there.
 
 What needs a person (a refused refresh token, a wrong client, a failing command) is
 `LoginRefused`, naming the key to fix; an endpoint that cannot be reached is the server
@@ -17,17 +18,24 @@ section's transient error (`ImapUnavailable` / `SmtpUnavailable`).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import logging
+import os
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
 from mailflow.config_parts import MailAuth
 from mailflow.errors import LoginRefused, TransientError
+
+log = logging.getLogger(__name__)
 
 # Refresh this long before the token's end (capped at half its life for short-lived tokens).
 _MARGIN_SECONDS = 120.0
@@ -56,6 +64,8 @@ class _Cached:
 # and SMTP share one token when they share a client (Gmail's https://mail.google.com/ does both).
 _cache: dict[tuple[str, str, str, str], _Cached] = {}
 _lock = threading.Lock()
+# Refresh token files a rotated token could not be written to (warned about once).
+_unsaved: set[Path] = set()
 
 
 class TokenSource:
@@ -81,7 +91,9 @@ class TokenSource:
             refresh = cached.refresh_token if cached else self.cfg.oauth_refresh_token()
             fresh = self._refresh(refresh)
             _cache[self._key] = fresh
-            return fresh.token
+        if fresh.refresh_token != refresh:
+            self._save_rotated(fresh.refresh_token)
+        return fresh.token
 
     def forget(self) -> None:
         """The server refused the token: the next login asks for a new one."""
@@ -107,6 +119,40 @@ class TokenSource:
                   else "oauth_refresh_token_file (and oauth_scope)")
         return (f"check [{self.section}] username and {source}: the token must be for this "
                 "mailbox and allow IMAP/SMTP (Gmail: scope https://mail.google.com/)")
+
+    def _save_rotated(self, refresh_token: str) -> None:
+        """Keep a refresh token the provider rotated (Microsoft does, at every refresh; each
+        lasts 90 days) for the next start: written over oauth_refresh_token_file in one
+        rename, with the file's mode and owner, when its directory is writable. Otherwise it is used
+        until mailflow stops, and said once."""
+        path = Path(str(self.cfg.oauth_refresh_token_file))
+        try:
+            before = path.stat()
+            fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    out.write(refresh_token + "\n")
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.chmod(temp, before.st_mode & 0o777)
+                # `mailflow check` run as root must not leave a file the service cannot read.
+                with contextlib.suppress(OSError):
+                    os.chown(temp, before.st_uid, before.st_gid)
+                os.replace(temp, path)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+                raise
+        except OSError as exc:
+            if path not in _unsaved:
+                log.warning("[%s] oauth_refresh_token_file %s: the provider's new refresh token "
+                            "cannot be saved there (%s); it is used until mailflow stops. Keep "
+                            "the file in a directory mailflow may write, e.g. /var/lib/mailflow",
+                            self.section, path, exc.strerror or exc)
+            _unsaved.add(path)
+            return
+        log.info("[%s] oauth_refresh_token_file %s: saved the provider's new refresh token",
+                 self.section, path)
 
     # -- a command ------------------------------------------------------------------------
 

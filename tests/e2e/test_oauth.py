@@ -59,6 +59,7 @@ def provider(tmp_path: Path) -> Iterator[Provider]:
     secrets.mkdir()
     (secrets / "client-secret").write_text(CLIENT_SECRET + "\n")
     (secrets / "refresh-token").write_text(REFRESH + "\n")
+    (secrets / "refresh-token").chmod(0o600)
     world = SimpleNamespace(imap_host=imap.host, imap_port=imap.port, smtp_host="127.0.0.1",
                             smtp_port=smtp_port, users=imap.users)
     try:
@@ -194,6 +195,9 @@ def test_the_access_token_is_reused_until_shortly_before_it_expires(provider: Pr
 
     assert first == again and third != first and fourth != third
     assert [r["refresh_token"] for r in provider.endpoint.requests] == [REFRESH, REFRESH, "1//0rotated"]
+    # Kept for the next start too (Microsoft's rotate at every refresh and last 90 days).
+    assert (provider.secrets / "refresh-token").read_text() == "1//0rotated\n"
+    assert (provider.secrets / "refresh-token").stat().st_mode & 0o777 == 0o600
 
 
 def test_a_refused_token_is_forgotten(provider: Provider, tmp_path: Path) -> None:
