@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from mailflow.config_parts import MailAuth, MetricsConfig
 from mailflow.errors import ConfigError
 from mailflow.vocabulary import IDENTITY_ROLES, Role
 
@@ -64,7 +65,7 @@ class VillageConfig(_Section):
     region: str = ""
 
 
-class ImapConfig(_Section):
+class ImapConfig(MailAuth):
     host: Annotated[str, Field(min_length=1)]
     port: Port | None = None
     security: Security = "ssl"
@@ -86,12 +87,15 @@ class ImapConfig(_Section):
 
     @model_validator(mode="after")
     def _check(self) -> ImapConfig:
-        if (self.password is None) == (self.password_file is None):
+        self._check_auth(self.password is not None or self.password_file is not None,
+                         self.username, _read_secret)
+        if self.auth == "password" and (self.password is None) == (self.password_file is None):
             raise ValueError("give exactly one of 'password' or 'password_file'")
         if self.mark == "move" and not self.move_to_folder:
             raise ValueError("mark = \"move\" needs 'move_to_folder'")
-        self._secret = (self.password if self.password is not None
-                        else _read_secret(str(self.password_file), "password_file"))
+        if self.auth == "password":
+            self._secret = (self.password if self.password is not None
+                            else _read_secret(str(self.password_file), "password_file"))
         return self
 
     @property
@@ -102,7 +106,7 @@ class ImapConfig(_Section):
         return self._secret
 
 
-class SmtpConfig(_Section):
+class SmtpConfig(MailAuth):
     host: Annotated[str, Field(min_length=1)]
     port: Port | None = None
     security: Security = "starttls"
@@ -119,6 +123,8 @@ class SmtpConfig(_Section):
 
     @model_validator(mode="after")
     def _check(self) -> SmtpConfig:
+        self._check_auth(self.password is not None or self.password_file is not None,
+                         self.username, _read_secret)
         if self.password is not None and self.password_file is not None:
             raise ValueError("give at most one of 'password' or 'password_file'")
         if (self.password or self.password_file) and not self.username:
@@ -284,6 +290,7 @@ class Config(_Section):
     limits: LimitsConfig = LimitsConfig()
     staff: Annotated[list[StaffMember], Field(min_length=1)]
     commands: CommandsConfig = CommandsConfig()
+    metrics: MetricsConfig = MetricsConfig()
 
     @model_validator(mode="after")
     def _check_staff(self) -> Config:

@@ -33,6 +33,7 @@ from mailflow.adapters.clock import Clock, utc_now
 from mailflow.adapters.systemd import Notifier
 from mailflow.config import Config
 from mailflow.errors import LoginRefused, MailflowError, TransientError
+from mailflow.metrics import Metrics
 from mailflow.service import PollResult, Service
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ class Daemon:
         self._notifier.status("starting: checking the configuration, storage and database")
         try:
             service = self._service(self._load())
+            self._metrics = Metrics.start(service.cfg)  # [metrics]; read at start only
         except MailflowError as exc:
             self._notifier.status(f"not started: {exc}")
             raise
@@ -112,6 +114,7 @@ class Daemon:
                 self._wait(service.cfg.intake.poll_seconds)
         finally:
             self._notice_stop()
+            self._metrics.close()
             service.engine.dispose()
             self._wakeup.close()
             log.info("mailflow stopped")
@@ -148,6 +151,7 @@ class Daemon:
             log.exception("poll failed unexpectedly")
             self._notifier.status("last poll failed unexpectedly (see the log); retrying")
             return
+        self._metrics.observe(result)
         if not self._stopping():
             self._notifier.status(self._describe(result, service))
 

@@ -22,6 +22,7 @@ from typing import Any, ParamSpec, TypeVar
 from imap_tools import MailBox, MailBoxStartTls, MailBoxUnencrypted
 from imap_tools.errors import MailboxLoginError, UnexpectedCommandStatusError
 
+from mailflow.adapters.oauth import TokenSource, xoauth2_string
 from mailflow.adapters.tls import tls_context
 from mailflow.config import ImapConfig
 from mailflow.errors import ImapUnavailable, LoginRefused
@@ -257,7 +258,7 @@ class ImapSource:
         """A logged-in session; only IMAP failures become `ImapUnavailable`, nothing else."""
         try:
             box = self._connect()
-            box.login(self.cfg.username, self.cfg.secret(), initial_folder=None)
+            self._login(box)
             imap = ImapSession(box, self.cfg)
         except MailboxLoginError as exc:
             raise LoginRefused(f"IMAP {self.cfg.host}:{self.cfg.effective_port} refused the login "
@@ -272,6 +273,27 @@ class ImapSource:
                 box.logout()
             except Exception:
                 log.debug("imap logout failed", exc_info=True)
+
+    def _login(self, box: MailBox | MailBoxStartTls | MailBoxUnencrypted) -> None:
+        """LOGIN with the password, or AUTHENTICATE XOAUTH2 with an access token.
+
+        A refused token is answered with a challenge (an error in JSON), to which the
+        client answers with an empty line before the server's NO (RFC 7628's way).
+        """
+        cfg = self.cfg
+        if cfg.auth != "xoauth2":
+            box.login(cfg.username, cfg.secret(), initial_folder=None)
+            return
+        tokens = TokenSource(cfg, "imap", ImapUnavailable)
+        answers = iter([xoauth2_string(cfg.username, tokens.token()).encode()])
+        try:
+            box.client.authenticate("XOAUTH2", lambda _challenge: next(answers, b""))
+        except imaplib.IMAP4.abort:
+            raise
+        except imaplib.IMAP4.error as exc:
+            tokens.forget()
+            raise LoginRefused(f"IMAP {cfg.host}:{cfg.effective_port} refused the XOAUTH2 login "
+                               f"of {cfg.username!r} ({exc}); {tokens.refused_hint()}") from exc
 
     def probe(self) -> str:
         """Log in and look at the folder, for `mailflow check`; what was found, in one line."""

@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 
 import aiosmtplib
 
+from mailflow.adapters.oauth import TokenSource
 from mailflow.adapters.tls import tls_context
 from mailflow.config import SmtpConfig
 from mailflow.errors import LoginRefused, SmtpUnavailable
@@ -101,6 +102,7 @@ class SmtpSender:
 
     def __init__(self, cfg: SmtpConfig) -> None:
         self.cfg = cfg
+        self._tokens = TokenSource(cfg, "smtp", SmtpUnavailable)
 
     def deliver(self, batch: Sequence[Letter], report: Report) -> None:
         self._run(self._deliver(batch, report))
@@ -113,9 +115,12 @@ class SmtpSender:
         try:
             return asyncio.run(work)
         except aiosmtplib.SMTPAuthenticationError as exc:
+            hint = "check [smtp] username and the password"
+            if self.cfg.auth == "xoauth2":
+                self._tokens.forget()
+                hint = self._tokens.refused_hint()
             raise LoginRefused(f"SMTP {self.cfg.host}:{self.cfg.effective_port} refused the login "
-                               f"of {self.cfg.username!r} ({exc.code}); check [smtp] username "
-                               "and the password") from exc
+                               f"of {self.cfg.username!r} ({exc.code}); {hint}") from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise SmtpUnavailable(f"SMTP {self.cfg.host}:{self.cfg.effective_port}: {exc}") from exc
 
@@ -123,8 +128,7 @@ class SmtpSender:
         client = self._client()
         await client.connect()
         try:
-            if self.cfg.username:
-                await client.login(self.cfg.username, self.cfg.secret() or "")
+            await self._login(client)
             login = f"logged in as {self.cfg.username}" if self.cfg.username else "no login"
             return (f"{self.cfg.host}:{self.cfg.effective_port} ({self.cfg.security}) answered, "
                     f"{login}")
@@ -148,9 +152,15 @@ class SmtpSender:
     async def _open(self) -> aiosmtplib.SMTP:
         client = self._client()
         await client.connect()
-        if self.cfg.username:
-            await client.login(self.cfg.username, self.cfg.secret() or "")
+        await self._login(client)
         return client
+
+    async def _login(self, client: aiosmtplib.SMTP) -> None:
+        """AUTH with the password, or AUTH XOAUTH2 with an access token, or no login."""
+        if self.cfg.auth == "xoauth2" and self.cfg.username:
+            await client.auth_xoauth2(self.cfg.username, self._tokens.token())
+        elif self.cfg.username:
+            await client.login(self.cfg.username, self.cfg.secret() or "")
 
     async def _deliver(self, batch: Sequence[Letter], report: Report) -> None:
         client = await self._open()

@@ -22,13 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mailflow.adapters.imap import ImapSource
+from mailflow.adapters.oauth import TokenSource
 from mailflow.adapters.smtp import SmtpSender
 from mailflow.adapters.tls import tls_context
 from mailflow.config import Config, load_config
 from mailflow.errors import (
     ConfigError,
+    ImapUnavailable,
     LoginRefused,
     MailflowError,
+    SmtpUnavailable,
     StorageUnavailable,
     TransientError,
 )
@@ -105,8 +108,13 @@ def run_checks(cfg: Config, offline: bool = False) -> list[Result]:
         _attempt("tls", lambda: _tls(cfg)),
     ]
     if not offline:
-        results += [_attempt("imap", ImapSource(cfg.imap).probe),
-                    _attempt("smtp", SmtpSender(cfg.smtp).probe)]
+        # An XOAUTH2 token is its own step: a refused refresh is told apart from a refused login.
+        if cfg.imap.auth == "xoauth2":
+            results.append(_attempt("imap-token", TokenSource(cfg.imap, "imap", ImapUnavailable).probe))
+        results.append(_attempt("imap", ImapSource(cfg.imap).probe))
+        if cfg.smtp.auth == "xoauth2":
+            results.append(_attempt("smtp-token", TokenSource(cfg.smtp, "smtp", SmtpUnavailable).probe))
+        results.append(_attempt("smtp", SmtpSender(cfg.smtp).probe))
     return results
 
 

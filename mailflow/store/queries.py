@@ -6,7 +6,7 @@ Kept free of SQLite-only SQL so that it also runs on PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TypeVar
 
 from sqlalchemy import func, update
@@ -33,6 +33,7 @@ from mailflow.vocabulary import (
     IntakeOutcome,
     OutboxKind,
     OutboxState,
+    Status,
 )
 
 # Values bound in one IN (...) list at most. SQLite refuses a statement with more than
@@ -265,3 +266,30 @@ def events_of(session: Session, ticket_id: int | None) -> Sequence[TicketEvent]:
     query = (select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
              .order_by(col(TicketEvent.at), col(TicketEvent.id)))
     return session.exec(query).all()
+
+
+# -- counts for the metrics (mailflow/metrics.py): numbers only, never a row's content -------
+
+def tickets_by_status(session: Session) -> dict[Status, int]:
+    query = select(Ticket.status, func.count()).group_by(col(Ticket.status))
+    return {Status(status): count for status, count in session.exec(query).all()}
+
+
+def overdue_tickets(session: Session, today: date) -> int:
+    """Open tickets (neither selesai nor ditolak) whose due date is before `today`."""
+    query = (select(func.count()).select_from(Ticket)
+             .where(col(Ticket.due_date) < today,
+                    col(Ticket.status).not_in([Status.SELESAI, Status.DITOLAK])))
+    return session.exec(query).one()
+
+
+def outbox_by_state(session: Session) -> dict[OutboxState, int]:
+    query = select(OutboxMessage.state, func.count()).group_by(col(OutboxMessage.state))
+    return {OutboxState(state): count for state, count in session.exec(query).all()}
+
+
+def oldest_pending_outbox(session: Session) -> datetime | None:
+    """When the oldest message still waiting to be sent was queued."""
+    query = select(func.min(OutboxMessage.created_at)).where(
+        OutboxMessage.state == OutboxState.PENDING)
+    return session.exec(query).one()

@@ -152,13 +152,16 @@ class DovecotServer(AppendDelivery):
     """
 
     def __init__(self, workdir: Path, users: Mapping[str, str], host: str = "127.0.0.1", *,
-                 port: int = 0, tls: tuple[Path, Path] | None = None) -> None:
+                 port: int = 0, tls: tuple[Path, Path] | None = None,
+                 oauth2_introspection_url: str | None = None) -> None:
         """`workdir` will hold config, run/state dirs, log and mail (made if missing).
 
         `tls` = (certificate chain, key) PEM files: STARTTLS on `port`, implicit
         TLS on `tls_port`. A `port` of 0 picks a free one (and another, should it
-        be taken before Dovecot binds it).
+        be taken before Dovecot binds it). `oauth2_introspection_url` adds AUTHENTICATE
+        XOAUTH2, each token checked there (RFC 7662, by POST; tests/harness/oauth.py).
         """
+        self.oauth2_introspection_url = oauth2_introspection_url
         self.workdir = Path(workdir).absolute()
         self.users: dict[str, str] = {}
         for user, password in users.items():
@@ -229,10 +232,24 @@ class DovecotServer(AppendDelivery):
         else:
             cert, key = self.tls
             ssl = f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}"
-        return _CONFIG_TEMPLATE.format(
+        text = _CONFIG_TEMPLATE.format(
             base=base, host=self.host, port=self.port, tls_port=self.tls_port, ssl=ssl,
             token=self._token, uid=self.owner.uid, gid=self.owner.gid, login_user=login_user,
             internal_user=internal_user, internal_group=internal_group)
+        return text.replace("auth_mechanisms = plain login\n", self._oauth2(base))
+
+    def _oauth2(self, base: Path) -> str:
+        """Settings that make XOAUTH2 a mechanism, its tokens checked by an oauth2 passdb
+        (for XOAUTH2 only); the plain settings without oauth2."""
+        if self.oauth2_introspection_url is None:
+            return "auth_mechanisms = plain login\n"
+        ext = base / "dovecot-oauth2.conf.ext"
+        ext.write_text(f"introspection_url = {self.oauth2_introspection_url}\n"
+                       "introspection_mode = post\nusername_attribute = username\n"
+                       "active_attribute = active\nactive_value = true\n")
+        ext.chmod(0o644)  # read by the auth process; holds no secret
+        return ("auth_mechanisms = plain login xoauth2\n"
+                f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2\n  args = {ext}\n}}\n")
 
     # -- life cycle -------------------------------------------------------------------
 

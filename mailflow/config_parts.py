@@ -1,0 +1,134 @@
+"""Parts of the configuration that mailflow/config.py composes into sections.
+
+Kept apart so config.py stays within the size limit: how mailflow logs in to a mail server
+(a password, or an OAuth 2.0 access token over XOAUTH2, as Gmail and Microsoft 365 require)
+and the `[metrics]` section.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+
+class Section(BaseModel):
+    """Unknown keys are errors: a typo in a key must not silently fall back to a default."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+# https://host/..., or http:// only to this machine (a local token helper, the tests): the
+# client secret and the refresh token must not cross a network in clear text.
+_TOKEN_URL = r"^(https://[^\s/]+|http://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?)(/\S*)?$"
+_CLIENT_KEYS = ("oauth_token_url", "oauth_client_id", "oauth_refresh_token_file")
+
+
+class MailAuth(Section):
+    """How mailflow logs in to a mail server: `auth = "password"` (the section's password or
+    password_file) or `auth = "xoauth2"`, an OAuth 2.0 access token (SASL XOAUTH2).
+
+    The token comes from `oauth_token_command` (run without a shell; it prints the token), or
+    is refreshed from an OAuth client: `oauth_token_url`, `oauth_client_id`, optionally
+    `oauth_client_secret_file` (public clients have none) and `oauth_refresh_token_file`.
+    The sections call `_check_auth` from their own validators.
+    """
+
+    auth: Literal["password", "xoauth2"] = "password"
+    oauth_token_command: Annotated[list[Annotated[str, Field(min_length=1)]],
+                                   Field(min_length=1)] | None = None
+    oauth_token_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    oauth_token_url: Annotated[str, Field(pattern=_TOKEN_URL)] | None = None
+    oauth_client_id: Annotated[str, Field(min_length=1)] | None = None
+    oauth_client_secret_file: str | None = None
+    oauth_refresh_token_file: str | None = None
+    # Asked for on refresh when set (Microsoft: "https://outlook.office.com/IMAP.AccessAsUser.All
+    # offline_access"); Google needs none.
+    oauth_scope: str | None = None
+    _client_secret: str | None = PrivateAttr(default=None)
+    _refresh_token: str = PrivateAttr(default="")
+
+    def _check_auth(self, password_given: bool, username: str | None,
+                    read_secret: Callable[[str, str], str]) -> None:
+        """Called by the section's validator; `read_secret(path, key)` reads a secret file."""
+        given = [key for key in ("oauth_token_command", *_CLIENT_KEYS, "oauth_client_secret_file",
+                                 "oauth_scope") if getattr(self, key) is not None]
+        if self.auth == "password":
+            if given:
+                raise ValueError(f"'{given[0]}' needs auth = \"xoauth2\" (or remove it)")
+            return
+        if password_given:
+            raise ValueError("auth = \"xoauth2\" logs in with a token, not a password: remove "
+                             "'password' / 'password_file'")
+        if not username:
+            raise ValueError("auth = \"xoauth2\" needs 'username' (the mailbox address)")
+        client = [key for key in given if key != "oauth_token_command"]
+        if self.oauth_token_command is not None:
+            if client:
+                raise ValueError(f"give either 'oauth_token_command' or the OAuth client keys, "
+                                 f"not both (remove '{client[0]}')")
+            return
+        missing = [key for key in _CLIENT_KEYS if getattr(self, key) is None]
+        if missing:
+            raise ValueError("auth = \"xoauth2\" needs 'oauth_token_command', or "
+                             f"{', '.join(repr(k) for k in _CLIENT_KEYS)} (missing: "
+                             f"{', '.join(repr(k) for k in missing)})")
+        self._refresh_token = read_secret(str(self.oauth_refresh_token_file),
+                                          "oauth_refresh_token_file")
+        if self.oauth_client_secret_file is not None:
+            self._client_secret = read_secret(self.oauth_client_secret_file,
+                                              "oauth_client_secret_file")
+
+    def oauth_client_secret(self) -> str | None:
+        return self._client_secret
+
+    def oauth_refresh_token(self) -> str:
+        return self._refresh_token
+
+
+class MetricsConfig(Section):
+    """Prometheus metrics: an HTTP endpoint (`listen`), a node_exporter textfile, or off.
+
+    The endpoint has no authentication, so it listens on loopback only unless
+    `allow_non_loopback = true` says that the address is deliberately reachable (behind a
+    firewall, for a Prometheus on another machine). The metrics carry no identity.
+    """
+
+    listen: str | None = None
+    allow_non_loopback: bool = False
+    textfile: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> MetricsConfig:
+        if self.listen is not None and self.textfile is not None:
+            raise ValueError("give at most one of 'listen' or 'textfile'")
+        if self.textfile is not None and not self.textfile.endswith(".prom"):
+            raise ValueError("'textfile' must end in .prom (node_exporter reads only those)")
+        if self.listen is not None:
+            host, port = self.address
+            if not 1 <= port <= 65535:
+                raise ValueError(f"listen {self.listen!r}: the port must be 1..65535")
+            if not self.allow_non_loopback and not _loopback(host):
+                raise ValueError(f"listen {self.listen!r} is not a loopback address; the metrics "
+                                 "have no authentication: use 127.0.0.1:PORT, or set "
+                                 "allow_non_loopback = true behind a firewall")
+        return self
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """(host, port) of `listen`, e.g. "127.0.0.1:9108" or "[::1]:9108"."""
+        host, sep, port = (self.listen or "").rpartition(":")
+        if not sep or not port.isdigit() or not host:
+            raise ValueError(f"listen {self.listen!r}: expected HOST:PORT, e.g. \"127.0.0.1:9108\"")
+        return host.removeprefix("[").removesuffix("]"), int(port)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
