@@ -1,0 +1,224 @@
+"""The priority suggester's word lists as data, and the matching of their phrases in a text.
+
+Pure: `WordLists.from_data` takes the parsed TOML (a plain mapping; the file is read by
+mailflow/adapters/priority_words.py) and `find` takes a text and returns what matched. The
+default lists are mailflow/core/priority_words.toml, which explains the phrase syntax:
+
+    kebakar*              a word starting with "kebakar" (kebakaran, kebakarannya)
+    listrik padam         the two words in this order, next to each other
+    air|banyu ... naik    "air" or "banyu", then "naik" within a few words
+    # kk                  a number followed by "kk" ("15 KK", "15kk")
+
+Text and phrases are normalised the same way: lower case, accents and punctuation removed,
+letters and digits split ("rt03" -> "rt 03"), and a repeated letter written once
+("banjiiir" -> "banjir", so "saat" is "sat" on both sides). A plain word also matches with
+the suffixes -nya, -lah, -pun, -kah, -ne and -e ("banjirnya", "kabele").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+GAP_WORDS = 6  # how many words "..." may skip
+_SUFFIXES = ("nya", "lah", "pun", "kah", "ne", "e")
+_TOKEN = re.compile(r"[a-z]+|[0-9]+")
+_REPEAT = re.compile(r"([a-z])\1+")
+
+
+def normalise(text: str) -> list[str]:
+    """The words of a text as matching sees them (see the module's docstring)."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return [_REPEAT.sub(r"\1", token) for token in _TOKEN.findall(plain)]
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """One entry of a list, compiled: a sequence of steps, each a set of alternatives."""
+
+    source: str  # as written in the list, for the reasons staff read
+    steps: tuple[tuple[tuple[str, ...], bool], ...]  # (alternatives, may follow a gap)
+
+    @classmethod
+    def parse(cls, source: str) -> Phrase:
+        steps: list[tuple[tuple[str, ...], bool]] = []
+        gap = False
+        for part in source.split():
+            if part == "...":
+                gap = True
+                continue
+            alternatives = tuple(_compile_word(word) for word in part.split("|"))
+            if not all(alternatives):
+                raise ValueError(f"phrase '{source}': '{part}' has no letters or digits")
+            steps.append((alternatives, gap))
+            gap = False
+        if not steps or gap:
+            raise ValueError(f"phrase '{source}' is empty or ends with '...'")
+        return cls(source, tuple(steps))
+
+
+def _compile_word(word: str) -> str:
+    """A list word as matching compares it: normalised, keeping `*` (prefix) and `#` (number)."""
+    if word == "#":
+        return "#"
+    star = word.endswith("*")
+    tokens = normalise(word.rstrip("*"))
+    return "".join(tokens) + ("*" if star else "") if tokens else ""
+
+
+def _word_matches(pattern: str, token: str) -> bool:
+    if pattern == "#":
+        return token.isdigit()
+    if pattern.endswith("*"):
+        return token.startswith(pattern[:-1])
+    if token == pattern:
+        return True
+    return any(token == pattern + suffix for suffix in _SUFFIXES)
+
+
+def _match_at(phrase: Phrase, tokens: Sequence[str], start: int) -> int | None:
+    """Where the phrase ends (exclusive) if it starts at `start`, else None."""
+    position = start
+    for index, (alternatives, gap) in enumerate(phrase.steps):
+        reach = position + (GAP_WORDS + 1 if gap else 1) if index else position + 1
+        found = next((at for at in range(position, min(reach, len(tokens)))
+                      if any(_word_matches(p, tokens[at]) for p in alternatives)), None)
+        if found is None:
+            return None
+        position = found + 1
+    return position
+
+
+def occurrences(phrase: Phrase, tokens: Sequence[str]) -> list[tuple[int, int]]:
+    """Every (start, end) where the phrase occurs in the words."""
+    spans = []
+    for start in range(len(tokens)):
+        end = _match_at(phrase, tokens, start)
+        if end is not None:
+            spans.append((start, end))
+    return spans
+
+
+@dataclass(frozen=True)
+class Family:
+    """Words that point to one level of urgency or impact ("kebakaran" -> segera)."""
+
+    name: str
+    level: str  # a value of Urgency or Impact (checked by the caller that knows them)
+    phrases: tuple[Phrase, ...]
+    negatable: bool  # "tidak ada banjir" cancels it; "tidak ada air" must not cancel air
+
+
+@dataclass(frozen=True)
+class Match:
+    """One phrase of a family found in the text, and whether a negation cancelled it."""
+
+    family: Family
+    phrase: Phrase
+    found: str  # the words of the text it matched, normalised
+    cancelled_by: str | None = None
+
+
+@dataclass(frozen=True)
+class WordLists:
+    """Every list the suggester uses, compiled."""
+
+    urgency: tuple[Family, ...]
+    impact: tuple[Family, ...]
+    negations_before: tuple[Phrase, ...]  # "tidak", "bukan", "tahun lalu" ... before a match
+    negations_after: tuple[Phrase, ...]  # "sudah surut", "sudah padam" ... after a match
+    window: int  # how many words before/after a match a negation may stand
+    default_urgency: str
+    default_impact: str
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any], urgency_levels: Sequence[str],
+                  impact_levels: Sequence[str]) -> WordLists:
+        """Compile the parsed lists; ValueError names the entry that is wrong."""
+        settings = _table(data, "settings")
+        default_urgency = _level(settings, "default_urgency", urgency_levels, "settings")
+        default_impact = _level(settings, "default_impact", impact_levels, "settings")
+        window = settings.get("window", 3)
+        if not isinstance(window, int) or not 0 <= window <= 10:
+            raise ValueError("settings.window must be a whole number from 0 to 10")
+        return cls(
+            urgency=_families(data, "urgency", urgency_levels),
+            impact=_families(data, "impact", impact_levels),
+            negations_before=_phrases(settings, "negations_before", "settings"),
+            negations_after=_phrases(settings, "negations_after", "settings"),
+            window=window, default_urgency=default_urgency, default_impact=default_impact,
+        )
+
+    def find(self, tokens: Sequence[str], families: Sequence[Family]) -> list[Match]:
+        """Every phrase of these families in the words, each at most once per family."""
+        matches = []
+        for family in families:
+            seen: set[str] = set()
+            for phrase in family.phrases:
+                for start, end in occurrences(phrase, tokens):
+                    found = " ".join(tokens[start:end])
+                    if found in seen:
+                        continue
+                    seen.add(found)
+                    cancel = self._negation(tokens, start, end) if family.negatable else None
+                    matches.append(Match(family, phrase, found, cancel))
+        return matches
+
+    def _negation(self, tokens: Sequence[str], start: int, end: int) -> str | None:
+        before = tokens[max(0, start - self.window - 2):start]
+        for phrase in self.negations_before:
+            for s, e in occurrences(phrase, before):
+                if e >= len(before) - self.window:
+                    return " ".join(before[s:e])
+        after = tokens[end:end + self.window + 2]
+        for phrase in self.negations_after:
+            for s, e in occurrences(phrase, after):
+                if s <= self.window:
+                    return " ".join(after[s:e])
+        return None
+
+
+def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, Mapping):
+        raise ValueError(f"[{key}] is missing or not a table")
+    return value
+
+
+def _level(table: Mapping[str, Any], key: str, levels: Sequence[str], where: str) -> str:
+    value = table.get(key)
+    if value not in levels:
+        raise ValueError(f"{where}.{key} = {value!r}: choose one of {', '.join(levels)}")
+    return str(value)
+
+
+def _phrases(table: Mapping[str, Any], key: str, where: str) -> tuple[Phrase, ...]:
+    words = table.get(key, [])
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise ValueError(f"{where}.{key} must be a list of strings")
+    return tuple(Phrase.parse(word) for word in words)
+
+
+def _families(data: Mapping[str, Any], key: str, levels: Sequence[str]) -> tuple[Family, ...]:
+    entries = data.get(key, [])
+    if not isinstance(entries, list):
+        raise ValueError(f"[[{key}]] must be an array of tables")
+    families = []
+    for number, entry in enumerate(entries, start=1):
+        where = f"[[{key}]] number {number}"
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("family"), str):
+            raise ValueError(f"{where} needs a 'family' name")
+        where = f"[[{key}]] '{entry['family']}'"
+        negatable = entry.get("negatable", True)
+        if not isinstance(negatable, bool):
+            raise ValueError(f"{where}: negatable must be true or false")
+        phrases = _phrases(entry, "words", where)
+        if not phrases:
+            raise ValueError(f"{where} has no words")
+        families.append(Family(entry["family"], _level(entry, "level", levels, where),
+                               phrases, negatable))
+    return tuple(families)
