@@ -16,7 +16,7 @@ Pure: no I/O; the lists come in as data.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -129,9 +129,10 @@ def _live(matches: Sequence[Match]) -> list[Match]:
     return [m for m in matches if m.cancelled_by is None]
 
 
-def _reasons(matches: Sequence[Match], what: str, rank: Any, chosen: str) -> list[str]:
+def _reasons(matches: Sequence[Match], what: str, rank: Callable[[str], int],
+             chosen: str) -> list[str]:
     """Live matches, strongest first, then the cancelled ones; the default when none is live."""
-    live = sorted(_live(matches), key=lambda m: -int(rank(m.family.level)))
+    live = sorted(_live(matches), key=lambda m: -rank(m.family.level))
     lines = [f"'{m.found}' ({m.family.name}) -> {what} {m.family.level}" for m in live]
     if not live:
         lines.append(f"tidak ada kata penanda {what} -> {what} {chosen} (bawaan)")

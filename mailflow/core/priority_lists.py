@@ -53,7 +53,8 @@ class Phrase:
                 continue
             alternatives = tuple(_compile_word(word) for word in part.split("|"))
             if not all(alternatives):
-                raise ValueError(f"phrase '{source}': '{part}' has no letters or digits")
+                raise ValueError(f"phrase '{source}': '{part}' needs letters or digits, "
+                                 "not both in one word ('rt 03', not 'rt03')")
             steps.append((alternatives, gap))
             gap = False
         if not steps or gap:
@@ -67,7 +68,9 @@ def _compile_word(word: str) -> str:
         return "#"
     star = word.endswith("*")
     tokens = normalise(word.rstrip("*"))
-    return "".join(tokens) + ("*" if star else "") if tokens else ""
+    if len(tokens) != 1:
+        return ""  # no letters, or letters and digits mixed ("rt03": write "rt #" or "rt 03")
+    return tokens[0] + ("*" if star else "")
 
 
 def _word_matches(pattern: str, token: str) -> bool:
@@ -111,6 +114,12 @@ class Family:
     level: str  # a value of Urgency or Impact (checked by the caller that knows them)
     phrases: tuple[Phrase, ...]
     negatable: bool  # "tidak ada banjir" cancels it; "tidak ada air" must not cancel air
+    # Phrases in which a match does not count ("pulang sekolah" is no school's problem).
+    exceptions: tuple[Phrase, ...] = ()
+
+    def excepted(self, tokens: Sequence[str], start: int, end: int) -> bool:
+        return any(s <= start and end <= e for phrase in self.exceptions
+                   for s, e in occurrences(phrase, tokens))
 
 
 @dataclass(frozen=True)
@@ -131,7 +140,8 @@ class WordLists:
     impact: tuple[Family, ...]
     negations_before: tuple[Phrase, ...]  # "tidak", "bukan", "tahun lalu" ... before a match
     negations_after: tuple[Phrase, ...]  # "sudah surut", "sudah padam" ... after a match
-    window: int  # how many words before/after a match a negation may stand
+    window_before: int  # how many words before a match a negation may end
+    window_after: int  # how many words after a match a negation may start
     default_urgency: str
     default_impact: str
 
@@ -142,15 +152,14 @@ class WordLists:
         settings = _table(data, "settings")
         default_urgency = _level(settings, "default_urgency", urgency_levels, "settings")
         default_impact = _level(settings, "default_impact", impact_levels, "settings")
-        window = settings.get("window", 3)
-        if not isinstance(window, int) or not 0 <= window <= 10:
-            raise ValueError("settings.window must be a whole number from 0 to 10")
         return cls(
             urgency=_families(data, "urgency", urgency_levels),
             impact=_families(data, "impact", impact_levels),
             negations_before=_phrases(settings, "negations_before", "settings"),
             negations_after=_phrases(settings, "negations_after", "settings"),
-            window=window, default_urgency=default_urgency, default_impact=default_impact,
+            window_before=_window(settings, "window_before"),
+            window_after=_window(settings, "window_after"),
+            default_urgency=default_urgency, default_impact=default_impact,
         )
 
     def find(self, tokens: Sequence[str], families: Sequence[Family]) -> list[Match]:
@@ -161,7 +170,7 @@ class WordLists:
             for phrase in family.phrases:
                 for start, end in occurrences(phrase, tokens):
                     found = " ".join(tokens[start:end])
-                    if found in seen:
+                    if found in seen or family.excepted(tokens, start, end):
                         continue
                     seen.add(found)
                     cancel = self._negation(tokens, start, end) if family.negatable else None
@@ -169,15 +178,15 @@ class WordLists:
         return matches
 
     def _negation(self, tokens: Sequence[str], start: int, end: int) -> str | None:
-        before = tokens[max(0, start - self.window - 2):start]
+        before = tokens[max(0, start - self.window_before - 2):start]
         for phrase in self.negations_before:
             for s, e in occurrences(phrase, before):
-                if e >= len(before) - self.window:
+                if e >= len(before) - self.window_before:
                     return " ".join(before[s:e])
-        after = tokens[end:end + self.window + 2]
+        after = tokens[end:end + self.window_after + 2]
         for phrase in self.negations_after:
             for s, e in occurrences(phrase, after):
-                if s <= self.window:
+                if s <= self.window_after:
                     return " ".join(after[s:e])
         return None
 
@@ -194,6 +203,13 @@ def _level(table: Mapping[str, Any], key: str, levels: Sequence[str], where: str
     if value not in levels:
         raise ValueError(f"{where}.{key} = {value!r}: choose one of {', '.join(levels)}")
     return str(value)
+
+
+def _window(settings: Mapping[str, Any], key: str) -> int:
+    value = settings.get(key, 3)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 10:
+        raise ValueError(f"settings.{key} must be a whole number from 0 to 10")
+    return value
 
 
 def _phrases(table: Mapping[str, Any], key: str, where: str) -> tuple[Phrase, ...]:
@@ -220,5 +236,5 @@ def _families(data: Mapping[str, Any], key: str, levels: Sequence[str]) -> tuple
         if not phrases:
             raise ValueError(f"{where} has no words")
         families.append(Family(entry["family"], _level(entry, "level", levels, where),
-                               phrases, negatable))
+                               phrases, negatable, _phrases(entry, "except", where)))
     return tuple(families)
