@@ -2,7 +2,8 @@
 
 Prints, for all complaints and for the held-out part (ids divisible by 5, whose misses were not
 looked at while the word lists were tuned): accuracy of priority, urgency and impact; precision,
-recall and F1 per priority; the confusion matrix; every missed `darurat` with its reasons.
+recall and F1 per priority; the confusion matrix; every missed `darurat` with its reasons;
+and the time `suggest` takes per complaint and on one long text (every complaint, three times).
 Numbers only: the targets are asserted in tests/unit/test_priority.py.
 
     .venv/bin/python bench/priority_eval.py [--misses] [--words FILE]
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mailflow.adapters.priority_words import load_word_lists
 from mailflow.core.priority import Suggestion, suggest
+from mailflow.core.priority_lists import WordLists
 from mailflow.vocabulary import Priority
 from tests.fixtures.priority_set import Labelled, load_labelled
 
@@ -69,6 +72,18 @@ def report(title: str, results: Sequence[Result]) -> None:
     print()
 
 
+def timing(lists: WordLists, texts: Sequence[str]) -> None:
+    started = time.perf_counter()
+    for text in texts:
+        suggest(text, lists)
+    each = (time.perf_counter() - started) / len(texts)
+    long_text = " ".join(texts * 3)
+    started = time.perf_counter()
+    suggest(long_text, lists)
+    print(f"time: {each * 1000:.1f} ms per complaint; {time.perf_counter() - started:.2f} s "
+          f"for one text of {len(long_text.split())} words\n")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--misses", action="store_true", help="print every wrong priority")
@@ -77,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     lists = load_word_lists(args.words)
     results = [(c, suggest(c.text, lists)) for c in load_labelled()]
     report("all", results)
+    timing(lists, [c.text for c in load_labelled()])
     report("held out (id % 5 == 0)", [r for r in results if r[0].held_out])
     if args.misses:
         for c, s in results:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from mailflow.core.priority_lists import Match, WordLists, normalise
+from mailflow.core.priority_lists import Match, WordLists, Words, normalise
 from mailflow.vocabulary import Priority
 
 
@@ -113,9 +113,9 @@ def word_lists(data: Mapping[str, Any]) -> WordLists:
 
 def suggest(text: str, lists: WordLists) -> Suggestion:
     """Urgency, impact and priority the text suggests: the highest level any phrase points to."""
-    tokens = normalise(text)
-    urgency_matches = lists.find(tokens, lists.urgency)
-    impact_matches = lists.find(tokens, lists.impact)
+    words = Words(normalise(text))
+    urgency_matches = lists.find(words, lists.urgency)
+    impact_matches = lists.find(words, lists.impact)
     urgency = max((Urgency(m.family.level) for m in _live(urgency_matches)),
                   key=lambda u: u.rank, default=Urgency(lists.default_urgency))
     impact = max((Impact(m.family.level) for m in _live(impact_matches)),

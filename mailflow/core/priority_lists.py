@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -73,37 +74,59 @@ def _compile_word(word: str) -> str:
     return tokens[0] + ("*" if star else "")
 
 
-def _word_matches(pattern: str, token: str) -> bool:
-    if pattern == "#":
-        return token.isdigit()
-    if pattern.endswith("*"):
-        return token.startswith(pattern[:-1])
-    if token == pattern:
-        return True
-    return any(token == pattern + suffix for suffix in _SUFFIXES)
+class Words:
+    """A text's normalised words, indexed so that every phrase is found in about linear time.
 
+    Positions are looked up per distinct word, never per word of the text, so a long mail
+    costs little more than a short one per phrase.
+    """
 
-def _match_at(phrase: Phrase, tokens: Sequence[str], start: int) -> int | None:
-    """Where the phrase ends (exclusive) if it starts at `start`, else None."""
-    position = start
-    for index, (alternatives, gap) in enumerate(phrase.steps):
-        reach = position + (GAP_WORDS + 1 if gap else 1) if index else position + 1
-        found = next((at for at in range(position, min(reach, len(tokens)))
-                      if any(_word_matches(p, tokens[at]) for p in alternatives)), None)
-        if found is None:
-            return None
-        position = found + 1
-    return position
+    def __init__(self, tokens: Sequence[str]) -> None:
+        self.tokens = list(tokens)
+        self._by_token: dict[str, list[int]] = {}
+        for index, token in enumerate(self.tokens):
+            self._by_token.setdefault(token, []).append(index)
+        self._unions: dict[tuple[str, ...], list[int]] = {}
 
+    def __len__(self) -> int:
+        return len(self.tokens)
 
-def occurrences(phrase: Phrase, tokens: Sequence[str]) -> list[tuple[int, int]]:
-    """Every (start, end) where the phrase occurs in the words."""
-    spans = []
-    for start in range(len(tokens)):
-        end = _match_at(phrase, tokens, start)
-        if end is not None:
-            spans.append((start, end))
-    return spans
+    def text(self, start: int, end: int) -> str:
+        return " ".join(self.tokens[start:end])
+
+    def _positions(self, pattern: str) -> list[int]:
+        """Where one list word matches: exactly (or with a suffix), as a prefix, or a number."""
+        if pattern == "#":
+            return [i for token, at in self._by_token.items() if token.isdigit() for i in at]
+        if pattern.endswith("*"):
+            stem = pattern[:-1]
+            return [i for token, at in self._by_token.items() if token.startswith(stem) for i in at]
+        return [i for form in (pattern, *(pattern + s for s in _SUFFIXES))
+                for i in self._by_token.get(form, ())]
+
+    def _union(self, alternatives: tuple[str, ...]) -> list[int]:
+        if alternatives not in self._unions:
+            self._unions[alternatives] = sorted({i for p in alternatives for i in self._positions(p)})
+        return self._unions[alternatives]
+
+    def spans(self, phrase: Phrase) -> list[tuple[int, int]]:
+        """Every (start, end) where the phrase occurs; each later step takes the nearest word."""
+        found = []
+        for start in self._union(phrase.steps[0][0]):
+            end = self._follow(start + 1, phrase.steps[1:])
+            if end is not None:
+                found.append((start, end))
+        return found
+
+    def _follow(self, position: int, steps: Sequence[tuple[tuple[str, ...], bool]]) -> int | None:
+        for alternatives, gap in steps:
+            candidates = self._union(alternatives)
+            at = bisect_left(candidates, position)
+            reach = position + (GAP_WORDS + 1 if gap else 1)
+            if at == len(candidates) or candidates[at] >= reach:
+                return None
+            position = candidates[at] + 1
+        return position
 
 
 @dataclass(frozen=True)
@@ -117,9 +140,9 @@ class Family:
     # Phrases in which a match does not count ("pulang sekolah" is no school's problem).
     exceptions: tuple[Phrase, ...] = ()
 
-    def excepted(self, tokens: Sequence[str], start: int, end: int) -> bool:
+    def excepted(self, words: Words, start: int, end: int) -> bool:
         return any(s <= start and end <= e for phrase in self.exceptions
-                   for s, e in occurrences(phrase, tokens))
+                   for s, e in words.spans(phrase))
 
 
 @dataclass(frozen=True)
@@ -162,32 +185,32 @@ class WordLists:
             default_urgency=default_urgency, default_impact=default_impact,
         )
 
-    def find(self, tokens: Sequence[str], families: Sequence[Family]) -> list[Match]:
+    def find(self, words: Words, families: Sequence[Family]) -> list[Match]:
         """Every phrase of these families in the words, each at most once per family."""
         matches = []
         for family in families:
             seen: set[str] = set()
             for phrase in family.phrases:
-                for start, end in occurrences(phrase, tokens):
-                    found = " ".join(tokens[start:end])
-                    if found in seen or family.excepted(tokens, start, end):
+                for start, end in words.spans(phrase):
+                    found = words.text(start, end)
+                    if found in seen or family.excepted(words, start, end):
                         continue
                     seen.add(found)
-                    cancel = self._negation(tokens, start, end) if family.negatable else None
+                    cancel = self._negation(words, start, end) if family.negatable else None
                     matches.append(Match(family, phrase, found, cancel))
         return matches
 
-    def _negation(self, tokens: Sequence[str], start: int, end: int) -> str | None:
-        before = tokens[max(0, start - self.window_before - 2):start]
+    def _negation(self, words: Words, start: int, end: int) -> str | None:
+        before = Words(words.tokens[max(0, start - self.window_before - 2):start])
         for phrase in self.negations_before:
-            for s, e in occurrences(phrase, before):
+            for s, e in before.spans(phrase):
                 if e >= len(before) - self.window_before:
-                    return " ".join(before[s:e])
-        after = tokens[end:end + self.window_after + 2]
+                    return before.text(s, e)
+        after = Words(words.tokens[end:end + self.window_after + 2])
         for phrase in self.negations_after:
-            for s, e in occurrences(phrase, after):
+            for s, e in after.spans(phrase):
                 if s <= self.window_after:
-                    return " ".join(after[s:e])
+                    return after.text(s, e)
         return None
 
 
