@@ -88,6 +88,7 @@ URGENCY_CASES = [
     ("bapak saya pingsan di sawah", Urgency.SEGERA, "sakit berat"),
     ("anak saya belum pulang dari sore", Urgency.SEGERA, "orang hilang atau terjebak"),
     ("ada orang ngamuk bawa celurit", Urgency.SEGERA, "kekerasan"),
+    ("angin puting beliung merusak atap", Urgency.SEGERA, "bencana alam"),
     ("keadaan darurat di dusun", Urgency.SEGERA, "tanda darurat"),
     ("air PDAM mati sejak kemarin", Urgency.CEPAT, "air bersih"),
     ("sudah dua hari air tidak mengalir", Urgency.CEPAT, "air bersih"),
@@ -171,6 +172,11 @@ def test_an_exception_phrase_keeps_a_word_from_counting() -> None:
     assert suggest("atap sekolah bocor", LISTS).impact == Impact.LUAS
 
 
+def test_a_makeshift_bridge_is_no_emergency_but_a_broken_one_is() -> None:
+    assert suggest("jembatan darurat dari bambu sudah lapuk", LISTS).urgency == Urgency.CEPAT
+    assert suggest("jembatan darurat dari bambu putus", LISTS).urgency == Urgency.SEGERA
+
+
 def test_the_strongest_signal_wins() -> None:
     text = "Usul pak: jembatan sudah putus, mohon dibangun ulang"
     assert suggest(text, LISTS).urgency == Urgency.SEGERA
@@ -245,7 +251,7 @@ def test_the_loader_names_the_file_and_the_fault(tmp_path: Path) -> None:
 
 def test_a_village_file_replaces_the_default(tmp_path: Path) -> None:
     own = tmp_path / "kata.toml"
-    own.write_text(default_text() + '\n[[urgency]]\nfamily = "puting beliung"\nlevel = "segera"\n'
-                   'words = ["puting beliung"]\n')
-    assert suggest("ada puting beliung", load_word_lists(own)).priority == Priority.DARURAT
-    assert suggest("ada puting beliung", LISTS).priority != Priority.DARURAT
+    own.write_text(default_text() + '\n[[urgency]]\nfamily = "ternak lepas"\nlevel = "segera"\n'
+                   'words = ["kambing lepas"]\n')
+    assert suggest("ada kambing lepas", load_word_lists(own)).priority == Priority.DARURAT
+    assert suggest("ada kambing lepas", LISTS).priority != Priority.DARURAT
