@@ -3,7 +3,9 @@
 Prints, for all complaints and for the held-out part (ids divisible by 5, whose misses were not
 looked at while the word lists were tuned): accuracy of priority, urgency and impact; precision,
 recall and F1 per priority; the confusion matrix; every missed `darurat` with its reasons;
-and the time `suggest` takes per complaint and on one long text (every complaint, three times).
+the time `suggest` takes per complaint and on one long text (every complaint, three times);
+and how many `darurat` complaints stay `darurat` when one of their words (5 letters or more) is
+mistyped, every word in turn, once with a letter dropped and once with two letters swapped.
 Numbers only: the targets are asserted in tests/unit/test_priority.py.
 
     .venv/bin/python bench/priority_eval.py [--misses] [--words FILE]
@@ -12,6 +14,7 @@ Numbers only: the targets are asserted in tests/unit/test_priority.py.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -84,6 +87,28 @@ def timing(lists: WordLists, texts: Sequence[str]) -> None:
           f"for one text of {len(long_text.split())} words\n")
 
 
+def _mistyped(word: str, swap: bool) -> str:
+    m = len(word) // 2
+    return word[:m - 1] + word[m] + word[m - 1] + word[m + 1:] if swap else word[:m] + word[m + 1:]
+
+
+def typo_robustness(lists: WordLists, complaints: Sequence[Labelled]) -> None:
+    for swap in (False, True):
+        kept = tried = 0
+        lost = []
+        for c in (c for c in complaints if c.priority == Priority.DARURAT):
+            for word in sorted(set(re.findall(r"[^\W\d_]{5,}", c.text))):
+                text = re.sub(rf"\b{word}\b", _mistyped(word, swap), c.text)
+                tried += 1
+                if suggest(text, lists).priority == Priority.DARURAT:
+                    kept += 1
+                else:
+                    lost.append(f"#{c.id} {word}")
+        print(f"darurat kept with one word {'swapped' if swap else 'dropped a letter'}: "
+              f"{kept}/{tried} = {kept / tried:.3f}; lost: {', '.join(lost) or 'none'}")
+    print()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--misses", action="store_true", help="print every wrong priority")
@@ -93,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     results = [(c, suggest(c.text, lists)) for c in load_labelled()]
     report("all", results)
     timing(lists, [c.text for c in load_labelled()])
+    typo_robustness(lists, load_labelled())
     report("held out (id % 5 == 0)", [r for r in results if r[0].held_out])
     if args.misses:
         for c, s in results:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from mailflow.core.priority_lists import Match, WordLists, Words, normalise
+from mailflow.core.priority_lists import Match, WordLists
 from mailflow.vocabulary import Priority
 
 
@@ -113,7 +113,7 @@ def word_lists(data: Mapping[str, Any]) -> WordLists:
 
 def suggest(text: str, lists: WordLists) -> Suggestion:
     """Urgency, impact and priority the text suggests: the highest level any phrase points to."""
-    words = Words(normalise(text))
+    words = lists.words(text)
     urgency_matches = lists.find(words, lists.urgency)
     impact_matches = lists.find(words, lists.impact)
     urgency = max((Urgency(m.family.level) for m in _live(urgency_matches)),

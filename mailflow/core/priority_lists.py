@@ -81,12 +81,16 @@ class Words:
     costs little more than a short one per phrase.
     """
 
-    def __init__(self, tokens: Sequence[str]) -> None:
+    def __init__(self, tokens: Sequence[str], known: frozenset[str] = frozenset(),
+                 typo_min_length: int = 5) -> None:
         self.tokens = list(tokens)
         self._by_token: dict[str, list[int]] = {}
         for index, token in enumerate(self.tokens):
             self._by_token.setdefault(token, []).append(index)
-        self._unions: dict[tuple[str, ...], list[int]] = {}
+        self._unions: dict[tuple[tuple[str, ...], bool], list[int]] = {}
+        self._known = known  # real words, never read as a typo of another
+        self._typo_min = typo_min_length
+        self._near: dict[str, set[str]] | None = None
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -104,23 +108,42 @@ class Words:
         return [i for form in (pattern, *(pattern + s for s in _SUFFIXES))
                 for i in self._by_token.get(form, ())]
 
-    def _union(self, alternatives: tuple[str, ...]) -> list[int]:
-        if alternatives not in self._unions:
-            self._unions[alternatives] = sorted({i for p in alternatives for i in self._positions(p)})
-        return self._unions[alternatives]
+    def _typo_positions(self, pattern: str) -> list[int]:
+        """Where a word one letter away from a plain list word stands (dropped, added, changed
+        or two neighbours swapped: "kebakran", "jembtan", "abmruk"), unless it is a real word."""
+        if pattern[-1] in "*#" or len(pattern) < self._typo_min:
+            return []
+        if self._near is None:
+            self._near = {}
+            for token in self._by_token:
+                if token.isalpha() and len(token) >= self._typo_min - 1 and token not in self._known:
+                    for key in {token} | _deletions(token):
+                        self._near.setdefault(key, set()).add(token)
+        tokens = set().union(*(self._near.get(key, ()) for key in {pattern} | _deletions(pattern)))
+        return [i for token in tokens if _one_edit(pattern, token) for i in self._by_token[token]]
 
-    def spans(self, phrase: Phrase) -> list[tuple[int, int]]:
+    def _union(self, alternatives: tuple[str, ...], typos: bool = False) -> list[int]:
+        key = (alternatives, typos)
+        if key not in self._unions:
+            found = {i for p in alternatives for i in self._positions(p)}
+            if typos:
+                found.update(i for p in alternatives for i in self._typo_positions(p))
+            self._unions[key] = sorted(found)
+        return self._unions[key]
+
+    def spans(self, phrase: Phrase, typos: bool = False) -> list[tuple[int, int]]:
         """Every (start, end) where the phrase occurs; each later step takes the nearest word."""
         found = []
-        for start in self._union(phrase.steps[0][0]):
-            end = self._follow(start + 1, phrase.steps[1:])
+        for start in self._union(phrase.steps[0][0], typos):
+            end = self._follow(start + 1, phrase.steps[1:], typos)
             if end is not None:
                 found.append((start, end))
         return found
 
-    def _follow(self, position: int, steps: Sequence[tuple[tuple[str, ...], bool]]) -> int | None:
+    def _follow(self, position: int, steps: Sequence[tuple[tuple[str, ...], bool]],
+                typos: bool) -> int | None:
         for alternatives, gap in steps:
-            candidates = self._union(alternatives)
+            candidates = self._union(alternatives, typos)
             at = bisect_left(candidates, position)
             reach = position + (GAP_WORDS + 1 if gap else 1)
             if at == len(candidates) or candidates[at] >= reach:
@@ -139,6 +162,7 @@ class Family:
     negatable: bool  # "tidak ada banjir" cancels it; "tidak ada air" must not cancel air
     # Phrases in which a match does not count ("pulang sekolah" is no school's problem).
     exceptions: tuple[Phrase, ...] = ()
+    typos: bool = False  # a word one letter away from a listed word counts too
 
     def excepted(self, words: Words, start: int, end: int) -> bool:
         return any(s <= start and end <= e for phrase in self.exceptions
@@ -167,6 +191,12 @@ class WordLists:
     window_after: int  # how many words after a match a negation may start
     default_urgency: str
     default_impact: str
+    typo_min_length: int  # shorter list words must be spelt right
+    known: frozenset[str]  # real words that are never a typo: every plain list word, not_typos
+
+    def words(self, text: str) -> Words:
+        """The text's words, ready for `find`."""
+        return Words(normalise(text), self.known, self.typo_min_length)
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any], urgency_levels: Sequence[str],
@@ -180,9 +210,11 @@ class WordLists:
             impact=_families(data, "impact", impact_levels),
             negations_before=_phrases(settings, "negations_before", "settings"),
             negations_after=_phrases(settings, "negations_after", "settings"),
-            window_before=_window(settings, "window_before"),
-            window_after=_window(settings, "window_after"),
+            window_before=_number(settings, "window_before", 3, 0, 10),
+            window_after=_number(settings, "window_after", 3, 0, 10),
             default_urgency=default_urgency, default_impact=default_impact,
+            typo_min_length=_number(settings, "typo_min_length", 5, 3, 20),
+            known=frozenset(_plain_words(data, settings)),
         )
 
     def find(self, words: Words, families: Sequence[Family]) -> list[Match]:
@@ -191,7 +223,7 @@ class WordLists:
         for family in families:
             seen: set[str] = set()
             for phrase in family.phrases:
-                for start, end in words.spans(phrase):
+                for start, end in words.spans(phrase, family.typos):
                     found = words.text(start, end)
                     if found in seen or family.excepted(words, start, end):
                         continue
@@ -228,18 +260,49 @@ def _level(table: Mapping[str, Any], key: str, levels: Sequence[str], where: str
     return str(value)
 
 
-def _window(settings: Mapping[str, Any], key: str) -> int:
-    value = settings.get(key, 3)
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 10:
-        raise ValueError(f"settings.{key} must be a whole number from 0 to 10")
+def _number(settings: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
+    value = settings.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ValueError(f"settings.{key} must be a whole number from {low} to {high}")
     return value
 
 
-def _phrases(table: Mapping[str, Any], key: str, where: str) -> tuple[Phrase, ...]:
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """At most one letter dropped, added or changed, or two neighbours swapped."""
+    if abs(len(a) - len(b)) == 1:
+        longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+        return shorter in _deletions(longer)
+    if len(a) != len(b):
+        return False
+    differ = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    return len(differ) <= 1 or (len(differ) == 2 and differ[1] == differ[0] + 1
+                                 and a[differ[0]] == b[differ[1]] and a[differ[1]] == b[differ[0]])
+
+
+def _plain_words(data: Mapping[str, Any], settings: Mapping[str, Any]) -> set[str]:
+    """Every plain word of every list (a listed word is real, not a typo) and not_typos."""
+    words = {w for w in (_compile_word(x) for x in _strings(settings, "not_typos", "settings")) if w}
+    for key in ("urgency", "impact"):
+        for entry in data.get(key, []):
+            for phrase in _phrases(entry, "words", f"[[{key}]]"):
+                words.update(p for alternatives, _ in phrase.steps for p in alternatives
+                             if p[-1] not in "*#")
+    return words
+
+
+def _strings(table: Mapping[str, Any], key: str, where: str) -> list[str]:
     words = table.get(key, [])
     if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
         raise ValueError(f"{where}.{key} must be a list of strings")
-    return tuple(Phrase.parse(word) for word in words)
+    return words
+
+
+def _phrases(table: Mapping[str, Any], key: str, where: str) -> tuple[Phrase, ...]:
+    return tuple(Phrase.parse(word) for word in _strings(table, key, where))
 
 
 def _families(data: Mapping[str, Any], key: str, levels: Sequence[str]) -> tuple[Family, ...]:
@@ -252,12 +315,12 @@ def _families(data: Mapping[str, Any], key: str, levels: Sequence[str]) -> tuple
         if not isinstance(entry, Mapping) or not isinstance(entry.get("family"), str):
             raise ValueError(f"{where} needs a 'family' name")
         where = f"[[{key}]] '{entry['family']}'"
-        negatable = entry.get("negatable", True)
-        if not isinstance(negatable, bool):
-            raise ValueError(f"{where}: negatable must be true or false")
+        negatable, typos = entry.get("negatable", True), entry.get("typos", False)
+        if not isinstance(negatable, bool) or not isinstance(typos, bool):
+            raise ValueError(f"{where}: negatable and typos must be true or false")
         phrases = _phrases(entry, "words", where)
         if not phrases:
             raise ValueError(f"{where} has no words")
         families.append(Family(entry["family"], _level(entry, "level", levels, where),
-                               phrases, negatable, _phrases(entry, "except", where)))
+                               phrases, negatable, _phrases(entry, "except", where), typos))
     return tuple(families)

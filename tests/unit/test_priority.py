@@ -177,6 +177,23 @@ def test_a_makeshift_bridge_is_no_emergency_but_a_broken_one_is() -> None:
     assert suggest("jembatan darurat dari bambu putus", LISTS).urgency == Urgency.SEGERA
 
 
+@pytest.mark.parametrize("text", [
+    "gudang padi trebakar", "jmbatan ambruk", "tetangga saya pinsgan di jalan",
+    "anak saya tersetrun di kamar mandi",
+])
+def test_a_typo_in_an_emergency_word_still_counts(text: str) -> None:
+    assert suggest(text, LISTS).priority == Priority.DARURAT
+
+
+@pytest.mark.parametrize("text", [
+    "mohon info jalan ke dusun banjar",  # a place, one letter from "banjir"
+    "pemeriksaan kesehatan gratis kapan?",  # two letters from "pemerkosaan"
+    "rumah warga RT 05 tadi subuh",  # "subuh" is short: never read as "rubuh"
+])
+def test_a_real_word_near_an_emergency_word_does_not_count(text: str) -> None:
+    assert suggest(text, LISTS).urgency != Urgency.SEGERA
+
+
 def test_the_strongest_signal_wins() -> None:
     text = "Usul pak: jembatan sudah putus, mohon dibangun ulang"
     assert suggest(text, LISTS).urgency == Urgency.SEGERA
