@@ -98,6 +98,17 @@ class Words:
     def text(self, start: int, end: int) -> str:
         return " ".join(self.tokens[start:end])
 
+    def shown(self, positions: Sequence[int]) -> str:
+        """The matched words only, "..." for skipped ones (a name between them stays out of
+        the reasons), a number of more than four digits as "#" (it may be a NIK or a phone)."""
+        parts = []
+        for index, at in enumerate(positions):
+            if index and at != positions[index - 1] + 1:
+                parts.append("...")
+            token = self.tokens[at]
+            parts.append("#" if token.isdigit() and len(token) > 4 else token)
+        return " ".join(parts)
+
     def _positions(self, pattern: str) -> list[int]:
         """Where one list word matches: exactly (or with a suffix), as a prefix, or a number."""
         if pattern == "#":
@@ -132,24 +143,31 @@ class Words:
         return self._unions[key]
 
     def spans(self, phrase: Phrase, typos: bool = False) -> list[tuple[int, int]]:
-        """Every (start, end) where the phrase occurs; each later step takes the nearest word."""
+        """Every (start, end) where the phrase occurs."""
+        return [(found[0], found[-1] + 1) for found in self.matches(phrase, typos)]
+
+    def matches(self, phrase: Phrase, typos: bool = False) -> list[tuple[int, ...]]:
+        """The positions of the matched words, for every occurrence of the phrase; after a
+        gap, the nearest word that fits is taken."""
         found = []
         for start in self._union(phrase.steps[0][0], typos):
-            end = self._follow(start + 1, phrase.steps[1:], typos)
-            if end is not None:
-                found.append((start, end))
+            rest = self._follow(start + 1, phrase.steps[1:], typos)
+            if rest is not None:
+                found.append((start, *rest))
         return found
 
     def _follow(self, position: int, steps: Sequence[tuple[tuple[str, ...], bool]],
-                typos: bool) -> int | None:
+                typos: bool) -> list[int] | None:
+        positions = []
         for alternatives, gap in steps:
             candidates = self._union(alternatives, typos)
             at = bisect_left(candidates, position)
             reach = position + (GAP_WORDS + 1 if gap else 1)
             if at == len(candidates) or candidates[at] >= reach:
                 return None
+            positions.append(candidates[at])
             position = candidates[at] + 1
-        return position
+        return positions
 
 
 @dataclass(frozen=True)
@@ -175,7 +193,7 @@ class Match:
 
     family: Family
     phrase: Phrase
-    found: str  # the words of the text it matched, normalised
+    found: str  # the words of the text it matched, normalised ("..." for words skipped)
     cancelled_by: str | None = None
 
 
@@ -223,8 +241,9 @@ class WordLists:
         for family in families:
             seen: set[str] = set()
             for phrase in family.phrases:
-                for start, end in words.spans(phrase, family.typos):
-                    found = words.text(start, end)
+                for positions in words.matches(phrase, family.typos):
+                    start, end = positions[0], positions[-1] + 1
+                    found = words.shown(positions)
                     if found in seen or family.excepted(words, start, end):
                         continue
                     seen.add(found)

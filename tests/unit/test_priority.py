@@ -137,6 +137,15 @@ def test_reasons_name_the_words_and_the_priority_follows_the_matrix() -> None:
     assert suggestion.reason_text == "; ".join(suggestion.reasons)
 
 
+def test_reasons_keep_out_the_words_between_and_long_numbers() -> None:
+    """A name between matched words, or a NIK before "anak", never reaches the reasons."""
+    suggestion = suggest("anak saya Wulan Sekar belum pulang; 3322014509870003 anak", LISTS)
+    assert "'anak ... belum pulang' (orang hilang atau terjebak) -> urgensi segera" in (
+        suggestion.reasons)
+    assert "wulan" not in suggestion.reason_text and "3322" not in suggestion.reason_text
+    assert "'# anak' (beberapa keluarga) -> dampak kelompok" in suggestion.reasons
+
+
 def test_nothing_matched_gives_the_defaults_and_says_so() -> None:
     suggestion = suggest("Mohon ditindaklanjuti.", LISTS)
     assert (suggestion.urgency, suggestion.impact, suggestion.priority) == (
