@@ -18,6 +18,8 @@ from mailflow.core.priority import MATRIX, Impact, Urgency, priority_for, sugges
 from mailflow.core.priority_lists import WordLists, normalise
 from mailflow.errors import ConfigError
 from mailflow.vocabulary import Priority
+from tests.e2e.leaks import Secrets
+from tests.fixtures.identity_complaints import complaints
 from tests.fixtures.priority_set import load_labelled
 
 ACCURACY_FLOOR = 0.85
@@ -144,6 +146,16 @@ def test_reasons_keep_out_the_words_between_and_long_numbers() -> None:
         suggestion.reasons)
     assert "wulan" not in suggestion.reason_text and "3322" not in suggestion.reason_text
     assert "'# anak' (beberapa keluarga) -> dampak kelompok" in suggestion.reasons
+
+
+def test_reasons_carry_no_identity_even_from_the_raw_complaint() -> None:
+    """Over the 108 identity complaints of issue 7, read whole (intake would read them with
+    the identity removed), the reasons never hold a name, NIK, phone, address or email."""
+    fixture = complaints()
+    secrets = Secrets(fixture)
+    leaks = [leak for c in fixture for leak in secrets.leaks(
+        f"reasons #{c.index}", suggest(f"{c.subject}\n{c.text or c.html}", LISTS).reason_text)]
+    assert leaks == []
 
 
 def test_nothing_matched_gives_the_defaults_and_says_so() -> None:
