@@ -68,6 +68,8 @@ class Impact(StrEnum):
 _URGENCY_ORDER = list(Urgency)
 _IMPACT_ORDER = list(Impact)
 
+REASONS_SHOWN = 8  # in reason_text; a long mail can match dozens of phrases
+
 _D, _T, _S, _R = Priority.DARURAT, Priority.TINGGI, Priority.SEDANG, Priority.RENDAH
 
 
@@ -101,9 +103,17 @@ class Suggestion:
     reasons: tuple[str, ...]
 
     @property
+    def summary(self) -> str:
+        """The suggestion in one phrase, e.g. "darurat (urgensi segera, dampak kelompok)"."""
+        return f"{self.priority.value} (urgensi {self.urgency.value}, dampak {self.impact.value})"
+
+    @property
     def reason_text(self) -> str:
-        """One line for the ticket and `tickets --json`: the reasons joined by '; '."""
-        return "; ".join(self.reasons)
+        """One line for the ticket and `tickets --json`: the summary, then at most
+        REASONS_SHOWN reasons (strongest first) joined by '; ', and how many more there were."""
+        shown = "; ".join(self.reasons[:REASONS_SHOWN])
+        more = len(self.reasons) - REASONS_SHOWN
+        return f"{self.summary}: {shown}" + (f"; dan {more} alasan lain" if more > 0 else "")
 
 
 def word_lists(data: Mapping[str, Any]) -> WordLists:

@@ -1,8 +1,8 @@
 """The priority suggester's word lists as data, and the matching of their phrases in a text.
 
-Pure: `WordLists.from_data` takes the parsed TOML (a plain mapping; the file is read by
-mailflow/adapters/priority_words.py) and `find` takes a text and returns what matched. The
-default lists are mailflow/core/priority_words.toml, which explains the phrase syntax:
+Pure: `WordLists.from_data` compiles the parsed TOML (a plain mapping; the file is read by
+mailflow/adapters/priority_words.py) and `WordLists.find` returns what matched in a text's
+`Words`. The default lists are mailflow/core/priority_words.toml, which explains the syntax:
 
     kebakar*              a word starting with "kebakar" (kebakaran, kebakarannya)
     listrik padam         the two words in this order, next to each other
@@ -12,7 +12,9 @@ default lists are mailflow/core/priority_words.toml, which explains the phrase s
 Text and phrases are normalised the same way: lower case, accents and punctuation removed,
 letters and digits split ("rt03" -> "rt 03"), and a repeated letter written once
 ("banjiiir" -> "banjir", so "saat" is "sat" on both sides). A plain word also matches with
-the suffixes -nya, -lah, -pun, -kah, -ne and -e ("banjirnya", "kabele").
+the suffixes -nya, -lah, -pun, -kah, -ne and -e ("banjirnya", "kabele"), and, in a family
+marked `typos`, with one letter dropped, added, changed or two neighbours swapped. A family's
+`except` phrases keep a word from counting inside them; its negations cancel a match.
 """
 
 from __future__ import annotations

@@ -14,7 +14,15 @@ from pathlib import Path
 import pytest
 
 from mailflow.adapters.priority_words import default_text, load_word_lists
-from mailflow.core.priority import MATRIX, Impact, Urgency, priority_for, suggest, word_lists
+from mailflow.core.priority import (
+    MATRIX,
+    REASONS_SHOWN,
+    Impact,
+    Urgency,
+    priority_for,
+    suggest,
+    word_lists,
+)
 from mailflow.core.priority_lists import WordLists, normalise
 from mailflow.errors import ConfigError
 from mailflow.vocabulary import Priority
@@ -136,7 +144,17 @@ def test_reasons_name_the_words_and_the_priority_follows_the_matrix() -> None:
         Urgency.SEGERA, Impact.KELOMPOK, Priority.DARURAT)
     assert "'kebakaran' (kebakaran) -> urgensi segera" in suggestion.reasons
     assert "'rt 02' (beberapa keluarga) -> dampak kelompok" in suggestion.reasons
-    assert suggestion.reason_text == "; ".join(suggestion.reasons)
+    assert suggestion.reason_text == (
+        "darurat (urgensi segera, dampak kelompok): " + "; ".join(suggestion.reasons))
+
+
+def test_reason_text_stays_short_for_a_long_mail() -> None:
+    text = " ".join(c.text for c in LABELLED)
+    suggestion = suggest(text, LISTS)
+    assert len(suggestion.reasons) > REASONS_SHOWN
+    assert suggestion.reason_text.endswith(
+        f"; dan {len(suggestion.reasons) - REASONS_SHOWN} alasan lain")
+    assert suggestion.reason_text.count("; ") == REASONS_SHOWN
 
 
 def test_reasons_keep_out_the_words_between_and_long_numbers() -> None:
