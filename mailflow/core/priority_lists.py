@@ -1,0 +1,347 @@
+"""The priority suggester's word lists as data, and the matching of their phrases in a text.
+
+Pure: `WordLists.from_data` compiles the parsed TOML (a plain mapping; the file is read by
+mailflow/adapters/priority_words.py) and `WordLists.find` returns what matched in a text's
+`Words`. The default lists are mailflow/core/priority_words.toml, which explains the syntax:
+
+    kebakar*              a word starting with "kebakar" (kebakaran, kebakarannya)
+    listrik padam         the two words in this order, next to each other
+    air|banyu ... naik    "air" or "banyu", then "naik" within a few words
+    # kk                  a number followed by "kk" ("15 KK", "15kk")
+
+Text and phrases are normalised the same way: lower case, accents and punctuation removed,
+letters and digits split ("rt03" -> "rt 03"), and a repeated letter written once
+("banjiiir" -> "banjir", so "saat" is "sat" on both sides). A plain word also matches with
+the suffixes -nya, -lah, -pun, -kah, -ne and -e ("banjirnya", "kabele"), and, in a family
+marked `typos`, with one letter dropped, added, changed or two neighbours swapped. A family's
+`except` phrases keep a word from counting inside them; its negations cancel a match.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_left
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+GAP_WORDS = 6  # how many words "..." may skip
+_SUFFIXES = ("nya", "lah", "pun", "kah", "ne", "e")
+_TOKEN = re.compile(r"[a-z]+|[0-9]+")
+_REPEAT = re.compile(r"([a-z])\1+")
+
+
+def normalise(text: str) -> list[str]:
+    """The words of a text as matching sees them (see the module's docstring)."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return [_REPEAT.sub(r"\1", token) for token in _TOKEN.findall(plain)]
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """One entry of a list, compiled: a sequence of steps, each a set of alternatives."""
+
+    source: str  # as written in the list, for the reasons staff read
+    steps: tuple[tuple[tuple[str, ...], bool], ...]  # (alternatives, may follow a gap)
+
+    @classmethod
+    def parse(cls, source: str) -> Phrase:
+        steps: list[tuple[tuple[str, ...], bool]] = []
+        gap = False
+        for part in source.split():
+            if part == "...":
+                gap = True
+                continue
+            alternatives = tuple(_compile_word(word) for word in part.split("|"))
+            if not all(alternatives):
+                raise ValueError(f"phrase '{source}': '{part}' needs letters or digits, "
+                                 "not both in one word ('rt 03', not 'rt03')")
+            steps.append((alternatives, gap))
+            gap = False
+        if not steps or gap:
+            raise ValueError(f"phrase '{source}' is empty or ends with '...'")
+        return cls(source, tuple(steps))
+
+
+def _compile_word(word: str) -> str:
+    """A list word as matching compares it: normalised, keeping `*` (prefix) and `#` (number)."""
+    if word == "#":
+        return "#"
+    star = word.endswith("*")
+    tokens = normalise(word.rstrip("*"))
+    if len(tokens) != 1:
+        return ""  # no letters, or letters and digits mixed ("rt03": write "rt #" or "rt 03")
+    return tokens[0] + ("*" if star else "")
+
+
+class Words:
+    """A text's normalised words, indexed so that every phrase is found in about linear time.
+
+    Positions are looked up per distinct word, never per word of the text, so a long mail
+    costs little more than a short one per phrase.
+    """
+
+    def __init__(self, tokens: Sequence[str], known: frozenset[str] = frozenset(),
+                 typo_min_length: int = 5) -> None:
+        self.tokens = list(tokens)
+        self._by_token: dict[str, list[int]] = {}
+        for index, token in enumerate(self.tokens):
+            self._by_token.setdefault(token, []).append(index)
+        self._unions: dict[tuple[tuple[str, ...], bool], list[int]] = {}
+        self._known = known  # real words, never read as a typo of another
+        self._typo_min = typo_min_length
+        self._near: dict[str, set[str]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def text(self, start: int, end: int) -> str:
+        return " ".join(self.tokens[start:end])
+
+    def shown(self, positions: Sequence[int]) -> str:
+        """The matched words only, "..." for skipped ones (a name between them stays out of
+        the reasons), a number of more than four digits as "#" (it may be a NIK or a phone)."""
+        parts = []
+        for index, at in enumerate(positions):
+            if index and at != positions[index - 1] + 1:
+                parts.append("...")
+            token = self.tokens[at]
+            parts.append("#" if token.isdigit() and len(token) > 4 else token)
+        return " ".join(parts)
+
+    def _positions(self, pattern: str) -> list[int]:
+        """Where one list word matches: exactly (or with a suffix), as a prefix, or a number."""
+        if pattern == "#":
+            return [i for token, at in self._by_token.items() if token.isdigit() for i in at]
+        if pattern.endswith("*"):
+            stem = pattern[:-1]
+            return [i for token, at in self._by_token.items() if token.startswith(stem) for i in at]
+        return [i for form in (pattern, *(pattern + s for s in _SUFFIXES))
+                for i in self._by_token.get(form, ())]
+
+    def _typo_positions(self, pattern: str) -> list[int]:
+        """Where a word one letter away from a plain list word stands (dropped, added, changed
+        or two neighbours swapped: "kebakran", "jembtan", "abmruk"), unless it is a real word."""
+        if pattern[-1] in "*#" or len(pattern) < self._typo_min:
+            return []
+        if self._near is None:
+            self._near = {}
+            for token in self._by_token:
+                if token.isalpha() and len(token) >= self._typo_min - 1 and token not in self._known:
+                    for key in {token} | _deletions(token):
+                        self._near.setdefault(key, set()).add(token)
+        tokens = set().union(*(self._near.get(key, ()) for key in {pattern} | _deletions(pattern)))
+        return [i for token in tokens if _one_edit(pattern, token) for i in self._by_token[token]]
+
+    def _union(self, alternatives: tuple[str, ...], typos: bool = False) -> list[int]:
+        key = (alternatives, typos)
+        if key not in self._unions:
+            found = {i for p in alternatives for i in self._positions(p)}
+            if typos:
+                found.update(i for p in alternatives for i in self._typo_positions(p))
+            self._unions[key] = sorted(found)
+        return self._unions[key]
+
+    def spans(self, phrase: Phrase, typos: bool = False) -> list[tuple[int, int]]:
+        """Every (start, end) where the phrase occurs."""
+        return [(found[0], found[-1] + 1) for found in self.matches(phrase, typos)]
+
+    def matches(self, phrase: Phrase, typos: bool = False) -> list[tuple[int, ...]]:
+        """The positions of the matched words, for every occurrence of the phrase; after a
+        gap, the nearest word that fits is taken."""
+        found = []
+        for start in self._union(phrase.steps[0][0], typos):
+            rest = self._follow(start + 1, phrase.steps[1:], typos)
+            if rest is not None:
+                found.append((start, *rest))
+        return found
+
+    def _follow(self, position: int, steps: Sequence[tuple[tuple[str, ...], bool]],
+                typos: bool) -> list[int] | None:
+        positions = []
+        for alternatives, gap in steps:
+            candidates = self._union(alternatives, typos)
+            at = bisect_left(candidates, position)
+            reach = position + (GAP_WORDS + 1 if gap else 1)
+            if at == len(candidates) or candidates[at] >= reach:
+                return None
+            positions.append(candidates[at])
+            position = candidates[at] + 1
+        return positions
+
+
+@dataclass(frozen=True)
+class Family:
+    """Words that point to one level of urgency or impact ("kebakaran" -> segera)."""
+
+    name: str
+    level: str  # a value of Urgency or Impact (checked by the caller that knows them)
+    phrases: tuple[Phrase, ...]
+    negatable: bool  # "tidak ada banjir" cancels it; "tidak ada air" must not cancel air
+    # Phrases in which a match does not count ("pulang sekolah" is no school's problem).
+    exceptions: tuple[Phrase, ...] = ()
+    typos: bool = False  # a word one letter away from a listed word counts too
+
+    def excepted(self, words: Words, start: int, end: int) -> bool:
+        return any(s <= start and end <= e for phrase in self.exceptions
+                   for s, e in words.spans(phrase))
+
+
+@dataclass(frozen=True)
+class Match:
+    """One phrase of a family found in the text, and whether a negation cancelled it."""
+
+    family: Family
+    phrase: Phrase
+    found: str  # the words of the text it matched, normalised ("..." for words skipped)
+    cancelled_by: str | None = None
+
+
+@dataclass(frozen=True)
+class WordLists:
+    """Every list the suggester uses, compiled."""
+
+    urgency: tuple[Family, ...]
+    impact: tuple[Family, ...]
+    negations_before: tuple[Phrase, ...]  # "tidak", "bukan", "tahun lalu" ... before a match
+    negations_after: tuple[Phrase, ...]  # "sudah surut", "sudah padam" ... after a match
+    window_before: int  # how many words before a match a negation may end
+    window_after: int  # how many words after a match a negation may start
+    default_urgency: str
+    default_impact: str
+    typo_min_length: int  # shorter list words must be spelt right
+    known: frozenset[str]  # real words that are never a typo: every plain list word, not_typos
+
+    def words(self, text: str) -> Words:
+        """The text's words, ready for `find`."""
+        return Words(normalise(text), self.known, self.typo_min_length)
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any], urgency_levels: Sequence[str],
+                  impact_levels: Sequence[str]) -> WordLists:
+        """Compile the parsed lists; ValueError names the entry that is wrong."""
+        settings = _table(data, "settings")
+        default_urgency = _level(settings, "default_urgency", urgency_levels, "settings")
+        default_impact = _level(settings, "default_impact", impact_levels, "settings")
+        return cls(
+            urgency=_families(data, "urgency", urgency_levels),
+            impact=_families(data, "impact", impact_levels),
+            negations_before=_phrases(settings, "negations_before", "settings"),
+            negations_after=_phrases(settings, "negations_after", "settings"),
+            window_before=_number(settings, "window_before", 3, 0, 10),
+            window_after=_number(settings, "window_after", 3, 0, 10),
+            default_urgency=default_urgency, default_impact=default_impact,
+            typo_min_length=_number(settings, "typo_min_length", 5, 3, 20),
+            known=frozenset(_plain_words(data, settings)),
+        )
+
+    def find(self, words: Words, families: Sequence[Family]) -> list[Match]:
+        """Every phrase of these families in the words, each at most once per family."""
+        matches = []
+        for family in families:
+            seen: set[str] = set()
+            for phrase in family.phrases:
+                for positions in words.matches(phrase, family.typos):
+                    start, end = positions[0], positions[-1] + 1
+                    found = words.shown(positions)
+                    if found in seen or family.excepted(words, start, end):
+                        continue
+                    seen.add(found)
+                    cancel = self._negation(words, start, end) if family.negatable else None
+                    matches.append(Match(family, phrase, found, cancel))
+        return matches
+
+    def _negation(self, words: Words, start: int, end: int) -> str | None:
+        before = Words(words.tokens[max(0, start - self.window_before - 2):start])
+        for phrase in self.negations_before:
+            for s, e in before.spans(phrase):
+                if e >= len(before) - self.window_before:
+                    return before.text(s, e)
+        after = Words(words.tokens[end:end + self.window_after + 2])
+        for phrase in self.negations_after:
+            for s, e in after.spans(phrase):
+                if s <= self.window_after:
+                    return after.text(s, e)
+        return None
+
+
+def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, Mapping):
+        raise ValueError(f"[{key}] is missing or not a table")
+    return value
+
+
+def _level(table: Mapping[str, Any], key: str, levels: Sequence[str], where: str) -> str:
+    value = table.get(key)
+    if value not in levels:
+        raise ValueError(f"{where}.{key} = {value!r}: choose one of {', '.join(levels)}")
+    return str(value)
+
+
+def _number(settings: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
+    value = settings.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ValueError(f"settings.{key} must be a whole number from {low} to {high}")
+    return value
+
+
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """At most one letter dropped, added or changed, or two neighbours swapped."""
+    if abs(len(a) - len(b)) == 1:
+        longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+        return shorter in _deletions(longer)
+    if len(a) != len(b):
+        return False
+    differ = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+    return len(differ) <= 1 or (len(differ) == 2 and differ[1] == differ[0] + 1
+                                 and a[differ[0]] == b[differ[1]] and a[differ[1]] == b[differ[0]])
+
+
+def _plain_words(data: Mapping[str, Any], settings: Mapping[str, Any]) -> set[str]:
+    """Every plain word of every list (a listed word is real, not a typo) and not_typos."""
+    words = {w for w in (_compile_word(x) for x in _strings(settings, "not_typos", "settings")) if w}
+    for key in ("urgency", "impact"):
+        for entry in data.get(key, []):
+            for phrase in _phrases(entry, "words", f"[[{key}]]"):
+                words.update(p for alternatives, _ in phrase.steps for p in alternatives
+                             if p[-1] not in "*#")
+    return words
+
+
+def _strings(table: Mapping[str, Any], key: str, where: str) -> list[str]:
+    words = table.get(key, [])
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise ValueError(f"{where}.{key} must be a list of strings")
+    return words
+
+
+def _phrases(table: Mapping[str, Any], key: str, where: str) -> tuple[Phrase, ...]:
+    return tuple(Phrase.parse(word) for word in _strings(table, key, where))
+
+
+def _families(data: Mapping[str, Any], key: str, levels: Sequence[str]) -> tuple[Family, ...]:
+    entries = data.get(key, [])
+    if not isinstance(entries, list):
+        raise ValueError(f"[[{key}]] must be an array of tables")
+    families = []
+    for number, entry in enumerate(entries, start=1):
+        where = f"[[{key}]] number {number}"
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("family"), str):
+            raise ValueError(f"{where} needs a 'family' name")
+        where = f"[[{key}]] '{entry['family']}'"
+        negatable, typos = entry.get("negatable", True), entry.get("typos", False)
+        if not isinstance(negatable, bool) or not isinstance(typos, bool):
+            raise ValueError(f"{where}: negatable and typos must be true or false")
+        phrases = _phrases(entry, "words", where)
+        if not phrases:
+            raise ValueError(f"{where} has no words")
+        families.append(Family(entry["family"], _level(entry, "level", levels, where),
+                               phrases, negatable, _phrases(entry, "except", where), typos))
+    return tuple(families)
