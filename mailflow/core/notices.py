@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mailflow.config import Config, StaffMember
+from mailflow.core.commands import command_lines
 from mailflow.core.identity import Identity
 from mailflow.core.parse import Attachment
 from mailflow.core.privacy import redactor_for
@@ -194,6 +195,7 @@ def ticket_notice(cfg: Config, member: StaffMember, ticket: TicketFacts, identit
         "identity": identity if sees else None,
         "other_reply_to": other_reply_to if sees else None,
         "attachments": listed,
+        "commands": command_lines(member.roles),
     }
     heading = "Pengaduan baru" if action == "diverifikasi" else "Tugas tindak lanjut"
     return Outgoing(OutboxKind.NOTIFY, member.email, f"[{ticket.number}] {heading}: {subject[:80]}",

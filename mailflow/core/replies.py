@@ -17,20 +17,16 @@ import re
 from dataclasses import dataclass, field, replace
 
 from mailflow.config import Config, StaffMember
-from mailflow.core.commands import HELP, StaffReply, parse_staff_reply
+from mailflow.core.commands import StaffReply, help_for, parse_staff_reply
 from mailflow.core.identity import Identity, extract_identity, nik_problem
 from mailflow.core.notices import Outgoing, staff_note, status_update, ticket_notice
 from mailflow.core.parse import ParsedMessage
 from mailflow.core.privacy import redactor_for
 from mailflow.core.reply_text import new_text
 from mailflow.core.tickets import EventPlan, TicketFacts, assess
-from mailflow.core.workflow import check_transition
-from mailflow.vocabulary import VERIFIER_ROLES, EventKind, Missing, Role, Status
+from mailflow.core.workflow import check_transition, may_set
+from mailflow.vocabulary import EventKind, Missing, Role, Status
 
-# Moving a complaint into or out of verification is the verifier's call (or the head's);
-# follow-up officers report progress and completion.
-_VERIFIER_TARGETS = frozenset({Status.DIVERIFIKASI, Status.DITOLAK, Status.PERLU_DATA,
-                               Status.DITERIMA})
 _STATUS_REQUEST = re.compile(r"^\s*(cek\s+|check\s+)?status\b", re.IGNORECASE)
 _NOTE_LIMIT = 20000
 _UNVERIFIED_WARNING = (
@@ -70,7 +66,7 @@ def check_staff_reply(ticket: TicketFacts, member: StaffMember, reply: StaffRepl
         refusal = check_transition(ticket.status, reply.status, has_message=public)
         if refusal is not None:
             problems.append(refusal.reason)
-        elif reply.status in _VERIFIER_TARGETS and VERIFIER_ROLES.isdisjoint(member.roles):
+        elif not may_set(member.roles, reply.status):
             problems.append(f"status '{reply.status.value}' hanya dapat diberikan oleh "
                             "verifikator atau kepala desa")
     if reply.assignee is not None and cfg.staff_member(reply.assignee) is None:
@@ -152,7 +148,7 @@ def _explanation(cfg: Config, ticket: TicketFacts, member: StaffMember, msg: Par
         f"Balasan Anda untuk tiket {ticket.number} tidak dijalankan; tidak ada yang diubah.",
         "Alasannya:\n" + "\n".join(f"- {p}" for p in problems),
         f"Status tiket saat ini: {ticket.status} ({ticket.status.label}).",
-        HELP,
+        help_for(member.roles),
     ]
     return staff_note(cfg, ticket, member.email, f"Re: [{ticket.number}] Perintah tidak dapat "
                       "dijalankan", f"Yth. {member.name},", paragraphs, in_reply_to=msg.message_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from datetime import datetime
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -129,6 +130,22 @@ def test_staff_drive_a_ticket_to_done_and_the_resident_hears_each_step(mail_worl
     assert [(e.from_status, e.to_status) for e in events if e.kind == "status"] == [
         ("diterima", "diverifikasi"), ("diverifikasi", "diproses"), ("diproses", "selesai")]
     assert {e.auth for e in events if e.kind == "status"} == {"signed_reply"}
+
+
+def test_the_officer_reads_the_state_the_reply_set_and_only_the_commands_an_officer_may_use(
+        mail_world: Any, tmp_path: Path) -> None:
+    cfg, note = _start(mail_world, tmp_path)
+    mail_world.deliver(INBOX, staff_reply(SEKDES, note, f"#petugas {KASI}\n#status diverifikasi\n"
+                                          "#prioritas tinggi\n\nSudah kami periksa."))
+    _poll(cfg)
+    [officer_note] = [_read(m) for m in mail_world.messages(KASI)]
+    text = _text(officer_note).replace("\r\n", "\n")
+    assert re.search(r"^Status\s*: Sudah diverifikasi$", text, re.MULTILINE), text
+    assert re.search(r"^Prioritas\s*: tinggi$", text, re.MULTILINE), text
+    assert "#status diproses | selesai\n" in text
+    assert "diverifikasi |" not in text and "perlu_data" not in text and "#tolak" not in text
+    html = officer_note.get_body(("html",)).get_content()
+    assert "#status diproses | selesai" in html and "#tolak" not in html
 
 
 def test_internal_note_never_reaches_the_resident(mail_world: Any, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import pytest
 from mailflow.config import Config
 from mailflow.core.commands import parse_staff_reply
 from mailflow.core.identity import Identity
+from mailflow.core.notices import new_ticket_notices
 from mailflow.core.replies import (
     ReplyPlan,
     check_staff_reply,
@@ -141,6 +142,37 @@ def test_the_assigned_officer_is_notified_without_the_reporters_identity() -> No
     for secret in SITI_SECRETS:
         assert secret not in text_of(notice), secret
     assert "jalan rusak" in notice.context["description"]
+
+
+def test_the_officers_notification_shows_the_state_after_every_command_of_the_reply() -> None:
+    plan = _staff(SEKDES, f"#petugas {KASI}\n#status diverifikasi\n#prioritas tinggi\n\nOk.")
+    [notice] = to(plan.outgoing, KASI)
+    # The officer reads what this reply set, not what the ticket was before it.
+    assert notice.context["status_label"] == Status.DIVERIFIKASI.label
+    assert notice.context["priority"] == "tinggi"
+
+
+def test_the_officers_notification_lists_only_the_commands_an_officer_may_use() -> None:
+    plan = _staff(SEKDES, f"#status diverifikasi\n#petugas {KASI}\n\nOk.")
+    [notice] = to(plan.outgoing, KASI)
+    commands = notice.context["commands"]
+    assert commands[0] == "#status diproses | selesai"
+    assert not any(line.startswith("#tolak") for line in commands)
+    assert "#petugas alamat@email" in commands
+
+
+def test_a_verifier_is_shown_every_status_and_tolak() -> None:
+    [notice] = new_ticket_notices(config(), ticket(), siti(), [])
+    assert notice.context["commands"][0] == (
+        "#status diverifikasi | diproses | selesai | perlu_data | ditolak")
+    assert "#tolak <alasan penolakan>" in notice.context["commands"]
+
+
+def test_an_officers_refusal_explains_only_the_commands_an_officer_may_use() -> None:
+    plan = _staff(KASI, "#status diverifikasi\nSudah dicek.")
+    reasons = _reasons(plan)
+    assert "#status diproses | selesai" in reasons
+    assert "#status diverifikasi |" not in reasons and "#tolak" not in reasons
 
 
 def test_assigning_the_officer_already_assigned_sends_nothing_new() -> None:
