@@ -221,6 +221,8 @@ class StaffMember(_Section):
     name: Annotated[str, Field(min_length=1)]
     # strict=False: TOML gives the role as a string; the enum still rejects unknown words.
     roles: Annotated[list[Annotated[Role, Field(strict=False)]], Field(min_length=1)]
+    # A short receipt for each applied reply: None follows [commands] receipts.
+    receipts: bool | None = None
 
     @property
     def address(self) -> str:
@@ -250,6 +252,9 @@ class CommandsConfig(_Section):
     trusted_authserv_ids: list[str] = []
     # Where security events (forged or unauthenticated commands) are reported.
     admin_address: Annotated[str, Field(pattern=r"^[^@\s<>]+@[^@\s<>]+$")] | None = None
+    # A staff member whose reply was applied gets a short receipt in its thread (what changed,
+    # who was told); a [[staff]] entry's own `receipts` overrides this.
+    receipts: bool = True
     _secret: bytes = PrivateAttr(default=b"")
 
     @model_validator(mode="after")

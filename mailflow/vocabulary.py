@@ -186,12 +186,14 @@ class OutboxKind(StrEnum):
     STATUS = "status"  # a status change or answer to the reporter
     STAFF_NOTE = "staff"  # a short note to staff or the administrator (refusal, alert, reply)
     NOTIFY = "notify"  # a new ticket or an assignment, with the ticket's details
+    RECEIPT = "receipt"  # to a staff member whose reply was applied: what changed, who was told
 
     @property
     def label(self) -> str:
         return {OutboxKind.ACK: "tanda terima", OutboxKind.ACK_STAFF: "tanda terima untuk staf",
                 OutboxKind.STATUS: "kabar status", OutboxKind.STAFF_NOTE: "pesan untuk staf",
-                OutboxKind.NOTIFY: "pemberitahuan tiket"}[self]
+                OutboxKind.NOTIFY: "pemberitahuan tiket",
+                OutboxKind.RECEIPT: "konfirmasi perintah staf"}[self]
 
 
 class OutboxState(StrEnum):

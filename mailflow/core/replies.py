@@ -22,10 +22,11 @@ from mailflow.core.identity import Identity, extract_identity, nik_problem
 from mailflow.core.notices import Outgoing, staff_note, status_update, ticket_notice
 from mailflow.core.parse import ParsedMessage
 from mailflow.core.privacy import redactor_for
+from mailflow.core.receipts import Told, staff_receipt, wants_receipt
 from mailflow.core.reply_text import new_text
 from mailflow.core.tickets import EventPlan, TicketFacts, assess
 from mailflow.core.workflow import check_transition, may_set
-from mailflow.vocabulary import EventKind, Missing, Role, Status
+from mailflow.vocabulary import EventKind, Missing, OutboxKind, Role, Status
 
 _STATUS_REQUEST = re.compile(r"^\s*(cek\s+|check\s+)?status\b", re.IGNORECASE)
 _NOTE_LIMIT = 20000
@@ -78,9 +79,10 @@ def check_staff_reply(ticket: TicketFacts, member: StaffMember, reply: StaffRepl
 
 def plan_staff_reply(ticket: TicketFacts, reporter: Identity | None, member: StaffMember,
                      msg: ParsedMessage, method: str | None, cfg: Config,
-                     reason: str = "") -> ReplyPlan:
+                     reason: str = "", *, answers_receipt: bool = False) -> ReplyPlan:
     """A staff member's reply: refused unproven (`reason`: why no proof held), refused with
-    reasons, or applied."""
+    reasons, or applied (with a receipt to its proven sender; `answers_receipt`: the reply
+    answers one of those, see core/receipts.py)."""
     if method is None:
         return _unproven(ticket, member, msg, cfg, reason)
     reply = parse_staff_reply(new_text(msg.text))
@@ -91,7 +93,28 @@ def plan_staff_reply(ticket: TicketFacts, reporter: Identity | None, member: Sta
                          outgoing=(_explanation(cfg, ticket, member, msg, problems),),
                          summary=f"staff command refused ticket={ticket.number} "
                                  f"problems={len(problems)}")
-    return _apply(ticket, reporter, member, msg, method, reply, cfg)
+    plan = _apply(ticket, reporter, member, msg, method, reply, cfg)
+    if not wants_receipt(cfg, member, reply, answers_receipt):
+        return plan
+    return replace(plan, outgoing=(*plan.outgoing, _receipt(cfg, member, msg, ticket, plan, reply,
+                                                            reporter)))
+
+
+def _receipt(cfg: Config, member: StaffMember, msg: ParsedMessage, before: TicketFacts,
+             plan: ReplyPlan, reply: StaffReply, reporter: Identity | None) -> Outgoing:
+    """The receipt for an applied reply, from what its plan sends."""
+    kinds = {o.kind for o in plan.outgoing}
+    officer = next((o.to for o in plan.outgoing if o.kind is OutboxKind.NOTIFY), None)
+    if OutboxKind.STATUS in kinds:
+        told = Told(True, officer=officer)
+    elif reply.status is None and (reply.internal or not reply.message):
+        told = Told(False, "perubahan ini tidak dikirim kepada pelapor", officer)
+    elif reporter is None or not reporter.email:
+        told = Told(False, "pelapor tidak mempunyai alamat email; sampaikan lewat telepon "
+                    "atau WhatsApp bila perlu", officer)
+    else:
+        told = Told(False, "tidak ada yang perlu disampaikan kepada pelapor", officer)
+    return staff_receipt(cfg, member, msg, before, plan.ticket, reply, told)
 
 
 def _staff_event(member: StaffMember, msg: ParsedMessage, method: str, kind: EventKind,

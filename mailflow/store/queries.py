@@ -121,6 +121,15 @@ def ticket_by_reference(session: Session, message_ids: Sequence[str]) -> Ticket 
     return None
 
 
+def outbox_kinds(session: Session, message_ids: Sequence[str]) -> set[OutboxKind]:
+    """The kinds of mailflow's own messages among `message_ids` (what a reply answers)."""
+    kinds: set[OutboxKind] = set()
+    for part in chunks(list(dict.fromkeys(message_ids))):
+        query = select(OutboxMessage.kind).where(col(OutboxMessage.message_id).in_(part))
+        kinds.update(OutboxKind(kind) for kind in session.exec(query).all())
+    return kinds
+
+
 def set_last_uid(session: Session, mailbox: str, uid: int) -> None:
     """Intake has examined `mailbox` up to `uid`; never moves backwards."""
     state = mailbox_state(session, mailbox)

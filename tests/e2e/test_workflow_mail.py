@@ -381,5 +381,7 @@ def test_the_same_staff_reply_delivered_twice_is_applied_once(mail_world: Any,
     _poll(cfg)
     assert tickets(cfg)[0].status == "diverifikasi"
     assert len(mail_world.messages(SITI)) == 2  # acknowledgement and one status update
-    assert len(mail_world.messages(SEKDES)) == 1  # the notification; no refusal for the copy
+    # The notification and one receipt; no refusal, and no second receipt, for the copy.
+    assert [str(_read(m)["Subject"]).split("]")[1].split(":")[0].strip()
+            for m in mail_world.messages(SEKDES)] == ["Pengaduan baru", "Perintah sudah dijalankan"]
     assert [e.kind for e in rows(cfg, TicketEvent)].count("status") == 1

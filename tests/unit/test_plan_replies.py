@@ -12,7 +12,7 @@ import pytest
 from mailflow.config import Config
 from mailflow.core.commands import parse_staff_reply
 from mailflow.core.identity import Identity
-from mailflow.core.notices import new_ticket_notices
+from mailflow.core.notices import Outgoing, new_ticket_notices
 from mailflow.core.replies import (
     ReplyPlan,
     check_staff_reply,
@@ -33,6 +33,7 @@ from tests.unit.plan_support import (
     SITI,
     SITI_NIK,
     SITI_SECRETS,
+    STAFF,
     config,
     member,
     resident_mail,
@@ -71,6 +72,11 @@ def _reasons(plan: ReplyPlan) -> str:
     return "\n".join(explanation.context["paragraphs"])
 
 
+def _not_receipts(plan: ReplyPlan) -> list[Outgoing]:
+    """What an applied reply sends besides its sender's receipt."""
+    return [o for o in plan.outgoing if o.kind is not OutboxKind.RECEIPT]
+
+
 def _refused(plan: ReplyPlan, before: TicketFacts, sender: str) -> None:
     """A refusal changes nothing, is recorded, and is explained to its sender only."""
     assert plan.outcome == "command refused"
@@ -89,7 +95,7 @@ def test_a_verifier_verifies_and_the_resident_hears_it_in_the_acknowledgements_t
     assert (event.kind, event.actor, event.from_status, event.to_status, event.auth) == (
         EventKind.STATUS, SEKDES, Status.DITERIMA, Status.DIVERIFIKASI, SIGNED)
     assert event.note == "Pengaduan Anda sudah kami periksa."
-    [update] = plan.outgoing
+    [update] = _not_receipts(plan)
     assert (update.kind, update.to) == (OutboxKind.STATUS, SITI)
     assert update.subject == "[ADU-2026-00001] Status pengaduan: Sudah diverifikasi"
     assert update.in_reply_to == ACK_ID
@@ -99,7 +105,7 @@ def test_a_verifier_verifies_and_the_resident_hears_it_in_the_acknowledgements_t
 
 def test_the_quoted_notification_is_not_part_of_the_command_or_the_message() -> None:
     plan = _staff(SEKDES, "#status diverifikasi\nSudah kami cek.")
-    [update] = plan.outgoing
+    [update] = _not_receipts(plan)
     assert update.context["message"] == "Sudah kami cek."
     assert "menulis:" not in plan.events[0].note
 
@@ -120,7 +126,7 @@ def test_a_priority_alone_changes_the_ticket_but_tells_the_resident_nothing() ->
     plan = _staff(KASI, "#prioritas darurat", ticket(Status.DIPROSES))
     assert plan.ticket.priority is Priority.DARURAT
     assert [(e.kind, e.note) for e in plan.events] == [(EventKind.PRIORITY, "sedang -> darurat")]
-    assert plan.outgoing == ()
+    assert sent(plan.outgoing) == [(OutboxKind.RECEIPT, KASI)]  # only the receipt
 
 
 def test_the_same_priority_again_is_no_event() -> None:
@@ -178,17 +184,17 @@ def test_an_officers_refusal_explains_only_the_commands_an_officer_may_use() -> 
 def test_assigning_the_officer_already_assigned_sends_nothing_new() -> None:
     plan = _staff(SEKDES, f"#petugas {KASI}", ticket(Status.DIVERIFIKASI, assignee=KASI))
     assert plan.outcome == "command applied"
-    assert plan.events == () and plan.outgoing == ()
+    assert plan.events == () and sent(plan.outgoing) == [(OutboxKind.RECEIPT, SEKDES)]
 
 
 def test_an_officer_reports_progress_and_completion() -> None:
     progress = _staff(KASI, "#status diproses\nPetugas datang besok pagi.", ticket(Status.DIVERIFIKASI))
     assert progress.ticket.status is Status.DIPROSES
-    assert [o.subject for o in progress.outgoing] == [
+    assert [o.subject for o in _not_receipts(progress)] == [
         "[ADU-2026-00001] Status pengaduan: Sedang ditindaklanjuti"]
     done = _staff(KASI, "#status selesai\nJalan sudah ditambal kemarin sore.", progress.ticket)
     assert done.ticket.status is Status.SELESAI
-    [update] = done.outgoing
+    [update] = _not_receipts(done)
     assert update.subject == "[ADU-2026-00001] Status pengaduan: Selesai"
     assert update.context["final"] is True
     assert update.context["message"] == "Jalan sudah ditambal kemarin sore."
@@ -203,7 +209,7 @@ def test_the_head_of_the_village_may_verify() -> None:
 def test_a_rejection_tells_the_resident_the_reason() -> None:
     plan = _staff(SEKDES, "#tolak bukan wewenang desa\nSilakan hubungi kecamatan.")
     assert plan.ticket.status is Status.DITOLAK
-    [update] = plan.outgoing
+    [update] = _not_receipts(plan)
     assert update.subject == "[ADU-2026-00001] Status pengaduan: Tidak dapat ditindaklanjuti"
     assert update.context["message"] == "Alasan: bukan wewenang desa\n\nSilakan hubungi kecamatan."
     assert update.context["final"] is True
@@ -215,14 +221,14 @@ def test_an_internal_note_is_recorded_and_never_mailed_to_the_reporter() -> None
     assert plan.ticket == ticket()
     assert [(e.kind, e.note) for e in plan.events] == [
         (EventKind.INTERNAL_NOTE, "Pelapor tetangga Pak Kadus.")]
-    assert plan.outgoing == ()
+    assert sent(plan.outgoing) == [(OutboxKind.RECEIPT, SEKDES)]  # only the receipt
 
 
 def test_a_message_without_commands_goes_to_the_resident_without_a_status_change() -> None:
     plan = _staff(SEKDES, "Mohon kirimkan foto lokasinya.")
     assert plan.ticket == ticket()
     assert [(e.kind, e.note) for e in plan.events] == [(EventKind.MESSAGE, "Mohon kirimkan foto lokasinya.")]
-    [update] = plan.outgoing
+    [update] = _not_receipts(plan)
     assert (update.to, update.context["changed"], update.context["message"]) == (
         SITI, False, "Mohon kirimkan foto lokasinya.")
 
@@ -230,7 +236,7 @@ def test_a_message_without_commands_goes_to_the_resident_without_a_status_change
 def test_a_status_change_for_a_reporter_without_email_is_applied_and_noted() -> None:
     plan = _staff(SEKDES, "#status diverifikasi\nOk.", reporter=siti(email=None))
     assert plan.ticket.status is Status.DIVERIFIKASI
-    assert plan.outgoing == ()
+    assert sent(plan.outgoing) == [(OutboxKind.RECEIPT, SEKDES)]
     assert plan.notes == ("reporter has no email ticket=ADU-2026-00001; status change not mailed",)
 
 
@@ -239,6 +245,75 @@ def test_the_summary_of_an_applied_command_names_no_one() -> None:
     assert plan.summary.startswith("staff command applied ticket=ADU-2026-00001 status=diterima->")
     for secret in SITI_SECRETS:
         assert secret not in plan.summary
+
+
+# -- staff: receipts ------------------------------------------------------------------------
+
+def _receipt(plan: ReplyPlan) -> Outgoing:
+    [receipt] = [o for o in plan.outgoing if o.kind is OutboxKind.RECEIPT]
+    return receipt
+
+
+def test_an_applied_reply_gets_one_receipt_in_its_thread_saying_what_changed_and_who_was_told(
+        ) -> None:
+    plan = _staff(SEKDES, f"#status diverifikasi\n#petugas {KASI}\n#prioritas tinggi\n\nOk.")
+    receipt = _receipt(plan)
+    assert receipt.to == SEKDES
+    assert receipt.subject == "Re: [ADU-2026-00001] Perintah sudah dijalankan"
+    assert receipt.in_reply_to == "<balasan-1@klero.desa.id>"
+    assert receipt.references == ("<notify-1@klero.desa.id>",)
+    assert receipt.reply_to is not None and receipt.reply_to.startswith("pengaduan+adu-2026-00001.")
+    said = text_of(receipt)
+    assert "Status: Diterima -> Sudah diverifikasi (diterima -> diverifikasi)" in said
+    assert f"Petugas tindak lanjut: {KASI}" in said
+    assert "Prioritas: Sedang -> Tinggi" in said
+    assert "Pesan untuk pelapor dicatat" in said
+    assert "Pelapor: ya" in said
+    assert f"Petugas: {KASI} (pemberitahuan tugas tindak lanjut)" in said
+    for secret in SITI_SECRETS:
+        assert secret not in said, secret
+
+
+def test_a_receipt_for_an_internal_note_says_the_resident_was_not_told() -> None:
+    said = text_of(_receipt(_staff(KASI, "#internal\nSudah ditinjau.", ticket(Status.DIPROSES))))
+    assert "Catatan internal dicatat" in said
+    assert "Pelapor: tidak (perubahan ini tidak dikirim kepada pelapor)" in said
+    assert "Petugas:" not in said.replace("Petugas tindak lanjut", "")
+
+
+def test_a_receipt_says_when_the_reporter_has_no_email() -> None:
+    said = text_of(_receipt(_staff(SEKDES, "#status diverifikasi\nOk.", reporter=siti(email=None))))
+    assert "Pelapor: tidak (pelapor tidak mempunyai alamat email" in said
+
+
+def test_refused_and_forged_replies_get_no_receipt() -> None:
+    refused = _staff(KASI, "#status diverifikasi\nOk.")
+    forged = _staff(SEKDES, "#status diverifikasi\nOk.", method=None)
+    for plan in (refused, forged):
+        assert OutboxKind.RECEIPT not in {o.kind for o in plan.outgoing}
+
+
+def test_receipts_can_be_turned_off_for_everyone_or_for_one_staff_member() -> None:
+    off = config(commands={"receipts": False})
+    assert _not_receipts(plan := _staff(SEKDES, "#status diverifikasi\nOk.", cfg=off)) == list(
+        plan.outgoing)
+    staff = [dict(m, receipts=False) if m["email"] == SEKDES else m for m in STAFF]
+    one_off = config(staff=staff)
+    assert OutboxKind.RECEIPT not in {o.kind for o in _staff(SEKDES, "#status diverifikasi\nOk.",
+                                                             cfg=one_off).outgoing}
+    assert _receipt(_staff(KASI, "#status diproses\nOk.", ticket(Status.DIVERIFIKASI), cfg=one_off))
+
+
+def test_a_reply_to_a_receipt_without_commands_gets_no_receipt_so_robots_cannot_loop() -> None:
+    cfg = config()
+    away = plan_staff_reply(ticket(), siti(), member(cfg, SEKDES),
+                            staff_mail(SEKDES, "Saya sedang cuti sampai Senin."), SIGNED, cfg,
+                            answers_receipt=True)
+    assert OutboxKind.RECEIPT not in {o.kind for o in away.outgoing}
+    command = plan_staff_reply(ticket(), siti(), member(cfg, SEKDES),
+                               staff_mail(SEKDES, "#status diverifikasi\nOk."), SIGNED, cfg,
+                               answers_receipt=True)
+    assert _receipt(command).to == SEKDES
 
 
 # -- staff: refused -------------------------------------------------------------------------
