@@ -183,6 +183,9 @@ class OutboxConfig(_Section):
     max_attempts: Annotated[int, Field(ge=1, le=100)] = 12
     first_retry_seconds: Annotated[float, Field(gt=0)] = 60.0
     max_retry_seconds: Annotated[float, Field(gt=0)] = 3600.0
+    # On each working day, at the first poll at or after this local hour, [commands]
+    # admin_address gets one note listing the parked mail, if there is any.
+    parked_note_hour: Annotated[int, Field(ge=0, le=23)] = 8
 
 
 class LimitsConfig(_Section):

@@ -189,6 +189,14 @@ def parked_outbox(session: Session) -> Sequence[OutboxMessage]:
     return session.exec(select(OutboxMessage).where(OutboxMessage.state == OutboxState.PARKED)).all()
 
 
+def parked_with_numbers(session: Session) -> list[tuple[OutboxMessage, str | None]]:
+    """Parked outbox rows, oldest first, each with its ticket's number (None: no ticket)."""
+    query = (select(OutboxMessage, Ticket.number)
+             .outerjoin(Ticket, col(OutboxMessage.ticket_id) == col(Ticket.id))
+             .where(OutboxMessage.state == OutboxState.PARKED).order_by(col(OutboxMessage.id)))
+    return [(row, number) for row, number in session.exec(query).all()]
+
+
 def job_run_keys(session: Session, job: str) -> set[str]:
     """The run keys of `job` already done."""
     return set(session.exec(select(JobRun.run_key).where(JobRun.job == job)).all())
