@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from mailflow.config import Config, StaffMember
 from mailflow.core.commands import StaffReply, help_for, parse_staff_reply
 from mailflow.core.identity import Identity, extract_identity, nik_problem
-from mailflow.core.notices import Outgoing, staff_note, status_update, ticket_notice
+from mailflow.core.notices import Outgoing, proof_words, staff_note, status_update, ticket_notice
 from mailflow.core.parse import ParsedMessage
 from mailflow.core.privacy import redactor_for
 from mailflow.core.receipts import Told, staff_receipt, wants_receipt
@@ -79,10 +80,11 @@ def check_staff_reply(ticket: TicketFacts, member: StaffMember, reply: StaffRepl
 
 def plan_staff_reply(ticket: TicketFacts, reporter: Identity | None, member: StaffMember,
                      msg: ParsedMessage, method: str | None, cfg: Config,
-                     reason: str = "", *, answers_receipt: bool = False) -> ReplyPlan:
+                     reason: str = "", *, answers_receipt: bool = False,
+                     now: datetime | None = None) -> ReplyPlan:
     """A staff member's reply: refused unproven (`reason`: why no proof held), refused with
     reasons, or applied (with a receipt to its proven sender; `answers_receipt`: the reply
-    answers one of those, see core/receipts.py)."""
+    answers one of those, see core/receipts.py). `now` dates a closing for the resident."""
     if method is None:
         return _unproven(ticket, member, msg, cfg, reason)
     reply = parse_staff_reply(new_text(msg.text))
@@ -93,7 +95,7 @@ def plan_staff_reply(ticket: TicketFacts, reporter: Identity | None, member: Sta
                          outgoing=(_explanation(cfg, ticket, member, msg, problems),),
                          summary=f"staff command refused ticket={ticket.number} "
                                  f"problems={len(problems)}")
-    plan = _apply(ticket, reporter, member, msg, method, reply, cfg)
+    plan = _apply(ticket, reporter, member, msg, method, reply, cfg, now)
     if not wants_receipt(cfg, member, reply, answers_receipt):
         return plan
     return replace(plan, outgoing=(*plan.outgoing, _receipt(cfg, member, msg, ticket, plan, reply,
@@ -125,7 +127,8 @@ def _staff_event(member: StaffMember, msg: ParsedMessage, method: str, kind: Eve
 
 
 def _apply(ticket: TicketFacts, reporter: Identity | None, member: StaffMember,
-           msg: ParsedMessage, method: str, reply: StaffReply, cfg: Config) -> ReplyPlan:
+           msg: ParsedMessage, method: str, reply: StaffReply, cfg: Config,
+           now: datetime | None = None) -> ReplyPlan:
     before = ticket
     public_text = "" if reply.internal else "\n\n".join(
         t for t in (reply.reject_reason and f"Alasan: {reply.reject_reason}", reply.message) if t)
@@ -155,14 +158,27 @@ def _apply(ticket: TicketFacts, reporter: Identity | None, member: StaffMember,
     notes: list[str] = []
     if reply.status is not None or public_text:
         if reporter is not None and reporter.email:
-            outgoing.append(status_update(cfg, ticket, reporter, public_text,
-                                          changed=reply.status is not None))
+            outgoing.append(_to_reporter(cfg, ticket, reporter, reply, now))
         else:
             notes.append(f"reporter has no email ticket={ticket.number}; status change not mailed")
     summary = (f"staff command applied ticket={ticket.number} status={before.status}->"
                f"{ticket.status} priority={ticket.priority} internal={reply.internal} auth={method}")
     return ReplyPlan("command applied", ticket, events=tuple(events), outgoing=tuple(outgoing),
                      summary=summary, notes=tuple(notes))
+
+
+def _to_reporter(cfg: Config, ticket: TicketFacts, reporter: Identity, reply: StaffReply,
+                 now: datetime | None) -> Outgoing:
+    """The reporter's mail for an applied reply: a rejection's reason once, as "Alasan:", and
+    the rest as the officer's message; nothing of an #internal reply."""
+    if reply.internal:  # what follows #internal stays in the audit trail
+        reason, message = "", ""
+    else:
+        reason, message = reply.reject_reason or "", reply.message
+    if reply.status is Status.DITOLAK and not reason:
+        reason, message = message, ""
+    return status_update(cfg, ticket, reporter, message, changed=reply.status is not None,
+                         reason=reason, closed_at=now if reply.status is not None else None)
 
 
 def _explanation(cfg: Config, ticket: TicketFacts, member: StaffMember, msg: ParsedMessage,
@@ -187,12 +203,19 @@ def _unproven(ticket: TicketFacts, member: StaffMember, msg: ParsedMessage,
     admin = cfg.commands.admin_address
     if admin:
         paragraphs = [
-            f"Sebuah email mengaku dari staf {member.name} <{member.address}> berisi perintah "
-            f"untuk tiket {ticket.number}, tetapi tidak terbukti berasal dari staf tersebut "
-            f"(metode yang diterima: {', '.join(cfg.commands.accept)}).",
-            "Perintah itu tidak dijalankan dan tidak diteruskan kepada pelapor.",
+            f"Sebuah email yang mengaku berasal dari staf {member.name} <{member.address}> "
+            f"berisi perintah untuk tiket {ticket.number}, tetapi tidak dapat dibuktikan bahwa "
+            "staf tersebut yang mengirimnya. Perintah itu tidak dijalankan dan tidak diteruskan "
+            "kepada pelapor.",
+            f"Bukti pengirim yang diterima mailflow: {proof_words(cfg)}.",
+            "Yang perlu diperiksa:\n"
+            f"- Tanyakan kepada {member.name} apakah ia mengirim email ini. Jika ya, kemungkinan "
+            "ia menulis email baru atau meneruskan (forward) email, bukan menekan Balas (Reply) "
+            "pada email pemberitahuan tiket; mailflow sudah menjelaskan caranya kepadanya.\n"
+            "- Jika tidak, alamat pengirimnya dipalsukan. Simpan email itu (cari Message-ID di "
+            "bawah pada kotak masuk layanan pengaduan) dan laporkan kepada pengelola email desa.",
             f"Message-ID: {msg.message_id or '-'}",
-            *([f"Alasan teknis: {reason}"] if reason else []),
+            *([f"Keterangan teknis: {reason}"] if reason else []),
         ]
         # Needs no answer, so it carries no command address: a reply goes to the public one.
         outgoing.append(staff_note(
@@ -235,7 +258,7 @@ def plan_resident_reply(ticket: TicketFacts, reporter: Identity | None, msg: Par
                                  f"ticket={ticket.number}; recorded only")
     if is_status_request(text):
         return ReplyPlan("status request", ticket, events=(event,),
-                         outgoing=(status_update(cfg, ticket, reporter, "", False),),
+                         outgoing=(status_update(cfg, ticket, reporter, "", False, asked=True),),
                          summary=f"status request answered ticket={ticket.number}")
     plan = ReplyPlan("reply", ticket, events=(event,),
                      summary=f"reply added ticket={ticket.number}")
@@ -283,7 +306,8 @@ def _complete(plan: ReplyPlan, reporter: Identity, text: str, cfg: Config) -> Re
     ticket = replace(ticket, status=Status.DITERIMA)
     event = EventPlan(EventKind.STATUS, "reporter", note="data pelapor sudah lengkap",
                       from_status=Status.PERLU_DATA, to_status=Status.DITERIMA)
-    told = status_update(cfg, ticket, merged, "Terima kasih, data Anda sudah lengkap.", True)
+    told = status_update(cfg, ticket, merged, "", True,
+                         note="Terima kasih, data yang Bapak/Ibu kirimkan sudah lengkap.")
     return replace(plan, outcome="data completed", ticket=ticket, reporter=merged,
                    events=(*plan.events, event), outgoing=(*plan.outgoing, told),
                    summary=f"reporter data complete ticket={ticket.number} "

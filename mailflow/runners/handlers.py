@@ -117,7 +117,7 @@ class Handlers:
         # A reply to a receipt without commands gets none back (core/receipts.py: no loops).
         answers_receipt = OutboxKind.RECEIPT in queries.outbox_kinds(session, msg.in_reply_to)
         plan = plan_staff_reply(facts, identity, member, msg, proof.method, self.cfg, proof.reason,
-                                answers_receipt=answers_receipt)
+                                answers_receipt=answers_receipt, now=self.clock())
         return self._apply(session, ticket, reporter, plan, msg, raw, proof)
 
     def resident_reply(self, session: Session, ticket: Ticket, msg: ParsedMessage,

@@ -281,7 +281,7 @@ def test_reply_with_missing_nik_moves_the_ticket_on(mail_world: Any, tmp_path: P
     [ticket] = tickets(cfg)
     assert (ticket.status, ticket.missing) == ("diterima", "")
     update = _read(mail_world.messages(SITI)[-1])
-    assert update["Subject"] == "[ADU-2026-00001] Status pengaduan: Diterima"
+    assert update["Subject"] == "[ADU-2026-00001] Status pengaduan: Tercatat \u2013 menunggu verifikasi"
     assert update["In-Reply-To"] == ack["Message-ID"]
     staff_notes = [_read(m) for m in mail_world.messages(SEKDES)]
     assert [str(n["Subject"]) for n in staff_notes][-1] == "[ADU-2026-00001] Balasan dari pelapor"
@@ -294,8 +294,8 @@ def test_resident_can_ask_for_the_status(mail_world: Any, tmp_path: Path, ask: s
                                         body=ask))
     _poll(cfg)
     answer = _read(mail_world.messages(SITI)[-1])
-    assert answer["Subject"] == "[ADU-2026-00001] Status pengaduan: Diterima"
-    assert "masih: Diterima" in _text(answer)
+    assert answer["Subject"] == "[ADU-2026-00001] Informasi status pengaduan"
+    assert "saat ini berstatus:" in _text(answer) and "Tercatat \u2013 menunggu verifikasi." in _text(answer)
 
 
 def test_a_stranger_quoting_a_ticket_number_learns_nothing(mail_world: Any, tmp_path: Path) -> None:

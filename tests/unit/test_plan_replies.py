@@ -211,7 +211,9 @@ def test_a_rejection_tells_the_resident_the_reason() -> None:
     assert plan.ticket.status is Status.DITOLAK
     [update] = _not_receipts(plan)
     assert update.subject == "[ADU-2026-00001] Status pengaduan: Tidak dapat ditindaklanjuti"
-    assert update.context["message"] == "Alasan: bukan wewenang desa\n\nSilakan hubungi kecamatan."
+    # The reason once, as "Alasan:", and the rest as the officer's message.
+    assert (update.context["reason"], update.context["message"]) == (
+        "bukan wewenang desa", "Silakan hubungi kecamatan.")
     assert update.context["final"] is True
 
 
@@ -264,7 +266,8 @@ def test_an_applied_reply_gets_one_receipt_in_its_thread_saying_what_changed_and
     assert receipt.references == ("<notify-1@klero.desa.id>",)
     assert receipt.reply_to is not None and receipt.reply_to.startswith("pengaduan+adu-2026-00001.")
     said = text_of(receipt)
-    assert "Status: Diterima -> Sudah diverifikasi (diterima -> diverifikasi)" in said
+    assert ("Status: Tercatat \u2013 menunggu verifikasi -> Sudah diverifikasi "
+            "(diterima -> diverifikasi)") in said
     assert f"Petugas tindak lanjut: {KASI}" in said
     assert "Prioritas: Sedang -> Tinggi" in said
     assert "Pesan untuk pelapor dicatat" in said
@@ -397,7 +400,7 @@ def test_the_explanation_answers_in_the_thread_and_states_the_current_status() -
     assert explanation.subject == "Re: [ADU-2026-00001] Perintah tidak dapat dijalankan"
     assert explanation.in_reply_to == "<balasan-1@klero.desa.id>"
     assert explanation.context["greeting"] == "Yth. Sekretaris Desa,"
-    assert "Status tiket saat ini: diterima (Diterima)." in _reasons(plan)
+    assert "Status tiket saat ini: diterima (Tercatat \u2013 menunggu verifikasi)." in _reasons(plan)
 
 
 # -- staff: not proven to come from its sender ----------------------------------------------
@@ -506,9 +509,10 @@ def test_the_reporter_asking_for_the_status_is_answered(ask: str) -> None:
     assert plan.outcome == "status request"
     [answer] = plan.outgoing
     assert (answer.kind, answer.to) == (OutboxKind.STATUS, SITI)
-    assert answer.subject == "[ADU-2026-00001] Status pengaduan: Diterima"
+    # An answer, not a change: neither its subject nor its text says the status moved.
+    assert answer.subject == "[ADU-2026-00001] Informasi status pengaduan"
     assert answer.in_reply_to == ACK_ID
-    assert answer.context["changed"] is False  # the template says "masih: Diterima"
+    assert (answer.context["changed"], answer.context["asked"]) == (False, True)
     assert plan.ticket == ticket()
 
 
@@ -543,10 +547,11 @@ def test_completed_data_is_announced_to_the_resident_and_the_verifier() -> None:
     plan = _resident(f"NIK: {SITI_NIK}", waiting_for(Missing.NIK), reporter=siti(nik=None))
     assert sent(plan.outgoing) == [(OutboxKind.STATUS, SITI), (OutboxKind.STAFF_NOTE, SEKDES)]
     update, note = plan.outgoing
-    assert update.subject == "[ADU-2026-00001] Status pengaduan: Diterima"
+    assert update.subject == "[ADU-2026-00001] Status pengaduan: Tercatat \u2013 menunggu verifikasi"
     assert update.in_reply_to == ACK_ID
-    assert (update.context["changed"], update.context["message"]) == (
-        True, "Terima kasih, data Anda sudah lengkap.")
+    # An automatic text is a note, never "Pesan dari petugas" (the staff message stays empty).
+    assert (update.context["changed"], update.context["message"], update.context["note"]) == (
+        True, "", "Terima kasih, data yang Bapak/Ibu kirimkan sudah lengkap.")
     assert note.subject == "[ADU-2026-00001] Balasan dari pelapor"
 
 
@@ -660,4 +665,4 @@ def test_the_reason_no_proof_held_is_in_the_security_event_and_the_alert() -> No
                             None, cfg, "signed_reply: signed address issued to another person")
     assert plan.events[0].note.endswith("(signed_reply: signed address issued to another person)")
     [alert] = to(plan.outgoing, ADMIN)
-    assert "Alasan teknis: signed_reply: signed address issued to another person" in text_of(alert)
+    assert "Keterangan teknis: signed_reply: signed address issued to another person" in text_of(alert)
