@@ -14,7 +14,16 @@ import pytest
 
 from mailflow.service import Service
 from mailflow.store.models import OutboxMessage
-from tests.e2e.support import INBOX, KASI, SEKDES, SITI, SITI_SECRETS, complaint, config_for
+from tests.e2e.support import (
+    INBOX,
+    KASI,
+    SEKDES,
+    SITI,
+    SITI_SECRETS,
+    complaint,
+    config_for,
+    tickets,
+)
 from tests.e2e.support import rows as stored_rows
 from tests.e2e.test_workflow_mail import RECEIVED, staff_reply
 
@@ -91,6 +100,14 @@ def test_a_robot_answering_the_receipt_gets_no_receipt_back(mail_world: Any, tmp
 
     kinds = [r.kind for r in stored_rows(cfg, OutboxMessage) if r.recipient == SEKDES]
     assert kinds.count("receipt") == 1
+
+    # A person answering the receipt with a command: applied (its Reply-To is the member's
+    # signed address for the ticket) and acknowledged by a receipt of its own.
+    mail_world.deliver(INBOX, staff_reply(SEKDES, receipt, "#status diverifikasi\nSudah dicek."))
+    _poll(cfg)
+    assert tickets(cfg)[0].status == "diverifikasi"
+    kinds = [r.kind for r in stored_rows(cfg, OutboxMessage) if r.recipient == SEKDES]
+    assert kinds.count("receipt") == 2
 
 
 def test_receipts_turned_off_send_none(mail_world: Any, tmp_path: Path) -> None:
