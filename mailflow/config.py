@@ -189,6 +189,9 @@ class OutboxConfig(_Section):
     max_attempts: Annotated[int, Field(ge=1, le=100)] = 12
     first_retry_seconds: Annotated[float, Field(gt=0)] = 60.0
     max_retry_seconds: Annotated[float, Field(gt=0)] = 3600.0
+    # On each working day, at the first poll at or after this local hour, [commands]
+    # admin_address gets one note listing the parked mail, if there is any.
+    parked_note_hour: Annotated[int, Field(ge=0, le=23)] = 8
 
 
 class LimitsConfig(_Section):
@@ -227,6 +230,8 @@ class StaffMember(_Section):
     name: Annotated[str, Field(min_length=1)]
     # strict=False: TOML gives the role as a string; the enum still rejects unknown words.
     roles: Annotated[list[Annotated[Role, Field(strict=False)]], Field(min_length=1)]
+    # A short receipt for each applied reply: None follows [commands] receipts.
+    receipts: bool | None = None
 
     @property
     def address(self) -> str:
@@ -256,6 +261,9 @@ class CommandsConfig(_Section):
     trusted_authserv_ids: list[str] = []
     # Where security events (forged or unauthenticated commands) are reported.
     admin_address: Annotated[str, Field(pattern=r"^[^@\s<>]+@[^@\s<>]+$")] | None = None
+    # A staff member whose reply was applied gets a short receipt in its thread (what changed,
+    # who was told); a [[staff]] entry's own `receipts` overrides this.
+    receipts: bool = True
     _secret: bytes = PrivateAttr(default=b"")
 
     @model_validator(mode="after")

@@ -34,6 +34,7 @@ from mailflow.adapters.systemd import Notifier
 from mailflow.config import Config
 from mailflow.errors import LoginRefused, MailflowError, TransientError
 from mailflow.metrics import Metrics
+from mailflow.runners.parked_note import daily_jobs
 from mailflow.service import PollResult, Service
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ class Daemon:
 
     def _service(self, cfg: Config) -> Service:
         """The wiring for `cfg`; its runners ask the daemon between messages whether to stop."""
-        return Service(cfg, stop_requested=self._between_messages)
+        return Service(cfg, jobs=daily_jobs(cfg), stop_requested=self._between_messages)
 
     def _first_login(self, service: Service) -> str:
         """READY's STATUS: one IMAP login, so that READY means the mailbox answered, or says why

@@ -34,18 +34,20 @@ class Status(StrEnum):
 
 
 _STATUS_TEXT: dict[Status, tuple[str, str]] = {
-    Status.DITERIMA: ("Diterima",
-                      "Pengaduan Anda sudah tercatat dan menunggu verifikasi oleh petugas."),
+    # "Diterima" alone reads as "accepted/approved"; the ticket is only recorded.
+    Status.DITERIMA: ("Tercatat \u2013 menunggu verifikasi",
+                      "Pengaduan Bapak/Ibu sudah tercatat dan menunggu verifikasi oleh petugas."),
     Status.PERLU_DATA: ("Menunggu kelengkapan data",
-                        "Kami memerlukan data tambahan dari Anda sebelum pengaduan dapat diproses. "
-                        "Mohon balas email ini dengan data yang diminta."),
+                        "Kami memerlukan data tambahan dari Bapak/Ibu sebelum pengaduan dapat "
+                        "diproses. Mohon balas email ini dengan data yang diminta."),
     Status.DIVERIFIKASI: ("Sudah diverifikasi",
-                          "Pengaduan Anda sudah diperiksa dan dinyatakan layak ditindaklanjuti."),
+                          "Pengaduan Bapak/Ibu sudah diperiksa, dinyatakan layak ditindaklanjuti, "
+                          "dan sedang menunggu tindak lanjut petugas."),
     Status.DIPROSES: ("Sedang ditindaklanjuti",
-                      "Pengaduan Anda sedang ditindaklanjuti oleh petugas desa."),
-    Status.SELESAI: ("Selesai", "Pengaduan Anda sudah selesai ditangani."),
+                      "Pengaduan Bapak/Ibu sedang ditindaklanjuti oleh petugas desa."),
+    Status.SELESAI: ("Selesai", "Pengaduan Bapak/Ibu sudah selesai ditangani."),
     Status.DITOLAK: ("Tidak dapat ditindaklanjuti",
-                     "Pengaduan Anda tidak dapat kami tindak lanjuti."),
+                     "Pengaduan Bapak/Ibu tidak dapat kami tindak lanjuti."),
 }
 
 
@@ -186,12 +188,14 @@ class OutboxKind(StrEnum):
     STATUS = "status"  # a status change or answer to the reporter
     STAFF_NOTE = "staff"  # a short note to staff or the administrator (refusal, alert, reply)
     NOTIFY = "notify"  # a new ticket or an assignment, with the ticket's details
+    RECEIPT = "receipt"  # to a staff member whose reply was applied: what changed, who was told
 
     @property
     def label(self) -> str:
         return {OutboxKind.ACK: "tanda terima", OutboxKind.ACK_STAFF: "tanda terima untuk staf",
                 OutboxKind.STATUS: "kabar status", OutboxKind.STAFF_NOTE: "pesan untuk staf",
-                OutboxKind.NOTIFY: "pemberitahuan tiket"}[self]
+                OutboxKind.NOTIFY: "pemberitahuan tiket",
+                OutboxKind.RECEIPT: "konfirmasi perintah staf"}[self]
 
 
 class OutboxState(StrEnum):

@@ -11,9 +11,11 @@ Bahasa Indonesia and an example, so the reply to the sender can say how to write
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from mailflow.vocabulary import Channel, Priority, Status
+from mailflow.core.workflow import may_set, settable
+from mailflow.vocabulary import Channel, Priority, Role, Status
 
 
 def _fold(word: str) -> str:
@@ -63,15 +65,28 @@ _HASHED = re.compile(r"^#\s*(?P<word>[A-Za-z_\-]{1,30})\s*:?\s*(?P<value>.*)$")
 _PLAIN = re.compile(r"^(?P<word>[A-Za-z_\- ]{2,30}?)\s*:\s*(?P<value>.*)$")
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
-HELP = (
-    "Cara menulis perintah (di baris paling atas balasan, satu perintah per baris):\n"
-    "  #status diverifikasi | diproses | selesai | perlu_data | ditolak\n"
-    "  #prioritas rendah | sedang | tinggi | darurat\n"
-    "  #petugas alamat@email\n"
-    "  #tolak <alasan penolakan>\n"
-    "  #internal   (sisa balasan menjadi catatan internal, tidak dikirim ke pelapor)\n"
-    "Tulis pesan untuk pelapor di bawah baris perintah."
-)
+
+def command_lines(roles: Iterable[Role]) -> list[str]:
+    """The commands a staff member with `roles` may use, one line each: an officer is not
+    shown the statuses only a verifier may give, nor #tolak."""
+    held = frozenset(roles)
+    statuses = settable(held)
+    lines = [f"#status {' | '.join(s.value for s in statuses)}"] if statuses else []
+    lines += ["#prioritas rendah | sedang | tinggi | darurat", "#petugas alamat@email"]
+    if may_set(held, Status.DITOLAK):
+        lines.append("#tolak <alasan penolakan>")
+    lines.append("#internal   (sisa balasan menjadi catatan internal, tidak dikirim ke pelapor)")
+    return lines
+
+
+def help_for(roles: Iterable[Role]) -> str:
+    """How to write commands, listing only those `roles` may use."""
+    return ("Cara menulis perintah (di baris paling atas balasan, satu perintah per baris):\n"
+            + "\n".join("  " + line for line in command_lines(roles))
+            + "\nTulis pesan untuk pelapor di bawah baris perintah.")
+
+
+HELP = help_for(Role)  # every command, as the verifier and the village head may use them
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from mailflow.config import Config, StaffMember
-from mailflow.core.notices import Outgoing
+from mailflow.core.notices import Outgoing, proof_words
 from mailflow.core.workdays import format_moment
 from mailflow.vocabulary import OutboxKind
 
@@ -156,9 +156,13 @@ def alert_digest(cfg: Config, admin: str, attempts: Sequence[Attempt]) -> Outgoi
     if len(attempts) > MAX_LISTED:
         listed.append(f"- ... dan {len(attempts) - MAX_LISTED} lainnya (lihat riwayat tiket)")
     paragraphs = [
-        f"{len(attempts)} email mengaku dari staf dan berisi perintah, tetapi tidak terbukti "
-        f"berasal dari staf tersebut (metode yang diterima: {', '.join(cfg.commands.accept)}). "
-        "Tidak satu pun dijalankan atau diteruskan kepada pelapor.",
+        f"{len(attempts)} email yang mengaku berasal dari staf berisi perintah, tetapi tidak "
+        "dapat dibuktikan bahwa staf tersebut yang mengirimnya. Tidak satu pun dijalankan atau "
+        "diteruskan kepada pelapor.",
+        f"Bukti pengirim yang diterima mailflow: {proof_words(cfg)}. Tanyakan kepada staf yang "
+        "bersangkutan apakah mereka mengirim email itu (mungkin tanpa menekan Balas/Reply pada "
+        "email pemberitahuan tiket); jika tidak, alamat pengirimnya dipalsukan: simpan email itu "
+        "dan laporkan kepada pengelola email desa.",
         "\n".join(listed),
         f"Peringatan keamanan digabung: paling banyak satu email per "
         f"{cfg.limits.alert_window_minutes} menit; yang datang sesudahnya dilaporkan pada email "

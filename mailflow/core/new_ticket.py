@@ -134,10 +134,12 @@ def plan_refused_recording(msg: ParsedMessage, member: StaffMember, cfg: Config,
         outgoing.append(staff_note(cfg, None, cfg.commands.admin_address,
                                    "Peringatan keamanan: pencatatan pengaduan tanpa bukti pengirim",
                                    "Yth. Administrator,", [
-            f"Sebuah email mengaku dari staf {member.name} <{member.address}> mencatat pengaduan "
-            "telepon/WhatsApp, tetapi tidak terbukti berasal dari staf tersebut.",
+            f"Sebuah email yang mengaku berasal dari staf {member.name} <{member.address}> "
+            "mencatat pengaduan telepon/WhatsApp, tetapi tidak dapat dibuktikan bahwa staf "
+            "tersebut yang mengirimnya. Tanyakan kepadanya apakah ia mengirim email ini; jika "
+            "tidak, alamat pengirimnya dipalsukan.",
             "Tidak ada tiket yang dibuat dan tidak ada email yang dikirim ke alamat di dalamnya.",
-            f"Message-ID: {msg.message_id or '-'}", f"Alasan teknis: {reason}"],
+            f"Message-ID: {msg.message_id or '-'}", f"Keterangan teknis: {reason}"],
             answerable=False))
     record = record_address(cfg, member)
     how = (f"kirim ulang pencatatan ke alamat khusus Anda: {record} (tombol Balas pada email ini "

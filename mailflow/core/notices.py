@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from mailflow.config import Config, StaffMember
+from mailflow.core.commands import command_lines
 from mailflow.core.identity import Identity
 from mailflow.core.parse import Attachment
 from mailflow.core.privacy import redactor_for
@@ -23,7 +25,7 @@ from mailflow.core.reply_address import Purpose, signed_address
 from mailflow.core.tickets import TicketFacts
 from mailflow.core.workdays import format_moment, format_tanggal
 from mailflow.core.workflow import FINAL
-from mailflow.vocabulary import OutboxKind, Role
+from mailflow.vocabulary import OutboxKind, Role, Status
 
 
 @dataclass(frozen=True)
@@ -101,22 +103,53 @@ def acknowledgement(cfg: Config, ticket: TicketFacts, identity: Identity, nik_pr
 
 
 def status_update(cfg: Config, ticket: TicketFacts, reporter: Identity, message: str,
-                  changed: bool) -> Outgoing:
-    """The reporter is told of every public change, in the thread of the acknowledgement."""
+                  changed: bool, *, reason: str = "", note: str = "", asked: bool = False,
+                  closed_at: datetime | None = None) -> Outgoing:
+    """The reporter is told of every public change, in the thread of the acknowledgement.
+
+    `message` is a staff member's words ("Pesan dari petugas"), `reason` why a complaint is
+    rejected, `note` an automatic text (never attributed to an officer); `asked`: the answer
+    to the reporter's own status question, which must not read as a change; `closed_at`: when
+    a final status was given, said instead of a deadline that no longer applies.
+    """
     if not reporter.email:
         raise ValueError("status_update needs a reporter with an email address")
+    final = ticket.status in FINAL
     context = {
         **_common(cfg, ticket),
         "salutation": _salutation(reporter.name),
         "changed": changed,
+        "asked": asked,
         "explanation": ticket.status.explanation,
         "message": message,
-        "final": ticket.status in FINAL,
+        "reason": reason,
+        "note": note,
+        "final": final,
+        "closed": format_tanggal(closed_at.astimezone(cfg.zone).date())
+        if final and closed_at is not None else "",
+        "closed_label": "Ditutup pada" if ticket.status is Status.DITOLAK else "Diselesaikan pada",
     }
-    return Outgoing(OutboxKind.STATUS, reporter.email,
-                    f"[{ticket.number}] Status pengaduan: {ticket.status.label}", "status", context,
+    if asked:
+        subject = f"[{ticket.number}] Informasi status pengaduan"
+    elif changed:
+        subject = f"[{ticket.number}] Status pengaduan: {ticket.status.label}"
+    else:
+        subject = f"[{ticket.number}] Pesan dari petugas"
+    return Outgoing(OutboxKind.STATUS, reporter.email, subject, "status", context,
                     in_reply_to=ticket.ack_message_id,
                     reply_to=reply_address(cfg, ticket, reporter.email))
+
+
+def proof_words(cfg: Config) -> str:
+    """The accepted proofs of a staff sender ([commands] accept), in words an administrator
+    reads without the manual."""
+    words = {
+        "signed_reply": "balasan ke alamat khusus dari tombol Balas (Reply) pada email "
+                        "pemberitahuan tiket",
+        "dkim": "tanda tangan DKIM dari server email kantor desa",
+        "authserv": "hasil pemeriksaan server email desa yang dipercaya",
+    }
+    return "; ".join(words[method] for method in cfg.commands.accept)
 
 
 # -- to staff -------------------------------------------------------------------------------
@@ -185,6 +218,7 @@ def ticket_notice(cfg: Config, member: StaffMember, ticket: TicketFacts, identit
         subject, description = hide.subject(ticket.subject), hide.text(ticket.description)
     context = {
         **_common(cfg, ticket),
+        "greeting": f"Yth. {member.name},",
         "action": action,
         "channel": ticket.channel.label,
         "priority": ticket.priority.value,
@@ -194,6 +228,7 @@ def ticket_notice(cfg: Config, member: StaffMember, ticket: TicketFacts, identit
         "identity": identity if sees else None,
         "other_reply_to": other_reply_to if sees else None,
         "attachments": listed,
+        "commands": command_lines(member.roles),
     }
     heading = "Pengaduan baru" if action == "diverifikasi" else "Tugas tindak lanjut"
     return Outgoing(OutboxKind.NOTIFY, member.email, f"[{ticket.number}] {heading}: {subject[:80]}",

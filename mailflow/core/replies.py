@@ -15,22 +15,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from mailflow.config import Config, StaffMember
-from mailflow.core.commands import HELP, StaffReply, parse_staff_reply
+from mailflow.core.commands import StaffReply, help_for, parse_staff_reply
 from mailflow.core.identity import Identity, extract_identity, nik_problem
-from mailflow.core.notices import Outgoing, staff_note, status_update, ticket_notice
+from mailflow.core.notices import Outgoing, proof_words, staff_note, status_update, ticket_notice
 from mailflow.core.parse import ParsedMessage
 from mailflow.core.privacy import redactor_for
+from mailflow.core.receipts import Told, staff_receipt, wants_receipt
 from mailflow.core.reply_text import new_text
 from mailflow.core.tickets import EventPlan, TicketFacts, assess
-from mailflow.core.workflow import check_transition
-from mailflow.vocabulary import VERIFIER_ROLES, EventKind, Missing, Role, Status
+from mailflow.core.workflow import check_transition, may_set
+from mailflow.vocabulary import EventKind, Missing, OutboxKind, Role, Status
 
-# Moving a complaint into or out of verification is the verifier's call (or the head's);
-# follow-up officers report progress and completion.
-_VERIFIER_TARGETS = frozenset({Status.DIVERIFIKASI, Status.DITOLAK, Status.PERLU_DATA,
-                               Status.DITERIMA})
 _STATUS_REQUEST = re.compile(r"^\s*(cek\s+|check\s+)?status\b", re.IGNORECASE)
 _NOTE_LIMIT = 20000
 _UNVERIFIED_WARNING = (
@@ -70,7 +68,7 @@ def check_staff_reply(ticket: TicketFacts, member: StaffMember, reply: StaffRepl
         refusal = check_transition(ticket.status, reply.status, has_message=public)
         if refusal is not None:
             problems.append(refusal.reason)
-        elif reply.status in _VERIFIER_TARGETS and VERIFIER_ROLES.isdisjoint(member.roles):
+        elif not may_set(member.roles, reply.status):
             problems.append(f"status '{reply.status.value}' hanya dapat diberikan oleh "
                             "verifikator atau kepala desa")
     if reply.assignee is not None and cfg.staff_member(reply.assignee) is None:
@@ -82,9 +80,11 @@ def check_staff_reply(ticket: TicketFacts, member: StaffMember, reply: StaffRepl
 
 def plan_staff_reply(ticket: TicketFacts, reporter: Identity | None, member: StaffMember,
                      msg: ParsedMessage, method: str | None, cfg: Config,
-                     reason: str = "") -> ReplyPlan:
+                     reason: str = "", *, answers_receipt: bool = False,
+                     now: datetime | None = None) -> ReplyPlan:
     """A staff member's reply: refused unproven (`reason`: why no proof held), refused with
-    reasons, or applied."""
+    reasons, or applied (with a receipt to its proven sender; `answers_receipt`: the reply
+    answers one of those, see core/receipts.py). `now` dates a closing for the resident."""
     if method is None:
         return _unproven(ticket, member, msg, cfg, reason)
     reply = parse_staff_reply(new_text(msg.text))
@@ -95,7 +95,28 @@ def plan_staff_reply(ticket: TicketFacts, reporter: Identity | None, member: Sta
                          outgoing=(_explanation(cfg, ticket, member, msg, problems),),
                          summary=f"staff command refused ticket={ticket.number} "
                                  f"problems={len(problems)}")
-    return _apply(ticket, reporter, member, msg, method, reply, cfg)
+    plan = _apply(ticket, reporter, member, msg, method, reply, cfg, now)
+    if not wants_receipt(cfg, member, reply, answers_receipt):
+        return plan
+    return replace(plan, outgoing=(*plan.outgoing, _receipt(cfg, member, msg, ticket, plan, reply,
+                                                            reporter)))
+
+
+def _receipt(cfg: Config, member: StaffMember, msg: ParsedMessage, before: TicketFacts,
+             plan: ReplyPlan, reply: StaffReply, reporter: Identity | None) -> Outgoing:
+    """The receipt for an applied reply, from what its plan sends."""
+    kinds = {o.kind for o in plan.outgoing}
+    officer = next((o.to for o in plan.outgoing if o.kind is OutboxKind.NOTIFY), None)
+    if OutboxKind.STATUS in kinds:
+        told = Told(True, officer=officer)
+    elif reply.status is None and (reply.internal or not reply.message):
+        told = Told(False, "perubahan ini tidak dikirim kepada pelapor", officer)
+    elif reporter is None or not reporter.email:
+        told = Told(False, "pelapor tidak mempunyai alamat email; sampaikan lewat telepon "
+                    "atau WhatsApp bila perlu", officer)
+    else:
+        told = Told(False, "tidak ada yang perlu disampaikan kepada pelapor", officer)
+    return staff_receipt(cfg, member, msg, before, plan.ticket, reply, told)
 
 
 def _staff_event(member: StaffMember, msg: ParsedMessage, method: str, kind: EventKind,
@@ -106,7 +127,8 @@ def _staff_event(member: StaffMember, msg: ParsedMessage, method: str, kind: Eve
 
 
 def _apply(ticket: TicketFacts, reporter: Identity | None, member: StaffMember,
-           msg: ParsedMessage, method: str, reply: StaffReply, cfg: Config) -> ReplyPlan:
+           msg: ParsedMessage, method: str, reply: StaffReply, cfg: Config,
+           now: datetime | None = None) -> ReplyPlan:
     before = ticket
     public_text = "" if reply.internal else "\n\n".join(
         t for t in (reply.reject_reason and f"Alasan: {reply.reject_reason}", reply.message) if t)
@@ -136,8 +158,7 @@ def _apply(ticket: TicketFacts, reporter: Identity | None, member: StaffMember,
     notes: list[str] = []
     if reply.status is not None or public_text:
         if reporter is not None and reporter.email:
-            outgoing.append(status_update(cfg, ticket, reporter, public_text,
-                                          changed=reply.status is not None))
+            outgoing.append(_to_reporter(cfg, ticket, reporter, reply, now))
         else:
             notes.append(f"reporter has no email ticket={ticket.number}; status change not mailed")
     summary = (f"staff command applied ticket={ticket.number} status={before.status}->"
@@ -146,13 +167,27 @@ def _apply(ticket: TicketFacts, reporter: Identity | None, member: StaffMember,
                      summary=summary, notes=tuple(notes))
 
 
+def _to_reporter(cfg: Config, ticket: TicketFacts, reporter: Identity, reply: StaffReply,
+                 now: datetime | None) -> Outgoing:
+    """The reporter's mail for an applied reply: a rejection's reason once, as "Alasan:", and
+    the rest as the officer's message; nothing of an #internal reply."""
+    if reply.internal:  # what follows #internal stays in the audit trail
+        reason, message = "", ""
+    else:
+        reason, message = reply.reject_reason or "", reply.message
+    if reply.status is Status.DITOLAK and not reason:
+        reason, message = message, ""
+    return status_update(cfg, ticket, reporter, message, changed=reply.status is not None,
+                         reason=reason, closed_at=now if reply.status is not None else None)
+
+
 def _explanation(cfg: Config, ticket: TicketFacts, member: StaffMember, msg: ParsedMessage,
                  problems: list[str]) -> Outgoing:
     paragraphs = [
         f"Balasan Anda untuk tiket {ticket.number} tidak dijalankan; tidak ada yang diubah.",
         "Alasannya:\n" + "\n".join(f"- {p}" for p in problems),
         f"Status tiket saat ini: {ticket.status} ({ticket.status.label}).",
-        HELP,
+        help_for(member.roles),
     ]
     return staff_note(cfg, ticket, member.email, f"Re: [{ticket.number}] Perintah tidak dapat "
                       "dijalankan", f"Yth. {member.name},", paragraphs, in_reply_to=msg.message_id)
@@ -168,12 +203,19 @@ def _unproven(ticket: TicketFacts, member: StaffMember, msg: ParsedMessage,
     admin = cfg.commands.admin_address
     if admin:
         paragraphs = [
-            f"Sebuah email mengaku dari staf {member.name} <{member.address}> berisi perintah "
-            f"untuk tiket {ticket.number}, tetapi tidak terbukti berasal dari staf tersebut "
-            f"(metode yang diterima: {', '.join(cfg.commands.accept)}).",
-            "Perintah itu tidak dijalankan dan tidak diteruskan kepada pelapor.",
+            f"Sebuah email yang mengaku berasal dari staf {member.name} <{member.address}> "
+            f"berisi perintah untuk tiket {ticket.number}, tetapi tidak dapat dibuktikan bahwa "
+            "staf tersebut yang mengirimnya. Perintah itu tidak dijalankan dan tidak diteruskan "
+            "kepada pelapor.",
+            f"Bukti pengirim yang diterima mailflow: {proof_words(cfg)}.",
+            "Yang perlu diperiksa:\n"
+            f"- Tanyakan kepada {member.name} apakah ia mengirim email ini. Jika ya, kemungkinan "
+            "ia menulis email baru atau meneruskan (forward) email, bukan menekan Balas (Reply) "
+            "pada email pemberitahuan tiket; mailflow sudah menjelaskan caranya kepadanya.\n"
+            "- Jika tidak, alamat pengirimnya dipalsukan. Simpan email itu (cari Message-ID di "
+            "bawah pada kotak masuk layanan pengaduan) dan laporkan kepada pengelola email desa.",
             f"Message-ID: {msg.message_id or '-'}",
-            *([f"Alasan teknis: {reason}"] if reason else []),
+            *([f"Keterangan teknis: {reason}"] if reason else []),
         ]
         # Needs no answer, so it carries no command address: a reply goes to the public one.
         outgoing.append(staff_note(
@@ -216,7 +258,7 @@ def plan_resident_reply(ticket: TicketFacts, reporter: Identity | None, msg: Par
                                  f"ticket={ticket.number}; recorded only")
     if is_status_request(text):
         return ReplyPlan("status request", ticket, events=(event,),
-                         outgoing=(status_update(cfg, ticket, reporter, "", False),),
+                         outgoing=(status_update(cfg, ticket, reporter, "", False, asked=True),),
                          summary=f"status request answered ticket={ticket.number}")
     plan = ReplyPlan("reply", ticket, events=(event,),
                      summary=f"reply added ticket={ticket.number}")
@@ -264,7 +306,8 @@ def _complete(plan: ReplyPlan, reporter: Identity, text: str, cfg: Config) -> Re
     ticket = replace(ticket, status=Status.DITERIMA)
     event = EventPlan(EventKind.STATUS, "reporter", note="data pelapor sudah lengkap",
                       from_status=Status.PERLU_DATA, to_status=Status.DITERIMA)
-    told = status_update(cfg, ticket, merged, "Terima kasih, data Anda sudah lengkap.", True)
+    told = status_update(cfg, ticket, merged, "", True,
+                         note="Terima kasih, data yang Bapak/Ibu kirimkan sudah lengkap.")
     return replace(plan, outcome="data completed", ticket=ticket, reporter=merged,
                    events=(*plan.events, event), outgoing=(*plan.outgoing, told),
                    summary=f"reporter data complete ticket={ticket.number} "

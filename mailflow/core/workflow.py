@@ -7,9 +7,10 @@ by mail without any other lookup.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mailflow.vocabulary import Status
+from mailflow.vocabulary import VERIFIER_ROLES, Role, Status
 
 # Where a ticket may go from each status. Re-opening is allowed where it makes sense:
 # a resolved ticket goes back to follow-up, a rejected one back to verification.
@@ -29,7 +30,28 @@ FINAL: frozenset[Status] = frozenset({Status.SELESAI, Status.DITOLAK})
 # Changes that need a message to the reporter, because the procedure promises an answer.
 NEEDS_MESSAGE: frozenset[Status] = frozenset({Status.DITOLAK, Status.PERLU_DATA, Status.SELESAI})
 
+# Moving a complaint into or out of verification is the verifier's call (or the head's);
+# follow-up officers report progress and completion.
+VERIFIER_TARGETS: frozenset[Status] = frozenset({Status.DIVERIFIKASI, Status.DITOLAK,
+                                                 Status.PERLU_DATA, Status.DITERIMA})
+
+# The statuses staff set by command, in the order the help lists them (`diterima` is where
+# completed data takes a ticket, not a command staff need).
+COMMAND_TARGETS: tuple[Status, ...] = (Status.DIVERIFIKASI, Status.DIPROSES, Status.SELESAI,
+                                       Status.PERLU_DATA, Status.DITOLAK)
+
 _ORDER = list(Status)
+
+
+def may_set(roles: Iterable[Role], target: Status) -> bool:
+    """Whether a staff member with `roles` may give a ticket the status `target`."""
+    return target not in VERIFIER_TARGETS or not VERIFIER_ROLES.isdisjoint(roles)
+
+
+def settable(roles: Iterable[Role]) -> list[Status]:
+    """The statuses a staff member with `roles` may give by command, in the help's order."""
+    held = frozenset(roles)
+    return [status for status in COMMAND_TARGETS if may_set(held, status)]
 
 
 @dataclass(frozen=True)

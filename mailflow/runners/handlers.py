@@ -38,6 +38,7 @@ from mailflow.store import queries
 from mailflow.store.db import Session
 from mailflow.store.files import FileStore
 from mailflow.store.models import Attachment, Reporter, Ticket
+from mailflow.vocabulary import OutboxKind
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,10 @@ class Handlers:
         proof = self._prove(session, msg, raw,
                             Claim(member.address, Purpose.STAFF, ticket.number, others))
         reporter, identity, facts = _read(session, ticket)
-        plan = plan_staff_reply(facts, identity, member, msg, proof.method, self.cfg, proof.reason)
+        # A reply to a receipt without commands gets none back (core/receipts.py: no loops).
+        answers_receipt = OutboxKind.RECEIPT in queries.outbox_kinds(session, msg.in_reply_to)
+        plan = plan_staff_reply(facts, identity, member, msg, proof.method, self.cfg, proof.reason,
+                                answers_receipt=answers_receipt, now=self.clock())
         return self._apply(session, ticket, reporter, plan, msg, raw, proof)
 
     def resident_reply(self, session: Session, ticket: Ticket, msg: ParsedMessage,

@@ -22,6 +22,11 @@ from mailflow.store.models import JobRun
 log = logging.getLogger(__name__)
 
 
+class NothingDue(Exception):
+    """Raised by a job's `run` when there is nothing to do this time: the run is not recorded
+    (its claim is rolled back) and is tried again at the next pass."""
+
+
 class Job(Protocol):
     name: str
 
@@ -65,6 +70,8 @@ class Schedule:
                 record.note = job.run(session, key, now)[:500]
         except IntegrityError:
             log.info("job run already done elsewhere job=%s key=%s", job.name, key)
+            return
+        except NothingDue:
             return
         except Exception:
             # One job's bug must not stop the others; it is tried again on the next pass.

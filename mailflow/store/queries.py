@@ -122,6 +122,15 @@ def ticket_by_reference(session: Session, message_ids: Sequence[str]) -> Ticket 
     return None
 
 
+def outbox_kinds(session: Session, message_ids: Sequence[str]) -> set[OutboxKind]:
+    """The kinds of mailflow's own messages among `message_ids` (what a reply answers)."""
+    kinds: set[OutboxKind] = set()
+    for part in chunks(list(dict.fromkeys(message_ids))):
+        query = select(OutboxMessage.kind).where(col(OutboxMessage.message_id).in_(part))
+        kinds.update(OutboxKind(kind) for kind in session.exec(query).all())
+    return kinds
+
+
 def set_last_uid(session: Session, mailbox: str, uid: int) -> None:
     """Intake has examined `mailbox` up to `uid`; never moves backwards."""
     state = mailbox_state(session, mailbox)
@@ -142,10 +151,14 @@ def due_outbox(session: Session, now: datetime, limit: int) -> list[OutboxMessag
 
 def mail_counts(session: Session, address: str, hour_since: datetime,
                 day_since: datetime) -> tuple[int, int]:
-    """Outbox rows created for `address` (any case) since each moment: the per-address limits."""
+    """Outbox rows created for `address` (any case) since each moment: the per-address limits.
+
+    Receipts are not counted: each answers a proven staff reply, one for one, and a busy
+    verifier's receipts must not use up the allowance their notifications need."""
     query = select(OutboxMessage.created_at).where(
         func.lower(OutboxMessage.recipient) == address.lower(),
-        col(OutboxMessage.created_at) >= day_since)
+        col(OutboxMessage.created_at) >= day_since,
+        OutboxMessage.kind != OutboxKind.RECEIPT)
     times = session.exec(query).all()
     return sum(1 for at in times if at >= hour_since), len(times)
 
@@ -179,6 +192,14 @@ def refused_since(session: Session, since: datetime) -> Sequence[IntakeRecord]:
 
 def parked_outbox(session: Session) -> Sequence[OutboxMessage]:
     return session.exec(select(OutboxMessage).where(OutboxMessage.state == OutboxState.PARKED)).all()
+
+
+def parked_with_numbers(session: Session) -> list[tuple[OutboxMessage, str | None]]:
+    """Parked outbox rows, oldest first, each with its ticket's number (None: no ticket)."""
+    query = (select(OutboxMessage, Ticket.number)
+             .outerjoin(Ticket, col(OutboxMessage.ticket_id) == col(Ticket.id))
+             .where(OutboxMessage.state == OutboxState.PARKED).order_by(col(OutboxMessage.id)))
+    return [(row, number) for row, number in session.exec(query).all()]
 
 
 def job_run_keys(session: Session, job: str) -> set[str]:

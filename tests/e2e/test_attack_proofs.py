@@ -400,5 +400,5 @@ def test_a_forged_status_request_is_answered_only_to_the_reporter(mail_world: An
                                         Reply_To=BUDI))
     _poll(cfg)
     answer = _mails(mail_world, SITI)[-1]
-    assert answer["Subject"] == "[ADU-2026-00001] Status pengaduan: Diterima"
+    assert answer["Subject"] == "[ADU-2026-00001] Informasi status pengaduan"
     assert mail_world.messages(BUDI) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from datetime import datetime
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -129,6 +130,22 @@ def test_staff_drive_a_ticket_to_done_and_the_resident_hears_each_step(mail_worl
     assert [(e.from_status, e.to_status) for e in events if e.kind == "status"] == [
         ("diterima", "diverifikasi"), ("diverifikasi", "diproses"), ("diproses", "selesai")]
     assert {e.auth for e in events if e.kind == "status"} == {"signed_reply"}
+
+
+def test_the_officer_reads_the_state_the_reply_set_and_only_the_commands_an_officer_may_use(
+        mail_world: Any, tmp_path: Path) -> None:
+    cfg, note = _start(mail_world, tmp_path)
+    mail_world.deliver(INBOX, staff_reply(SEKDES, note, f"#petugas {KASI}\n#status diverifikasi\n"
+                                          "#prioritas tinggi\n\nSudah kami periksa."))
+    _poll(cfg)
+    [officer_note] = [_read(m) for m in mail_world.messages(KASI)]
+    text = _text(officer_note).replace("\r\n", "\n")
+    assert re.search(r"^Status\s*: Sudah diverifikasi$", text, re.MULTILINE), text
+    assert re.search(r"^Prioritas\s*: tinggi$", text, re.MULTILINE), text
+    assert "#status diproses | selesai\n" in text
+    assert "diverifikasi |" not in text and "perlu_data" not in text and "#tolak" not in text
+    html = officer_note.get_body(("html",)).get_content()
+    assert "#status diproses | selesai" in html and "#tolak" not in html
 
 
 def test_internal_note_never_reaches_the_resident(mail_world: Any, tmp_path: Path) -> None:
@@ -264,7 +281,7 @@ def test_reply_with_missing_nik_moves_the_ticket_on(mail_world: Any, tmp_path: P
     [ticket] = tickets(cfg)
     assert (ticket.status, ticket.missing) == ("diterima", "")
     update = _read(mail_world.messages(SITI)[-1])
-    assert update["Subject"] == "[ADU-2026-00001] Status pengaduan: Diterima"
+    assert update["Subject"] == "[ADU-2026-00001] Status pengaduan: Tercatat \u2013 menunggu verifikasi"
     assert update["In-Reply-To"] == ack["Message-ID"]
     staff_notes = [_read(m) for m in mail_world.messages(SEKDES)]
     assert [str(n["Subject"]) for n in staff_notes][-1] == "[ADU-2026-00001] Balasan dari pelapor"
@@ -277,8 +294,8 @@ def test_resident_can_ask_for_the_status(mail_world: Any, tmp_path: Path, ask: s
                                         body=ask))
     _poll(cfg)
     answer = _read(mail_world.messages(SITI)[-1])
-    assert answer["Subject"] == "[ADU-2026-00001] Status pengaduan: Diterima"
-    assert "masih: Diterima" in _text(answer)
+    assert answer["Subject"] == "[ADU-2026-00001] Informasi status pengaduan"
+    assert "saat ini berstatus:" in _text(answer) and "Tercatat \u2013 menunggu verifikasi." in _text(answer)
 
 
 def test_a_stranger_quoting_a_ticket_number_learns_nothing(mail_world: Any, tmp_path: Path) -> None:
@@ -364,5 +381,7 @@ def test_the_same_staff_reply_delivered_twice_is_applied_once(mail_world: Any,
     _poll(cfg)
     assert tickets(cfg)[0].status == "diverifikasi"
     assert len(mail_world.messages(SITI)) == 2  # acknowledgement and one status update
-    assert len(mail_world.messages(SEKDES)) == 1  # the notification; no refusal for the copy
+    # The notification and one receipt; no refusal, and no second receipt, for the copy.
+    assert [str(_read(m)["Subject"]).split("]")[1].split(":")[0].strip()
+            for m in mail_world.messages(SEKDES)] == ["Pengaduan baru", "Perintah sudah dijalankan"]
     assert [e.kind for e in rows(cfg, TicketEvent)].count("status") == 1

@@ -98,7 +98,7 @@ def test_the_alert_lists_every_attempt_and_bounds_its_length() -> None:
     alert = alert_digest(cfg, "admin@klero.desa.id", attempts[:5])
     assert alert.subject == "Peringatan keamanan: 5 perintah tanpa bukti pengirim"
     assert alert.reply_to is None
-    listing = alert.context["paragraphs"][1]
+    listing = alert.context["paragraphs"][2]
     assert [f"<forged-{n}@evil.example>" in listing for n in range(5)] == [True] * 5
-    long = alert_digest(cfg, "admin@klero.desa.id", attempts).context["paragraphs"][1]
+    long = alert_digest(cfg, "admin@klero.desa.id", attempts).context["paragraphs"][2]
     assert long.count("\n") == 100 and "dan 50 lainnya" in long

@@ -12,6 +12,7 @@ import pytest
 from mailflow.config import Config
 from mailflow.core.commands import parse_staff_reply
 from mailflow.core.identity import Identity
+from mailflow.core.notices import Outgoing, new_ticket_notices
 from mailflow.core.replies import (
     ReplyPlan,
     check_staff_reply,
@@ -32,6 +33,7 @@ from tests.unit.plan_support import (
     SITI,
     SITI_NIK,
     SITI_SECRETS,
+    STAFF,
     config,
     member,
     resident_mail,
@@ -70,6 +72,11 @@ def _reasons(plan: ReplyPlan) -> str:
     return "\n".join(explanation.context["paragraphs"])
 
 
+def _not_receipts(plan: ReplyPlan) -> list[Outgoing]:
+    """What an applied reply sends besides its sender's receipt."""
+    return [o for o in plan.outgoing if o.kind is not OutboxKind.RECEIPT]
+
+
 def _refused(plan: ReplyPlan, before: TicketFacts, sender: str) -> None:
     """A refusal changes nothing, is recorded, and is explained to its sender only."""
     assert plan.outcome == "command refused"
@@ -88,7 +95,7 @@ def test_a_verifier_verifies_and_the_resident_hears_it_in_the_acknowledgements_t
     assert (event.kind, event.actor, event.from_status, event.to_status, event.auth) == (
         EventKind.STATUS, SEKDES, Status.DITERIMA, Status.DIVERIFIKASI, SIGNED)
     assert event.note == "Pengaduan Anda sudah kami periksa."
-    [update] = plan.outgoing
+    [update] = _not_receipts(plan)
     assert (update.kind, update.to) == (OutboxKind.STATUS, SITI)
     assert update.subject == "[ADU-2026-00001] Status pengaduan: Sudah diverifikasi"
     assert update.in_reply_to == ACK_ID
@@ -98,7 +105,7 @@ def test_a_verifier_verifies_and_the_resident_hears_it_in_the_acknowledgements_t
 
 def test_the_quoted_notification_is_not_part_of_the_command_or_the_message() -> None:
     plan = _staff(SEKDES, "#status diverifikasi\nSudah kami cek.")
-    [update] = plan.outgoing
+    [update] = _not_receipts(plan)
     assert update.context["message"] == "Sudah kami cek."
     assert "menulis:" not in plan.events[0].note
 
@@ -119,7 +126,7 @@ def test_a_priority_alone_changes_the_ticket_but_tells_the_resident_nothing() ->
     plan = _staff(KASI, "#prioritas darurat", ticket(Status.DIPROSES))
     assert plan.ticket.priority is Priority.DARURAT
     assert [(e.kind, e.note) for e in plan.events] == [(EventKind.PRIORITY, "sedang -> darurat")]
-    assert plan.outgoing == ()
+    assert sent(plan.outgoing) == [(OutboxKind.RECEIPT, KASI)]  # only the receipt
 
 
 def test_the_same_priority_again_is_no_event() -> None:
@@ -143,20 +150,51 @@ def test_the_assigned_officer_is_notified_without_the_reporters_identity() -> No
     assert "jalan rusak" in notice.context["description"]
 
 
+def test_the_officers_notification_shows_the_state_after_every_command_of_the_reply() -> None:
+    plan = _staff(SEKDES, f"#petugas {KASI}\n#status diverifikasi\n#prioritas tinggi\n\nOk.")
+    [notice] = to(plan.outgoing, KASI)
+    # The officer reads what this reply set, not what the ticket was before it.
+    assert notice.context["status_label"] == Status.DIVERIFIKASI.label
+    assert notice.context["priority"] == "tinggi"
+
+
+def test_the_officers_notification_lists_only_the_commands_an_officer_may_use() -> None:
+    plan = _staff(SEKDES, f"#status diverifikasi\n#petugas {KASI}\n\nOk.")
+    [notice] = to(plan.outgoing, KASI)
+    commands = notice.context["commands"]
+    assert commands[0] == "#status diproses | selesai"
+    assert not any(line.startswith("#tolak") for line in commands)
+    assert "#petugas alamat@email" in commands
+
+
+def test_a_verifier_is_shown_every_status_and_tolak() -> None:
+    [notice] = new_ticket_notices(config(), ticket(), siti(), [])
+    assert notice.context["commands"][0] == (
+        "#status diverifikasi | diproses | selesai | perlu_data | ditolak")
+    assert "#tolak <alasan penolakan>" in notice.context["commands"]
+
+
+def test_an_officers_refusal_explains_only_the_commands_an_officer_may_use() -> None:
+    plan = _staff(KASI, "#status diverifikasi\nSudah dicek.")
+    reasons = _reasons(plan)
+    assert "#status diproses | selesai" in reasons
+    assert "#status diverifikasi |" not in reasons and "#tolak" not in reasons
+
+
 def test_assigning_the_officer_already_assigned_sends_nothing_new() -> None:
     plan = _staff(SEKDES, f"#petugas {KASI}", ticket(Status.DIVERIFIKASI, assignee=KASI))
     assert plan.outcome == "command applied"
-    assert plan.events == () and plan.outgoing == ()
+    assert plan.events == () and sent(plan.outgoing) == [(OutboxKind.RECEIPT, SEKDES)]
 
 
 def test_an_officer_reports_progress_and_completion() -> None:
     progress = _staff(KASI, "#status diproses\nPetugas datang besok pagi.", ticket(Status.DIVERIFIKASI))
     assert progress.ticket.status is Status.DIPROSES
-    assert [o.subject for o in progress.outgoing] == [
+    assert [o.subject for o in _not_receipts(progress)] == [
         "[ADU-2026-00001] Status pengaduan: Sedang ditindaklanjuti"]
     done = _staff(KASI, "#status selesai\nJalan sudah ditambal kemarin sore.", progress.ticket)
     assert done.ticket.status is Status.SELESAI
-    [update] = done.outgoing
+    [update] = _not_receipts(done)
     assert update.subject == "[ADU-2026-00001] Status pengaduan: Selesai"
     assert update.context["final"] is True
     assert update.context["message"] == "Jalan sudah ditambal kemarin sore."
@@ -171,9 +209,11 @@ def test_the_head_of_the_village_may_verify() -> None:
 def test_a_rejection_tells_the_resident_the_reason() -> None:
     plan = _staff(SEKDES, "#tolak bukan wewenang desa\nSilakan hubungi kecamatan.")
     assert plan.ticket.status is Status.DITOLAK
-    [update] = plan.outgoing
+    [update] = _not_receipts(plan)
     assert update.subject == "[ADU-2026-00001] Status pengaduan: Tidak dapat ditindaklanjuti"
-    assert update.context["message"] == "Alasan: bukan wewenang desa\n\nSilakan hubungi kecamatan."
+    # The reason once, as "Alasan:", and the rest as the officer's message.
+    assert (update.context["reason"], update.context["message"]) == (
+        "bukan wewenang desa", "Silakan hubungi kecamatan.")
     assert update.context["final"] is True
 
 
@@ -183,14 +223,14 @@ def test_an_internal_note_is_recorded_and_never_mailed_to_the_reporter() -> None
     assert plan.ticket == ticket()
     assert [(e.kind, e.note) for e in plan.events] == [
         (EventKind.INTERNAL_NOTE, "Pelapor tetangga Pak Kadus.")]
-    assert plan.outgoing == ()
+    assert sent(plan.outgoing) == [(OutboxKind.RECEIPT, SEKDES)]  # only the receipt
 
 
 def test_a_message_without_commands_goes_to_the_resident_without_a_status_change() -> None:
     plan = _staff(SEKDES, "Mohon kirimkan foto lokasinya.")
     assert plan.ticket == ticket()
     assert [(e.kind, e.note) for e in plan.events] == [(EventKind.MESSAGE, "Mohon kirimkan foto lokasinya.")]
-    [update] = plan.outgoing
+    [update] = _not_receipts(plan)
     assert (update.to, update.context["changed"], update.context["message"]) == (
         SITI, False, "Mohon kirimkan foto lokasinya.")
 
@@ -198,7 +238,7 @@ def test_a_message_without_commands_goes_to_the_resident_without_a_status_change
 def test_a_status_change_for_a_reporter_without_email_is_applied_and_noted() -> None:
     plan = _staff(SEKDES, "#status diverifikasi\nOk.", reporter=siti(email=None))
     assert plan.ticket.status is Status.DIVERIFIKASI
-    assert plan.outgoing == ()
+    assert sent(plan.outgoing) == [(OutboxKind.RECEIPT, SEKDES)]
     assert plan.notes == ("reporter has no email ticket=ADU-2026-00001; status change not mailed",)
 
 
@@ -207,6 +247,76 @@ def test_the_summary_of_an_applied_command_names_no_one() -> None:
     assert plan.summary.startswith("staff command applied ticket=ADU-2026-00001 status=diterima->")
     for secret in SITI_SECRETS:
         assert secret not in plan.summary
+
+
+# -- staff: receipts ------------------------------------------------------------------------
+
+def _receipt(plan: ReplyPlan) -> Outgoing:
+    [receipt] = [o for o in plan.outgoing if o.kind is OutboxKind.RECEIPT]
+    return receipt
+
+
+def test_an_applied_reply_gets_one_receipt_in_its_thread_saying_what_changed_and_who_was_told(
+        ) -> None:
+    plan = _staff(SEKDES, f"#status diverifikasi\n#petugas {KASI}\n#prioritas tinggi\n\nOk.")
+    receipt = _receipt(plan)
+    assert receipt.to == SEKDES
+    assert receipt.subject == "Re: [ADU-2026-00001] Perintah sudah dijalankan"
+    assert receipt.in_reply_to == "<balasan-1@klero.desa.id>"
+    assert receipt.references == ("<notify-1@klero.desa.id>",)
+    assert receipt.reply_to is not None and receipt.reply_to.startswith("pengaduan+adu-2026-00001.")
+    said = text_of(receipt)
+    assert ("Status: Tercatat \u2013 menunggu verifikasi -> Sudah diverifikasi "
+            "(diterima -> diverifikasi)") in said
+    assert f"Petugas tindak lanjut: {KASI}" in said
+    assert "Prioritas: Sedang -> Tinggi" in said
+    assert "Pesan untuk pelapor dicatat" in said
+    assert "Pelapor: ya" in said
+    assert f"Petugas: {KASI} (pemberitahuan tugas tindak lanjut)" in said
+    for secret in SITI_SECRETS:
+        assert secret not in said, secret
+
+
+def test_a_receipt_for_an_internal_note_says_the_resident_was_not_told() -> None:
+    said = text_of(_receipt(_staff(KASI, "#internal\nSudah ditinjau.", ticket(Status.DIPROSES))))
+    assert "Catatan internal dicatat" in said
+    assert "Pelapor: tidak (perubahan ini tidak dikirim kepada pelapor)" in said
+    assert "Petugas:" not in said.replace("Petugas tindak lanjut", "")
+
+
+def test_a_receipt_says_when_the_reporter_has_no_email() -> None:
+    said = text_of(_receipt(_staff(SEKDES, "#status diverifikasi\nOk.", reporter=siti(email=None))))
+    assert "Pelapor: tidak (pelapor tidak mempunyai alamat email" in said
+
+
+def test_refused_and_forged_replies_get_no_receipt() -> None:
+    refused = _staff(KASI, "#status diverifikasi\nOk.")
+    forged = _staff(SEKDES, "#status diverifikasi\nOk.", method=None)
+    for plan in (refused, forged):
+        assert OutboxKind.RECEIPT not in {o.kind for o in plan.outgoing}
+
+
+def test_receipts_can_be_turned_off_for_everyone_or_for_one_staff_member() -> None:
+    off = config(commands={"receipts": False})
+    assert _not_receipts(plan := _staff(SEKDES, "#status diverifikasi\nOk.", cfg=off)) == list(
+        plan.outgoing)
+    staff = [dict(m, receipts=False) if m["email"] == SEKDES else m for m in STAFF]
+    one_off = config(staff=staff)
+    assert OutboxKind.RECEIPT not in {o.kind for o in _staff(SEKDES, "#status diverifikasi\nOk.",
+                                                             cfg=one_off).outgoing}
+    assert _receipt(_staff(KASI, "#status diproses\nOk.", ticket(Status.DIVERIFIKASI), cfg=one_off))
+
+
+def test_a_reply_to_a_receipt_without_commands_gets_no_receipt_so_robots_cannot_loop() -> None:
+    cfg = config()
+    away = plan_staff_reply(ticket(), siti(), member(cfg, SEKDES),
+                            staff_mail(SEKDES, "Saya sedang cuti sampai Senin."), SIGNED, cfg,
+                            answers_receipt=True)
+    assert OutboxKind.RECEIPT not in {o.kind for o in away.outgoing}
+    command = plan_staff_reply(ticket(), siti(), member(cfg, SEKDES),
+                               staff_mail(SEKDES, "#status diverifikasi\nOk."), SIGNED, cfg,
+                               answers_receipt=True)
+    assert _receipt(command).to == SEKDES
 
 
 # -- staff: refused -------------------------------------------------------------------------
@@ -290,7 +400,7 @@ def test_the_explanation_answers_in_the_thread_and_states_the_current_status() -
     assert explanation.subject == "Re: [ADU-2026-00001] Perintah tidak dapat dijalankan"
     assert explanation.in_reply_to == "<balasan-1@klero.desa.id>"
     assert explanation.context["greeting"] == "Yth. Sekretaris Desa,"
-    assert "Status tiket saat ini: diterima (Diterima)." in _reasons(plan)
+    assert "Status tiket saat ini: diterima (Tercatat \u2013 menunggu verifikasi)." in _reasons(plan)
 
 
 # -- staff: not proven to come from its sender ----------------------------------------------
@@ -399,9 +509,10 @@ def test_the_reporter_asking_for_the_status_is_answered(ask: str) -> None:
     assert plan.outcome == "status request"
     [answer] = plan.outgoing
     assert (answer.kind, answer.to) == (OutboxKind.STATUS, SITI)
-    assert answer.subject == "[ADU-2026-00001] Status pengaduan: Diterima"
+    # An answer, not a change: neither its subject nor its text says the status moved.
+    assert answer.subject == "[ADU-2026-00001] Informasi status pengaduan"
     assert answer.in_reply_to == ACK_ID
-    assert answer.context["changed"] is False  # the template says "masih: Diterima"
+    assert (answer.context["changed"], answer.context["asked"]) == (False, True)
     assert plan.ticket == ticket()
 
 
@@ -436,10 +547,11 @@ def test_completed_data_is_announced_to_the_resident_and_the_verifier() -> None:
     plan = _resident(f"NIK: {SITI_NIK}", waiting_for(Missing.NIK), reporter=siti(nik=None))
     assert sent(plan.outgoing) == [(OutboxKind.STATUS, SITI), (OutboxKind.STAFF_NOTE, SEKDES)]
     update, note = plan.outgoing
-    assert update.subject == "[ADU-2026-00001] Status pengaduan: Diterima"
+    assert update.subject == "[ADU-2026-00001] Status pengaduan: Tercatat \u2013 menunggu verifikasi"
     assert update.in_reply_to == ACK_ID
-    assert (update.context["changed"], update.context["message"]) == (
-        True, "Terima kasih, data Anda sudah lengkap.")
+    # An automatic text is a note, never "Pesan dari petugas" (the staff message stays empty).
+    assert (update.context["changed"], update.context["message"], update.context["note"]) == (
+        True, "", "Terima kasih, data yang Bapak/Ibu kirimkan sudah lengkap.")
     assert note.subject == "[ADU-2026-00001] Balasan dari pelapor"
 
 
@@ -553,4 +665,4 @@ def test_the_reason_no_proof_held_is_in_the_security_event_and_the_alert() -> No
                             None, cfg, "signed_reply: signed address issued to another person")
     assert plan.events[0].note.endswith("(signed_reply: signed address issued to another person)")
     [alert] = to(plan.outgoing, ADMIN)
-    assert "Alasan teknis: signed_reply: signed address issued to another person" in text_of(alert)
+    assert "Keterangan teknis: signed_reply: signed address issued to another person" in text_of(alert)

@@ -26,7 +26,10 @@ def test_text_names_ticket_and_due_date() -> None:
     text, _ = Renderer().render("ack", CONTEXT)
     assert "ADU-2026-00042" in text
     assert "Selasa, 8 Desember 2026" in text
-    assert "Kerahasiaan identitas Anda kami jamin" in text
+    assert "Kerahasiaan identitas Bapak/Ibu kami jamin" in text
+    assert "Batas waktu tanggapan : Selasa, 8 Desember 2026" in text
+    assert "tidak termasuk Sabtu, Minggu, hari libur nasional, dan cuti bersama" in text
+    assert "Anda" not in text  # "Bapak/Ibu" is the pronoun throughout
 
 
 def test_resident_text_is_not_evaluated_and_html_is_escaped() -> None:

@@ -58,7 +58,7 @@ def test_show_hides_the_reporter_unless_given_identity_lines() -> None:
     lines = views.show_lines(ticket, WIB, attachments=[], events=[], hide=NOBODY)
     assert lines[:10] == [
         "Tiket      : ADU-2026-00001",
-        "Status     : diterima (Diterima)",
+        "Status     : diterima (Tercatat \u2013 menunggu verifikasi)",
         "Kanal      : email",
         "Diterima   : 2026-11-27 10:00 WIB",
         "Tenggat    : 2026-12-08 (Selasa, 8 Desember 2026)",
