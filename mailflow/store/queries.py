@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -119,6 +119,34 @@ def ticket_by_reference(session: Session, message_ids: Sequence[str]) -> Ticket 
         if found is not None:
             return found
     return None
+
+
+def other_mailboxes_started(session: Session, mailbox: str) -> tuple[bool, datetime | None]:
+    """Whether mailflow already serves another mailbox key, and the earliest first start known
+    among them (None when none recorded one): a second key is not mailflow's first start."""
+    query = select(MailboxState.first_seen_at).where(MailboxState.mailbox != mailbox)
+    found = session.exec(query).all()
+    known = [at for at in found if at is not None]
+    return bool(found), min(known) if known else None
+
+
+def before_start_uids(session: Session, mailbox: str, uidvalidity: int) -> list[int]:
+    """UIDs recorded as in the mailbox before the first start, oldest first."""
+    query = (select(IntakeRecord.uid)
+             .where(IntakeRecord.mailbox == mailbox, IntakeRecord.uidvalidity == uidvalidity,
+                    IntakeRecord.decision == IntakeOutcome.BEFORE_START)
+             .order_by(col(IntakeRecord.uid)))
+    return list(session.exec(query).all())
+
+
+def forget_before_start(session: Session, mailbox: str, uidvalidity: int,
+                        uids: Sequence[int]) -> None:
+    """Drop the before-start records of `uids`, so that intake takes those messages now."""
+    for part in chunks(uids):
+        session.exec(delete(IntakeRecord).where(
+            col(IntakeRecord.mailbox) == mailbox, col(IntakeRecord.uidvalidity) == uidvalidity,
+            col(IntakeRecord.decision) == IntakeOutcome.BEFORE_START,
+            col(IntakeRecord.uid).in_(part)))
 
 
 def set_last_uid(session: Session, mailbox: str, uid: int) -> None:

@@ -1,0 +1,82 @@
+"""The first start's boundary in the store: recorded at first sight, read at every pass.
+
+The rules are core/first_start.py; this module keeps their state in `mailbox_state` and
+writes the intake records of the messages the boundary leaves alone. Such a message is only
+recorded: never fetched whole, never answered, never marked in the mailbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import date, datetime, tzinfo
+
+from mailflow.adapters.imap import FetchedHeader
+from mailflow.core.first_start import BEFORE_START, Boundary, day_start
+from mailflow.core.parse import parse_message
+from mailflow.store import queries
+from mailflow.store.db import Session
+from mailflow.store.models import IntakeRecord, MailboxState
+from mailflow.vocabulary import IntakeOutcome
+
+log = logging.getLogger(__name__)
+
+
+def first_sight(session: Session, mailbox: str, uidvalidity: int, uidnext: int | None,
+                take_since: date | None, now: datetime) -> MailboxState:
+    """The state of a mailbox key never seen before, with its boundary, added to `session`.
+
+    A second key (the folder or host renamed in the configuration) is not mailflow's first
+    start: its boundary is the installation's first start, by date, since the new key's UIDs
+    say nothing about when mailflow began.
+    """
+    others, earliest = queries.other_mailboxes_started(session, mailbox)
+    if not others:
+        state = MailboxState(mailbox=mailbox, uidvalidity=uidvalidity, first_uid=uidnext,
+                             first_seen_at=now, backlog_since=take_since)
+        log.info("mailbox first seen uidvalidity=%d: mail already in it (uid < %s) is taken only "
+                 "since [intake] take_since=%s", uidvalidity, uidnext if uidnext else "now",
+                 take_since or "(not set)")
+    else:
+        state = MailboxState(mailbox=mailbox, uidvalidity=uidvalidity, first_uid=None,
+                             first_seen_at=earliest or now, backlog_since=take_since)
+        log.warning("a new mailbox key %s beside the ones served before: mail in it from before "
+                    "%s is taken only since [intake] take_since=%s", mailbox,
+                    state.first_seen_at.isoformat(timespec="minutes") if state.first_seen_at
+                    else "now", take_since or "(not set)")
+    session.add(state)
+    return state
+
+
+def boundary_of(state: MailboxState, take_since: date | None, zone: tzinfo) -> Boundary:
+    return Boundary(first_uid=state.first_uid, started=state.first_seen_at,
+                    take_since=day_start(take_since, zone))
+
+
+def backlog_due(state: MailboxState, take_since: date | None) -> bool:
+    """Whether old mail must be looked at again: a take_since earlier than the last one used."""
+    if take_since is None or (state.first_uid is None and state.first_seen_at is None):
+        return False
+    return state.backlog_since is None or take_since < state.backlog_since
+
+
+def record_before_start(session: Session, mailbox: str, uidvalidity: int,
+                        headers: Sequence[FetchedHeader], now: datetime) -> None:
+    """One intake record per message left alone; `marked` stays False and the outcome is not a
+    taken one, so the mailbox is never touched for them."""
+    for header in headers:
+        if queries.intake_exists(session, mailbox, uidvalidity, header.uid):
+            continue
+        session.add(IntakeRecord(mailbox=mailbox, uidvalidity=uidvalidity, uid=header.uid,
+                                 message_key=_key(header), decision=IntakeOutcome.BEFORE_START,
+                                 reason=BEFORE_START, created_at=now))
+        queries.set_last_uid(session, mailbox, header.uid)
+
+
+def _key(header: FetchedHeader) -> str:
+    """The Message-ID (so that a clerk finds the record by it), else the UID."""
+    try:
+        message_id = parse_message(header.header).message_id
+    except Exception:  # noqa: BLE001 - a header block that does not parse is recorded by UID
+        message_id = None
+    return "mid:" + message_id.strip().lower() if message_id else f"uid:{header.uid}"
