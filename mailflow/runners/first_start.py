@@ -31,6 +31,7 @@ def first_sight(session: Session, mailbox: str, uidvalidity: int, uidnext: int |
     say nothing about when mailflow began.
     """
     others, earliest = queries.other_mailboxes_started(session, mailbox)
+    now = now.replace(microsecond=0)  # INTERNALDATE has whole seconds: mail after it is not older
     if not others:
         state = MailboxState(mailbox=mailbox, uidvalidity=uidvalidity, first_uid=uidnext,
                              first_seen_at=now, backlog_since=take_since)

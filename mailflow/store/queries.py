@@ -74,6 +74,18 @@ def intake_exists(session: Session, mailbox: str, uidvalidity: int, uid: int) ->
     return session.exec(query).first() is not None
 
 
+def intake_decision(session: Session, mailbox: str, uidvalidity: int,
+                    uid: int) -> IntakeOutcome | None:
+    """What intake recorded for one message, if anything."""
+    query = select(IntakeRecord).where(
+        IntakeRecord.mailbox == mailbox,
+        IntakeRecord.uidvalidity == uidvalidity,
+        IntakeRecord.uid == uid,
+    )
+    found = session.exec(query).first()
+    return found.decision if found is not None else None
+
+
 def ticket_by_key(session: Session, key: str) -> Ticket | None:
     return session.exec(select(Ticket).where(Ticket.message_key == key)).first()
 
