@@ -8,7 +8,9 @@ command in the mailbox cannot act on the new ticket that got its number.
 
 from __future__ import annotations
 
+import imaplib
 import logging
+import time
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -19,13 +21,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import delete, update
 
 from mailflow.cli import main
 from mailflow.demo.mail import to_toml
 from mailflow.service import Service
-from mailflow.store.db import make_engine
-from mailflow.store.models import IntakeRecord, MailboxState, TicketEvent
+from mailflow.store.models import MailboxState, TicketEvent
 from mailflow.vocabulary import IntakeOutcome
 from tests.e2e.support import (
     BUDI,
@@ -49,6 +49,7 @@ LAST_YEAR = datetime(2025, 6, 10, 9, 0, tzinfo=WIB)
 AUGUST = datetime(2026, 8, 3, 9, 0, tzinfo=WIB)  # a Monday
 NOW = datetime(2026, 11, 27, 3, 5, tzinfo=UTC)  # Friday 10:05 WIB
 NO_CHOICE = {"take_since": None}  # a real first start: nothing chosen
+FOLDER = "Pengaduan"
 
 
 def _poll(cfg: Any, clock: FixedClock | None = None) -> Any:
@@ -242,24 +243,35 @@ def test_an_old_resident_reply_is_not_added_to_a_new_ticket(mail_world: Any,
 
 def test_a_uidvalidity_change_keeps_old_mail_old_by_its_date(mail_world: Any,
                                                              tmp_path: Path) -> None:
-    """The server renumbers the mailbox: the UID boundary means nothing, the date decides."""
-    cfg = config_for(mail_world, tmp_path, intake=NO_CHOICE)
-    _old_mailbox(mail_world)
-    _poll(cfg, FixedClock(datetime.now(UTC)))
-    mail_world.deliver(INBOX, complaint())
+    """The folder is recreated (new UIDVALIDITY, UIDs from 1 again): the UID boundary means
+    nothing now, and the date of the first start decides what is old."""
+    cfg = config_for(mail_world, tmp_path, intake=NO_CHOICE, imap={"folder": FOLDER})
+    for when in (LAST_YEAR, AUGUST, AUGUST + timedelta(days=1)):
+        mail_world.deliver(INBOX, complaint(body=f"Keluhan lama {when:%Y-%m-%d}."),
+                           internaldate=when, folder=FOLDER)
+    _poll(cfg, FixedClock(datetime.now(UTC) - timedelta(seconds=2)))
+    mail_world.deliver(INBOX, complaint(), folder=FOLDER)
     _poll(cfg, FixedClock(datetime.now(UTC)))
     assert len(tickets(cfg)) == 1
-    engine = make_engine(cfg.database_url)
-    with engine.begin() as connection:  # as if the server had handed out new UIDs
-        connection.execute(update(MailboxState).values(uidvalidity=MailboxState.uidvalidity + 1))
-        connection.execute(delete(IntakeRecord))
-    engine.dispose()
+    [before] = rows(cfg, MailboxState)
+
+    client = imaplib.IMAP4(mail_world.imap_host, mail_world.imap_port)
+    client.login(INBOX, mail_world.users[INBOX])
+    client.delete(FOLDER)
+    client.logout()
+    time.sleep(1.1)  # a new UIDVALIDITY is the time of creation on some servers
+    mail_world.deliver(INBOX, complaint(body="Keluhan lama sekali."), internaldate=LAST_YEAR,
+                       folder=FOLDER)  # UID 1 again
+    mail_world.deliver(INBOX, complaint(sender=f"Budi Santoso <{BUDI}>",
+                                        body="Nama: Budi Santoso\n\nSumur umum RT 03 kering.\n"),
+                       folder=FOLDER)  # UID 2: below the old boundary, but new
 
     _poll(cfg, FixedClock(datetime.now(UTC)))
 
-    assert len(tickets(cfg)) == 1  # the complaint after the first start is known by Message-ID
-    decisions = [r.decision for r in intake_records(cfg)]
-    assert decisions == [IntakeOutcome.BEFORE_START] * 3 + [IntakeOutcome.DUPLICATE]
-    assert mail_world.messages(BUDI) == []
-    assert len(mail_world.messages(SITI)) == 1
-
+    [after] = rows(cfg, MailboxState)
+    assert after.uidvalidity != before.uidvalidity and after.first_uid is None
+    assert [t.number for t in tickets(cfg)] == ["ADU-2026-00001", "ADU-2026-00002"]
+    records = [r for r in intake_records(cfg) if r.uidvalidity == after.uidvalidity]
+    assert [(r.uid, r.decision) for r in records] == [(1, IntakeOutcome.BEFORE_START),
+                                                      (2, IntakeOutcome.TICKET)]
+    assert len(mail_world.messages(BUDI)) == 1
