@@ -11,8 +11,8 @@ import logging
 from collections.abc import Sequence
 from datetime import date, datetime, tzinfo
 
-from mailflow.adapters.imap import FetchedHeader
-from mailflow.core.first_start import BEFORE_START, Boundary, day_start
+from mailflow.adapters.imap import FetchedHeader, ImapSession
+from mailflow.core.first_start import BEFORE_START, Boundary, before_start, chosen, day_start
 from mailflow.core.parse import parse_message
 from mailflow.store import queries
 from mailflow.store.db import Session
@@ -20,6 +20,22 @@ from mailflow.store.models import IntakeRecord, MailboxState
 from mailflow.vocabulary import IntakeOutcome
 
 log = logging.getLogger(__name__)
+
+
+def open_state(session: Session, imap: ImapSession, take_since: date | None,
+               now: datetime) -> MailboxState:
+    """The mailbox's state for this pass: made at first sight; after a new UIDVALIDITY read
+    again from UID 1, with the UID boundary dropped (its date stays)."""
+    state = queries.mailbox_state(session, imap.mailbox_key)
+    if state is None:
+        return first_sight(session, imap.mailbox_key, imap.uidvalidity, imap.uidnext,
+                           take_since, now)
+    if state.uidvalidity != imap.uidvalidity:
+        log.warning("mailbox uidvalidity changed old=%d new=%d; rescanning (duplicates are "
+                    "recognised by Message-ID; the first start's boundary is its date from now "
+                    "on)", state.uidvalidity, imap.uidvalidity)
+        state.uidvalidity, state.last_uid, state.first_uid = imap.uidvalidity, 0, None
+    return state
 
 
 def first_sight(session: Session, mailbox: str, uidvalidity: int, uidnext: int | None,
@@ -59,6 +75,16 @@ def backlog_due(state: MailboxState, take_since: date | None) -> bool:
     if take_since is None or (state.first_uid is None and state.first_seen_at is None):
         return False
     return state.backlog_since is None or take_since < state.backlog_since
+
+
+def backlog_uids(imap: ImapSession, boundary: Boundary, last_uid: int, chunk: int) -> list[int]:
+    """The UIDs of old messages (at or below `last_uid`) that `take_since` now chooses. The
+    mailbox, not the records, says which: a crash after a record was dropped loses nothing."""
+    uids = [u for u in imap.new_uids(0) if u <= last_uid
+            and (boundary.first_uid is None or u < boundary.first_uid)]
+    return [h.uid for start in range(0, len(uids), chunk)
+            for h in imap.fetch_headers(uids[start:start + chunk])
+            if before_start(boundary, h.uid, h.internaldate) and chosen(boundary, h.internaldate)]
 
 
 def record_before_start(session: Session, mailbox: str, uidvalidity: int,

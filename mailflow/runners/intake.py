@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from mailflow.adapters.clock import Clock
 from mailflow.adapters.imap import FetchedHeader, ImapSession, ImapSource
 from mailflow.config import Config
-from mailflow.core.first_start import Boundary, chosen, predates_reason, predates_ticket, skipped
+from mailflow.core.first_start import Boundary, predates_reason, predates_ticket, skipped
 from mailflow.core.intake_rules import (
     Decision,
     Kind,
@@ -35,7 +35,13 @@ from mailflow.core.intake_rules import (
 )
 from mailflow.core.parse import ParsedMessage, parse_message
 from mailflow.errors import StorageUnavailable, TransientError
-from mailflow.runners.first_start import backlog_due, boundary_of, first_sight, record_before_start
+from mailflow.runners.first_start import (
+    backlog_due,
+    backlog_uids,
+    boundary_of,
+    open_state,
+    record_before_start,
+)
 from mailflow.runners.handlers import Handlers
 from mailflow.store import queries
 from mailflow.store.db import Engine, Session, storage_failure, transaction
@@ -87,7 +93,7 @@ class Intake:
         with source.session() as imap:
             last_uid, boundary, backlog = self._start(imap)
             self._mark_pending(imap)
-            if backlog and not self._backlog(imap, boundary, stats):
+            if backlog and not self._backlog(imap, boundary, last_uid, stats):
                 return stats
             uids = [] if imap.nothing_new(last_uid) else imap.new_uids(last_uid)
             if not self._examine(imap, uids, boundary, stats):
@@ -135,26 +141,16 @@ class Intake:
         at again (take_since moved earlier); a new UIDVALIDITY means old UIDs mean nothing."""
         take_since = self.cfg.intake.take_since
         with transaction(self.engine) as session:
-            state = queries.mailbox_state(session, imap.mailbox_key)
-            if state is None:
-                state = first_sight(session, imap.mailbox_key, imap.uidvalidity, imap.uidnext,
-                                    take_since, self.clock())
-            elif state.uidvalidity != imap.uidvalidity:
-                log.warning("mailbox uidvalidity changed old=%d new=%d; rescanning (duplicates "
-                            "are recognised by Message-ID; the first start's boundary is its "
-                            "date from now on)", state.uidvalidity, imap.uidvalidity)
-                state.uidvalidity, state.last_uid, state.first_uid = imap.uidvalidity, 0, None
+            state = open_state(session, imap, take_since, self.clock())
             return (state.last_uid, boundary_of(state, take_since, self.zone),
                     backlog_due(state, take_since))
 
-    def _backlog(self, imap: ImapSession, boundary: Boundary, stats: IntakeStats) -> bool:
-        """Take the old messages that `[intake] take_since` now covers; recorded as done only
-        when the whole backlog was looked at, so a stop or a crash looks again next time."""
-        with Session(self.engine) as session:
-            uids = queries.before_start_uids(session, imap.mailbox_key, imap.uidvalidity)
-        chosen_uids = [h.uid for start in range(0, len(uids), self.cfg.imap.fetch_chunk)
-                       for h in imap.fetch_headers(uids[start:start + self.cfg.imap.fetch_chunk])
-                       if chosen(boundary, h.internaldate)]
+    def _backlog(self, imap: ImapSession, boundary: Boundary, last_uid: int,
+                 stats: IntakeStats) -> bool:
+        """Take the old messages that `[intake] take_since` now covers. The mailbox, not the
+        records, says which: a crash after a record was dropped finds its message again, and
+        the backlog counts as done only once all of it was looked at."""
+        chosen_uids = backlog_uids(imap, boundary, last_uid, self.cfg.imap.fetch_chunk)
         log.info("taking old mail since [intake] take_since=%s: %d message(s)",
                  self.cfg.intake.take_since, len(chosen_uids))
         with transaction(self.engine) as session:

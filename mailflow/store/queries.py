@@ -142,15 +142,6 @@ def other_mailboxes_started(session: Session, mailbox: str) -> tuple[bool, datet
     return bool(found), min(known) if known else None
 
 
-def before_start_uids(session: Session, mailbox: str, uidvalidity: int) -> list[int]:
-    """UIDs recorded as in the mailbox before the first start, oldest first."""
-    query = (select(IntakeRecord.uid)
-             .where(IntakeRecord.mailbox == mailbox, IntakeRecord.uidvalidity == uidvalidity,
-                    IntakeRecord.decision == IntakeOutcome.BEFORE_START)
-             .order_by(col(IntakeRecord.uid)))
-    return list(session.exec(query).all())
-
-
 def forget_before_start(session: Session, mailbox: str, uidvalidity: int,
                         uids: Sequence[int]) -> None:
     """Drop the before-start records of `uids`, so that intake takes those messages now."""

@@ -21,11 +21,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import delete
 
 from mailflow.cli import main
 from mailflow.demo.mail import to_toml
 from mailflow.service import Service
-from mailflow.store.models import MailboxState, TicketEvent
+from mailflow.store.db import make_engine
+from mailflow.store.models import IntakeRecord, MailboxState, TicketEvent
 from mailflow.vocabulary import IntakeOutcome
 from tests.e2e.support import (
     BUDI,
@@ -172,6 +174,24 @@ def test_take_since_takes_old_complaints_with_honest_dates(mail_world: Any,
     records = len(intake_records(chosen))
     _poll(chosen)  # the backlog is looked at once per take_since day
     assert (len(tickets(chosen)), len(intake_records(chosen))) == (2, records)
+
+
+def test_a_backlog_cut_short_after_its_records_were_dropped_is_taken_next_time(
+        mail_world: Any, tmp_path: Path) -> None:
+    """The mailbox, not the before-start records, says what the backlog is: a crash after the
+    records were dropped and before the messages were taken loses nothing."""
+    cfg = config_for(mail_world, tmp_path, intake=NO_CHOICE)
+    _old_mailbox(mail_world)
+    _poll(cfg)
+    engine = make_engine(cfg.database_url)
+    with engine.begin() as connection:
+        connection.execute(delete(IntakeRecord))
+    engine.dispose()
+
+    _poll(config_for(mail_world, tmp_path, intake={"take_since": "2026-08-01"}))
+
+    assert len(tickets(cfg)) == 2
+    assert len(mail_world.messages(BUDI)) == 1
 
 
 def _staff_reply(note: Any, body: str) -> bytes:
