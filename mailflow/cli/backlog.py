@@ -17,6 +17,7 @@ from pathlib import Path
 
 from mailflow.adapters.imap import ImapSource
 from mailflow.config import load_config, resolve_path
+from mailflow.errors import LoginRefused
 from mailflow.runners.backlog import as_table, preview_backlog
 from mailflow.store.db import Engine
 from mailflow.store.migrate import open_database
@@ -45,6 +46,9 @@ def cmd_backlog(args: argparse.Namespace) -> int:
     engine = _existing_database(cfg.database_url)
     try:
         report = preview_backlog(cfg, ImapSource(cfg.imap), engine, since, datetime.now(UTC))
+    except LoginRefused as exc:
+        print(f"mailflow: {exc}", file=sys.stderr)
+        return os.EX_CONFIG  # as `poll`: the user name or password must be fixed
     finally:
         if engine is not None:
             engine.dispose()

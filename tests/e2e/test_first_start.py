@@ -144,6 +144,8 @@ def test_the_dry_run_lists_old_mail_without_identity_and_changes_nothing(
     assert (len(intake_records(cfg)), len(tickets(cfg)), len(outbox(cfg))) == counts
     assert _flags(mail_world) == before
     assert mail_world.messages(SITI) == mail_world.messages(BUDI) == []
+    assert main(["backlog", "--since", "bulan lalu", "--config", str(path)]) == 65
+    assert "--since 'bulan lalu' is not a date" in capsys.readouterr().err
 
 
 def test_take_since_takes_old_complaints_with_honest_dates(mail_world: Any,
