@@ -8,12 +8,14 @@ recorded: never fetched whole, never answered, never marked in the mailbox.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
 from mailflow.adapters.imap import FetchedHeader, ImapSession
 from mailflow.core.first_start import BEFORE_START, Boundary, before_start, chosen, day_start
-from mailflow.core.parse import parse_message
+from mailflow.core.intake_rules import Decision, Kind
+from mailflow.core.parse import ParsedMessage, parse_message
 from mailflow.store import queries
 from mailflow.store.db import Session
 from mailflow.store.models import IntakeRecord, MailboxState
@@ -87,23 +89,38 @@ def backlog_uids(imap: ImapSession, boundary: Boundary, last_uid: int, chunk: in
             if before_start(boundary, h.uid, h.internaldate) and chosen(boundary, h.internaldate)]
 
 
-def record_before_start(session: Session, mailbox: str, uidvalidity: int,
-                        headers: Sequence[FetchedHeader], now: datetime) -> None:
-    """One intake record per message left alone; `marked` stays False and the outcome is not a
-    taken one, so the mailbox is never touched for them."""
-    for header in headers:
-        if queries.intake_exists(session, mailbox, uidvalidity, header.uid):
-            continue
-        session.add(IntakeRecord(mailbox=mailbox, uidvalidity=uidvalidity, uid=header.uid,
-                                 message_key=_key(header), decision=IntakeOutcome.BEFORE_START,
-                                 reason=BEFORE_START, created_at=now))
-        queries.set_last_uid(session, mailbox, header.uid)
+@dataclass(frozen=True)
+class OldMessage:
+    """An old message worth a record: its subject matches (or its header block is unreadable)."""
+
+    uid: int
+    message_id: str | None
 
 
-def _key(header: FetchedHeader) -> str:
-    """The Message-ID (so that a clerk finds the record by it), else the UID."""
+def old_message(header: FetchedHeader,
+                classify: Callable[[ParsedMessage], Decision]) -> OldMessage | None:
+    """The record-worthy part of an old message, from its header block alone; None for mail
+    that intake would never look at closely (its subject does not match), as for new mail."""
     try:
-        message_id = parse_message(header.header).message_id
-    except Exception:  # noqa: BLE001 - a header block that does not parse is recorded by UID
-        message_id = None
-    return "mid:" + message_id.strip().lower() if message_id else f"uid:{header.uid}"
+        head = parse_message(header.header)
+    except Exception:  # noqa: BLE001 - unreadable: recorded by UID rather than overlooked
+        return OldMessage(header.uid, None)
+    if classify(head).kind is Kind.SKIP:
+        return None
+    return OldMessage(header.uid, head.message_id)
+
+
+def record_before_start(session: Session, mailbox: str, uidvalidity: int,
+                        old: Sequence[OldMessage], last_uid: int, now: datetime) -> None:
+    """One intake record per old message worth one, and the last UID examined. `marked` stays
+    False and the outcome is not a taken one, so the mailbox is never touched for them."""
+    recorded = queries.intake_uids(session, mailbox, uidvalidity, [m.uid for m in old])
+    for item in old:
+        if item.uid in recorded:
+            continue
+        # By Message-ID when there is one, so that a clerk finds the record by it.
+        key = "mid:" + item.message_id.strip().lower() if item.message_id else f"uid:{item.uid}"
+        session.add(IntakeRecord(mailbox=mailbox, uidvalidity=uidvalidity, uid=item.uid,
+                                 message_key=key, decision=IntakeOutcome.BEFORE_START,
+                                 reason=BEFORE_START, created_at=now))
+    queries.set_last_uid(session, mailbox, last_uid)

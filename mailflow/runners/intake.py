@@ -39,6 +39,7 @@ from mailflow.runners.first_start import (
     backlog_due,
     backlog_uids,
     boundary_of,
+    old_message,
     open_state,
     record_before_start,
 )
@@ -69,7 +70,8 @@ class IntakeStats:
     duplicates: int = 0
     quarantined: int = 0
     already_done: int = 0
-    before_start: int = 0  # in the mailbox before the first start: recorded, not taken
+    before_start: int = 0  # in the mailbox before the first start: not taken
+    before_start_recorded: int = 0  # of those, with a complaint subject: recorded as such
     ticket_numbers: list[str] = field(default_factory=list)
 
 
@@ -100,9 +102,9 @@ class Intake:
                 return stats
             self._mark_pending(imap)
         if stats.before_start:
-            log.info("not taken: %d message(s) in the mailbox before mailflow's first start "
-                     "(recorded; [intake] take_since chooses a day to take them from)",
-                     stats.before_start)
+            log.info("not taken: %d message(s) in the mailbox before mailflow's first start, "
+                     "%d with a complaint subject (recorded); [intake] take_since chooses a day "
+                     "to take them from", stats.before_start, stats.before_start_recorded)
         # An idle pass says nothing at INFO: a daemon polling every minute would fill the journal.
         log.log(
             logging.INFO if stats.examined else logging.DEBUG,
@@ -164,10 +166,14 @@ class Intake:
         return True
 
     def _record_old(self, imap: ImapSession, old: list[FetchedHeader], stats: IntakeStats) -> None:
+        """Record the old messages whose subject matches; the rest are passed, as new ones are."""
         if old:
+            worth = [m for m in (old_message(h, self._classify) for h in old) if m is not None]
             with transaction(self.engine) as session:
-                record_before_start(session, imap.mailbox_key, imap.uidvalidity, old, self.clock())
+                record_before_start(session, imap.mailbox_key, imap.uidvalidity, worth,
+                                    old[-1].uid, self.clock())
             stats.before_start += len(old)
+            stats.before_start_recorded += len(worth)
             old.clear()
 
     def _advance(self, imap: ImapSession, uid: int) -> None:

@@ -86,6 +86,17 @@ def intake_decision(session: Session, mailbox: str, uidvalidity: int,
     return found.decision if found is not None else None
 
 
+def intake_uids(session: Session, mailbox: str, uidvalidity: int, uids: Sequence[int]) -> set[int]:
+    """Those of `uids` that already have an intake record."""
+    found: set[int] = set()
+    for part in chunks(uids):
+        query = select(IntakeRecord.uid).where(
+            IntakeRecord.mailbox == mailbox, IntakeRecord.uidvalidity == uidvalidity,
+            col(IntakeRecord.uid).in_(part))
+        found.update(session.exec(query).all())
+    return found
+
+
 def ticket_by_key(session: Session, key: str) -> Ticket | None:
     return session.exec(select(Ticket).where(Ticket.message_key == key)).first()
 

@@ -84,6 +84,7 @@ def test_the_first_start_takes_only_what_arrives_after_it(mail_world: Any, tmp_p
                                                           caplog: pytest.LogCaptureFixture) -> None:
     cfg = config_for(mail_world, tmp_path, intake=NO_CHOICE)
     _old_mailbox(mail_world)
+    mail_world.deliver(INBOX, complaint(subject="Undangan rapat RT 02"), internaldate=AUGUST)
     before = _flags(mail_world)
 
     with caplog.at_level(logging.INFO):
@@ -96,8 +97,9 @@ def test_the_first_start_takes_only_what_arrives_after_it(mail_world: Any, tmp_p
     assert _flags(mail_world) == before  # nothing marked, nothing \Seen
     summary = [r.getMessage() for r in caplog.records if "first start" in r.getMessage()
                and r.name == "mailflow.runners.intake"]
-    assert summary == ["not taken: 3 message(s) in the mailbox before mailflow's first start "
-                       "(recorded; [intake] take_since chooses a day to take them from)"]
+    assert summary == ["not taken: 4 message(s) in the mailbox before mailflow's first start, "
+                       "3 with a complaint subject (recorded); [intake] take_since chooses a "
+                       "day to take them from"]
     assert not [r for r in caplog.records if "uid=1 " in r.getMessage()]  # no line per message
 
     mail_world.deliver(INBOX, complaint())  # a resident writes after the first start
@@ -106,8 +108,8 @@ def test_the_first_start_takes_only_what_arrives_after_it(mail_world: Any, tmp_p
     assert ticket.number == "ADU-2026-00001"
     assert [m.recipient for m in outbox(cfg) if m.kind == "ack"] == [SITI]
     assert mail_world.messages(BUDI) == []
-    assert _flags(mail_world)[:3] == before
-    assert len(intake_records(cfg)) == 4
+    assert _flags(mail_world)[:4] == before
+    assert [r.uid for r in intake_records(cfg)] == [1, 2, 3, 5]
 
 
 def _write_config(cfg: Any, path: Path) -> Path:
