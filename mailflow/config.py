@@ -161,6 +161,9 @@ class IntakeConfig(_Section):
         "Pengaduan Masyarakat"
     ]
     poll_seconds: Annotated[float, Field(gt=0)] = 60.0
+    # Mail already in the mailbox at the first start is not taken unless it arrived on or
+    # after this day (README "First start and old mail"); a TOML or quoted ISO date.
+    take_since: Annotated[date, Field(strict=False)] | None = None
 
 
 class CalendarConfig(_Section):

@@ -166,13 +166,16 @@ class IntakeOutcome(StrEnum):
     QUARANTINED = "quarantined"
     # A staff action (a `#kanal` recording) whose sender could not be proven: nothing made.
     REFUSED = "refused"
+    # In the mailbox before mailflow's first start: not taken, never marked (core/first_start.py).
+    BEFORE_START = "before_start"
 
     @property
     def label(self) -> str:
         return {IntakeOutcome.TICKET: "tiket baru", IntakeOutcome.REPLY: "balasan warga",
                 IntakeOutcome.STAFF: "balasan staf", IntakeOutcome.DUPLICATE: "duplikat",
                 IntakeOutcome.IGNORED: "diabaikan", IntakeOutcome.QUARANTINED: "dikarantina",
-                IntakeOutcome.REFUSED: "ditolak (pengirim tidak terbukti)"}[self]
+                IntakeOutcome.REFUSED: "ditolak (pengirim tidak terbukti)",
+                IntakeOutcome.BEFORE_START: "sudah ada sebelum mailflow mulai"}[self]
 
 
 # Outcomes whose message was taken and so is marked in the mailbox.

@@ -21,6 +21,7 @@ from datetime import datetime
 
 from mailflow.config import Config, StaffMember
 from mailflow.core.commands import parse_staff_reply
+from mailflow.core.first_start import promise
 from mailflow.core.identity import Identity, extract_identity
 from mailflow.core.notices import (
     Outgoing,
@@ -86,18 +87,24 @@ def ticket_year(received: datetime, calendar: WorkCalendar) -> int:
 
 
 def plan_new_ticket(msg: ParsedMessage, received: datetime, number: str, cfg: Config,
-                    calendar: WorkCalendar) -> NewTicket:
-    """Everything a new complaint creates, given its number (the store hands out numbers)."""
+                    calendar: WorkCalendar, taken: datetime | None = None) -> NewTicket:
+    """Everything a new complaint creates, given its number (the store hands out numbers).
+
+    `taken`: when mailflow takes it; a complaint whose due date from receipt is already
+    today or past gets one counted from then, and is told so (core/first_start.py `promise`).
+    """
     source = source_of(msg, cfg)
     extraction = extract_identity(source.text)
     identity = replace(extraction.identity, email=source.reply_to)
     verdict = assess(identity, extraction.description)
+    due = promise(received, taken, calendar)
     ticket = TicketFacts(
         number=number, status=verdict.status, channel=source.channel, received_at=received,
-        due_date=calendar.due_date(received), subject=msg.subject[:500],
+        due_date=due.due_date, subject=msg.subject[:500],
         description=extraction.description, missing=verdict.missing,
     )
     note = " ".join(part for part in (
+        "taken late: due date counted from the day it was recorded" if due.recorded else "",
         "missing: " + ",".join(verdict.missing) if verdict.missing else "",
         f"recorded by staff for a {source.channel} complaint" if source.recorder else "",
         "reply-to differs from from; acknowledged at from only" if source.other_reply_to else "",
@@ -107,11 +114,12 @@ def plan_new_ticket(msg: ParsedMessage, received: datetime, number: str, cfg: Co
     outgoing: list[Outgoing] = []
     if source.reply_to:
         outgoing.append(acknowledgement(cfg, ticket, identity, verdict.nik_problem, msg.message_id,
-                                        msg.references, source.reply_to))
+                                        msg.references, source.reply_to, recorded=due.recorded))
     if source.recorder is not None:
         # The staff member needs the number and due date to tell the caller.
         outgoing.append(acknowledgement(cfg, ticket, identity, verdict.nik_problem, msg.message_id,
-                                        msg.references, source.recorder.email, OutboxKind.ACK_STAFF))
+                                        msg.references, source.recorder.email, OutboxKind.ACK_STAFF,
+                                        recorded=due.recorded))
     outgoing.extend(new_ticket_notices(cfg, ticket, identity, msg.attachments,
                                        other_reply_to=source.other_reply_to))
     return NewTicket(ticket, identity, source.recorder, event, tuple(outgoing), msg.message_id,

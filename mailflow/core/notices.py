@@ -89,10 +89,12 @@ def _salutation(name: str | None) -> str:
 
 def acknowledgement(cfg: Config, ticket: TicketFacts, identity: Identity, nik_problem: str | None,
                     in_reply_to: str | None, references: Sequence[str], recipient: str,
-                    kind: OutboxKind = OutboxKind.ACK) -> Outgoing:
-    """The number and the due date at once, in the thread of the complaint."""
+                    kind: OutboxKind = OutboxKind.ACK, recorded: datetime | None = None) -> Outgoing:
+    """The number and the due date at once, in the thread of the complaint. `recorded`: set
+    when the due date counts from that moment, not from receipt (taken late)."""
     context = {
         **_common(cfg, ticket),
+        "recorded": format_moment(recorded, cfg.calendar.timezone) if recorded else None,
         "salutation": _salutation(identity.name),
         "missing": [m.text for m in ticket.missing],
         "nik_problem": nik_problem,

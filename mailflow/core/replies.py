@@ -80,15 +80,16 @@ def check_staff_reply(ticket: TicketFacts, member: StaffMember, reply: StaffRepl
 
 def plan_staff_reply(ticket: TicketFacts, reporter: Identity | None, member: StaffMember,
                      msg: ParsedMessage, method: str | None, cfg: Config,
-                     reason: str = "", *, answers_receipt: bool = False,
-                     now: datetime | None = None) -> ReplyPlan:
+                     reason: str = "", refusal: str | None = None, *,
+                     answers_receipt: bool = False, now: datetime | None = None) -> ReplyPlan:
     """A staff member's reply: refused unproven (`reason`: why no proof held), refused with
-    reasons, or applied (with a receipt to its proven sender; `answers_receipt`: the reply
-    answers one of those, see core/receipts.py). `now` dates a closing for the resident."""
+    reasons (`refusal`: one found before reading it, core/first_start.py), or applied (with a
+    receipt to its proven sender; `answers_receipt`: the reply answers one of those, see
+    core/receipts.py). `now` dates a closing for the resident."""
     if method is None:
         return _unproven(ticket, member, msg, cfg, reason)
     reply = parse_staff_reply(new_text(msg.text))
-    problems = check_staff_reply(ticket, member, reply, cfg)
+    problems = [*([refusal] if refusal else []), *check_staff_reply(ticket, member, reply, cfg)]
     if problems:
         event = _staff_event(member, msg, method, EventKind.COMMAND_REFUSED, note="; ".join(problems))
         return ReplyPlan("command refused", ticket, events=(event,),

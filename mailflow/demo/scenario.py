@@ -92,6 +92,9 @@ def demo_config(directory: Path, imap_port: int, smtp_port: int) -> dict[str, ob
         "smtp": {"host": "127.0.0.1", "port": smtp_port, "security": "plain",
                  "from_address": INBOX, "from_name": "Pemerintah Desa Klero"},
         "storage": {"directory": str(directory / "state")},
+        # The demo seeds its mailbox before the first poll: take that mail (README "First
+        # start and old mail"); a real first start takes nothing that was already there.
+        "intake": {"take_since": "2026-01-01"},
         "staff": [{"email": SEKDES, "name": "Sekretaris Desa", "roles": ["verifikator"]},
                   {"email": KASI, "name": "Kasi Pelayanan", "roles": ["petugas"]}],
         "commands": {"accept": ["signed_reply"], "secret": "demo-secret-desa-klero",

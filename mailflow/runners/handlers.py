@@ -16,6 +16,7 @@ from datetime import datetime
 from mailflow.adapters.clock import Clock
 from mailflow.compose.mime import Composer
 from mailflow.config import Config, StaffMember
+from mailflow.core.first_start import predates_problem, predates_reason, predates_ticket
 from mailflow.core.identity import Identity
 from mailflow.core.intake_rules import content_key
 from mailflow.core.mail_limits import Attempt
@@ -74,8 +75,8 @@ class Handlers:
         year = ticket_year(received, self.calendar)
         number = format_number(self.cfg.tickets.prefix, year,
                                queries.next_ticket_number_seq(session, year))
-        plan = plan_new_ticket(msg, received, number, self.cfg, self.calendar)
         now = self.clock()
+        plan = plan_new_ticket(msg, received, number, self.cfg, self.calendar, taken=now)
         facts = plan.ticket
         ticket = Ticket(
             number=number, status=facts.status, channel=facts.channel, received_at=received,
@@ -109,16 +110,27 @@ class Handlers:
     # -- replies ----------------------------------------------------------------------------
 
     def staff_reply(self, session: Session, ticket: Ticket, member: StaffMember,
-                    msg: ParsedMessage, raw: bytes) -> str:
+                    msg: ParsedMessage, raw: bytes, received: datetime) -> str:
+        """`received`: the server's INTERNALDATE; a command received before its ticket was
+        created names a ticket of an earlier database and is refused (core/first_start.py)."""
         others = tuple(m.address for m in self.cfg.staff)
         proof = self._prove(session, msg, raw,
                             Claim(member.address, Purpose.STAFF, ticket.number, others))
         reporter, identity, facts = _read(session, ticket)
+        stale = predates_ticket(received, ticket.created_at)
+        refusal = predates_problem(ticket.number, received, ticket.created_at,
+                                   self.cfg.calendar.timezone) if stale else None
         # A reply to a receipt without commands gets none back (core/receipts.py: no loops).
         answers_receipt = OutboxKind.RECEIPT in queries.outbox_kinds(session, msg.in_reply_to)
         plan = plan_staff_reply(facts, identity, member, msg, proof.method, self.cfg, proof.reason,
-                                answers_receipt=answers_receipt, now=self.clock())
-        return self._apply(session, ticket, reporter, plan, msg, raw, proof)
+                                refusal=refusal, answers_receipt=answers_receipt,
+                                now=self.clock())
+        outcome = self._apply(session, ticket, reporter, plan, msg, raw, proof)
+        if stale:
+            reason = predates_reason(ticket.number, received, ticket.created_at)
+            log.warning("staff command %s", reason)
+            return f"{outcome}: {reason}"
+        return outcome
 
     def resident_reply(self, session: Session, ticket: Ticket, msg: ParsedMessage,
                        raw: bytes) -> str:

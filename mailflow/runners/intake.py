@@ -14,13 +14,15 @@ ends the pass, the message stays unrecorded, and the next pass takes it again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from mailflow.adapters.clock import Clock
 from mailflow.adapters.imap import FetchedHeader, ImapSession, ImapSource
 from mailflow.config import Config
+from mailflow.core.first_start import Boundary, predates_reason, predates_ticket, skipped
 from mailflow.core.intake_rules import (
     Decision,
     Kind,
@@ -33,11 +35,19 @@ from mailflow.core.intake_rules import (
 )
 from mailflow.core.parse import ParsedMessage, parse_message
 from mailflow.errors import StorageUnavailable, TransientError
+from mailflow.runners.first_start import (
+    backlog_due,
+    backlog_uids,
+    boundary_of,
+    old_message,
+    open_state,
+    record_before_start,
+)
 from mailflow.runners.handlers import Handlers
 from mailflow.store import queries
 from mailflow.store.db import Engine, Session, storage_failure, transaction
 from mailflow.store.files import FileStore
-from mailflow.store.models import IntakeRecord, MailboxState, Quarantine, Ticket
+from mailflow.store.models import IntakeRecord, Quarantine, Ticket
 from mailflow.vocabulary import IntakeOutcome
 
 log = logging.getLogger(__name__)
@@ -60,6 +70,8 @@ class IntakeStats:
     duplicates: int = 0
     quarantined: int = 0
     already_done: int = 0
+    before_start: int = 0  # in the mailbox before the first start: not taken
+    before_start_recorded: int = 0  # of those, with a complaint subject: recorded as such
     ticket_numbers: list[str] = field(default_factory=list)
 
 
@@ -74,27 +86,25 @@ class Intake:
         self.files = files
         self.clock = clock
         self.own_addresses = {cfg.smtp.from_address.lower(), cfg.imap.username.lower()}
+        self.zone = ZoneInfo(cfg.calendar.timezone)
 
     # -- the pass ---------------------------------------------------------------------------
 
     def run(self, source: ImapSource) -> IntakeStats:
         stats = IntakeStats()
         with source.session() as imap:
-            last_uid = self._start(imap)
+            last_uid, boundary, backlog = self._start(imap)
             self._mark_pending(imap)
+            if backlog and not self._backlog(imap, boundary, last_uid, stats):
+                return stats
             uids = [] if imap.nothing_new(last_uid) else imap.new_uids(last_uid)
-            chunk = self.cfg.imap.fetch_chunk
-            for start in range(0, len(uids), chunk):
-                for header in imap.fetch_headers(uids[start:start + chunk]):
-                    if self.stop_requested():
-                        # Not advancing the last UID: the next pass starts at this message.
-                        log.info("intake pass stopped before uid=%d examined=%d", header.uid,
-                                 stats.examined)
-                        return stats
-                    stats.examined += 1
-                    self._one(imap, header, stats)
-                self._advance(imap, uids[min(start + chunk, len(uids)) - 1])
+            if not self._examine(imap, uids, boundary, stats):
+                return stats
             self._mark_pending(imap)
+        if stats.before_start:
+            log.info("not taken: %d message(s) in the mailbox before mailflow's first start, "
+                     "%d with a complaint subject (recorded); [intake] take_since chooses a day "
+                     "to take them from", stats.before_start, stats.before_start_recorded)
         # An idle pass says nothing at INFO: a daemon polling every minute would fill the journal.
         log.log(
             logging.INFO if stats.examined else logging.DEBUG,
@@ -105,19 +115,66 @@ class Intake:
         )
         return stats
 
-    def _start(self, imap: ImapSession) -> int:
-        """The last UID seen; a new UIDVALIDITY means old UIDs mean nothing any more."""
+    def _examine(self, imap: ImapSession, uids: Sequence[int], boundary: Boundary,
+                 stats: IntakeStats, *, advance: bool = True) -> bool:
+        """Examine `uids` in chunks; False when a stop was requested (the pass ends there)."""
+        chunk = self.cfg.imap.fetch_chunk
+        for start in range(0, len(uids), chunk):
+            old: list[FetchedHeader] = []
+            for header in imap.fetch_headers(uids[start:start + chunk]):
+                if skipped(boundary, header.uid, header.internaldate):
+                    old.append(header)
+                    continue
+                self._record_old(imap, old, stats)
+                if self.stop_requested():
+                    # Not advancing the last UID: the next pass starts at this message.
+                    log.info("intake pass stopped before uid=%d examined=%d", header.uid,
+                             stats.examined)
+                    return False
+                stats.examined += 1
+                self._one(imap, header, stats)
+            self._record_old(imap, old, stats)
+            if advance:
+                self._advance(imap, uids[min(start + chunk, len(uids)) - 1])
+        return True
+
+    def _start(self, imap: ImapSession) -> tuple[int, Boundary, bool]:
+        """The last UID seen, the first start's boundary, and whether old mail is to be looked
+        at again (take_since moved earlier); a new UIDVALIDITY means old UIDs mean nothing."""
+        take_since = self.cfg.intake.take_since
+        with transaction(self.engine) as session:
+            state = open_state(session, imap, take_since, self.clock())
+            return (state.last_uid, boundary_of(state, take_since, self.zone),
+                    backlog_due(state, take_since))
+
+    def _backlog(self, imap: ImapSession, boundary: Boundary, last_uid: int,
+                 stats: IntakeStats) -> bool:
+        """Take the old messages that `[intake] take_since` now covers. The mailbox, not the
+        records, says which: a crash after a record was dropped finds its message again, and
+        the backlog counts as done only once all of it was looked at."""
+        chosen_uids = backlog_uids(imap, boundary, last_uid, self.cfg.imap.fetch_chunk)
+        log.info("taking old mail since [intake] take_since=%s: %d message(s)",
+                 self.cfg.intake.take_since, len(chosen_uids))
+        with transaction(self.engine) as session:
+            queries.forget_before_start(session, imap.mailbox_key, imap.uidvalidity, chosen_uids)
+        if not self._examine(imap, chosen_uids, boundary, stats, advance=False):
+            return False
         with transaction(self.engine) as session:
             state = queries.mailbox_state(session, imap.mailbox_key)
-            if state is None:
-                session.add(MailboxState(mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity))
-                log.info("mailbox first seen uidvalidity=%d", imap.uidvalidity)
-                return 0
-            if state.uidvalidity != imap.uidvalidity:
-                log.warning("mailbox uidvalidity changed old=%d new=%d; rescanning (duplicates "
-                            "are recognised by Message-ID)", state.uidvalidity, imap.uidvalidity)
-                state.uidvalidity, state.last_uid = imap.uidvalidity, 0
-            return state.last_uid
+            if state is not None:
+                state.backlog_since = self.cfg.intake.take_since
+        return True
+
+    def _record_old(self, imap: ImapSession, old: list[FetchedHeader], stats: IntakeStats) -> None:
+        """Record the old messages whose subject matches; the rest are passed, as new ones are."""
+        if old:
+            worth = [m for m in (old_message(h, self._classify) for h in old) if m is not None]
+            with transaction(self.engine) as session:
+                record_before_start(session, imap.mailbox_key, imap.uidvalidity, worth,
+                                    old[-1].uid, self.clock())
+            stats.before_start += len(old)
+            stats.before_start_recorded += len(worth)
+            old.clear()
 
     def _advance(self, imap: ImapSession, uid: int) -> None:
         with transaction(self.engine) as session:
@@ -253,8 +310,13 @@ class Intake:
                     f"repeat of {repeat.number}: same sender, subject and text within "
                     f"{self.cfg.limits.repeat_window_hours} h (a resend or a mail loop)")
         if way is Route.STAFF_REPLY and target is not None and member is not None:
-            return (IntakeOutcome.STAFF, target,
-                    self.handlers.staff_reply(session, target, member, msg, raw))
+            return (IntakeOutcome.STAFF, target, self.handlers.staff_reply(
+                session, target, member, msg, raw, header.internaldate))
+        if (way is Route.RESIDENT_REPLY and target is not None
+                and predates_ticket(header.internaldate, target.created_at)):
+            reason = predates_reason(target.number, header.internaldate, target.created_at)
+            log.warning("reply uid=%d %s", header.uid, reason)
+            return IntakeOutcome.IGNORED, target, reason
         if way is Route.RESIDENT_REPLY and target is not None:
             outcome = self.handlers.resident_reply(session, target, msg, raw)
             log.info("reply added uid=%d ticket=%s outcome=%s", header.uid, target.number, outcome)

@@ -84,13 +84,21 @@ def _enum_column(enum: type[StrEnum], default: StrEnum | None = None, nullable: 
 
 
 class MailboxState(SQLModel, table=True):
-    """Where intake stopped in one mailbox folder: UIDVALIDITY and the highest UID examined."""
+    """Where intake stopped in one mailbox folder: UIDVALIDITY, the highest UID examined, and
+    where mailflow's first start divides it."""
 
     __tablename__ = "mailbox_state"
     id: int | None = Field(default=None, primary_key=True)
     mailbox: str = Field(unique=True)  # "user@host/folder"
     uidvalidity: int
     last_uid: int = 0
+    # The first start's boundary (core/first_start.py): UIDNEXT at first sight, valid under
+    # `uidvalidity` (cleared when it changes), and the moment of first sight. Both None for a
+    # mailbox first seen before they were recorded: it is taken whole, as it was then.
+    first_uid: int | None = None
+    first_seen_at: datetime | None = _utc_column(nullable=True)
+    # The `[intake] take_since` day whose older mail has been looked at again (once per day).
+    backlog_since: date | None = None
 
 
 class IntakeRecord(SQLModel, table=True):

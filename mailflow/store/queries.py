@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import TypeVar
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -75,6 +75,29 @@ def intake_exists(session: Session, mailbox: str, uidvalidity: int, uid: int) ->
     return session.exec(query).first() is not None
 
 
+def intake_decision(session: Session, mailbox: str, uidvalidity: int,
+                    uid: int) -> IntakeOutcome | None:
+    """What intake recorded for one message, if anything."""
+    query = select(IntakeRecord).where(
+        IntakeRecord.mailbox == mailbox,
+        IntakeRecord.uidvalidity == uidvalidity,
+        IntakeRecord.uid == uid,
+    )
+    found = session.exec(query).first()
+    return found.decision if found is not None else None
+
+
+def intake_uids(session: Session, mailbox: str, uidvalidity: int, uids: Sequence[int]) -> set[int]:
+    """Those of `uids` that already have an intake record."""
+    found: set[int] = set()
+    for part in chunks(uids):
+        query = select(IntakeRecord.uid).where(
+            IntakeRecord.mailbox == mailbox, IntakeRecord.uidvalidity == uidvalidity,
+            col(IntakeRecord.uid).in_(part))
+        found.update(session.exec(query).all())
+    return found
+
+
 def ticket_by_key(session: Session, key: str) -> Ticket | None:
     return session.exec(select(Ticket).where(Ticket.message_key == key)).first()
 
@@ -129,6 +152,25 @@ def outbox_kinds(session: Session, message_ids: Sequence[str]) -> set[OutboxKind
         query = select(OutboxMessage.kind).where(col(OutboxMessage.message_id).in_(part))
         kinds.update(OutboxKind(kind) for kind in session.exec(query).all())
     return kinds
+
+
+def other_mailboxes_started(session: Session, mailbox: str) -> tuple[bool, datetime | None]:
+    """Whether mailflow already serves another mailbox key, and the earliest first start known
+    among them (None when none recorded one): a second key is not mailflow's first start."""
+    query = select(MailboxState.first_seen_at).where(MailboxState.mailbox != mailbox)
+    found = session.exec(query).all()
+    known = [at for at in found if at is not None]
+    return bool(found), min(known) if known else None
+
+
+def forget_before_start(session: Session, mailbox: str, uidvalidity: int,
+                        uids: Sequence[int]) -> None:
+    """Drop the before-start records of `uids`, so that intake takes those messages now."""
+    for part in chunks(uids):
+        session.exec(delete(IntakeRecord).where(
+            col(IntakeRecord.mailbox) == mailbox, col(IntakeRecord.uidvalidity) == uidvalidity,
+            col(IntakeRecord.decision) == IntakeOutcome.BEFORE_START,
+            col(IntakeRecord.uid).in_(part)))
 
 
 def set_last_uid(session: Session, mailbox: str, uid: int) -> None:
