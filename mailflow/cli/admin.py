@@ -1,4 +1,4 @@
-"""The administrator's subcommands: check, run, poll, deadline and retry-parked.
+"""The administrator's subcommands: check, run, poll and deadline.
 
 These start or drive the service, or answer questions about its configuration and
 calendar; the staff's views of tickets are in tickets.py. Exit statuses are
@@ -11,12 +11,11 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from mailflow.config import ENV_CONFIG, Config, load_config, resolve_path
 from mailflow.core.workdays import WorkCalendar, calendar_for, format_tanggal
-from mailflow.store.migrate import open_database
 
 
 def register(add: Callable[..., argparse.ArgumentParser]) -> None:
@@ -38,9 +37,6 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     deadline.add_argument("when", metavar="DATETIME",
                           help="ISO 8601, e.g. 2026-03-17T10:00 (no offset: the village's zone)")
     deadline.set_defaults(handler=cmd_deadline)
-    retry = add("retry-parked", "put parked outbox messages back in the queue, once the "
-                "cause is fixed")
-    retry.set_defaults(handler=cmd_retry_parked)
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -76,23 +72,6 @@ def cmd_poll(args: argparse.Namespace) -> int:
         return os.EX_IOERR  # the disk or the database could not be written
     if result.imap_error or result.outbox.smtp_unavailable:
         return os.EX_UNAVAILABLE
-    return os.EX_OK
-
-
-def cmd_retry_parked(args: argparse.Namespace) -> int:
-    """Requeue parked mail: the administrator's answer once the cause has been fixed.
-
-    Parked messages are never retried on their own (the server refused them for good,
-    or they failed too often), so without this they would wait in the database forever.
-    """
-    from mailflow.runners.outbox import retry_parked
-
-    engine = open_database(_config(args).database_url)
-    try:
-        count = retry_parked(engine, datetime.now(UTC))
-    finally:
-        engine.dispose()
-    print(f"{count} parked message(s) put back in the queue; the next outbox pass sends them")
     return os.EX_OK
 
 

@@ -30,6 +30,7 @@ from mailflow.store.queries import (
     add_events,
     attachments_of,
     events_of,
+    outbox_listing,
     reporter_of,
     reporters_of_tickets,
     ticket_by_number,
@@ -90,9 +91,12 @@ def cmd_show(args: argparse.Namespace) -> int:
             return os.EX_NOINPUT
         reporter = reporter_of(session, ticket.id)
         identity = views.identity_lines(reporter) if args.with_identity else None
+        known = views.known_addresses(cfg)
+        mail = [views.outbox_row(item, ticket.number, cfg.zone, known)
+                for item, _ in outbox_listing(session, ticket_id=ticket.id)]
         lines = views.show_lines(ticket, cfg.zone, attachments=attachments_of(session, ticket.id),
                                  events=events_of(session, ticket.id), identity=identity,
-                                 hide=views.redactor(cfg, reporter))
+                                 hide=views.redactor(cfg, reporter), mail=mail)
     for line in lines:
         print(line)
     return os.EX_OK

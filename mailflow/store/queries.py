@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from sqlalchemy import func, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from mailflow.core.tickets import EventPlan
@@ -176,8 +177,28 @@ def refused_since(session: Session, since: datetime) -> Sequence[IntakeRecord]:
     return session.exec(query).all()
 
 
-def parked_outbox(session: Session) -> Sequence[OutboxMessage]:
-    return session.exec(select(OutboxMessage).where(OutboxMessage.state == OutboxState.PARKED)).all()
+def parked_outbox(session: Session, ids: Sequence[int] | None = None) -> Sequence[OutboxMessage]:
+    """Parked messages: all of them, or those among `ids` (at most IN_LIMIT ids)."""
+    query = select(OutboxMessage).where(OutboxMessage.state == OutboxState.PARKED)
+    if ids is not None:
+        query = query.where(col(OutboxMessage.id).in_(list(ids)[:IN_LIMIT]))
+    return session.exec(query).all()
+
+
+def outbox_listing(session: Session, *, states: Sequence[OutboxState] | None = None,
+                   ticket_id: int | None = None, limit: int = 1000
+                   ) -> list[tuple[OutboxMessage, str | None]]:
+    """Outbox rows (in `states`, or of one ticket), oldest first, each with its ticket's
+    number, without the raw message (which may be megabytes and is never printed)."""
+    query = (select(OutboxMessage, Ticket.number)
+             .join(Ticket, col(OutboxMessage.ticket_id) == Ticket.id, isouter=True)
+             .options(defer(OutboxMessage.raw))  # type: ignore[arg-type]
+             .order_by(col(OutboxMessage.id)).limit(limit))
+    if states is not None:
+        query = query.where(col(OutboxMessage.state).in_(list(states)))
+    if ticket_id is not None:
+        query = query.where(OutboxMessage.ticket_id == ticket_id)
+    return [(item, number) for item, number in session.exec(query).all()]
 
 
 def job_run_keys(session: Session, job: str) -> set[str]:

@@ -1,0 +1,111 @@
+"""The clerk's and the administrator's day at the command line (issue 8, "Day to day"):
+`outbox`, what `show` says about each mail, `tickets` with its filters, `trace`.
+
+Every output here is also searched for the reporters' identities (tests/e2e/leaks.py):
+these commands are read by people without identity rights.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mailflow.cli import main
+from mailflow.service import Service
+from tests.e2e.leaks import Secrets, all_leaks
+from tests.e2e.support import SEKDES, config_for, outbox
+from tests.e2e.test_cli import write_config
+from tests.fixtures.identity_complaints import complaints
+
+pytestmark = pytest.mark.e2e
+
+FIXTURE = complaints(3)  # residents whose addresses have no mailbox: their mail is parked
+
+
+def _poll(cfg: Any) -> None:
+    service = Service(cfg)
+    try:
+        service.poll_once()
+    finally:
+        service.engine.dispose()
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    status = main(list(args))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.fixture
+def office(mail_world: Any, tmp_path: Path) -> tuple[Any, Path]:
+    """Three complaints taken; each acknowledgement refused for good (no such mailbox)."""
+    cfg = config_for(mail_world, tmp_path)
+    path = write_config(cfg, tmp_path / "config.toml")
+    for item in FIXTURE:
+        mail_world.deliver("pengaduan@klero.desa.id", item.raw())
+    _poll(cfg)
+    return cfg, path
+
+
+def _no_leaks(where: str, text: str) -> None:
+    leaks = all_leaks(Secrets(FIXTURE), [(where, text)])[1]
+    assert leaks == [], leaks
+    for item in FIXTURE:
+        assert item.person.email not in text.lower()
+
+
+def test_outbox_lists_parked_mail_and_retries_it(office: tuple[Any, Path],
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    cfg, path = office
+    parked = sorted(o.id for o in outbox(cfg) if o.state == "parked")
+    assert len(parked) == 3  # the three acknowledgements
+
+    status, out, _ = _run(capsys, "--config", str(path), "outbox")
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0].split()[:4] == ["ID", "JENIS", "TIKET", "KEADAAN"]
+    ack_lines = [line for line in lines if "tanda terima" in line]
+    assert len(ack_lines) == 3
+    assert all("ditahan" in line and "pelapor" in line and "550 5.1.1 No such user" in line
+               for line in ack_lines), ack_lines
+    assert "ADU-2026-00001" in ack_lines[0]
+    _no_leaks("outbox", out)
+
+    status, out, _ = _run(capsys, "--config", str(path), "outbox", "--json")
+    rows = json.loads(out)
+    assert {(r["kind"], r["state"], r["recipient"]) for r in rows} == {("ack", "parked", "pelapor")}
+    assert rows[0]["ticket"] == "ADU-2026-00001" and rows[0]["attempts"] == 1
+    assert rows[0]["created_at"].endswith("+07:00")
+    assert "'<alamat>'" in rows[0]["last_error"]  # the server quoted the resident's address
+    _no_leaks("outbox --json", out)
+
+    status, _, err = _run(capsys, "--config", str(path), "outbox", "--retry", str(parked[0]),
+                          "99999")
+    assert status == 65 and "99999" in err
+    assert sorted(o.id for o in outbox(cfg) if o.state == "parked") == parked  # nothing changed
+
+    status, out, _ = _run(capsys, "--config", str(path), "outbox", "--retry", str(parked[0]))
+    assert status == 0 and out.startswith("1 parked message(s) put back")
+    assert [o.id for o in outbox(cfg) if o.state == "pending"] == [parked[0]]
+    status, out, _ = _run(capsys, "--config", str(path), "outbox", "--parked")
+    assert len([line for line in out.splitlines() if "tanda terima" in line]) == 2
+
+
+def test_show_says_whether_each_mail_went_out(office: tuple[Any, Path],
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    _, path = office
+    status, out, _ = _run(capsys, "--config", str(path), "show", "ADU-2026-00001")
+    assert status == 0
+    lines = out.splitlines()
+    mail = lines[lines.index("Surat keluar:") + 1:lines.index("Riwayat:")]
+    ack = next(line for line in mail if "tanda terima untuk pelapor" in line)
+    assert "DITAHAN setelah 1 percobaan" in ack and "mailflow outbox --retry" in ack
+    notify = next(line for line in mail if f"pemberitahuan tiket untuk {SEKDES}" in line)
+    assert ": terkirim 20" in notify and notify.endswith(" WIB")
+    trail = lines[lines.index("Riwayat:") + 1:]
+    assert "tiket dibuat ->diterima  oleh sistem" in trail[0] and " WIB  " in trail[0]
+    assert not any(" created " in line for line in lines)
+    _no_leaks("show", out)
