@@ -15,18 +15,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from mailflow.config import Config
 from mailflow.core.privacy import Redactor, redactor_for
 from mailflow.core.workdays import format_tanggal
+from mailflow.core.workflow import FINAL
 from mailflow.store.models import Attachment, OutboxMessage, Reporter, Ticket, TicketEvent
-from mailflow.vocabulary import EventKind, OutboxKind, OutboxState
+from mailflow.vocabulary import EventKind, OutboxKind, OutboxState, Priority
 
 #: What `mailflow tickets` prints when nothing matches, instead of an empty screen.
 NO_TICKETS = "Belum ada tiket."
+#: ... and when tickets exist but none matches the filters given.
+NO_MATCH = "Tidak ada tiket yang cocok dengan filter."
+#: The mark of a ticket past its due date and not closed.
+OVERDUE = "TERLAMBAT"
 #: In place of the reporter's identity unless staff asked for it (and were logged).
 IDENTITY_HIDDEN = "Pelapor    : Identitas pelapor dirahasiakan (gunakan --with-identity)"
 # Events of these actors (a resident's reply, a stranger's mail) do not name their message;
@@ -89,33 +94,64 @@ def redactor(cfg: Config, reporter: Reporter | None) -> Redactor:
     return redactor_for(cfg, reporter.identity() if reporter is not None else None)
 
 
-def ticket_row(ticket: Ticket, zone: ZoneInfo, hide: Redactor) -> dict[str, Any]:
+def is_overdue(ticket: Ticket, today: date) -> bool:
+    """Past its due date (before `today`, the village's day) and not closed."""
+    return ticket.due_date < today and ticket.status not in FINAL
+
+
+def ticket_row(ticket: Ticket, zone: ZoneInfo, hide: Redactor,
+               today: date | None = None) -> dict[str, Any]:
     """One ticket for scripts (`tickets --json`): no identity, times in the village's zone.
 
     The subject is the one thing residents write here, so it is scrubbed (`hide`, built from
-    this ticket's reporter). Plain strings and lists only, so the row is the same JSON
-    whatever types the model uses.
+    this ticket's reporter). `overdue` compares the due date with `today` (default: today in
+    `zone`). Plain strings, lists and a bool only, so the row is the same JSON whatever types
+    the model uses; `received_at_text` is the time as the table prints it.
     """
+    today = today or datetime.now(zone).date()
     return {
         "id": ticket.number,
         "status": str(ticket.status),
+        "priority": str(ticket.priority),
+        "assignee": ticket.assignee or "-",
         "channel": str(ticket.channel),
         "received_at": ticket.received_at.astimezone(zone).isoformat(),
+        "received_at_text": local_time(ticket.received_at, zone),
         "due_date": ticket.due_date.isoformat(),
+        "overdue": is_overdue(ticket, today),
         "subject": hide.subject(ticket.subject),
         "missing": [str(item) for item in ticket.missing_items],
     }
 
 
+_PRIORITY_RANK = {value: rank for rank, value in enumerate(
+    (Priority.DARURAT, Priority.TINGGI, Priority.SEDANG, Priority.RENDAH))}
+_TICKET_LINE = "{:<14}  {:<13} {:<9} {:<24} {:<8} {:<20}  {:<10}  {:<9}  {}"
+
+
+def by_urgency(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Most urgent first: by priority (darurat first), then the earliest due date."""
+    return sorted(rows, key=lambda r: (_PRIORITY_RANK.get(Priority(r["priority"]), 9),
+                                       r["due_date"], r["id"]))
+
+
 def ticket_line(row: Mapping[str, Any]) -> str:
     """One row of the `tickets` table, in columns that line up for the usual widths."""
-    return (f"{row['id']}  {row['status']:<13} {row['channel']:<8} {row['received_at'][:16]}  "
-            f"tenggat {row['due_date']}  {row['subject'][:60]}")
+    received = row.get("received_at_text") or row["received_at"][:16]
+    return _TICKET_LINE.format(
+        row["id"], row["status"], row.get("priority", "-"), row.get("assignee", "-")[:24],
+        row["channel"], received, row["due_date"], OVERDUE if row.get("overdue") else "",
+        row["subject"][:60]).rstrip()
 
 
-def ticket_table(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The `tickets` listing: a line per row, or a sentence saying there is none."""
-    return [ticket_line(row) for row in rows] if rows else [NO_TICKETS]
+def ticket_table(rows: Sequence[Mapping[str, Any]], *, filtered: bool = False) -> list[str]:
+    """The `tickets` listing: a header and a line per row, or a sentence saying there is none
+    (`filtered`: tickets exist, but none matches the filters)."""
+    if not rows:
+        return [NO_MATCH if filtered else NO_TICKETS]
+    header = _TICKET_LINE.format("TIKET", "STATUS", "PRIORITAS", "PETUGAS", "KANAL", "DITERIMA",
+                                 "TENGGAT", "", "SUBJEK")
+    return [header, *(ticket_line(row) for row in rows)]
 
 
 def show_lines(ticket: Ticket, zone: ZoneInfo, *, attachments: Sequence[Attachment],

@@ -99,7 +99,7 @@ def test_poll_tickets_and_show(mail_world: Any, tmp_path: Path) -> None:
     assert "identity viewed ticket=ADU-2026-00001" in revealed.stderr
     assert mailflow("--config", str(path), "show", "ADU-2026-09999").returncode == 66
     assert mailflow("--config", str(path), "tickets", "--status", "perlu_data").stdout.strip() == (
-        "Belum ada tiket.")
+        "Tidak ada tiket yang cocok dengan filter.")
 
 
 @pytest.mark.e2e

@@ -16,7 +16,7 @@ import pytest
 from mailflow.cli import main
 from mailflow.service import Service
 from tests.e2e.leaks import Secrets, all_leaks
-from tests.e2e.support import SEKDES, config_for, outbox
+from tests.e2e.support import KASI, SEKDES, config_for, outbox
 from tests.e2e.test_cli import write_config
 from tests.fixtures.identity_complaints import complaints
 
@@ -109,3 +109,61 @@ def test_show_says_whether_each_mail_went_out(office: tuple[Any, Path],
     assert "tiket dibuat ->diterima  oleh sistem" in trail[0] and " WIB  " in trail[0]
     assert not any(" created " in line for line in lines)
     _no_leaks("show", out)
+
+
+def _change_tickets(cfg: Any, **by_number: dict[str, Any]) -> None:
+    """What staff commands would have done: a priority, an assignee, a due date passed."""
+    from sqlmodel import Session, select
+
+    from mailflow.store.db import make_engine
+    from mailflow.store.models import Ticket
+
+    engine = make_engine(cfg.database_url)
+    with Session(engine) as session:
+        for ticket in session.exec(select(Ticket)).all():
+            for name, value in by_number.get(ticket.number.replace("-", "_"), {}).items():
+                setattr(ticket, name, value)
+            session.add(ticket)
+        session.commit()
+    engine.dispose()
+
+
+def test_tickets_marks_overdue_and_filters(office: tuple[Any, Path],
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import date
+
+    cfg, path = office
+    # 00001 is closed: past its due date, but not overdue.
+    _change_tickets(cfg, ADU_2026_00002={"priority": "tinggi", "assignee": KASI},
+                    ADU_2026_00003={"due_date": date(2026, 1, 5)},
+                    ADU_2026_00001={"due_date": date(2026, 1, 6), "status": "selesai"})
+
+    def listed(*options: str) -> list[str]:
+        status, out, _ = _run(capsys, "--config", str(path), "tickets", *options)
+        assert status == 0
+        _no_leaks(f"tickets {options}", out)
+        return out.splitlines()
+
+    header, *lines = listed()
+    assert header.split()[:4] == ["TIKET", "STATUS", "PRIORITAS", "PETUGAS"]
+    # Most urgent first: the high priority, then by due date (the overdue one first).
+    assert [line[:14] for line in lines] == ["ADU-2026-00002", "ADU-2026-00003", "ADU-2026-00001"]
+    assert f"tinggi    {KASI}" in lines[0] and " WIB " in lines[0]
+    assert "2026-01-05  TERLAMBAT" in lines[1]
+    assert not any("TERLAMBAT" in line for line in (lines[0], lines[2]))
+    assert [line[:14] for line in listed("--overdue")[1:]] == ["ADU-2026-00003"]
+    assert [line[:14] for line in listed("--priority", "high")[1:]] == ["ADU-2026-00002"]
+    assert [line[:14] for line in listed("--assignee", KASI.upper())[1:]] == ["ADU-2026-00002"]
+    assert [line[:14] for line in listed("--assignee", "-")[1:]] == ["ADU-2026-00003",
+                                                                    "ADU-2026-00001"]
+    assert listed("--status", "verified") == ["Tidak ada tiket yang cocok dengan filter."]
+    assert len(listed("--status", "new")) == 3  # "new" is #status baru: diterima
+    with pytest.raises(SystemExit) as refused:
+        main(["--config", str(path), "tickets", "--status", "bogus"])
+    assert refused.value.code == 2
+
+    _, out, _ = _run(capsys, "--config", str(path), "tickets", "--json", "--overdue")
+    [row] = json.loads(out)
+    assert (row["id"], row["overdue"], row["priority"], row["assignee"]) == (
+        "ADU-2026-00003", True, "sedang", "-")
+    assert "received_at_text" not in row

@@ -10,7 +10,7 @@ from mailflow import views
 from mailflow.core.identity import Identity
 from mailflow.core.privacy import Redactor
 from mailflow.store.models import Attachment, OutboxMessage, Reporter, Ticket, TicketEvent
-from mailflow.vocabulary import Channel, EventKind, OutboxKind, OutboxState, Status
+from mailflow.vocabulary import Channel, EventKind, OutboxKind, OutboxState, Priority, Status
 
 WIB = ZoneInfo("Asia/Jakarta")
 RECEIVED = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)  # 10:00 in the village
@@ -33,25 +33,56 @@ def _event(**changes: object) -> TicketEvent:
     return TicketEvent(**{**fields, **changes})
 
 
+TODAY = date(2026, 11, 29)
+
+
 def test_row_is_in_the_village_zone_and_without_identity() -> None:
-    row = views.ticket_row(_ticket(missing="nik,nama"), WIB, NOBODY)
+    row = views.ticket_row(_ticket(missing="nik,nama"), WIB, NOBODY, TODAY)
     assert row == {
-        "id": "ADU-2026-00001", "status": "diterima", "channel": "email",
-        "received_at": "2026-11-27T10:00:00+07:00", "due_date": "2026-12-08",
+        "id": "ADU-2026-00001", "status": "diterima", "priority": "sedang", "assignee": "-",
+        "channel": "email", "received_at": "2026-11-27T10:00:00+07:00",
+        "received_at_text": "2026-11-27 10:00 WIB", "due_date": "2026-12-08", "overdue": False,
         "subject": "Pengaduan Masyarakat", "missing": ["nik", "nama"],
     }
-    assert {type(value) for value in row.values()} == {str, list}  # plain JSON, no enums
+    assert {type(value) for value in row.values()} == {str, list, bool}  # plain JSON, no enums
 
 
-def test_table_lines_up_columns_and_cuts_long_subjects() -> None:
+def test_table_has_a_header_lines_up_columns_and_cuts_long_subjects() -> None:
     long_subject = "Pengaduan " + "jalan " * 15
-    [line] = views.ticket_table([views.ticket_row(_ticket(subject=long_subject), WIB, NOBODY)])
-    assert line == ("ADU-2026-00001  diterima      email    2026-11-27T10:00  tenggat 2026-12-08  "
-                    + long_subject[:60])
+    row = views.ticket_row(_ticket(subject=long_subject, assignee="kasi@klero.desa.id"), WIB,
+                           NOBODY, TODAY)
+    header, line = views.ticket_table([row])
+    assert header.split() == ["TIKET", "STATUS", "PRIORITAS", "PETUGAS", "KANAL", "DITERIMA",
+                              "TENGGAT", "SUBJEK"]
+    assert line == ("ADU-2026-00001  diterima      sedang    kasi@klero.desa.id       email    "
+                    "2026-11-27 10:00 WIB  2026-12-08             " + long_subject[:60])
+    assert header.index("SUBJEK") == line.index("Pengaduan")
+
+
+def test_overdue_means_before_today_and_not_closed() -> None:
+    due = date(2026, 11, 28)
+    assert views.ticket_row(_ticket(due_date=due), WIB, NOBODY, TODAY)["overdue"] is True
+    assert views.ticket_row(_ticket(due_date=TODAY), WIB, NOBODY, TODAY)["overdue"] is False
+    for closed in (Status.SELESAI, Status.DITOLAK):
+        assert not views.ticket_row(_ticket(due_date=due, status=closed), WIB, NOBODY,
+                                    TODAY)["overdue"]
+    [_, line] = views.ticket_table([views.ticket_row(_ticket(due_date=due), WIB, NOBODY, TODAY)])
+    assert "2026-11-28  TERLAMBAT  Pengaduan" in line
+
+
+def test_most_urgent_first_by_priority_then_due_date() -> None:
+    rows = [views.ticket_row(_ticket(number=f"ADU-2026-0000{i}", priority=p, due_date=d), WIB,
+                             NOBODY, TODAY)
+            for i, (p, d) in enumerate([(Priority.RENDAH, date(2026, 12, 1)),
+                                        (Priority.SEDANG, date(2026, 12, 9)),
+                                        (Priority.DARURAT, date(2026, 12, 20)),
+                                        (Priority.SEDANG, date(2026, 12, 2))])]
+    assert [r["id"][-1] for r in views.by_urgency(rows)] == ["2", "3", "1", "0"]
 
 
 def test_empty_table_says_so() -> None:
     assert views.ticket_table([]) == ["Belum ada tiket."]
+    assert views.ticket_table([], filtered=True) == ["Tidak ada tiket yang cocok dengan filter."]
 
 
 def test_show_hides_the_reporter_unless_given_identity_lines() -> None:
@@ -128,7 +159,7 @@ NOTE = _event(actor="sekdes@klero.desa.id", kind=EventKind.MESSAGE, to_status=No
 
 
 def test_the_listing_scrubs_the_subject() -> None:
-    row = views.ticket_row(_ticket(**CHATTY), WIB, Redactor(SITI))
+    row = views.ticket_row(_ticket(**CHATTY), WIB, Redactor(SITI), TODAY)
     assert row["subject"] == "Pengaduan Masyarakat - [nama disembunyikan], Dusun [disembunyikan]"
 
 
