@@ -88,7 +88,7 @@ def cmd_retry_parked(args: argparse.Namespace) -> int:
     if ids is not None and len(ids) > IN_LIMIT:
         print(f"mailflow: at most {IN_LIMIT} IDs at once; give none to put back all parked mail",
               file=sys.stderr)
-        return os.EX_USAGE
+        return 2  # a usage error, as argparse says it
     engine = open_database(_config(args).database_url)
     try:
         if ids is not None:

@@ -17,6 +17,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from mailflow.adapters.clock import Clock
 from mailflow.adapters.imap import FetchedHeader, ImapSession, ImapSource
@@ -31,13 +32,14 @@ from mailflow.core.intake_rules import (
     not_complaint_reason,
     route,
 )
+from mailflow.core.intake_trace import sender_digest
 from mailflow.core.parse import ParsedMessage, parse_message
 from mailflow.errors import StorageUnavailable, TransientError
 from mailflow.runners.handlers import Handlers
 from mailflow.store import queries
 from mailflow.store.db import Engine, Session, storage_failure, transaction
 from mailflow.store.files import FileStore
-from mailflow.store.models import IntakeRecord, MailboxState, Quarantine, Ticket
+from mailflow.store.models import IntakeRecord, MailboxState, Quarantine, SkippedMessage, Ticket
 from mailflow.vocabulary import IntakeOutcome
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,9 @@ class Intake:
         self.files = files
         self.clock = clock
         self.own_addresses = {cfg.smtp.from_address.lower(), cfg.imap.username.lower()}
+        # Skipped messages wait here and are written with the chunk's last UID (_advance).
+        self._skipped: list[SkippedMessage] = []
+        self._sender_key: bytes | None = None
 
     # -- the pass ---------------------------------------------------------------------------
 
@@ -90,6 +95,7 @@ class Intake:
                         # Not advancing the last UID: the next pass starts at this message.
                         log.info("intake pass stopped before uid=%d examined=%d", header.uid,
                                  stats.examined)
+                        self._advance(imap, 0)  # keeps the skipped records, not the UID
                         return stats
                     stats.examined += 1
                     self._one(imap, header, stats)
@@ -120,8 +126,22 @@ class Intake:
             return state.last_uid
 
     def _advance(self, imap: ImapSession, uid: int) -> None:
+        skipped, self._skipped = self._skipped, []
         with transaction(self.engine) as session:
+            session.add_all(skipped)
             queries.set_last_uid(session, imap.mailbox_key, uid)
+
+    def _traced(self, header: FetchedHeader, msg: ParsedMessage | None) -> dict[str, Any]:
+        """What `mailflow trace` finds a record by: Message-ID, arrival, the sender's digest."""
+        if msg is None:
+            try:
+                msg = parse_message(header.header)
+            except Exception:  # noqa: BLE001 - a hostile header block: its arrival is still known
+                return {"received_at": header.internaldate}
+        if self._sender_key is None and msg.from_addr:
+            self._sender_key = self.files.sender_key()
+        return {"message_id": msg.message_id, "received_at": header.internaldate,
+                "sender_digest": sender_digest(msg.from_addr, self._sender_key or b"")}
 
     def _mark_pending(self, imap: ImapSession) -> None:
         with Session(self.engine) as session:
@@ -142,10 +162,13 @@ class Intake:
                 if queries.intake_exists(session, imap.mailbox_key, imap.uidvalidity, header.uid):
                     stats.already_done += 1
                     return
-            decision = self._first_look(imap, header)
+            decision, head = self._first_look(imap, header)
             if decision.kind is Kind.SKIP:
                 stats.skipped += 1
                 log.debug("skipped uid=%d reason=%s", header.uid, decision.reason)
+                self._skipped.append(SkippedMessage(
+                    mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity, uid=header.uid,
+                    reason=decision.reason, created_at=self.clock(), **self._traced(header, head)))
                 return
             if header.size > self.cfg.storage.max_message_bytes:
                 reason = (f"message too large ({header.size} bytes > "
@@ -153,7 +176,7 @@ class Intake:
                 self._quarantine(imap, header, None, f"size:{header.uid}", reason, stats)
                 return
             if decision.kind is Kind.IGNORE:
-                self._record_ignored(imap, header, decision, stats)
+                self._record_ignored(imap, header, decision, stats, head)
                 return
             raw = imap.fetch_raw(header.uid)
             if raw is None:
@@ -172,7 +195,8 @@ class Intake:
             self._quarantine(imap, header, raw, f"uid:{header.uid}",
                              f"{type(exc).__name__}: {exc}", stats)
 
-    def _first_look(self, imap: ImapSession, header: FetchedHeader) -> Decision:
+    def _first_look(self, imap: ImapSession, header: FetchedHeader
+                    ) -> tuple[Decision, ParsedMessage]:
         """The decision from the header block alone, so unrelated mail is never downloaded."""
         head = parse_message(header.header)
         decision = self._classify(head)
@@ -184,7 +208,7 @@ class Intake:
                 decision = self._classify(parse_message(raw_whole))
         if decision.kind is Kind.SKIP and (head.in_reply_to or head.references):
             decision = self._thread_reply(head) or decision
-        return decision
+        return decision, head
 
     def _thread_reply(self, head: ParsedMessage) -> Decision | None:
         """A reply whose subject lost the ticket number still belongs to the ticket it cites."""
@@ -223,7 +247,8 @@ class Intake:
             session.add(IntakeRecord(
                 mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity, uid=header.uid,
                 message_key=key, decision=outcome, reason=reason,
-                ticket_id=ticket.id if ticket else None, created_at=self.clock()))
+                ticket_id=ticket.id if ticket else None, created_at=self.clock(),
+                **self._traced(header, msg)))
             queries.set_last_uid(session, imap.mailbox_key, header.uid)
         _count(stats, outcome, ticket)
 
@@ -283,13 +308,13 @@ class Intake:
     # -- records without a ticket -----------------------------------------------------------
 
     def _record_ignored(self, imap: ImapSession, header: FetchedHeader, decision: Decision,
-                        stats: IntakeStats) -> None:
+                        stats: IntakeStats, head: ParsedMessage) -> None:
         """Not a complaint (auto-reply, bounce, our own mail): recorded, never answered."""
         with transaction(self.engine) as session:
             session.add(IntakeRecord(mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity,
                                      uid=header.uid, message_key=f"uid:{header.uid}",
                                      decision=IntakeOutcome.IGNORED, reason=decision.reason,
-                                     created_at=self.clock()))
+                                     created_at=self.clock(), **self._traced(header, head)))
             queries.set_last_uid(session, imap.mailbox_key, header.uid)
         stats.ignored += 1
         log.info("ignored uid=%d reason=%s", header.uid, decision.reason)
@@ -307,7 +332,7 @@ class Intake:
             session.add(IntakeRecord(mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity,
                                      uid=header.uid, message_key=key,
                                      decision=IntakeOutcome.QUARANTINED, reason=reason[:500],
-                                     created_at=now))
+                                     created_at=now, **self._traced(header, None)))
             queries.set_last_uid(session, imap.mailbox_key, header.uid)
         stats.quarantined += 1
         # The reason may quote an exception that quotes the message (a name, a NIK): the log

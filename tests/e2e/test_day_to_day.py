@@ -8,6 +8,7 @@ these commands are read by people without identity rights.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -167,3 +168,64 @@ def test_tickets_marks_overdue_and_filters(office: tuple[Any, Path],
     assert (row["id"], row["overdue"], row["priority"], row["assignee"]) == (
         "ADU-2026-00003", True, "sedang", "-")
     assert "received_at_text" not in row
+
+
+def test_trace_finds_what_happened_to_each_email_without_printing_the_sender(
+        office: tuple[Any, Path], mail_world: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import UTC, datetime
+
+    from mailflow.store.models import IntakeRecord, SkippedMessage
+    from tests.e2e.support import complaint, rows
+
+    cfg, path = office
+    siti = FIXTURE[0].person
+    sender = f"{siti.name} <{siti.email}>"
+    late = datetime(2026, 11, 20, 23, 30, tzinfo=UTC)  # Saturday 21 November, 06:30 in WIB
+    mail_world.deliver("pengaduan@klero.desa.id",
+                       complaint(sender=sender, subject="Undangan arisan RT", body="Datang ya."),
+                       internaldate=late)
+    mail_world.deliver("pengaduan@klero.desa.id", FIXTURE[0].raw())  # the same message again
+    mail_world.deliver("pengaduan@klero.desa.id",
+                       complaint(sender=sender, body="Saya sedang cuti.", **{
+                           "Auto-Submitted": "auto-replied"}))
+    _poll(cfg)
+
+    def traced(*options: str) -> tuple[int, list[str]]:
+        status, out, err = _run(capsys, "--config", str(path), "trace", *options)
+        _no_leaks(f"trace {options}", out + err)
+        return status, out.splitlines()
+
+    status, lines = traced("--from", siti.email.upper())
+    assert status == 0
+    assert lines[0].split() == ["DITERIMA", "UID", "KEPUTUSAN", "TIKET", "ALASAN"]
+    by_decision = {re.split(r"\s{2,}", line)[2]: line for line in lines[1:]}
+    assert set(by_decision) == {"tiket baru", "dilewati (bukan pengaduan)", "duplikat",
+                                "diabaikan"}, lines
+    assert "ADU-2026-00001  subjek memuat kata kunci pengaduan" in by_decision["tiket baru"]
+    assert "subjek tidak memuat kata kunci" in by_decision["dilewati (bukan pengaduan)"]
+    assert "2026-11-21 06:30 WIB" in by_decision["dilewati (bukan pengaduan)"]
+    assert "pesan yang sama sudah diterima untuk ADU-2026-00001" in by_decision["duplikat"]
+    assert "balasan otomatis (auto-submitted" in by_decision["diabaikan"]
+
+    status, lines = traced("--message-id", FIXTURE[1].message_id.strip("<>"))
+    assert status == 0 and len(lines) == 2 and "ADU-2026-00002" in lines[1]
+    status, lines = traced("--date", "2026-11-21")
+    assert status == 0 and len(lines) == 2 and "dilewati" in lines[1]
+    status, lines = traced("--date", "2026-11-20", "--from", siti.email)
+    assert (status, lines) == (66, ["Tidak ada email yang cocok.", lines[1]])
+    assert traced("--from", "orang-lain@warga.example")[0] == 66
+    assert traced()[0] == 2
+    status, out, err = _run(capsys, "--config", str(path), "trace", "--date", "2026-02-30")
+    assert status == 65 and "no such date" in err
+
+    status, out, _ = _run(capsys, "--config", str(path), "trace", "--json", "--from", siti.email)
+    assert [row["decision"] for row in json.loads(out)] == [
+        "skipped", "ticket", "duplicate", "ignored"]
+
+    # The database keeps no sender address either: a keyed digest, its key 0600 beside it.
+    stored = [*rows(cfg, IntakeRecord), *rows(cfg, SkippedMessage)]
+    assert all(len(row.sender_digest or "") == 64 for row in stored)
+    assert not any(siti.email in json.dumps(row.model_dump(), default=str) for row in stored)
+    key = cfg.storage_dir / "sender-digest.key"
+    assert key.stat().st_mode & 0o777 == 0o600
+
