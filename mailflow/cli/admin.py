@@ -11,8 +11,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from mailflow.config import ENV_CONFIG, Config, load_config, resolve_path
 from mailflow.core.workdays import WorkCalendar, calendar_for, format_tanggal
@@ -75,31 +74,72 @@ def cmd_poll(args: argparse.Namespace) -> int:
     return os.EX_OK
 
 
-def _zone_of(args: argparse.Namespace) -> tuple[ZoneInfo, WorkCalendar]:
+def _calendar_of(args: argparse.Namespace) -> tuple[WorkCalendar, str | None]:
+    """The village's calendar, and a note when the built-in one stands in for it.
+
+    Without a configuration file the built-in calendar is the answer. A configuration that
+    exists but this user may not read (the default /etc/mailflow/config.toml is 0640, and a
+    clerk is not in its group) gets the built-in one too, with a note, unless --config named
+    it: then the file was meant, and not reading it is a configuration error (78).
+    """
     path = resolve_path(args.config)
-    if args.config or os.environ.get(ENV_CONFIG) or path.exists():
-        cfg = load_config(path)
-        return cfg.zone, calendar_for(cfg.calendar)
-    calendar = WorkCalendar()
-    return calendar.zone, calendar
+    try:
+        with path.open("rb"):
+            found = "readable"
+    except FileNotFoundError:
+        found = "missing"
+    except OSError:  # the file, or its directory (/etc/mailflow is 0750), is not for this user
+        found = "unreadable"
+    if found == "missing" and not (args.config or os.environ.get(ENV_CONFIG)):
+        return WorkCalendar(), None
+    if found == "unreadable" and not args.config:
+        return WorkCalendar(), (f"note: {path} is not readable by this user; the built-in "
+                                "calendar was used (Asia/Jakarta, 7 working days, national "
+                                "holidays and cuti bersama, no village holidays)")
+    return calendar_for(load_config(path).calendar), None
+
+
+def _moment(text: str) -> datetime | str:
+    """The receipt time, or why `text` is not one."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    parts = text[:10].split("-")
+    if len(parts) == 3 and all(p.isdigit() for p in parts) and len(parts[0]) == 4:
+        try:
+            date(*map(int, parts))
+        except ValueError:
+            return f"DATETIME {text!r}: no such date"
+    return (f"DATETIME {text!r} is not ISO 8601; write e.g. 2026-03-17T10:00 "
+            "or 2026-03-17T10:00+07:00")
 
 
 def cmd_deadline(args: argparse.Namespace) -> int:
-    try:
-        when = datetime.fromisoformat(args.when)
-    except ValueError:
-        print(f"mailflow: DATETIME {args.when!r} is not ISO 8601; write e.g. 2026-03-17T10:00 "
-              "or 2026-03-17T10:00+07:00", file=sys.stderr)
+    when = _moment(args.when)
+    if isinstance(when, str):
+        print(f"mailflow: {when}", file=sys.stderr)
         return os.EX_DATAERR
-    zone, calendar = _zone_of(args)
+    calendar, note = _calendar_of(args)
+    if note:
+        print(note, file=sys.stderr)
     if when.tzinfo is None:
-        when = when.replace(tzinfo=zone)
+        when = when.replace(tzinfo=calendar.zone)
+        print(f"note: no offset given: read as {when:%Y-%m-%d %H:%M} {_zone_name(when)} "
+              f"({calendar.zone.key})", file=sys.stderr)
     due = calendar.due_date(when)
     print(due.isoformat())
     print(format_tanggal(due))
+    for day, names in calendar.holidays_between(calendar.local_day(when), due):
+        print(f"skipped {day.isoformat()} ({format_tanggal(day).split(',')[0]}): "
+              f"{'; '.join(names)}")
     estimated = calendar.estimated_between(calendar.local_day(when), due)
     if estimated:
         days = ", ".join(d.isoformat() for d in estimated)
         print(f"warning: holiday dates in this period are estimates ({days}); "
               "the due date may move when the government fixes them")
     return os.EX_OK
+
+
+def _zone_name(moment: datetime) -> str:
+    return moment.strftime("%Z")

@@ -8,7 +8,10 @@ these commands are read by people without identity rights.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +21,7 @@ from mailflow.cli import main
 from mailflow.service import Service
 from tests.e2e.leaks import Secrets, all_leaks
 from tests.e2e.support import KASI, SEKDES, config_for, outbox
-from tests.e2e.test_cli import write_config
+from tests.e2e.test_cli import ROOT, write_config
 from tests.fixtures.identity_complaints import complaints
 
 pytestmark = pytest.mark.e2e
@@ -229,3 +232,52 @@ def test_trace_finds_what_happened_to_each_email_without_printing_the_sender(
     key = cfg.storage_dir / "sender-digest.key"
     assert key.stat().st_mode & 0o777 == 0o600
 
+
+# -- deadline (newcomer item 17): no servers needed --------------------------------------------
+
+def _deadline(*args: str, env: dict[str, str] | None = None,
+              as_nobody: bool = False) -> subprocess.CompletedProcess[str]:
+    """`mailflow deadline` in its own process; `as_nobody`: as a user who cannot read a 0600
+    file of root's (root itself reads every file)."""
+    prefix = (["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+              if as_nobody and os.geteuid() == 0 else [])
+    return subprocess.run([*prefix, sys.executable, "-m", "mailflow", "deadline", *args],
+                          capture_output=True, text=True, timeout=60, cwd=ROOT,
+                          env={**os.environ, "MAILFLOW_CONFIG": "", **(env or {})})
+
+
+def test_deadline_names_the_days_it_skipped_and_the_zone_it_assumed() -> None:
+    result = _deadline("2026-03-16T10:00")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[:2] == ["2026-04-01", "Rabu, 1 April 2026"]
+    assert lines[2:] == [
+        "skipped 2026-03-18 (Rabu): Cuti Bersama Hari Suci Nyepi",
+        "skipped 2026-03-19 (Kamis): Hari Suci Nyepi",
+        "skipped 2026-03-20 (Jumat): Cuti Bersama Hari Raya Idul Fitri",
+        "skipped 2026-03-23 (Senin): Cuti Bersama Hari Raya Idul Fitri",
+        "skipped 2026-03-24 (Selasa): Cuti Bersama Hari Raya Idul Fitri",
+    ]
+    assert "read as 2026-03-16 10:00 WIB (Asia/Jakarta)" in result.stderr
+    with_offset = _deadline("2026-03-16T10:00+07:00")
+    assert "read as" not in with_offset.stderr
+
+
+def test_deadline_says_no_such_date() -> None:
+    result = _deadline("2026-02-30")
+    assert result.returncode == 65
+    assert "no such date" in result.stderr and "ISO" not in result.stderr
+
+
+def test_deadline_without_a_readable_config_uses_the_built_in_calendar(tmp_path: Path) -> None:
+    private = tmp_path / "config.toml"
+    private.write_text('[calendar]\nextra_holidays = [2026-03-17]\n')
+    private.chmod(0o600)
+    tmp_path.chmod(0o755)
+    fallback = _deadline("2026-03-16T10:00+07:00", env={"MAILFLOW_CONFIG": str(private)},
+                         as_nobody=True)
+    assert fallback.returncode == 0, fallback.stderr
+    assert fallback.stdout.splitlines()[0] == "2026-04-01"
+    assert "is not readable by this user; the built-in calendar was used" in fallback.stderr
+    named = _deadline("--config", str(private), "2026-03-16T10:00+07:00", as_nobody=True)
+    assert named.returncode == 78  # named on the command line: it was meant
