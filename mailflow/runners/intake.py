@@ -39,7 +39,7 @@ from mailflow.runners.handlers import Handlers
 from mailflow.store import queries
 from mailflow.store.db import Engine, Session, storage_failure, transaction
 from mailflow.store.files import FileStore
-from mailflow.store.models import IntakeRecord, MailboxState, Quarantine, SkippedMessage, Ticket
+from mailflow.store.models import IntakeRecord, MailboxState, Quarantine, Ticket
 from mailflow.vocabulary import IntakeOutcome
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ class Intake:
         self.clock = clock
         self.own_addresses = {cfg.smtp.from_address.lower(), cfg.imap.username.lower()}
         # Skipped messages wait here and are written with the chunk's last UID (_advance).
-        self._skipped: list[SkippedMessage] = []
+        self._skipped: list[dict[str, Any]] = []
         self._sender_key: bytes | None = None
 
     # -- the pass ---------------------------------------------------------------------------
@@ -128,7 +128,7 @@ class Intake:
     def _advance(self, imap: ImapSession, uid: int) -> None:
         skipped, self._skipped = self._skipped, []
         with transaction(self.engine) as session:
-            session.add_all(skipped)
+            queries.add_skipped(session, skipped)
             queries.set_last_uid(session, imap.mailbox_key, uid)
 
     def _traced(self, header: FetchedHeader, msg: ParsedMessage | None) -> dict[str, Any]:
@@ -137,7 +137,8 @@ class Intake:
             try:
                 msg = parse_message(header.header)
             except Exception:  # noqa: BLE001 - a hostile header block: its arrival is still known
-                return {"received_at": header.internaldate}
+                return {"message_id": None, "received_at": header.internaldate,
+                        "sender_digest": None}
         if self._sender_key is None and msg.from_addr:
             self._sender_key = self.files.sender_key()
         return {"message_id": msg.message_id, "received_at": header.internaldate,
@@ -166,7 +167,7 @@ class Intake:
             if decision.kind is Kind.SKIP:
                 stats.skipped += 1
                 log.debug("skipped uid=%d reason=%s", header.uid, decision.reason)
-                self._skipped.append(SkippedMessage(
+                self._skipped.append(dict(
                     mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity, uid=header.uid,
                     reason=decision.reason, created_at=self.clock(), **self._traced(header, head)))
                 return

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, func, insert, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
@@ -304,6 +304,14 @@ def events_of(session: Session, ticket_id: int | None) -> Sequence[TicketEvent]:
     query = (select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
              .order_by(col(TicketEvent.at), col(TicketEvent.id)))
     return session.exec(query).all()
+
+
+def add_skipped(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Record skipped messages (SkippedMessage's fields as dicts) in one executemany: a first
+    pass over a big mailbox skips thousands, and building a model object each costs more
+    than the insert."""
+    if rows:
+        session.exec(insert(SkippedMessage), params=list(rows))
 
 
 def traced_messages(session: Session, *, message_id: str | None = None,
