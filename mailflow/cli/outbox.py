@@ -31,6 +31,9 @@ from mailflow.store.migrate import open_database
 from mailflow.store.queries import IN_LIMIT, outbox_listing, parked_outbox
 from mailflow.vocabulary import OutboxState
 
+#: At most this many rows are listed: a backlog larger than this is one problem, not a list.
+SHOWN = 1000
+
 
 def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     """Add `outbox` and its older alias `retry-parked` through mailflow.cli's `add`."""
@@ -63,7 +66,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     try:
         with Session(engine) as session:
             rows = [views.outbox_row(item, number, cfg.zone, known)
-                    for item, number in outbox_listing(session, states=states)]
+                    for item, number in outbox_listing(session, states=states, limit=SHOWN)]
     finally:
         engine.dispose()
     if args.json:
@@ -73,6 +76,8 @@ def cmd_outbox(args: argparse.Namespace) -> int:
         return os.EX_OK
     for line in views.outbox_table(rows):
         print(line)
+    if len(rows) == SHOWN:
+        print(f"(only the oldest {SHOWN} are listed)", file=sys.stderr)
     return os.EX_OK
 
 
