@@ -42,7 +42,7 @@ from mailflow.adapters.clock import Clock, utc_now
 from mailflow.config import Config
 from mailflow.errors import ConfigError
 from mailflow.service import PollResult
-from mailflow.store import queries
+from mailflow.store import counts
 from mailflow.store.db import Session, make_engine
 from mailflow.vocabulary import OutboxState, Status
 
@@ -78,10 +78,10 @@ class _DatabaseGauges(Collector):
     def _families(self) -> Iterator[Metric]:
         now = self.clock()
         with Session(self.engine) as session:
-            by_status = queries.tickets_by_status(session)
-            overdue = queries.overdue_tickets(session, now.astimezone(self.cfg.zone).date())
-            by_state = queries.outbox_by_state(session)
-            oldest = queries.oldest_pending_outbox(session)
+            by_status = counts.tickets_by_status(session)
+            overdue = counts.overdue_tickets(session, now.astimezone(self.cfg.zone).date())
+            by_state = counts.outbox_by_state(session)
+            oldest = counts.oldest_pending_outbox(session)
         tickets = GaugeMetricFamily("mailflow_tickets", "Tickets per status", labels=["status"])
         for status in Status:
             tickets.add_metric([status.value], by_status.get(status, 0))

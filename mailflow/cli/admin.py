@@ -1,4 +1,4 @@
-"""The administrator's subcommands: check, run, poll, deadline and retry-parked.
+"""The administrator's subcommands: check, run, poll and deadline.
 
 These start or drive the service, or answer questions about its configuration and
 calendar; the staff's views of tickets are in tickets.py. Exit statuses are
@@ -11,12 +11,10 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from mailflow.config import ENV_CONFIG, Config, load_config, resolve_path
 from mailflow.core.workdays import WorkCalendar, calendar_for, format_tanggal
-from mailflow.store.migrate import open_database
 
 
 def register(add: Callable[..., argparse.ArgumentParser]) -> None:
@@ -38,9 +36,6 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     deadline.add_argument("when", metavar="DATETIME",
                           help="ISO 8601, e.g. 2026-03-17T10:00 (no offset: the village's zone)")
     deadline.set_defaults(handler=cmd_deadline)
-    retry = add("retry-parked", "put parked outbox messages back in the queue, once the "
-                "cause is fixed")
-    retry.set_defaults(handler=cmd_retry_parked)
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -79,48 +74,72 @@ def cmd_poll(args: argparse.Namespace) -> int:
     return os.EX_OK
 
 
-def cmd_retry_parked(args: argparse.Namespace) -> int:
-    """Requeue parked mail: the administrator's answer once the cause has been fixed.
+def _calendar_of(args: argparse.Namespace) -> tuple[WorkCalendar, str | None]:
+    """The village's calendar, and a note when the built-in one stands in for it.
 
-    Parked messages are never retried on their own (the server refused them for good,
-    or they failed too often), so without this they would wait in the database forever.
+    Without a configuration file the built-in calendar is the answer. A configuration that
+    exists but this user may not read (the default /etc/mailflow/config.toml is 0640, and a
+    clerk is not in its group) gets the built-in one too, with a note, unless --config named
+    it: then the file was meant, and not reading it is a configuration error (78).
     """
-    from mailflow.runners.outbox import retry_parked
-
-    engine = open_database(_config(args).database_url)
-    try:
-        count = retry_parked(engine, datetime.now(UTC))
-    finally:
-        engine.dispose()
-    print(f"{count} parked message(s) put back in the queue; the next outbox pass sends them")
-    return os.EX_OK
-
-
-def _zone_of(args: argparse.Namespace) -> tuple[ZoneInfo, WorkCalendar]:
     path = resolve_path(args.config)
-    if args.config or os.environ.get(ENV_CONFIG) or path.exists():
-        cfg = load_config(path)
-        return cfg.zone, calendar_for(cfg.calendar)
-    calendar = WorkCalendar()
-    return calendar.zone, calendar
+    try:
+        with path.open("rb"):
+            found = "readable"
+    except FileNotFoundError:
+        found = "missing"
+    except OSError:  # the file, or its directory (/etc/mailflow is 0750), is not for this user
+        found = "unreadable"
+    if found == "missing" and not (args.config or os.environ.get(ENV_CONFIG)):
+        return WorkCalendar(), None
+    if found == "unreadable" and not args.config:
+        return WorkCalendar(), (f"note: {path} is not readable by this user; the built-in "
+                                "calendar was used (Asia/Jakarta, 7 working days, national "
+                                "holidays and cuti bersama, no village holidays)")
+    return calendar_for(load_config(path).calendar), None
+
+
+def _moment(text: str) -> datetime | str:
+    """The receipt time, or why `text` is not one."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    parts = text[:10].split("-")
+    if len(parts) == 3 and all(p.isdigit() for p in parts) and len(parts[0]) == 4:
+        try:
+            date(*map(int, parts))
+        except ValueError:
+            return f"DATETIME {text!r}: no such date"
+    return (f"DATETIME {text!r} is not ISO 8601; write e.g. 2026-03-17T10:00 "
+            "or 2026-03-17T10:00+07:00")
 
 
 def cmd_deadline(args: argparse.Namespace) -> int:
-    try:
-        when = datetime.fromisoformat(args.when)
-    except ValueError:
-        print(f"mailflow: DATETIME {args.when!r} is not ISO 8601; write e.g. 2026-03-17T10:00 "
-              "or 2026-03-17T10:00+07:00", file=sys.stderr)
+    when = _moment(args.when)
+    if isinstance(when, str):
+        print(f"mailflow: {when}", file=sys.stderr)
         return os.EX_DATAERR
-    zone, calendar = _zone_of(args)
+    calendar, note = _calendar_of(args)
+    if note:
+        print(note, file=sys.stderr)
     if when.tzinfo is None:
-        when = when.replace(tzinfo=zone)
+        when = when.replace(tzinfo=calendar.zone)
+        print(f"note: no offset given: read as {when:%Y-%m-%d %H:%M} {_zone_name(when)} "
+              f"({calendar.zone.key})", file=sys.stderr)
     due = calendar.due_date(when)
     print(due.isoformat())
     print(format_tanggal(due))
+    for day, names in calendar.holidays_between(calendar.local_day(when), due):
+        print(f"skipped {day.isoformat()} ({format_tanggal(day).split(',')[0]}): "
+              f"{'; '.join(names)}")
     estimated = calendar.estimated_between(calendar.local_day(when), due)
     if estimated:
         days = ", ".join(d.isoformat() for d in estimated)
         print(f"warning: holiday dates in this period are estimates ({days}); "
               "the due date may move when the government fixes them")
     return os.EX_OK
+
+
+def _zone_name(moment: datetime) -> str:
+    return moment.strftime("%Z")

@@ -18,10 +18,12 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 
 from mailflow import views
 from mailflow.adapters.clock import utc_now
 from mailflow.config import Config, load_config, resolve_path
+from mailflow.core.commands import priority_from_word, status_from_word, words_for
 from mailflow.core.privacy import identity_view
 from mailflow.store.db import Engine, Session, transaction
 from mailflow.store.migrate import open_database
@@ -30,11 +32,13 @@ from mailflow.store.queries import (
     add_events,
     attachments_of,
     events_of,
+    outbox_listing,
     reporter_of,
     reporters_of_tickets,
     ticket_by_number,
+    ticket_count,
 )
-from mailflow.vocabulary import Status
+from mailflow.vocabulary import Priority, Status
 
 # The audit line keeps the logger name it has always had ("mailflow"), so that searches
 # of the journal for who viewed an identity keep finding it.
@@ -43,8 +47,20 @@ log = logging.getLogger("mailflow")
 
 def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     """Add this module's subcommands through mailflow.cli's `add(name, help)`."""
-    tickets = add("tickets", "list tickets (no reporter identity)")
-    tickets.add_argument("--status", choices=[s.value for s in Status])
+    tickets = add("tickets", "list tickets, most urgent first (by priority, then due date), "
+                  "without reporter identity; TERLAMBAT marks an open ticket past its due date")
+    tickets.add_argument(
+        "--status", type=_word(status_from_word, "status"), metavar="STATUS",
+        help="only tickets in this status: " + "; ".join(
+            ", ".join(words_for(s)) for s in Status) + " (the words staff write after #status)")
+    tickets.add_argument(
+        "--priority", type=_word(priority_from_word, "priority"), metavar="P",
+        help="only tickets of this priority: " + "; ".join(
+            ", ".join(words_for(p)) for p in Priority))
+    tickets.add_argument("--assignee", metavar="ADDRESS",
+                         help="only tickets assigned to this staff address (- for unassigned)")
+    tickets.add_argument("--overdue", action="store_true",
+                         help="only open tickets whose due date has passed (in the village's zone)")
     tickets.add_argument("--json", action="store_true", help="a JSON array for scripts")
     tickets.set_defaults(handler=cmd_tickets)
     show = add("show", "one ticket with its timeline")
@@ -61,17 +77,35 @@ def _config(args: argparse.Namespace) -> Config:
     return load_config(resolve_path(args.config))
 
 
+def _word(read: Callable[[str], StrEnum | None], what: str) -> Callable[[str], StrEnum]:
+    """An argparse type: a word staff would write, or a usage error (exit 2) naming it."""
+    def parse(word: str) -> StrEnum:
+        value = read(word)
+        if value is None:
+            raise argparse.ArgumentTypeError(f"unknown {what} {word!r} (see --help)")
+        return value
+    return parse
+
+
 def cmd_tickets(args: argparse.Namespace) -> int:
     cfg = _config(args)
     engine = open_database(cfg.database_url)
+    today = utc_now().astimezone(cfg.zone).date()
+    filtered = bool(args.status or args.priority or args.assignee or args.overdue)
     with Session(engine) as session:
-        rows = [views.ticket_row(ticket, cfg.zone, views.redactor(cfg, reporter))
-                for ticket, reporter in reporters_of_tickets(session, args.status)]
+        found = reporters_of_tickets(session, args.status, priority=args.priority,
+                                     assignee=args.assignee,
+                                     due_before=today if args.overdue else None)
+        rows = views.by_urgency([
+            views.ticket_row(ticket, cfg.zone, views.redactor(cfg, reporter), today)
+            for ticket, reporter in found])
+        filtered = filtered and not rows and ticket_count(session) > 0
     if args.json:
-        json.dump(rows, sys.stdout, ensure_ascii=False, indent=2)
+        json.dump([{k: v for k, v in row.items() if not k.endswith("_text")} for row in rows],
+                  sys.stdout, ensure_ascii=False, indent=2)
         print()
         return os.EX_OK
-    for line in views.ticket_table(rows):
+    for line in views.ticket_table(rows, filtered=filtered):
         print(line)
     return os.EX_OK
 
@@ -90,9 +124,12 @@ def cmd_show(args: argparse.Namespace) -> int:
             return os.EX_NOINPUT
         reporter = reporter_of(session, ticket.id)
         identity = views.identity_lines(reporter) if args.with_identity else None
+        known = views.known_addresses(cfg)
+        mail = [views.outbox_row(item, ticket.number, cfg.zone, known)
+                for item, _ in outbox_listing(session, ticket_id=ticket.id)]
         lines = views.show_lines(ticket, cfg.zone, attachments=attachments_of(session, ticket.id),
                                  events=events_of(session, ticket.id), identity=identity,
-                                 hide=views.redactor(cfg, reporter))
+                                 hide=views.redactor(cfg, reporter), mail=mail)
     for line in lines:
         print(line)
     return os.EX_OK

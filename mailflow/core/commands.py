@@ -180,3 +180,21 @@ def parse_staff_reply(text: str) -> StaffReply:
         reply = replace(reply, commands=(*reply.commands, line[:200]))
         index += 1
     return replace(reply, message="\n".join(lines[index:]).strip())
+
+
+def status_from_word(word: str) -> Status | None:
+    """The status a word names, as `#status WORD` reads it ("verified" too): for the CLI's
+    filters, so staff type the words they write in mail."""
+    return _STATUS_WORDS.get(_fold(word))
+
+
+def priority_from_word(word: str) -> Priority | None:
+    """The priority a word names, as `#prioritas WORD` reads it ("high" too)."""
+    return _PRIORITY_WORDS.get(_fold(word))
+
+
+def words_for(value: Status | Priority) -> list[str]:
+    """Every word staff may write for `value` (its own first), for help texts."""
+    table: dict[str, Status] | dict[str, Priority] = (
+        _STATUS_WORDS if isinstance(value, Status) else _PRIORITY_WORDS)
+    return [value.value, *(word for word, v in table.items() if v == value and word != value)]

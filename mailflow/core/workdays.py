@@ -39,7 +39,9 @@ class WorkCalendar:
     @cached_property
     def _holidays(self) -> holidays.HolidayBase:
         # `expand=True` (the default) fills in each year on first lookup.
-        return holidays.country_holidays("ID", categories=("public", "government"))
+        # Names in Indonesian: `deadline` prints the holidays it skipped.
+        return holidays.country_holidays("ID", categories=("public", "government"),
+                                         language="id")
 
     def holiday_names(self, day: date) -> list[str]:
         names = list(self._holidays.get_list(day))
@@ -75,6 +77,12 @@ class WorkCalendar:
 
     def due_date(self, received: datetime) -> date:
         return self.add_workdays(self.local_day(received), self.working_days)
+
+    def holidays_between(self, start: date, end: date) -> list[tuple[date, list[str]]]:
+        """Weekdays in (start, end] that are not working days, with their holidays' names."""
+        days = (start + timedelta(days=n) for n in range(1, (end - start).days + 1))
+        return [(d, self.holiday_names(d) or ["libur"]) for d in days
+                if d.weekday() < 5 and not self.is_workday(d)]
 
     def estimated_between(self, start: date, end: date) -> list[date]:
         """Days in (start, end] whose holiday status is an estimate: the due date may move."""

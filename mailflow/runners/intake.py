@@ -44,7 +44,8 @@ from mailflow.runners.first_start import (
     record_before_start,
 )
 from mailflow.runners.handlers import Handlers
-from mailflow.store import queries
+from mailflow.runners.tracing import Tracer
+from mailflow.store import queries, trace
 from mailflow.store.db import Engine, Session, storage_failure, transaction
 from mailflow.store.files import FileStore
 from mailflow.store.models import IntakeRecord, Quarantine, Ticket
@@ -87,6 +88,8 @@ class Intake:
         self.clock = clock
         self.own_addresses = {cfg.smtp.from_address.lower(), cfg.imap.username.lower()}
         self.zone = ZoneInfo(cfg.calendar.timezone)
+        # Trace fields of each record; skipped messages are queued and written by _advance.
+        self.tracer = Tracer(files)
 
     # -- the pass ---------------------------------------------------------------------------
 
@@ -130,12 +133,13 @@ class Intake:
                     # Not advancing the last UID: the next pass starts at this message.
                     log.info("intake pass stopped before uid=%d examined=%d", header.uid,
                              stats.examined)
+                    self._advance(imap, 0)  # keeps the skipped records, not the UID
                     return False
                 stats.examined += 1
                 self._one(imap, header, stats)
             self._record_old(imap, old, stats)
-            if advance:
-                self._advance(imap, uids[min(start + chunk, len(uids)) - 1])
+            # Without `advance` (old mail) the skipped records are written, not the last UID.
+            self._advance(imap, uids[min(start + chunk, len(uids)) - 1] if advance else 0)
         return True
 
     def _start(self, imap: ImapSession) -> tuple[int, Boundary, bool]:
@@ -177,7 +181,9 @@ class Intake:
             old.clear()
 
     def _advance(self, imap: ImapSession, uid: int) -> None:
+        skipped = self.tracer.take_skipped()
         with transaction(self.engine) as session:
+            trace.add_skipped(session, skipped)
             queries.set_last_uid(session, imap.mailbox_key, uid)
 
     def _mark_pending(self, imap: ImapSession) -> None:
@@ -199,10 +205,12 @@ class Intake:
                 if queries.intake_exists(session, imap.mailbox_key, imap.uidvalidity, header.uid):
                     stats.already_done += 1
                     return
-            decision = self._first_look(imap, header)
+            decision, head = self._first_look(imap, header)
             if decision.kind is Kind.SKIP:
                 stats.skipped += 1
                 log.debug("skipped uid=%d reason=%s", header.uid, decision.reason)
+                self.tracer.skip(imap.mailbox_key, imap.uidvalidity, header, decision.reason,
+                                 head, self.clock())
                 return
             if header.size > self.cfg.storage.max_message_bytes:
                 reason = (f"message too large ({header.size} bytes > "
@@ -210,7 +218,7 @@ class Intake:
                 self._quarantine(imap, header, None, f"size:{header.uid}", reason, stats)
                 return
             if decision.kind is Kind.IGNORE:
-                self._record_ignored(imap, header, decision, stats)
+                self._record_ignored(imap, header, decision, stats, head)
                 return
             raw = imap.fetch_raw(header.uid)
             if raw is None:
@@ -229,7 +237,8 @@ class Intake:
             self._quarantine(imap, header, raw, f"uid:{header.uid}",
                              f"{type(exc).__name__}: {exc}", stats)
 
-    def _first_look(self, imap: ImapSession, header: FetchedHeader) -> Decision:
+    def _first_look(self, imap: ImapSession, header: FetchedHeader
+                    ) -> tuple[Decision, ParsedMessage]:
         """The decision from the header block alone, so unrelated mail is never downloaded."""
         head = parse_message(header.header)
         decision = self._classify(head)
@@ -241,7 +250,7 @@ class Intake:
                 decision = self._classify(parse_message(raw_whole))
         if decision.kind is Kind.SKIP and (head.in_reply_to or head.references):
             decision = self._thread_reply(head) or decision
-        return decision
+        return decision, head
 
     def _thread_reply(self, head: ParsedMessage) -> Decision | None:
         """A reply whose subject lost the ticket number still belongs to the ticket it cites."""
@@ -280,7 +289,8 @@ class Intake:
             session.add(IntakeRecord(
                 mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity, uid=header.uid,
                 message_key=key, decision=outcome, reason=reason,
-                ticket_id=ticket.id if ticket else None, created_at=self.clock()))
+                ticket_id=ticket.id if ticket else None, created_at=self.clock(),
+                **self.tracer.fields(header, msg)))
             queries.set_last_uid(session, imap.mailbox_key, header.uid)
         _count(stats, outcome, ticket)
 
@@ -345,13 +355,13 @@ class Intake:
     # -- records without a ticket -----------------------------------------------------------
 
     def _record_ignored(self, imap: ImapSession, header: FetchedHeader, decision: Decision,
-                        stats: IntakeStats) -> None:
+                        stats: IntakeStats, head: ParsedMessage) -> None:
         """Not a complaint (auto-reply, bounce, our own mail): recorded, never answered."""
         with transaction(self.engine) as session:
             session.add(IntakeRecord(mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity,
                                      uid=header.uid, message_key=f"uid:{header.uid}",
                                      decision=IntakeOutcome.IGNORED, reason=decision.reason,
-                                     created_at=self.clock()))
+                                     created_at=self.clock(), **self.tracer.fields(header, head)))
             queries.set_last_uid(session, imap.mailbox_key, header.uid)
         stats.ignored += 1
         log.info("ignored uid=%d reason=%s", header.uid, decision.reason)
@@ -369,7 +379,7 @@ class Intake:
             session.add(IntakeRecord(mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity,
                                      uid=header.uid, message_key=key,
                                      decision=IntakeOutcome.QUARANTINED, reason=reason[:500],
-                                     created_at=now))
+                                     created_at=now, **self.tracer.fields(header, None)))
             queries.set_last_uid(session, imap.mailbox_key, header.uid)
         stats.quarantined += 1
         # The reason may quote an exception that quotes the message (a name, a NIK): the log

@@ -4,13 +4,13 @@ Every message was stored in the same transaction as the change that caused it, s
 outage only delays mail. A message is marked sent right after the server accepts it; a
 crash in between can resend it once (same Message-ID, which mail clients fold together) but
 never loses it. A message that keeps failing, or that the server refuses for good, is
-parked with its error for the administrator (`mailflow retry-parked` puts it back).
+parked with its error for the administrator (`mailflow outbox --retry` puts it back).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -115,10 +115,11 @@ def _redact(text: str, address: str) -> str:
     return text.replace(address, "<recipient>") if address else text
 
 
-def retry_parked(engine: Engine, now: datetime) -> int:
-    """Put parked messages back in the queue (after the administrator fixed the cause)."""
+def retry_parked(engine: Engine, now: datetime, ids: Sequence[int] | None = None) -> int:
+    """Put parked messages (all, or those among `ids`) back in the queue, after the
+    administrator fixed the cause."""
     with transaction(engine) as session:
-        parked = queries.parked_outbox(session)
+        parked = queries.parked_outbox(session, ids)
         for item in parked:
             item.state, item.attempts, item.next_attempt_at = OutboxState.PENDING, 0, now
         return len(parked)

@@ -24,6 +24,8 @@ from mailflow.errors import StorageUnavailable
 
 PRIVATE_FILE = 0o600
 PRIVATE_DIRECTORY = 0o700
+#: In the storage directory: the key of the senders' digests that `mailflow trace` searches.
+SENDER_KEY_FILE = "sender-digest.key"
 
 
 def private_directories(path: Path) -> None:
@@ -100,3 +102,29 @@ class FileStore:
             private_directories(target.parent)
             write_private(target, raw)
         return str(relative)
+
+    def sender_key(self, *, create: bool = True) -> bytes | None:
+        """The key of the senders' digests (core/intake_trace.py): 32 random bytes in
+        `sender-digest.key`, made 0600 on first use. Kept beside the database, not in it, so
+        a copy of the database alone cannot test guessed addresses. None when it does not
+        exist and `create` is False (a command that only reads must not make it)."""
+        path = self.directory / SENDER_KEY_FILE
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            if not create:
+                return None
+        except OSError as exc:
+            raise StorageUnavailable(f"cannot read {path}: {exc.strerror or exc}") from exc
+        with _storage_errors(f"the sender key {SENDER_KEY_FILE}"):
+            private_directories(self.directory)
+            temporary = path.with_name(f".{SENDER_KEY_FILE}.{os.getpid()}")
+            write_private(temporary, os.urandom(32))
+            try:
+                os.link(temporary, path)  # never replaces a key another process just made
+            except FileExistsError:
+                pass
+            finally:
+                temporary.unlink()
+            return path.read_bytes()
+

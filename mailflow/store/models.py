@@ -116,6 +116,30 @@ class IntakeRecord(SQLModel, table=True):
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
     marked: bool = False  # keyword set / moved in the mailbox (best effort)
     created_at: datetime = _utc_column()
+    # What `mailflow trace` finds a message by (NULL in rows written before revision 0006):
+    # its Message-ID, when the server received it (INTERNALDATE), and a keyed digest of the
+    # sender's address (core/intake_trace.py), never the address itself.
+    message_id: str | None = Field(default=None, index=True)
+    received_at: datetime | None = _utc_column(nullable=True, index=True)
+    sender_digest: str | None = Field(default=None, index=True)
+
+
+class SkippedMessage(SQLModel, table=True):
+    """A message intake looked at and left alone (its subject is not a complaint's), kept so
+    that `mailflow trace` can say so without debug logs. Not an intake record: it blocks
+    nothing, and a message seen again may have two rows. Identity as in IntakeRecord: a
+    digest of the sender, never the address."""
+
+    __tablename__ = "skipped_message"
+    id: int | None = Field(default=None, primary_key=True)
+    mailbox: str
+    uidvalidity: int
+    uid: int
+    reason: str = ""
+    message_id: str | None = Field(default=None, index=True)
+    received_at: datetime | None = _utc_column(nullable=True, index=True)
+    sender_digest: str | None = Field(default=None, index=True)
+    created_at: datetime = _utc_column()
 
 
 class TicketCounter(SQLModel, table=True):

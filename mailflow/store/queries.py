@@ -11,9 +11,11 @@ from typing import TypeVar
 
 from sqlalchemy import delete, func, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from mailflow.core.tickets import EventPlan
+from mailflow.core.workflow import FINAL
 from mailflow.store.db import transaction
 from mailflow.store.models import (
     Attachment,
@@ -33,7 +35,6 @@ from mailflow.vocabulary import (
     IntakeOutcome,
     OutboxKind,
     OutboxState,
-    Status,
 )
 
 # Values bound in one IN (...) list at most. SQLite refuses a statement with more than
@@ -232,8 +233,28 @@ def refused_since(session: Session, since: datetime) -> Sequence[IntakeRecord]:
     return session.exec(query).all()
 
 
-def parked_outbox(session: Session) -> Sequence[OutboxMessage]:
-    return session.exec(select(OutboxMessage).where(OutboxMessage.state == OutboxState.PARKED)).all()
+def parked_outbox(session: Session, ids: Sequence[int] | None = None) -> Sequence[OutboxMessage]:
+    """Parked messages: all of them, or those among `ids` (at most IN_LIMIT ids)."""
+    query = select(OutboxMessage).where(OutboxMessage.state == OutboxState.PARKED)
+    if ids is not None:
+        query = query.where(col(OutboxMessage.id).in_(list(ids)[:IN_LIMIT]))
+    return session.exec(query).all()
+
+
+def outbox_listing(session: Session, *, states: Sequence[OutboxState] | None = None,
+                   ticket_id: int | None = None, limit: int = 1000
+                   ) -> list[tuple[OutboxMessage, str | None]]:
+    """Outbox rows (in `states`, or of one ticket), oldest first, each with its ticket's
+    number, without the raw message (which may be megabytes and is never printed)."""
+    query = (select(OutboxMessage, Ticket.number)
+             .join(Ticket, col(OutboxMessage.ticket_id) == Ticket.id, isouter=True)
+             .options(defer(OutboxMessage.raw))  # type: ignore[arg-type]
+             .order_by(col(OutboxMessage.id)).limit(limit))
+    if states is not None:
+        query = query.where(col(OutboxMessage.state).in_(list(states)))
+    if ticket_id is not None:
+        query = query.where(OutboxMessage.ticket_id == ticket_id)
+    return [(item, number) for item, number in session.exec(query).all()]
 
 
 def parked_with_numbers(session: Session) -> list[tuple[OutboxMessage, str | None]]:
@@ -294,10 +315,13 @@ def ack_message_id(session: Session, ticket_id: int | None) -> str | None:
 
 
 
-def reporters_of_tickets(session: Session, status: str | None = None
+def reporters_of_tickets(session: Session, status: str | None = None, *,
+                         priority: str | None = None, assignee: str | None = None,
+                         due_before: date | None = None
                          ) -> list[tuple[Ticket, Reporter | None]]:
-    """Tickets in the order they were opened (all, or those in one status), each with its
-    reporter (or None).
+    """Tickets in the order they were opened, each with its reporter (or None): all, or
+    those in one status, of one priority, of one assignee ("-": nobody), or still open with
+    a due date before `due_before` (overdue).
 
     The listing needs the reporter only to know what to hide in the subject; one join
     instead of a query per ticket, and no list of ids bound as SQL variables.
@@ -306,7 +330,20 @@ def reporters_of_tickets(session: Session, status: str | None = None
                                           isouter=True).order_by(col(Ticket.id)))
     if status:
         query = query.where(Ticket.status == status)
+    if priority:
+        query = query.where(Ticket.priority == priority)
+    if assignee == "-":
+        query = query.where(col(Ticket.assignee).is_(None))
+    elif assignee:
+        query = query.where(func.lower(Ticket.assignee) == assignee.lower())
+    if due_before is not None:
+        query = query.where(col(Ticket.due_date) < due_before,
+                            col(Ticket.status).not_in(list(FINAL)))
     return [(ticket, reporter) for ticket, reporter in session.exec(query).all()]
+
+
+def ticket_count(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(Ticket)).one()
 
 
 def add_events(session: Session, ticket_id: int, events: Iterable[EventPlan], at: datetime) -> None:
@@ -329,30 +366,3 @@ def events_of(session: Session, ticket_id: int | None) -> Sequence[TicketEvent]:
     query = (select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
              .order_by(col(TicketEvent.at), col(TicketEvent.id)))
     return session.exec(query).all()
-
-
-# -- counts for the metrics (mailflow/metrics.py): numbers only, never a row's content -------
-
-def tickets_by_status(session: Session) -> dict[Status, int]:
-    query = select(Ticket.status, func.count()).group_by(col(Ticket.status))
-    return {Status(status): count for status, count in session.exec(query).all()}
-
-
-def overdue_tickets(session: Session, today: date) -> int:
-    """Open tickets (neither selesai nor ditolak) whose due date is before `today`."""
-    query = (select(func.count()).select_from(Ticket)
-             .where(col(Ticket.due_date) < today,
-                    col(Ticket.status).not_in([Status.SELESAI, Status.DITOLAK])))
-    return session.exec(query).one()
-
-
-def outbox_by_state(session: Session) -> dict[OutboxState, int]:
-    query = select(OutboxMessage.state, func.count()).group_by(col(OutboxMessage.state))
-    return {OutboxState(state): count for state, count in session.exec(query).all()}
-
-
-def oldest_pending_outbox(session: Session) -> datetime | None:
-    """When the oldest message still waiting to be sent was queued."""
-    query = select(func.min(OutboxMessage.created_at)).where(
-        OutboxMessage.state == OutboxState.PENDING)
-    return session.exec(query).one()

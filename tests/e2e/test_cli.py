@@ -116,7 +116,7 @@ def test_poll_tickets_and_show(mail_world: Any, tmp_path: Path) -> None:
     assert "identity viewed ticket=ADU-2026-00001" in revealed.stderr
     assert mailflow("--config", str(path), "show", "ADU-2026-09999").returncode == 66
     assert mailflow("--config", str(path), "tickets", "--status", "perlu_data").stdout.strip() == (
-        "Belum ada tiket.")
+        "Tidak ada tiket yang cocok dengan filter.")
 
 
 @pytest.mark.e2e
@@ -168,8 +168,9 @@ def test_show_prints_the_audit_trail(mail_world: Any, tmp_path: Path) -> None:
 
     shown = mailflow("--config", str(path), "show", "ADU-2026-00001").stdout
 
-    assert "created ->diterima  oleh system" in shown
-    assert f"status diterima->diverifikasi  oleh {SEKDES} [signed_reply] pesan <" in shown
+    assert "tiket dibuat ->diterima  oleh sistem" in shown
+    assert (f"status diubah diterima->diverifikasi  oleh {SEKDES} [alamat balasan bertanda] "
+            "pesan <") in shown
     assert "Sudah kami periksa." in shown
     assert "Siti" not in shown
 
@@ -207,8 +208,8 @@ def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     from mailflow.cli import build_parser
 
     commands = _subcommands()
-    assert {"run", "poll", "check", "deadline", "retry-parked", "tickets", "show", "db",
-            "demo"} <= commands.keys()
+    assert {"run", "poll", "check", "deadline", "outbox", "retry-parked", "tickets", "show",
+            "db", "demo"} <= commands.keys()
     overview = mailflow("--help").stdout
     for name, text in commands.items():
         assert text, f"{name} has no help text"

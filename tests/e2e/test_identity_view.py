@@ -57,8 +57,9 @@ def test_show_is_scrubbed_and_each_identity_view_is_recorded(mail_world: Any, tm
     assert "Nama       : Siti Aminah" in revealed.stdout
     assert "Lampiran   : KTP_Siti_Aminah_3322114506890002.jpg" in revealed.stdout
     user = getpass.getuser()
-    assert f"identity_viewed  oleh {SEKDES} [os_user]" in revealed.stdout
-    assert f"mailflow show --with-identity by OS user {user} for {SEKDES}" in revealed.stdout
+    assert f"identitas pelapor dilihat  oleh {SEKDES} [pengguna OS]" in revealed.stdout
+    assert (f"lewat mailflow show --with-identity oleh pengguna OS {user} untuk {SEKDES}"
+            in revealed.stdout)
     assert "identity viewed ticket=ADU-2026-00001" in revealed.stderr
 
     shown = mailflow("--config", str(path), "show", "ADU-2026-00001")
@@ -69,6 +70,7 @@ def test_show_is_scrubbed_and_each_identity_view_is_recorded(mail_world: Any, tm
         shown.stdout)
     assert "Jalan di depan balai dusun berlubang besar sejak bulan lalu." in shown.stdout
     assert "Lampiran   : KTP_[disembunyikan].jpg (image/jpeg" in shown.stdout
-    assert f"identity_viewed  oleh {SEKDES} [os_user]" in shown.stdout  # the trail keeps the view
+    # The trail keeps the view.
+    assert f"identitas pelapor dilihat  oleh {SEKDES} [pengguna OS]" in shown.stdout
     [viewed] = [e for e in rows(cfg, TicketEvent) if e.kind == "identity_viewed"]
     assert (viewed.actor, viewed.auth) == (SEKDES, "os_user")
