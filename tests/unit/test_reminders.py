@@ -116,6 +116,13 @@ def test_no_reminder_for_answered_or_waiting_tickets() -> None:
     waiting = watched(2, "2026-11-25T10:00", initial=Status.PERLU_DATA)
     result = plan([answered, waiting], "2026-12-04T09:00")
     assert result.reminders == () and result.escalations == ()
+    # Put on hold late without telling the reporter (no response): due Fri 4 Dec slides to
+    # Tue 8 Dec by Monday, a date whose "2 days before" has passed; still no reminder.
+    on_hold = watched(3, "2026-11-25T10:00", StatusChange(
+        wib("2026-12-03T09:00"), Status.PERLU_DATA, by_staff=True, public=False))
+    result = plan([on_hold], "2026-12-07T09:00")
+    assert result.reminders == () and result.escalations == ()
+    assert result.digests[0].lines[0].due == date(2026, 12, 8)
 
 
 def test_catch_up_after_downtime_plans_the_missed_reminder_once() -> None:
