@@ -34,10 +34,10 @@ The pause rule: `perlu_data` pauses the clock
     pengaduan Anda dapat kami proses": a complaint missing them is not yet complete, and
     the village cannot act on it; charging the reporter's silence to the village would make
     the figures say staff were late when they were waiting;
-  * helpdesks and public complaint systems do the same: Zammad's pending states freeze the
-    SLA clock, Request Tracker excludes time in ignored statuses
-    (ExcludeTimeOnIgnoredStatuses), SP4N-LAPOR! has "Tunda" for reports that lack
-    information;
+  * helpdesks do the same (shared/reading/anchors-mission.md): Zammad's pending states
+    freeze the SLA clock, Request Tracker can leave out the time spent in statuses it is
+    told to ignore (ExcludeTimeOnIgnoredStatuses); SP4N-LAPOR!'s administrators can put a
+    report on hold ("Tunda") before it goes on;
   * it cannot hide a late answer: staff asking for data is itself a public status change,
     so it is the first response; the pause therefore moves the response deadline only for
     a complaint intake found incomplete (status perlu_data from the start), which nobody
@@ -45,7 +45,8 @@ The pause rule: `perlu_data` pauses the clock
     village waited for the reporter.
   While paused, no reminder and no escalation is planned and the ticket is never overdue;
   `effective_due` is the one function that applies the rule, for due dates, reminders and
-  reports alike.
+  reports alike. When the data arrives, the date the reporter is told (and the ticket's
+  stored due date) is `effective_due(..., targets.promise, now)`: 7 working days from then.
 
 Targets: the promise (the calendar's working days, 7) is what the resident is told; optional
 shorter targets per priority (darurat: 1, tinggi: 3, ...) are what staff work to. `due` is the
