@@ -155,6 +155,25 @@ class IntakeConfig(_Section):
         "Pengaduan Masyarakat"
     ]
     poll_seconds: Annotated[float, Field(gt=0)] = 60.0
+    # IMAP IDLE (RFC 2177) where the server offers it: new mail starts a pass at once. The
+    # IDLE is re-issued every idle_renew_seconds (servers drop one after 30 minutes).
+    idle: bool = True
+    idle_renew_seconds: Annotated[float, Field(gt=0, le=29 * 60)] = 600.0
+    # `mailflow poll --once` waits this long for a pass of the service to end, then exits 75.
+    lock_wait_seconds: Annotated[float, Field(ge=0)] = 30.0
+
+
+class RetryConfig(_Section):
+    """How the daemon tries again after a refused login or an unreachable IMAP server."""
+
+    # After the 1st, 2nd, ... refused login, wait this long; the last value repeats.
+    login_waits_seconds: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)] = [
+        60.0, 300.0, 900.0, 3600.0]
+    # And never more login attempts than this in any hour, whatever the waits say.
+    login_attempts_per_hour: Annotated[int, Field(ge=1)] = 4
+    # An unreachable server: the first wait, doubling up to the maximum, with jitter.
+    reconnect_first_seconds: Annotated[float, Field(gt=0)] = 5.0
+    reconnect_max_seconds: Annotated[float, Field(gt=0)] = 300.0
 
 
 class CalendarConfig(_Section):
@@ -183,6 +202,8 @@ class OutboxConfig(_Section):
     max_attempts: Annotated[int, Field(ge=1, le=100)] = 12
     first_retry_seconds: Annotated[float, Field(gt=0)] = 60.0
     max_retry_seconds: Annotated[float, Field(gt=0)] = 3600.0
+    # One pass sends what is due for at most this long; the rest goes in the next pass.
+    pass_seconds: Annotated[float, Field(gt=0)] = 30.0
 
 
 class LimitsConfig(_Section):
@@ -282,6 +303,7 @@ class Config(_Section):
     tickets: TicketsConfig = TicketsConfig()
     outbox: OutboxConfig = OutboxConfig()
     limits: LimitsConfig = LimitsConfig()
+    retry: RetryConfig = RetryConfig()
     staff: Annotated[list[StaffMember], Field(min_length=1)]
     commands: CommandsConfig = CommandsConfig()
 

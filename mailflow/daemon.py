@@ -22,16 +22,19 @@ import contextlib
 import faulthandler
 import logging
 import os
+import random
 import select
 import signal
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import FrameType
 
 from mailflow.adapters.clock import Clock, utc_now
 from mailflow.adapters.systemd import Notifier
-from mailflow.config import Config
+from mailflow.config import Config, ImapConfig, SmtpConfig
+from mailflow.core.backoff import Link, RetryPolicy, State
+from mailflow.core.login_notice import Server
 from mailflow.errors import LoginRefused, MailflowError, TransientError
 from mailflow.service import PollResult, Service
 
@@ -86,7 +89,11 @@ class Daemon:
         self._stop_announced = False
         self._reload_requested = False
         self._last_ping = time.monotonic()
-        self._trouble_since: datetime | None = None
+        # Each server's state: when to try its login again, and since when it is in trouble.
+        self._links: dict[Server, Link] = {"imap": Link(RetryPolicy()), "smtp": Link(RetryPolicy())}
+        self._since: dict[Server, datetime] = {}
+        self._random = random.Random()
+        self._ready = False
 
     # -- the process ------------------------------------------------------------------------
 
@@ -104,12 +111,13 @@ class Daemon:
                  f"{self._notifier.watchdog_seconds:g}s" if self._notifier.watchdog_seconds
                  else "off")
         self._notifier.ready(self._first_login(service))
+        self._ready = True
         try:
             while not self._stopping():
                 if self._reload_requested:
                     service = self._reload(service)
                 self._poll(service)
-                self._wait(service.cfg.intake.poll_seconds)
+                self._wait(self._pause(service))
         finally:
             self._notice_stop()
             service.engine.dispose()
@@ -117,8 +125,14 @@ class Daemon:
             log.info("mailflow stopped")
 
     def _service(self, cfg: Config) -> Service:
-        """The wiring for `cfg`; its runners ask the daemon between messages whether to stop."""
-        return Service(cfg, stop_requested=self._between_messages)
+        """The wiring for `cfg`; its runners ask the daemon between messages whether to stop.
+        The daemon logs refused logins and outages itself, once per change of state."""
+        retry = cfg.retry
+        policy = RetryPolicy(tuple(retry.login_waits_seconds), retry.login_attempts_per_hour,
+                             retry.reconnect_first_seconds, retry.reconnect_max_seconds)
+        for link in self._links.values():
+            link.policy = policy
+        return Service(cfg, stop_requested=self._between_messages, log_outages=False)
 
     def _first_login(self, service: Service) -> str:
         """READY's STATUS: one IMAP login, so that READY means the mailbox answered, or says why
@@ -126,22 +140,22 @@ class Daemon:
         try:
             found = service.source.probe()
         except LoginRefused as exc:
-            log.error("imap login refused at start, intake waits until the password is fixed: %s",
-                      exc)
-            self._trouble_since = self._clock()
+            self._refused("imap", str(exc), service)
+            service.alerts.refused("imap", self._clock())
             return f"IMAP login refused: {exc}; the outbox works"
         except TransientError as exc:
-            log.warning("imap unreachable at start, retrying every poll; the outbox works: %s", exc)
-            self._trouble_since = self._clock()
-            return (f"IMAP unreachable since {self._when(self._trouble_since, service)}; "
-                    f"retrying every {service.cfg.intake.poll_seconds:g}s; the outbox works")
+            self._unreachable("imap", str(exc), service)
+            return f"{self._trouble('imap', service)}; the outbox works"
         log.info("imap ready: %s", found)
         return "ready; IMAP login ok, first pass starting"
 
     def _poll(self, service: Service) -> None:
         self._notifier.status("polling the inbox and sending the outbox")
+        now = time.monotonic()
+        intake, outbox = self._links["imap"].may_try(now), self._links["smtp"].may_try(now)
         try:
-            result = service.poll_once()
+            result = service.poll_once(intake=intake, outbox=outbox)
+            self._follow(result, service, intake=intake, outbox=outbox)
         except Exception:
             # A bug must not take the service down; systemd would restart it anyway,
             # but staying up keeps the outbox moving.
@@ -150,6 +164,65 @@ class Daemon:
             return
         if not self._stopping():
             self._notifier.status(self._describe(result, service))
+
+    # -- refused logins and outages: one line per change of state ----------------------------
+
+    def _follow(self, result: PollResult, service: Service, *, intake: bool, outbox: bool) -> None:
+        """Tell each server's Link what the pass found, and log when its state changes."""
+        if intake:
+            if result.imap_refused:
+                self._refused("imap", result.imap_refused, service)
+            elif result.imap_error:
+                self._unreachable("imap", result.imap_error, service)
+            elif result.intake is not None:
+                self._works("imap")
+        if outbox:
+            stats = result.outbox
+            if result.smtp_refused:
+                self._refused("smtp", result.smtp_refused, service)
+            elif stats.sent or stats.deferred or stats.parked:
+                self._works("smtp")
+
+    def _refused(self, server: Server, detail: str, service: Service) -> None:
+        link, now = self._links[server], time.monotonic()
+        if link.refused(now):
+            self._since[server] = self._clock()
+            section = service.cfg.imap if server == "imap" else service.cfg.smtp
+            where = (f"[{server}] password_file {section.password_file}" if section.password_file
+                     else f"[{server}] password")
+            waits = "intake waits" if server == "imap" else "mail waits in the outbox"
+            log.error("%s login refused, %s; retrying with growing waits, at most %d attempts an "
+                      "hour; fix [%s] username or %s, then reload (SIGHUP) to retry at once: %s",
+                      server, waits, link.policy.login_per_hour, server, where, detail)
+        else:
+            log.debug("%s login refused again (refusal %d), next try in %.0fs", server,
+                      link.failures, link.wait(now) or 0.0)
+
+    def _unreachable(self, server: Server, detail: str, service: Service) -> None:
+        link, now = self._links[server], time.monotonic()
+        if link.unreachable(now, self._random.random()):
+            self._since[server] = self._clock()
+            log.warning("%s unreachable%s, retrying with backoff up to %gs; the outbox works: %s",
+                        server, "" if self._ready else " at start",
+                        link.policy.reconnect_max, detail)
+        else:
+            log.debug("%s still unreachable (failure %d), next try in %.1fs: %s", server,
+                      link.failures, link.wait(now) or 0.0, detail)
+
+    def _works(self, server: Server) -> None:
+        left = self._links[server].succeeded()
+        if left is None:
+            return
+        since = self._since.pop(server, None)
+        took = f" after {self._clock() - since}" if since else ""
+        log.info("%s %s again%s", server,
+                 "login works" if left is State.REFUSED else "reachable", str(took).split(".")[0])
+
+    def _pause(self, service: Service) -> float:
+        """Until the next pass: `poll_seconds`, or less when a server is due to be tried."""
+        now = time.monotonic()
+        waits = [wait for link in self._links.values() if (wait := link.wait(now)) is not None]
+        return min([service.cfg.intake.poll_seconds, *waits])
 
     def _wait(self, seconds: float) -> None:
         """The pause between polls, in pieces no longer than the watchdog interval; a signal
@@ -181,9 +254,21 @@ class Daemon:
         else:
             current.engine.dispose()
             log.info("configuration reloaded from %s", self._source)
+            self._new_credentials(current.cfg, fresh.cfg)
         self._notifier.ready("configuration reloaded" if fresh is not current
                              else "configuration reload refused (see the log); running as before")
         return fresh
+
+    def _new_credentials(self, old: Config, new: Config) -> None:
+        """A refused login is tried at once with credentials the reload changed."""
+        pairs: list[tuple[Server, ImapConfig | SmtpConfig, ImapConfig | SmtpConfig]] = [
+            ("imap", old.imap, new.imap), ("smtp", old.smtp, new.smtp)]
+        for server, before, after in pairs:
+            if (before.host, before.username, before.secret()) != (after.host, after.username,
+                                                                   after.secret()):
+                if self._links[server].state is State.REFUSED:
+                    log.info("%s credentials changed, trying the login at once", server)
+                self._links[server].credentials_changed(time.monotonic())
 
     # -- signals, stopping and the watchdog -------------------------------------------------
 
@@ -232,27 +317,35 @@ class Daemon:
 
     def _describe(self, result: PollResult, service: Service) -> str:
         """What `systemctl status` shows after a poll, e.g. 'idle; last pass 10:41 WIB, 0 new,
-        0 replies, 0 sent', or 'IMAP unreachable since 10:02 WIB; retrying every 60s; ...'."""
+        0 replies, 0 sent', or 'IMAP unreachable since 10:02 WIB; next try 10:07 WIB; ...'."""
         now = self._clock()
         last = f"last pass {self._when(now, service)}"
         retrying = f"retrying every {service.cfg.intake.poll_seconds:g}s"
-        problem = result.login_error or result.imap_error
-        if problem:
-            self._trouble_since = self._trouble_since or now
-            since = self._when(self._trouble_since, service)
-            head = (f"login refused since {since}: {result.login_error}" if result.login_error
-                    else f"IMAP unreachable since {since}; {retrying}")
-            parts = [head, f"{last}, {result.outbox.sent} sent"]
+        if self._links["imap"].state is not State.UP:
+            parts = [self._trouble("imap", service), f"{last}, {result.outbox.sent} sent"]
         else:
-            self._trouble_since = None
             intake = result.intake
             new = f"{intake.tickets} new, {intake.replies} replies" if intake else "no intake"
             parts = [f"idle; {last}, {new}, {result.outbox.sent} sent"]
-        if result.outbox.smtp_unavailable:
+        if self._links["smtp"].state is State.REFUSED:
+            parts.append(self._trouble("smtp", service))
+        elif result.outbox.smtp_unavailable:
             parts.append(f"SMTP unreachable, mail waits; {retrying}")
         if result.storage_error:
             parts.append(f"storage unavailable: {result.storage_error}")
         return "; ".join(parts)
+
+    def _trouble(self, server: Server, service: Service) -> str:
+        """'IMAP login refused since 10:02 WIB (fix the password, then reload); next try 10:17
+        WIB', or 'IMAP unreachable since 10:02 WIB; next try 10:03 WIB'."""
+        link = self._links[server]
+        since = self._when(self._since.get(server) or self._clock(), service)
+        wait = link.wait(time.monotonic()) or 0.0
+        next_try = self._when(self._clock() + timedelta(seconds=wait), service)
+        what = ("login refused" + (" (fix the password, then reload)")
+                if link.state is State.REFUSED else "unreachable")
+        mail = "; mail waits in the outbox" if server == "smtp" else ""
+        return f"{server.upper()} {what} since {since}; next try {next_try}{mail}"
 
     def _when(self, moment: datetime, service: Service) -> str:
         """A time in the village's zone: the hour today, with the date on another day."""

@@ -265,3 +265,22 @@ def events_of(session: Session, ticket_id: int | None) -> Sequence[TicketEvent]:
     query = (select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
              .order_by(col(TicketEvent.at), col(TicketEvent.id)))
     return session.exec(query).all()
+
+
+def rename_job_run(session: Session, job: str, run_key: str, new_key: str) -> bool:
+    """Give a run another key (closing an open episode, see runners/login_alerts.py); False
+    when there is no run under `run_key`."""
+    row = session.exec(select(JobRun).where(JobRun.job == job, JobRun.run_key == run_key)).first()
+    if row is None:
+        return False
+    row.run_key = new_key
+    session.add(row)
+    return True
+
+
+def next_outbox_due(session: Session) -> datetime | None:
+    """When the earliest pending message falls due (None: nothing pending)."""
+    query = (select(OutboxMessage.next_attempt_at)
+             .where(OutboxMessage.state == OutboxState.PENDING)
+             .order_by(col(OutboxMessage.next_attempt_at)).limit(1))
+    return session.exec(query).first()

@@ -42,6 +42,7 @@ class NotifySocket:
 
     def close(self) -> None:
         self.sock.close()
+        self.path.unlink(missing_ok=True)  # a second daemon in the same test binds it again
 
     def _drain(self, timeout: float) -> None:
         self.sock.settimeout(max(timeout, 0.001))
@@ -72,11 +73,13 @@ class NotifySocket:
 class Daemon:
     """`mailflow run` in a process of its own, its stderr in a file the test can read at any time."""
 
-    def __init__(self, config: Path, notify: NotifySocket, log: Path, env: dict[str, str]) -> None:
+    def __init__(self, config: Path, notify: NotifySocket, log: Path, env: dict[str, str],
+                 options: tuple[str, ...] = ()) -> None:
         self.log = log
         # Under W^X where the kernel can, as MemoryDenyWriteExecute=yes runs it.
         self.process = subprocess.Popen(
-            [*wx.prefix(), sys.executable, "-m", "mailflow", "--config", str(config), "run"],
+            [*wx.prefix(), sys.executable, "-m", "mailflow", *options, "--config", str(config),
+             "run"],
             cwd=ROOT,
             stdout=subprocess.DEVNULL, stderr=log.open("w"),
             env={**os.environ, "MAILFLOW_CONFIG": "", "NOTIFY_SOCKET": str(notify.path), **env})
@@ -96,10 +99,12 @@ class Daemon:
 
 
 @contextmanager
-def daemon(cfg: Any, tmp_path: Path, **env: str) -> Iterator[tuple[Daemon, NotifySocket]]:
+def daemon(cfg: Any, tmp_path: Path, *options: str,
+           **env: str) -> Iterator[tuple[Daemon, NotifySocket]]:
+    """`mailflow [options] run` on `cfg`; options such as "-v" go before the subcommand."""
     notify = NotifySocket(tmp_path / "notify")
     running = Daemon(write_config(cfg, tmp_path / "config.toml"), notify, tmp_path / "stderr.log",
-                     env)
+                     env, options)
     try:
         yield running, notify
     finally:
@@ -200,7 +205,7 @@ def test_with_imap_down_at_start_it_is_ready_all_the_same_and_says_so(tmp_path: 
         notify.wait_for(lambda line: line.startswith("STATUS=IMAP unreachable since "), "STATUS",
                         count=2)  # with READY, then after the first poll
         [with_ready, after_poll] = [line for line in notify.lines() if "unreachable" in line]
-        assert with_ready.endswith("; retrying every 3600s; the outbox works"), with_ready
+        assert "; next try " in with_ready and with_ready.endswith("; the outbox works"), with_ready
         assert "; last pass " in after_poll and after_poll.endswith(", 0 sent"), after_poll
         assert "imap unreachable at start" in running.text()
 
