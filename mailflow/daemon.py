@@ -206,7 +206,7 @@ class Daemon:
                         server, "" if self._ready else " at start",
                         link.policy.reconnect_max, detail)
         else:
-            log.debug("%s still unreachable (failure %d), next try in %.1fs: %s", server,
+            log.debug("%s still unreachable (failure %d), next try in %.2fs: %s", server,
                       link.failures, link.wait(now) or 0.0, detail)
 
     def _works(self, server: Server) -> None:

@@ -87,12 +87,18 @@ class Daemon:
     def text(self) -> str:
         return self.log.read_text()
 
-    def wait_for_log(self, fragment: str, timeout: float = 20) -> None:
+    def wait_for_log(self, fragment: str, timeout: float = 20,
+                     notify: NotifySocket | None = None) -> None:
+        """Until `fragment` is in the log; with `notify`, reading what the daemon sends
+        meanwhile (a daemon that retries fast would otherwise fill the socket and block)."""
         deadline = time.monotonic() + timeout
         while fragment not in self.text():
             assert self.process.poll() is None, f"daemon exited: {self.text()}"
             assert time.monotonic() < deadline, f"no {fragment!r} in the log: {self.text()}"
-            time.sleep(0.05)
+            if notify is None:
+                time.sleep(0.05)
+            else:
+                notify.collect(0.05)
 
     def signal(self, signum: int) -> None:
         self.process.send_signal(signum)

@@ -32,7 +32,7 @@ def test_a_wrong_imap_password_is_retried_a_few_times_an_hour_and_mailed_once(
         notify.wait_for(is_ready, "READY=1")
         assert any(line.startswith("STATUS=IMAP login refused: ") for line in notify.lines())
         # Attempts 2 and 3 come after 0.2 s each; the fourth would be the fourth in an hour.
-        running.wait_for_log(f"{AGAIN} (refusal 3)")
+        running.wait_for_log(f"{AGAIN} (refusal 3)", notify=notify)
         # The waits say 0.2 s, the cap says not before the first attempt is an hour old.
         assert re.search(rf"{AGAIN} \(refusal 3\), next try in 3(59\d|600)s", running.text())
         _wait_until(lambda: len(mail_world.messages(ADMIN)) == 1, "the administrator's mail")
@@ -61,13 +61,13 @@ def test_a_wrong_imap_password_is_retried_a_few_times_an_hour_and_mailed_once(
     with daemon(cfg, tmp_path, "-v") as (running, notify):
         notify.wait_for(is_ready, "READY=1")
         notify.wait_for(lambda line: line.startswith("STATUS=IMAP login refused (fix"), "STATUS")
-        running.wait_for_log(f"{AGAIN} (refusal 2)")
+        running.wait_for_log(f"{AGAIN} (refusal 2)", notify=notify)
         assert len(mail_world.messages(ADMIN)) == 1
 
         # The administrator fixes the file and reloads: tried at once, intake resumes.
         password.write_text(mail_world.users[INBOX] + "\n")
         running.signal(signal.SIGHUP)
-        running.wait_for_log("imap login works again")
+        running.wait_for_log("imap login works again", notify=notify)
         _wait_until(lambda: len(mail_world.messages(SITI)) == 1, "the complaint's acknowledgement")
         notify.wait_for(lambda line: line.startswith("STATUS=idle; last pass "), "idle STATUS")
         log = running.text()
