@@ -10,7 +10,7 @@ The loop: a poll (mailflow/service.py), then a wait of `poll_seconds` cut into p
 enough to send WATCHDOG=1 twice per `WatchdogSec=`; a poll pings too, between messages, so
 only a poll stuck in one step (beyond the IMAP and SMTP timeouts) lets the watchdog fire.
 
-Signals only set flags and wake the wait (see _Wakeup). SIGTERM and SIGINT: the message in
+Signals only set flags and wake the wait (see mailflow/adapters/wakeup.py). SIGTERM and SIGINT: the message in
 hand is finished and the process exits 0 within seconds. SIGHUP: at the next turn of the
 loop the configuration is loaded and checked again; a good one replaces the running wiring,
 a bad one is refused with one ERROR line and the running one stays.
@@ -18,12 +18,9 @@ a bad one is refused with one ERROR line and the running one stays.
 
 from __future__ import annotations
 
-import contextlib
 import faulthandler
 import logging
-import os
 import random
-import select
 import signal
 import time
 from collections.abc import Callable
@@ -31,7 +28,9 @@ from datetime import datetime, timedelta
 from types import FrameType
 
 from mailflow.adapters.clock import Clock, utc_now
+from mailflow.adapters.imap_idle import ImapWaiter
 from mailflow.adapters.systemd import Notifier
+from mailflow.adapters.wakeup import Wakeup
 from mailflow.config import Config, ImapConfig, SmtpConfig
 from mailflow.core.backoff import Link, RetryPolicy, State
 from mailflow.core.login_notice import Server
@@ -44,36 +43,6 @@ log = logging.getLogger(__name__)
 Loader = Callable[[], Config]
 
 
-class _Wakeup:
-    """A self-pipe that signal handlers write to and the wait between polls watches.
-
-    A signal handler runs in the main thread between two bytecodes, possibly while the main
-    thread holds a threading.Event's lock, so Event.set() from a handler can deadlock; a write
-    to a non-blocking pipe cannot, and a byte written before the wait starts is not lost.
-    """
-
-    def __init__(self) -> None:
-        self._read, self._write = os.pipe()
-        os.set_blocking(self._read, False)
-        os.set_blocking(self._write, False)
-
-    def wake(self) -> None:
-        with contextlib.suppress(BlockingIOError):  # full of wake-ups already
-            os.write(self._write, b"\0")
-
-    def wait(self, seconds: float) -> None:
-        """Until `seconds` passed or wake() was called (now or since the last wait)."""
-        ready, _, _ = select.select([self._read], [], [], max(0.0, seconds))
-        if ready:
-            with contextlib.suppress(BlockingIOError):
-                while os.read(self._read, 512):
-                    pass
-
-    def close(self) -> None:
-        os.close(self._read)
-        os.close(self._write)
-
-
 class Daemon:
     """Runs one Service at a time until SIGTERM, and replaces it on SIGHUP."""
 
@@ -84,7 +53,7 @@ class Daemon:
         self._source = source
         self._notifier = notifier or Notifier()
         self._clock = clock
-        self._wakeup = _Wakeup()
+        self._wakeup = Wakeup()
         self._stop_signal: str | None = None
         self._stop_announced = False
         self._reload_requested = False
@@ -94,6 +63,10 @@ class Daemon:
         self._since: dict[Server, datetime] = {}
         self._random = random.Random()
         self._ready = False
+        self._idle: ImapWaiter | None = None
+        self._idle_offered: bool | None = None  # unknown until a connection asked
+        self._idle_after = 0.0  # no new IDLE connection before (monotonic)
+        self._smtp_failed = False  # the last outbox pass found SMTP unreachable
 
     # -- the process ------------------------------------------------------------------------
 
@@ -116,9 +89,11 @@ class Daemon:
             while not self._stopping():
                 if self._reload_requested:
                     service = self._reload(service)
+                self._open_idle(service)  # before the pass: nothing arrives unseen in between
                 self._poll(service)
-                self._wait(self._pause(service))
+                self._between_passes(service)
         finally:
+            self._close_idle()
             self._notice_stop()
             service.engine.dispose()
             self._wakeup.close()
@@ -155,6 +130,7 @@ class Daemon:
         intake, outbox = self._links["imap"].may_try(now), self._links["smtp"].may_try(now)
         try:
             result = service.poll_once(intake=intake, outbox=outbox)
+            self._smtp_failed = result.outbox.smtp_unavailable
             self._follow(result, service, intake=intake, outbox=outbox)
         except Exception:
             # A bug must not take the service down; systemd would restart it anyway,
@@ -219,10 +195,66 @@ class Daemon:
                  "login works" if left is State.REFUSED else "reachable", str(took).split(".")[0])
 
     def _pause(self, service: Service) -> float:
-        """Until the next pass: `poll_seconds`, or less when a server is due to be tried."""
+        """Until the next pass: `poll_seconds`, or less when a server is due to be tried or
+        outgoing mail falls due (not while SMTP fails: its mail waits for the poll)."""
         now = time.monotonic()
         waits = [wait for link in self._links.values() if (wait := link.wait(now)) is not None]
+        if self._links["smtp"].state is State.UP and not self._smtp_failed:
+            due = service.outbox.next_due()
+            if due is not None:
+                # At least half a second: a row that stays due (a bug) must not spin the loop.
+                waits.append(max(0.5, (due - self._clock()).total_seconds()))
         return min([service.cfg.intake.poll_seconds, *waits])
+
+    # -- IMAP IDLE: a pass as soon as mail arrives -------------------------------------------
+
+    def _open_idle(self, service: Service) -> None:
+        """The IDLE connection, when configured, offered and the login works."""
+        cfg = service.cfg.intake
+        if (self._idle is not None or not cfg.idle or self._idle_offered is False
+                or self._links["imap"].state is not State.UP or time.monotonic() < self._idle_after):
+            return
+        waiter = ImapWaiter(service.source, cfg.idle_renew_seconds)
+        try:
+            offered = waiter.open()
+        except MailflowError as exc:
+            log.debug("imap IDLE connection failed, polling meanwhile: %s", exc)
+            self._idle_after = time.monotonic() + cfg.poll_seconds
+            return
+        if not offered:
+            log.info("imap server offers no IDLE; polling every %gs", cfg.poll_seconds)
+        else:
+            log.debug("imap IDLE on, renewed every %gs", cfg.idle_renew_seconds)
+        self._idle_offered, self._idle = offered, waiter if offered else None
+
+    def _close_idle(self, *, pause: float = 0.0) -> None:
+        if self._idle is not None:
+            self._idle.close()
+        self._idle, self._idle_after = None, time.monotonic() + pause
+
+    def _between_passes(self, service: Service) -> None:
+        """In IDLE, if it is on, until new mail, a signal, or the pause is over."""
+        seconds, idle = self._pause(service), self._idle
+        if idle is None:
+            self._wait(seconds)
+            return
+        end = time.monotonic() + seconds
+        while not (self._stopping() or self._reload_requested):
+            self._keepalive()
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                if idle.wait(min(left, self._notifier.watchdog_seconds or left),
+                             self._wakeup.fileno()):
+                    log.debug("imap IDLE: new mail, a pass starts")
+                    return
+            except MailflowError as exc:
+                # A pass at once finds out whether the server is gone (and backs off if so).
+                log.debug("imap IDLE connection lost: %s", exc)
+                self._close_idle(pause=service.cfg.retry.reconnect_first_seconds)
+                return
+            self._wakeup.drain()
 
     def _wait(self, seconds: float) -> None:
         """The pause between polls, in pieces no longer than the watchdog interval; a signal
@@ -241,6 +273,8 @@ class Daemon:
         """A checked new configuration and its wiring, or the running one if the new is bad."""
         self._reload_requested = False
         self._notifier.reloading()
+        self._close_idle()  # the new configuration may name another server
+        self._idle_offered = None
         log.debug("signal SIGHUP received, reloading the configuration from %s", self._source)
         fresh = current
         try:

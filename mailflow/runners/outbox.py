@@ -58,6 +58,11 @@ class Outbox:
         with Session(self.engine, expire_on_commit=False) as session:
             return queries.due_outbox(session, now, limit)
 
+    def next_due(self) -> datetime | None:
+        """When the earliest pending message falls due (the daemon wakes for it)."""
+        with Session(self.engine) as session:
+            return queries.next_outbox_due(session)
+
     def send_pass(self, now: datetime) -> OutboxStats:
         stats = OutboxStats()
         batch = [Letter(item.id, item.recipient, item.raw) for item in self.due(now)

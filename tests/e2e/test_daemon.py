@@ -235,11 +235,17 @@ def test_a_configuration_error_at_start_exits_78_before_ready(tmp_path: Path) ->
         assert "tls: [imap] tls_ca_file" in running.text()
 
 
-def _wait_until(condition: Callable[[], bool], what: str, timeout: float = 20) -> None:
+def _wait_until(condition: Callable[[], bool], what: str, timeout: float = 20,
+                notify: NotifySocket | None = None) -> None:
+    """Until `condition`; with `notify`, reading the daemon's notifications meanwhile (the
+    socket holds only a few, and a daemon pinging the watchdog would block on a full one)."""
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
+        if notify is None:
+            time.sleep(0.1)
+        else:
+            notify.collect(0.1)
 
 
 def _line_with(text: str, fragment: str) -> str:
