@@ -128,11 +128,13 @@ def set_last_uid(session: Session, mailbox: str, uid: int) -> None:
         state.last_uid = uid
 
 
-def due_outbox(session: Session, now: datetime, limit: int) -> list[OutboxMessage]:
-    """Pending messages whose time has come, oldest first."""
+def due_outbox(session: Session, now: datetime, limit: int,
+               after_id: int = 0) -> list[OutboxMessage]:
+    """Pending messages whose time has come, oldest first (after `after_id`: the next page)."""
     query = (
         select(OutboxMessage)
-        .where(OutboxMessage.state == OutboxState.PENDING, col(OutboxMessage.next_attempt_at) <= now)
+        .where(OutboxMessage.state == OutboxState.PENDING, col(OutboxMessage.next_attempt_at) <= now,
+               col(OutboxMessage.id) > after_id)
         .order_by(col(OutboxMessage.id))
         .limit(limit)
     )
