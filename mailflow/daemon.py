@@ -34,7 +34,7 @@ from mailflow.adapters.wakeup import Wakeup
 from mailflow.config import Config, ImapConfig, SmtpConfig
 from mailflow.core.backoff import Link, RetryPolicy, State
 from mailflow.core.login_notice import Server
-from mailflow.errors import LoginRefused, MailflowError, TransientError
+from mailflow.errors import LoginRefused, MailboxBusy, MailflowError, TransientError
 from mailflow.service import PollResult, Service
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,7 @@ class Daemon:
         self._idle_offered: bool | None = None  # unknown until a connection asked
         self._idle_after = 0.0  # no new IDLE connection before (monotonic)
         self._smtp_failed = False  # the last outbox pass found SMTP unreachable
+        self._busy = False  # another process held the mailbox at the last pass
 
     # -- the process ------------------------------------------------------------------------
 
@@ -129,9 +130,16 @@ class Daemon:
         now = time.monotonic()
         intake, outbox = self._links["imap"].may_try(now), self._links["smtp"].may_try(now)
         try:
-            result = service.poll_once(intake=intake, outbox=outbox)
-            self._smtp_failed = result.outbox.smtp_unavailable
+            # Not waiting for the lock: an administrator's `poll --once` does this pass's work.
+            result = service.poll_once(intake=intake, outbox=outbox, wait=0)
+            self._smtp_failed, self._busy = result.outbox.smtp_unavailable, False
             self._follow(result, service, intake=intake, outbox=outbox)
+        except MailboxBusy as exc:
+            if not self._busy:
+                log.info("pass skipped, trying again in a second: %s", exc)
+            self._busy = True
+            self._notifier.status("another mailflow process is serving the mailbox; waiting")
+            return
         except Exception:
             # A bug must not take the service down; systemd would restart it anyway,
             # but staying up keeps the outbox moving.
@@ -204,7 +212,7 @@ class Daemon:
             if due is not None:
                 # At least half a second: a row that stays due (a bug) must not spin the loop.
                 waits.append(max(0.5, (due - self._clock()).total_seconds()))
-        return min([service.cfg.intake.poll_seconds, *waits])
+        return min([service.cfg.intake.poll_seconds, *waits, *([1.0] if self._busy else [])])
 
     # -- IMAP IDLE: a pass as soon as mail arrives -------------------------------------------
 

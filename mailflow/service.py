@@ -22,7 +22,13 @@ from mailflow.config import Config
 from mailflow.core.notices import signature
 from mailflow.core.sender_auth import DkimCheck
 from mailflow.core.workdays import calendar_for
-from mailflow.errors import ImapUnavailable, LoginRefused, StorageUnavailable, TransientError
+from mailflow.errors import (
+    ImapUnavailable,
+    LoginRefused,
+    MailboxBusy,
+    StorageUnavailable,
+    TransientError,
+)
 from mailflow.runners.handlers import Handlers
 from mailflow.runners.intake import Intake, IntakeStats
 from mailflow.runners.login_alerts import LoginAlerts
@@ -30,6 +36,7 @@ from mailflow.runners.outbox import Outbox, OutboxStats
 from mailflow.runners.schedule import Job, Schedule, ScheduleStats
 from mailflow.store.db import Engine, make_engine
 from mailflow.store.files import FileStore, private_directories
+from mailflow.store.lock import MailboxLock
 from mailflow.store.migrate import prepare
 
 log = logging.getLogger(__name__)
@@ -82,10 +89,32 @@ class Service:
         self.schedule = Schedule(self.engine, jobs)
         self.alerts = LoginAlerts(cfg, self.engine, composer)
 
-    def poll_once(self, *, intake: bool = True, outbox: bool = True) -> PollResult:
+    def poll_once(self, *, intake: bool = True, outbox: bool = True,
+                  wait: float | None = None) -> PollResult:
         """Intake, the jobs that fell due, then the outbox: an unreachable IMAP server never holds
         back mail to send, and what the jobs queue goes out in the same poll. `intake` and
-        `outbox` False leave that part out (the daemon, while a login is refused)."""
+        `outbox` False leave that part out (the daemon, while a login is refused).
+
+        The whole pass holds the mailbox's lock (store/lock.py): another process serving the
+        same mailbox is waited for up to `wait` seconds ([intake] lock_wait_seconds by
+        default), then this raises MailboxBusy, naming it."""
+        lock = MailboxLock(self.cfg.storage_dir, self.source_key)
+        if not lock.acquire(self.cfg.intake.lock_wait_seconds if wait is None else wait):
+            holder = lock.holder()
+            raise MailboxBusy(f"another mailflow process{f' (pid {holder})' if holder else ''} "
+                              f"is serving the mailbox {self.source_key}; try again later, or "
+                              "stop it (systemctl stop mailflow)")
+        try:
+            return self._pass(intake=intake, outbox=outbox)
+        finally:
+            lock.release()
+
+    @property
+    def source_key(self) -> str:
+        imap = self.cfg.imap
+        return f"{imap.username}@{imap.host}/{imap.folder}"
+
+    def _pass(self, *, intake: bool, outbox: bool) -> PollResult:
         result = PollResult(None, OutboxStats())
         if intake:
             self._intake(result)
@@ -114,6 +143,8 @@ class Service:
         except StorageUnavailable as exc:
             result.storage_error = str(exc)
             log.error("storage unavailable, intake paused until the next poll: %s", exc)
+        except MailboxBusy as exc:
+            log.info("intake pass ended early, the next one goes on: %s", exc)
         except TransientError as exc:
             result.imap_error = str(exc)
             self._say(logging.WARNING, "intake interrupted, will retry next poll: %s", exc)

@@ -32,10 +32,10 @@ from mailflow.core.intake_rules import (
     route,
 )
 from mailflow.core.parse import ParsedMessage, parse_message
-from mailflow.errors import StorageUnavailable, TransientError
+from mailflow.errors import MailboxBusy, StorageUnavailable, TransientError
 from mailflow.runners.handlers import Handlers
 from mailflow.store import queries
-from mailflow.store.db import Engine, Session, storage_failure, transaction
+from mailflow.store.db import Engine, IntegrityError, Session, storage_failure, transaction
 from mailflow.store.files import FileStore
 from mailflow.store.models import IntakeRecord, MailboxState, Quarantine, Ticket
 from mailflow.vocabulary import IntakeOutcome
@@ -163,6 +163,11 @@ class Intake:
         except TransientError:
             raise
         except Exception as exc:
+            if isinstance(exc, IntegrityError):
+                # Another process wrote the same row at the same moment: not the message's
+                # fault. The pass ends; the next one finds what the other process did.
+                raise MailboxBusy(f"another process took uid {header.uid} at the same "
+                                  "moment") from exc
             if storage_failure(exc):
                 # The database is locked, full or read-only: nothing is the message's fault.
                 raise StorageUnavailable(f"database: {exc}") from exc

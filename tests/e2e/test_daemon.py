@@ -8,11 +8,13 @@ moment of the stop can be chosen.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,6 +41,17 @@ class NotifySocket:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(str(path))
         self.received: list[tuple[float, list[str]]] = []
+
+    def read_in_background(self) -> None:
+        """Keep reading while the test does other things (runs commands, waits on files): the
+        socket holds 10 datagrams, and a daemon that finds it full blocks, as under a stalled
+        systemd."""
+        def read() -> None:
+            while self.sock.fileno() != -1:
+                with contextlib.suppress(OSError):
+                    self._drain(0.05)
+
+        threading.Thread(target=read, daemon=True).start()
 
     def close(self) -> None:
         self.sock.close()
