@@ -242,6 +242,10 @@ class Daemon:
 
     def _between_passes(self, service: Service) -> None:
         """In IDLE, if it is on, until new mail, a signal, or the pause is over."""
+        if self._idle is None:
+            self._open_idle(service)  # e.g. the server is back
+            if self._idle is not None:
+                return  # a pass at once: mail may have come before the IDLE began
         seconds, idle = self._pause(service), self._idle
         if idle is None:
             self._wait(seconds)

@@ -36,4 +36,14 @@ def test_an_unreachable_imap_server_is_retried_with_backoff_and_logged_per_chang
         _wait_until(lambda: len(mail_world.messages(SITI)) == 1, "the acknowledgement")
         assert running.text().count("imap reachable again") == 1
         assert running.text().count(" WARNING ") == 1
+
+        # Down while the daemon waits in IDLE (the poll is an hour away): the dropped IDLE
+        # connection starts a pass, which finds the server gone.
+        running.wait_for_log("imap IDLE on", notify=notify)
+        stop_imap(mail_world.imap)
+        running.wait_for_log("imap unreachable, retrying with backoff", notify=notify)
+        mail_world.imap.start()
+        _wait_until(lambda: running.text().count("imap reachable again") == 2, "back again",
+                    notify=notify)
+        assert running.text().count(" WARNING ") == 2
     assert len(tickets(cfg)) == 1
