@@ -6,21 +6,23 @@ unit's RestartPreventExitStatus=78 honours (it would not for an ExecStartPre= ch
 one IMAP login: READY=1 follows whether it worked or not, with a STATUS= saying which, because
 the outbox must keep sending while the IMAP server is down; the loop retries the login.
 
-The loop: a poll (mailflow/service.py), then a wait of `poll_seconds` cut into pieces short
-enough to send WATCHDOG=1 twice per `WatchdogSec=`; a poll pings too, between messages, so
-only a poll stuck in one step (beyond the IMAP and SMTP timeouts) lets the watchdog fire.
+The loop: a poll (mailflow/service.py), then a wait cut into pieces short enough to send
+WATCHDOG=1 twice per `WatchdogSec=` (a poll pings between messages). The wait is in IMAP IDLE
+where the server offers it (adapters/imap_idle.py: new mail ends it), and lasts at most
+`poll_seconds`, less when outgoing mail or a retry falls due. Each server's login is a Link
+(core/backoff.py): a refused login is retried after growing waits, a capped number of times
+an hour, an unreachable server with backoff and jitter; one log line per change of state.
 
-Signals only set flags and wake the wait (see mailflow/adapters/wakeup.py). SIGTERM and SIGINT: the message in
-hand is finished and the process exits 0 within seconds. SIGHUP: at the next turn of the
-loop the configuration is loaded and checked again; a good one replaces the running wiring,
-a bad one is refused with one ERROR line and the running one stays.
+Signals only set flags and wake the wait (mailflow/adapters/wakeup.py). SIGTERM and SIGINT:
+the message in hand is finished and the process exits 0 within seconds. SIGHUP: at the next
+turn of the loop the configuration is loaded and checked again; a good one replaces the
+running wiring, a bad one is refused with one ERROR line and the running one stays.
 """
 
 from __future__ import annotations
 
 import faulthandler
 import logging
-import random
 import signal
 import time
 from collections.abc import Callable
@@ -31,10 +33,11 @@ from mailflow.adapters.clock import Clock, utc_now
 from mailflow.adapters.imap_idle import ImapWaiter
 from mailflow.adapters.systemd import Notifier
 from mailflow.adapters.wakeup import Wakeup
-from mailflow.config import Config, ImapConfig, SmtpConfig
-from mailflow.core.backoff import Link, RetryPolicy, State
+from mailflow.config import Config
+from mailflow.core.backoff import State
 from mailflow.core.login_notice import Server
 from mailflow.errors import LoginRefused, MailboxBusy, MailflowError, TransientError
+from mailflow.runners.links import Links
 from mailflow.service import PollResult, Service
 
 log = logging.getLogger(__name__)
@@ -59,10 +62,7 @@ class Daemon:
         self._reload_requested = False
         self._last_ping = time.monotonic()
         # Each server's state: when to try its login again, and since when it is in trouble.
-        self._links: dict[Server, Link] = {"imap": Link(RetryPolicy()), "smtp": Link(RetryPolicy())}
-        self._since: dict[Server, datetime] = {}
-        self._random = random.Random()
-        self._ready = False
+        self._links = Links(clock)
         self._idle: ImapWaiter | None = None
         self._idle_offered: bool | None = None  # unknown until a connection asked
         self._idle_after = 0.0  # no new IDLE connection before (monotonic)
@@ -85,7 +85,6 @@ class Daemon:
                  f"{self._notifier.watchdog_seconds:g}s" if self._notifier.watchdog_seconds
                  else "off")
         self._notifier.ready(self._first_login(service))
-        self._ready = True
         try:
             while not self._stopping():
                 if self._reload_requested:
@@ -103,11 +102,7 @@ class Daemon:
     def _service(self, cfg: Config) -> Service:
         """The wiring for `cfg`; its runners ask the daemon between messages whether to stop.
         The daemon logs refused logins and outages itself, once per change of state."""
-        retry = cfg.retry
-        policy = RetryPolicy(tuple(retry.login_waits_seconds), retry.login_attempts_per_hour,
-                             retry.reconnect_first_seconds, retry.reconnect_max_seconds)
-        for link in self._links.values():
-            link.policy = policy
+        self._links.configure(cfg)
         return Service(cfg, stop_requested=self._between_messages, log_outages=False)
 
     def _first_login(self, service: Service) -> str:
@@ -116,11 +111,11 @@ class Daemon:
         try:
             found = service.source.probe()
         except LoginRefused as exc:
-            self._refused("imap", str(exc), service)
+            self._links.refused("imap", str(exc), service.cfg)
             service.alerts.refused("imap", self._clock())
             return f"IMAP login refused: {exc}; the outbox works"
         except TransientError as exc:
-            self._unreachable("imap", str(exc), service)
+            self._links.unreachable("imap", str(exc), at_start=True)
             return f"{self._trouble('imap', service)}; the outbox works"
         log.info("imap ready: %s", found)
         return "ready; IMAP login ok, first pass starting"
@@ -155,58 +150,23 @@ class Daemon:
         """Tell each server's Link what the pass found, and log when its state changes."""
         if intake:
             if result.imap_refused:
-                self._refused("imap", result.imap_refused, service)
+                self._links.refused("imap", result.imap_refused, service.cfg)
             elif result.imap_error:
-                self._unreachable("imap", result.imap_error, service)
+                self._links.unreachable("imap", result.imap_error)
             elif result.intake is not None:
-                self._works("imap")
+                self._links.works("imap")
         if outbox:
             stats = result.outbox
             if result.smtp_refused:
-                self._refused("smtp", result.smtp_refused, service)
+                self._links.refused("smtp", result.smtp_refused, service.cfg)
             elif stats.sent or stats.deferred or stats.parked:
-                self._works("smtp")
-
-    def _refused(self, server: Server, detail: str, service: Service) -> None:
-        link, now = self._links[server], time.monotonic()
-        if link.refused(now):
-            self._since[server] = self._clock()
-            section = service.cfg.imap if server == "imap" else service.cfg.smtp
-            where = (f"[{server}] password_file {section.password_file}" if section.password_file
-                     else f"[{server}] password")
-            waits = "intake waits" if server == "imap" else "mail waits in the outbox"
-            log.error("%s login refused, %s; retrying with growing waits, at most %d attempts an "
-                      "hour; fix [%s] username or %s, then reload (SIGHUP) to retry at once: %s",
-                      server, waits, link.policy.login_per_hour, server, where, detail)
-        else:
-            log.debug("%s login refused again (refusal %d), next try in %.0fs", server,
-                      link.failures, link.wait(now) or 0.0)
-
-    def _unreachable(self, server: Server, detail: str, service: Service) -> None:
-        link, now = self._links[server], time.monotonic()
-        if link.unreachable(now, self._random.random()):
-            self._since[server] = self._clock()
-            log.warning("%s unreachable%s, retrying with backoff up to %gs; the outbox works: %s",
-                        server, "" if self._ready else " at start",
-                        link.policy.reconnect_max, detail)
-        else:
-            log.debug("%s still unreachable (failure %d), next try in %.2fs: %s", server,
-                      link.failures, link.wait(now) or 0.0, detail)
-
-    def _works(self, server: Server) -> None:
-        left = self._links[server].succeeded()
-        if left is None:
-            return
-        since = self._since.pop(server, None)
-        took = f" after {self._clock() - since}" if since else ""
-        log.info("%s %s again%s", server,
-                 "login works" if left is State.REFUSED else "reachable", str(took).split(".")[0])
+                self._links.works("smtp")
 
     def _pause(self, service: Service) -> float:
         """Until the next pass: `poll_seconds`, or less when a server is due to be tried or
         outgoing mail falls due (not while SMTP fails: its mail waits for the poll)."""
         now = time.monotonic()
-        waits = [wait for link in self._links.values() if (wait := link.wait(now)) is not None]
+        waits = self._links.waits(now)
         if self._links["smtp"].state is State.UP and not self._smtp_failed:
             due = service.outbox.next_due()
             if due is not None:
@@ -300,21 +260,10 @@ class Daemon:
         else:
             current.engine.dispose()
             log.info("configuration reloaded from %s", self._source)
-            self._new_credentials(current.cfg, fresh.cfg)
+            self._links.new_credentials(current.cfg, fresh.cfg)
         self._notifier.ready("configuration reloaded" if fresh is not current
                              else "configuration reload refused (see the log); running as before")
         return fresh
-
-    def _new_credentials(self, old: Config, new: Config) -> None:
-        """A refused login is tried at once with credentials the reload changed."""
-        pairs: list[tuple[Server, ImapConfig | SmtpConfig, ImapConfig | SmtpConfig]] = [
-            ("imap", old.imap, new.imap), ("smtp", old.smtp, new.smtp)]
-        for server, before, after in pairs:
-            if (before.host, before.username, before.secret()) != (after.host, after.username,
-                                                                   after.secret()):
-                if self._links[server].state is State.REFUSED:
-                    log.info("%s credentials changed, trying the login at once", server)
-                self._links[server].credentials_changed(time.monotonic())
 
     # -- signals, stopping and the watchdog -------------------------------------------------
 
@@ -385,7 +334,7 @@ class Daemon:
         """'IMAP login refused since 10:02 WIB (fix the password, then reload); next try 10:17
         WIB', or 'IMAP unreachable since 10:02 WIB; next try 10:03 WIB'."""
         link = self._links[server]
-        since = self._when(self._since.get(server) or self._clock(), service)
+        since = self._when(self._links.since.get(server) or self._clock(), service)
         wait = link.wait(time.monotonic()) or 0.0
         next_try = self._when(self._clock() + timedelta(seconds=wait), service)
         what = ("login refused" + (" (fix the password, then reload)")
