@@ -147,3 +147,27 @@ def outbox_rows(cfg: Any) -> list[Any]:
 
 def _subject(raw: bytes) -> str:
     return str(message_from_bytes(raw, policy=default)["Subject"])
+
+
+def test_the_daemon_paces_a_refused_smtp_login_and_says_so_in_status(
+        mail_world: Any, tmp_path: Path) -> None:
+    mail_world.deliver(INBOX, complaint())
+    with _Refusing() as port:
+        cfg = config_for(mail_world, tmp_path, intake={"poll_seconds": LONG_POLL},
+                         smtp={"port": port, "username": INBOX, "password": "not-the-password"},
+                         retry={"login_waits_seconds": [0.2], "login_attempts_per_hour": 2})
+        with daemon(cfg, tmp_path, "-v") as (running, notify):
+            notify.wait_for(is_ready, "READY=1")
+            running.wait_for_log("smtp login refused again (refusal 2)", notify=notify)
+            notify.wait_for(lambda line: "SMTP login refused (fix the password, then reload)"
+                            in line and line.endswith("; mail waits in the outbox"), "STATUS")
+            log = running.text()
+            assert log.count("smtp login refused, mail waits in the outbox") == 1
+            assert re.search(r"smtp login refused again \(refusal 2\), next try in 3(59\d|600)s",
+                             log), log
+            assert "[smtp] password" in log and "not-the-password" not in log
+            assert len(tickets(cfg)) == 1  # intake goes on
+            running.signal(signal.SIGTERM)
+            assert running.process.wait(timeout=10) == 0
+    assert mail_world.messages(ADMIN) == []  # the administrator's mail waits in the outbox
+    assert any(row.recipient == ADMIN and row.state == "pending" for row in outbox_rows(cfg))
