@@ -139,7 +139,8 @@ class Service:
             return
         except ImapUnavailable as exc:
             result.imap_error = str(exc)
-            self._say(logging.WARNING, "imap unavailable, will retry next poll: %s", exc)
+            self._say(logging.WARNING, "imap unavailable, intake skipped this pass (the next "
+                      "one retries): %s", exc)
         except StorageUnavailable as exc:
             result.storage_error = str(exc)
             log.error("storage unavailable, intake paused until the next poll: %s", exc)
@@ -147,7 +148,7 @@ class Service:
             log.info("intake pass ended early, the next one goes on: %s", exc)
         except TransientError as exc:
             result.imap_error = str(exc)
-            self._say(logging.WARNING, "intake interrupted, will retry next poll: %s", exc)
+            self._say(logging.WARNING, "intake interrupted (the next pass retries): %s", exc)
         else:
             self.alerts.works("imap", self.clock())
 
