@@ -4,14 +4,21 @@ that falls due is sent without waiting for the poll."""
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from mailflow.adapters.imap import ImapSource
+from mailflow.adapters.imap_idle import ImapWaiter
 from tests.e2e.support import BUDI, INBOX, SITI, complaint, config_for, tickets
 from tests.e2e.test_daemon import LONG_POLL, _wait_until, daemon, is_ready
+from tests.e2e.test_tls import TlsWorld, _config, tls_world  # noqa: F401 - the fixture
+from tests.harness.servers import dovecot_available
 
 OTHER_BODY = ("Nama: Budi Santoso\nNIK: 3322110101900004\nAlamat: Dusun Ngaglik RT 01\n\n"
               "Lampu jalan di dusun Ngaglik mati sejak seminggu yang lalu.\n")
@@ -69,3 +76,23 @@ def test_without_idle_the_daemon_polls_and_mail_due_later_is_sent_when_due(
         assert "imap IDLE" not in running.text()
         running.signal(signal.SIGTERM)
         assert running.process.wait(timeout=10) == 0
+
+
+def test_idle_over_implicit_tls_announces_new_mail(request: pytest.FixtureRequest,
+                                                    tmp_path: Path) -> None:
+    """The IDLE connection reads through TLS (buffered records included), not just plain TCP."""
+    if not dovecot_available():
+        pytest.skip("TLS tests run on Dovecot")
+    world: TlsWorld = request.getfixturevalue("tls_world")
+    cfg = _config(world, tmp_path, "ssl", world.imap.tls_port, world.ca_file)
+    waiter = ImapWaiter(ImapSource(cfg.imap), renew_seconds=600)
+    never, unused = os.pipe()
+    try:
+        assert waiter.open()
+        assert waiter.wait(0.3, never) is False
+        world.imap.deliver(INBOX, complaint())
+        assert waiter.wait(10, never) is True
+        waiter.close()
+    finally:
+        os.close(never)
+        os.close(unused)
