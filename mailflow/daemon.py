@@ -185,8 +185,10 @@ class Daemon:
         waiter = ImapWaiter(service.source, cfg.idle_renew_seconds)
         try:
             offered = waiter.open()
-        except MailflowError as exc:
-            log.debug("imap IDLE connection failed, polling meanwhile: %s", exc)
+        except Exception as exc:
+            known = isinstance(exc, MailflowError)
+            log.log(logging.DEBUG if known else logging.WARNING, "imap IDLE connection failed, "
+                    "polling meanwhile: %s", exc, exc_info=not known)
             self._idle_after = time.monotonic() + cfg.poll_seconds
             return
         if not offered:
@@ -221,9 +223,12 @@ class Daemon:
                              self._wakeup.fileno()):
                     log.debug("imap IDLE: new mail, a pass starts")
                     return
-            except MailflowError as exc:
-                # A pass at once finds out whether the server is gone (and backs off if so).
-                log.debug("imap IDLE connection lost: %s", exc)
+            except Exception as exc:
+                # A pass at once finds out whether the server is gone (and backs off if so);
+                # anything but a MailflowError is a bug, logged, and must not stop the service.
+                known = isinstance(exc, MailflowError)
+                log.log(logging.DEBUG if known else logging.WARNING, "imap IDLE connection "
+                        "lost: %s", exc, exc_info=not known)
                 self._close_idle(pause=service.cfg.retry.reconnect_first_seconds)
                 return
             self._wakeup.drain()
