@@ -66,3 +66,40 @@ def test_poll_once_while_another_process_holds_the_mailbox_says_so_and_exits_75(
 
     assert mailflow("poll", "--once", "--config", str(path)).returncode == 0
     assert len(tickets(cfg)) == 1
+
+
+def test_racing_writers_past_the_lock_neither_crash_nor_quarantine(mail_world: Any,
+                                                                   tmp_path: Path) -> None:
+    """Two intakes on one mailbox at once, as if the lock were not there (another host, a
+    copied configuration): whoever loses a unique key ends its pass with MailboxBusy, nothing
+    is quarantined, and the next pass takes what is left, each complaint once."""
+    import threading
+
+    from mailflow.errors import MailboxBusy, StorageUnavailable
+    from mailflow.service import Service
+
+    cfg = config_for(mail_world, tmp_path, limits={"resident_per_hour": 100,
+                                                  "resident_per_day": 100})
+    Service(cfg).poll_once()  # the mailbox's state exists: the race is over complaints
+    for n in range(20):
+        mail_world.deliver(INBOX, _complaint(n))
+    racers, surprises = [Service(cfg), Service(cfg)], []
+
+    def take(service: Service) -> None:
+        try:
+            service.intake.run(service.source)  # no lock: what the lock prevents
+        except (MailboxBusy, StorageUnavailable):
+            pass  # ends the pass; the next one goes on
+        except Exception as exc:  # noqa: BLE001 - what the test is looking for
+            surprises.append(exc)
+
+    threads = [threading.Thread(target=take, args=(service,)) for service in racers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert surprises == []
+    Service(cfg).poll_once()
+    assert len(tickets(cfg)) == 20
+    assert len({ticket.message_key for ticket in tickets(cfg)}) == 20
+    assert rows(cfg, Quarantine) == []
