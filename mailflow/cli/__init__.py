@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from mailflow.cli import admin, db, tickets
+from mailflow.cli import admin, db, ops, tickets
 from mailflow.config import DEFAULT_CONFIG_PATH, ENV_CONFIG
 from mailflow.errors import ConfigError, MailflowError, StorageUnavailable, TransientError
 
@@ -98,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
         # `help` is required here: it is the subcommand's line in `mailflow --help`.
         return sub.add_parser(name, help=help, description=help, parents=[common], **kwargs)
 
-    for register in (admin.register, tickets.register, db.register, _register_demo):
+    for register in (admin.register, tickets.register, db.register, ops.register,
+                     _register_demo):
         register(add)
     return parser
 
