@@ -82,9 +82,7 @@ def test_backup_of_a_database_being_written_restores_and_reads(mail_world: MailW
 
     # Restore as the README says, into a fresh storage directory.
     restored = tmp_path / "restored"
-    restored.mkdir(mode=0o700)
-    shutil.copy2(dest / "mailflow.sqlite3", restored / "mailflow.sqlite3")
-    shutil.copytree(dest / "attachments", restored / "attachments")
+    shutil.copytree(dest, restored)  # cp -r DEST/. /var/lib/mailflow/
     data["storage"] = {**data["storage"], "directory": str(restored)}  # type: ignore[dict-item]
     config2 = write_config(data, tmp_path / "restored.toml")
     current = mailflow(config2, "db", "current")
