@@ -195,6 +195,23 @@ def test_install_script_gives_a_passing_check_and_reruns_as_an_upgrade(
     assert demo.returncode == 78
     assert "a production install leaves out" in demo.stderr
     assert "Traceback" not in demo.stderr
+
+    # README "Backup and restore": the backup runs as mailflow, into a directory it may write.
+    refused = namespace.run("mailflow", "backup", "/var/backups/mailflow-nope")
+    assert refused.returncode == 74
+    assert "the backup runs as the user mailflow" in refused.stderr
+    assert namespace.run("install", "-d", "-m", "0700", "-o", "mailflow", "-g", "mailflow",
+                         "/var/backups/mailflow").returncode == 0
+    backup = namespace.run("mailflow", "backup", "/var/backups/mailflow/2026-11-29")
+    assert backup.returncode == 0, backup.stderr
+    assert owner(namespace, "/var/backups/mailflow/2026-11-29/mailflow.sqlite3") == \
+        (0o600, "mailflow", "mailflow")
+
+    # README "Uninstall", but for systemctl (no systemd here).
+    gone = namespace.run("bash", "-c", "rm -r /opt/mailflow /usr/local/bin/mailflow "
+                         "/var/lib/mailflow /etc/mailflow && userdel mailflow && "
+                         "{ groupdel mailflow 2>/dev/null || true; } && ! getent group mailflow")
+    assert gone.returncode == 0, gone.stderr
     print(f"install.sh: first run {took:.1f} s")
 
 
