@@ -25,6 +25,8 @@
 # PYTHON picks the interpreter for the venv (default /usr/bin/python3: one under /root or
 # /home is hidden from the service by the unit's ProtectHome=yes).
 set -euo pipefail
+# Whatever root's umask: the venv must be readable by the service user; secrets get explicit modes.
+umask 022
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PYTHON=${PYTHON:-/usr/bin/python3}

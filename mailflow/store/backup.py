@@ -62,8 +62,9 @@ def copy_sqlite(source: Path, target: Path, *, mode: int = PRIVATE_FILE) -> None
     os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_FILE))
     try:
         os.chmod(target, mode)
-        # A URI in read-only mode: the copy must never create or change the source.
-        with closing(sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True,
+        # mode=rw: a missing source is an error, not a new empty database. Not mode=ro: a
+        # read-only connection to a WAL database leaves -wal and -shm behind when it closes.
+        with closing(sqlite3.connect(f"{source.resolve().as_uri()}?mode=rw", uri=True,
                                      timeout=30)) as src, \
                 closing(sqlite3.connect(target)) as dst:
             src.backup(dst)
