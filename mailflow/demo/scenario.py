@@ -115,12 +115,17 @@ def _mailbox(port: int, user: str) -> list[tuple[str, str, str]]:
         return found
 
 
-def run_demo(keep: str | None) -> int:
+def require_demo_servers() -> None:
+    """ConfigError unless the demo's embedded servers are installed (the `demo` extra)."""
     missing = [name for name in ("pymap", "aiosmtpd") if importlib.util.find_spec(name) is None]
     if missing:
         raise ConfigError(f"mailflow demo needs its embedded mail servers ({', '.join(missing)} "
                           "missing), which a production install leaves out: try the demo from "
                           "a checkout with `make demo`, or install mailflow[demo] elsewhere")
+
+
+def run_demo(keep: str | None) -> int:
+    require_demo_servers()
     if keep:
         refusal = keep_refusal(Path(keep))
         if refusal:
@@ -195,11 +200,10 @@ def _kept_hint(directory: Path, numbers: list[str]) -> None:
           f"  mailflow --config {config} tickets --json\n"
           f"  mailflow --config {config} show {number}\n"
           f"  mailflow --config {config} backup {directory / 'backup'}\n"
-          "The demo's mail servers stopped with it (their mailboxes lived in memory), so the "
-          "IMAP and SMTP\nports in that config are closed now: `poll --once` and `run` on it "
-          "report the servers\nunavailable (exit 69). The kept state is for the commands that "
-          "read the database\n(tickets, show, db current, backup). For a fresh round, run "
-          "`mailflow demo --keep` with a new DIR.")
+          "The demo's mail servers stopped with it, so the IMAP and SMTP ports in that config "
+          "are closed\nnow (`poll --once` and `run` would report them unavailable). To "
+          "start them again, empty\n(their mailboxes lived in memory), on the same ports:\n"
+          f"  mailflow demo --serve {directory}\n")
 
 
 def _show_tickets(cfg: Config) -> list[str]:

@@ -1,13 +1,19 @@
 """`mailflow demo --keep DIR`: only into a directory the demo made, never twice, and a closing
-hint that works as printed (a real ticket number, and the truth about the closed ports)."""
+hint that works as printed (a real ticket number, and `demo --serve DIR` to start the demo's
+mail servers again on the kept ports)."""
 
 from __future__ import annotations
 
 import json
 import os
+import smtplib
 import subprocess
 import sys
+import tomllib
+from email.message import EmailMessage
 from pathlib import Path
+
+from mailflow.demo.mail import INBOX
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +37,7 @@ def test_kept_demo_is_refused_a_second_time_and_its_hint_names_a_real_ticket(tmp
     assert (kept / ".mailflow-demo").is_file()
     assert "show ADU-..." not in first.stdout
     assert f"mailflow --config {config} show ADU-2026-00001" in first.stdout
-    assert "ports in that config are closed now" in first.stdout
+    assert "ports in that config are closed" in first.stdout
     shown = mailflow("--config", str(config), "show", "ADU-2026-00001")
     assert shown.returncode == 0, shown.stderr
     before = ticket_ids(config)
@@ -46,6 +52,31 @@ def test_kept_demo_is_refused_a_second_time_and_its_hint_names_a_real_ticket(tmp
     assert ticket_ids(config) == before
     assert config.read_bytes() == written
 
+    # `demo --serve DIR` starts the servers again on the kept ports: the kept config polls,
+    # and a complaint sent to the SMTP port becomes the next ticket.
+    assert f"mailflow demo --serve {kept}" in first.stdout
+    ports = tomllib.loads(config.read_text())
+    server = subprocess.Popen([sys.executable, "-m", "mailflow", "demo", "--serve", str(kept)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert server.stdout is not None
+        lines: list[str] = []
+        while not lines or lines[-1] not in ("", "Ctrl-C stops the servers.\n"):
+            lines.append(server.stdout.readline())  # "" at EOF: the server ended
+        assert lines[-1], "".join(lines) + (server.stderr.read() if server.stderr else "")
+        message = EmailMessage()
+        message["From"], message["To"] = "siti@warga.example", INBOX
+        message["Subject"] = "Pengaduan Masyarakat"
+        message.set_content("Nama: Siti Aminah\nSelokan di RT 04 tersumbat sejak kemarin.")
+        with smtplib.SMTP("127.0.0.1", ports["smtp"]["port"], timeout=10) as smtp:
+            smtp.send_message(message)
+        polled = mailflow("--config", str(config), "poll", "--once")
+        assert polled.returncode == 0, polled.stderr[-2000:]
+        assert ticket_ids(config) == [*before, "ADU-2026-00004"]
+    finally:
+        server.terminate()
+        assert server.wait(timeout=30) == 0
+
 
 def test_a_directory_the_demo_did_not_make_is_left_alone(tmp_path: Path) -> None:
     foreign = tmp_path / "etc-mailflow"
@@ -58,6 +89,9 @@ def test_a_directory_the_demo_did_not_make_is_left_alone(tmp_path: Path) -> None
     assert "is not empty and was not made by `mailflow demo`" in result.stderr
     assert (foreign / "config.toml").read_text() == "# my real config\n"
     assert sorted(p.name for p in foreign.iterdir()) == ["config.toml"]
+    served = mailflow("demo", "--serve", str(foreign))
+    assert served.returncode == 2
+    assert "holds no demo kept by `mailflow demo --keep`" in served.stderr
 
 
 def test_an_empty_directory_may_be_used(tmp_path: Path) -> None:
