@@ -79,12 +79,12 @@ say "installing mailflow into $VENV (pip; a minute the first time)"
 pip() { "$VENV/bin/pip" --quiet --disable-pip-version-check "$@"; }
 pip wheel --no-deps --wheel-dir "$build/dist" "$build"
 wheel=$(echo "$build"/dist/mailflow-*.whl)
-pip install --no-warn-script-location "$wheel"
 if [ "$upgrading" = yes ]; then
-    # Again without its dependencies, forced: a newer checkout with the same version number
-    # must still replace the installed code (pip would call it satisfied).
+    # Forced: a newer checkout with the same version number must still replace the installed
+    # code (pip would call it satisfied). Then the new code's dependencies, next line.
     pip install --no-warn-script-location --force-reinstall --no-deps "$wheel"
 fi
+pip install --no-warn-script-location "$wheel"
 "$VENV/bin/mailflow" --version
 if [ "$SRC" != "$OPT" ]; then
     install -m 0644 "$SRC/README.md" "$SRC/config.example.toml" "$OPT/"

@@ -128,7 +128,7 @@ def point_at(world: MailWorld, example: str) -> str:
 
 
 def test_install_script_gives_a_passing_check_and_reruns_as_an_upgrade(
-        namespace: Namespace, mail_world: MailWorld) -> None:
+        namespace: Namespace, mail_world: MailWorld, tmp_path: Path) -> None:
     host_has_user = _host_has_mailflow_user()
     began = time.monotonic()
     first = namespace.run("bash", str(ROOT / "scripts" / "install.sh"))
@@ -181,13 +181,21 @@ def test_install_script_gives_a_passing_check_and_reruns_as_an_upgrade(
     assert owner(namespace, "/var/lib/mailflow/mailflow.sqlite3")[1:] == ("mailflow", "mailflow")
     assert namespace.run("mailflow", "tickets").returncode == 0
 
-    # Running the script again is an upgrade: nothing in /etc/mailflow changes.
+    # Running the script again, from a newer checkout with the same version number, is an
+    # upgrade: the new code is installed, and nothing in /etc/mailflow changes.
+    newer = tmp_path / "newer-checkout"
+    shutil.copytree(ROOT, newer, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "tests", "bench", "__pycache__", ".*_cache", "*.egg-info", "build"))
+    with (newer / "mailflow" / "__init__.py").open("a") as init:
+        init.write("# the newer checkout\n")
     before = digests(namespace)
-    again = namespace.run("bash", str(ROOT / "scripts" / "install.sh"))
+    again = namespace.run("bash", str(newer / "scripts" / "install.sh"))
     assert again.returncode == 0, again.stderr[-3000:]
     assert "kept /etc/mailflow/config.toml (never overwritten)" in again.stdout
     assert "mailflow db upgrade" in again.stdout
     assert digests(namespace) == before
+    installed = namespace.path("/opt/mailflow/.venv/lib").glob("python3*/site-packages/mailflow")
+    assert "# the newer checkout" in (next(installed) / "__init__.py").read_text()
     assert namespace.run("mailflow", "check", "--offline").returncode == 0
 
     # The demo is not part of a production install, and says so.
