@@ -82,7 +82,8 @@ def _copy_state(storage: Path, dest: Path) -> None:
             copied = copy_private_tree(storage / name, dest / name)
         except OSError as exc:
             raise _unwritable(Path(exc.filename or dest / name), exc) from exc
-        print(f"{name:<12} {copied.path} ({copied.files} files, {_size(copied.size)})")
+        files = f"{copied.files} file" + ("" if copied.files == 1 else "s")
+        print(f"{name:<12} {copied.path} ({files}, {_size(copied.size)})")
 
 
 def _unwritable(path: Path, exc: OSError) -> StorageUnavailable:

@@ -74,7 +74,7 @@ def test_backup_of_a_database_being_written_restores_and_reads(mail_world: MailW
 
     assert result.returncode == 0, result.stderr
     assert f"database     {dest / 'mailflow.sqlite3'}" in result.stdout
-    assert f"attachments  {dest / 'attachments'} (1 files" in result.stdout
+    assert f"attachments  {dest / 'attachments'} (1 file," in result.stdout
     assert stat.S_IMODE(dest.stat().st_mode) == 0o700
     copied = [p for p in dest.rglob("*")]
     assert {stat.S_IMODE(p.stat().st_mode) for p in copied if p.is_file()} == {0o600}
