@@ -3,9 +3,11 @@ private mount namespace so the machine itself is untouched.
 
 /etc, /opt, /var and /usr/local are overlays that only the namespace sees (the writes land in
 pytest's tmp_path), so useradd, /etc/mailflow, /opt/mailflow, /var/lib/mailflow and
-/usr/local/bin/mailflow are made for real where the script makes them; systemd is not running
-in CI, so the unit is installed but not enabled (the script says so). The mail servers are the
-test harness's Dovecot and SMTP server on 127.0.0.1 (the namespace shares the network).
+/usr/local/bin/mailflow are made for real where the script makes them. systemd is not running
+in CI, and on a machine where it runs the namespace hides /run/systemd, so the unit is
+installed but not enabled (the script says so), and the machine's systemd is never asked.
+The mail servers are the test harness's Dovecot and SMTP server on 127.0.0.1 (the namespace
+shares the network).
 
 pip installs into /opt/mailflow/.venv from pip's cache (the first run on a machine fetches the
 dependencies from the package registry once).
@@ -65,6 +67,9 @@ class Namespace:
             work.mkdir()
             mounts.append(f"mount -t overlay overlay -o lowerdir={lower},upperdir={upper},"
                           f"workdir={work} {lower}")
+        # On a machine that runs systemd, the script must not reach the machine's own systemd
+        # (daemon-reload, enable): an empty /run/systemd tells it that systemd is not running.
+        mounts.append("{ [ ! -d /run/systemd ] || mount -t tmpfs tmpfs /run/systemd; }")
         script = " && ".join([*mounts, "echo ready", "exec sleep 600"])
         self.process = subprocess.Popen(
             ["unshare", "--mount", "--propagation", "private", "bash", "-c", script],
@@ -151,8 +156,7 @@ def test_install_script_gives_a_passing_check_and_reruns_as_an_upgrade(
     assert os.access(namespace.path("/usr/local/bin/mailflow"), os.X_OK)
     assert namespace.path("/etc/systemd/system/mailflow.service").read_text() == \
         (ROOT / "systemd" / "mailflow.service").read_text()
-    if not Path("/run/systemd/system").is_dir():
-        assert "systemd is not running here, so it was not enabled" in first.stdout
+    assert "systemd is not running here, so it was not enabled" in first.stdout
     assert "Write the [imap] password_file into /etc/mailflow/imap-password" in first.stdout
     # The machine itself is untouched.
     assert _host_has_mailflow_user() == host_has_user
