@@ -98,7 +98,10 @@ cat >"$WRAPPER.new" <<EOF
 # user $USER_NAME and, for reading the configuration, for members of the group $USER_NAME.
 # Give paths (--config, backup DEST) as absolute paths: $USER_NAME may not enter your directory.
 if [ "\$(id -u)" = 0 ]; then
-    exec runuser -u $USER_NAME -- env HOME=$STATE $VENV/bin/mailflow "\$@"
+    # Who asked stays known (sudo's user, else root): \`show --with-identity\` records it.
+    who="\${SUDO_USER:-root}"
+    exec runuser -u $USER_NAME -- env HOME=$STATE LOGNAME="\$who" USER="\$who" \\
+        $VENV/bin/mailflow "\$@"
 fi
 exec $VENV/bin/mailflow "\$@"
 EOF

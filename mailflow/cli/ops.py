@@ -17,8 +17,8 @@ pg_dump command). Restoring is described in README.md, "Backup and restore".
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
+import pwd
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -67,7 +67,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     print(f"database     {dest / database.name} "
           f"({_size((dest / database.name).stat().st_size)}, SQLite online backup)")
     _copy_state(cfg.storage_dir, dest)
-    print(f"backup complete in {dest} (files 0600, directories 0700, owned by {getpass.getuser()})")
+    print(f"backup complete in {dest} (files 0600, directories 0700, owned by {_effective_user()})")
     return os.EX_OK
 
 
@@ -89,8 +89,16 @@ def _copy_state(storage: Path, dest: Path) -> None:
 def _unwritable(path: Path, exc: OSError) -> StorageUnavailable:
     return StorageUnavailable(
         f"cannot write the backup to {path}: {exc.strerror or exc} (the backup runs as the user "
-        f"{getpass.getuser()}: give a DEST that user may create, e.g. inside a directory made "
+        f"{_effective_user()}: give a DEST that user may create, e.g. inside a directory made "
         "with `install -d -m 0700 -o mailflow /var/backups/mailflow`)")
+
+
+def _effective_user() -> str:
+    """Who the files belong to (not $LOGNAME: the wrapper keeps the administrator's name there)."""
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return str(os.geteuid())
 
 
 def _not_sqlite(url: str, dest: Path) -> str:

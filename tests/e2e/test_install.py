@@ -31,7 +31,7 @@ import pytest
 
 from mailflow.demo.mail import to_toml
 from tests.e2e.conftest import MailWorld
-from tests.e2e.support import INBOX
+from tests.e2e.support import INBOX, complaint
 
 ROOT = Path(__file__).resolve().parents[2]
 OVERLAID = ("/etc", "/opt", "/var", "/usr/local")
@@ -78,12 +78,14 @@ class Namespace:
         assert self.process.stdout.readline().strip() == "ready", "the overlays failed"
         self.root = Path(f"/proc/{self.process.pid}/root")
 
-    def run(self, *cmd: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-        env = {key: value for key, value in os.environ.items()
-               if key not in ("VIRTUAL_ENV", "MAILFLOW_CONFIG", "PYTHONPATH")}
+    def run(self, *cmd: str, timeout: float = 240,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        inherited = {key: value for key, value in os.environ.items()
+                     if key not in ("VIRTUAL_ENV", "MAILFLOW_CONFIG", "PYTHONPATH", "SUDO_USER")}
         return subprocess.run(["nsenter", "-t", str(self.process.pid), "-m", "--", *cmd],
                               capture_output=True, text=True, timeout=timeout, check=False,
-                              cwd="/", env={**env, "PATH": PATH, "HOME": "/root"})
+                              cwd="/", env={**inherited, "PATH": PATH, "HOME": "/root",
+                                            **(env or {})})
 
     def path(self, inside: str) -> Path:
         """A path as the namespace sees it, for reading and writing from the test."""
@@ -183,7 +185,15 @@ def test_install_script_gives_a_passing_check_and_reruns_as_an_upgrade(
         ["ok", "imap"], ["ok", "smtp"]]
     # The wrapper ran it as the service's user: the database it made is mailflow's.
     assert owner(namespace, "/var/lib/mailflow/mailflow.sqlite3")[1:] == ("mailflow", "mailflow")
-    assert namespace.run("mailflow", "tickets").returncode == 0
+    # A complaint taken through the wrapper; a look at its identity is recorded under the name
+    # of the administrator who asked (sudo's user), not the service user's.
+    mail_world.deliver(INBOX, complaint())
+    assert namespace.run("mailflow", "poll", "--once").returncode == 0
+    viewed = namespace.run("mailflow", "show", "ADU-2026-00001", "--with-identity",
+                           env={"SUDO_USER": "budi"})
+    assert viewed.returncode == 0, viewed.stderr
+    trail = namespace.run("mailflow", "show", "ADU-2026-00001").stdout
+    assert "by OS user budi" in trail, trail
 
     # Running the script again, from a newer checkout with the same version number, is an
     # upgrade: the new code is installed, and nothing in /etc/mailflow changes.
