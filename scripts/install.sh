@@ -121,9 +121,10 @@ secret_files=$("$VENV/bin/python" - "$ETC/config.toml" <<'EOF'
 import sys, tomllib
 with open(sys.argv[1], "rb") as handle:
     cfg = tomllib.load(handle)
-for section, key, kind in (("imap", "password_file", "password"),
-                           ("smtp", "password_file", "password"),
-                           ("commands", "secret_file", "secret")):
+# "password": the administrator's to fill; "secret": mailflow's own, generated here.
+wanted = [(section, key, "password") for section in ("imap", "smtp")
+          for key in ("password_file", "oauth_client_secret_file", "oauth_refresh_token_file")]
+for section, key, kind in [*wanted, ("commands", "secret_file", "secret")]:
     path = cfg.get(section, {}).get(key)
     if path:
         print(kind, f"[{section}] {key}", path, sep="\t")
@@ -169,7 +170,7 @@ echo "     (sudoedit $ETC/config.toml)."
 for item in "${to_fill[@]}"; do
     step=$((step + 1))
     key=${item%%$'\t'*}; path=${item#*$'\t'}
-    echo "  $step. Write the $key into $path (empty now), for example:"
+    echo "  $step. Write the secret for $key into $path (empty now), for example:"
     echo "       read -rs PW && printf '%s' \"\$PW\" > $path && unset PW"
 done
 step=$((step + 1))

@@ -162,7 +162,8 @@ def test_install_script_gives_a_passing_check_and_reruns_as_an_upgrade(
     if shutil.which("systemd-analyze"):  # the installed unit, with the installed program
         verified = namespace.run("systemd-analyze", "verify", "/etc/systemd/system/mailflow.service")
         assert verified.returncode == 0, verified.stderr
-    assert "Write the [imap] password_file into /etc/mailflow/imap-password" in first.stdout
+    assert "Write the secret for [imap] password_file into /etc/mailflow/imap-password" \
+        in first.stdout
     # The machine itself is untouched.
     assert _host_has_mailflow_user() == host_has_user
     assert namespace.path("/etc/mailflow").exists() and \
