@@ -3,9 +3,10 @@
     .venv/bin/python scripts/systemd_trial.py        (as root; about two minutes)
 
 `systemd-analyze` rates and verifies the unit without running it (tests/unit/
-test_systemd_unit.py); this trial starts it, installed as the README says (a venv in
-/opt/mailflow made by /usr/bin/python3, the `mailflow` user, /etc/mailflow), against the
-test suite's Dovecot and SMTP server, and checks that under the full sandbox:
+test_systemd_unit.py); this trial starts it, installed as the README says (by
+scripts/install.sh: a venv in /opt/mailflow made by /usr/bin/python3, the `mailflow` user,
+/etc/mailflow), against the test suite's Dovecot and SMTP server, and checks that under the
+full sandbox:
 
   start     READY=1 and the STATUS line, a complaint taken and acknowledged
   rating    `systemd-analyze security` of the loaded unit is 2.0 or below
@@ -15,8 +16,8 @@ test suite's Dovecot and SMTP server, and checks that under the full sandbox:
   watchdog  a frozen daemon is aborted by the watchdog and restarted
 
 Nothing outside a temporary directory changes: systemd boots as PID 1 of its own PID, mount,
-UTS, IPC and cgroup namespaces; /etc, /opt and /var are overlays only that mount namespace
-sees; the trial's copy of the unit drops its default dependencies so that none of this
+UTS, IPC and cgroup namespaces; /etc, /opt, /var and /usr/local are overlays only that mount
+namespace sees; the trial's copy of the unit drops its default dependencies so that none of this
 machine's own units (tmpfiles, networking) start. Needs root, util-linux (unshare,
 nsenter), a writable cgroup2 hierarchy and /usr/bin/python3 with venv (an interpreter under
 /root, such as pyenv's, is hidden by the unit's ProtectHome=yes, as it would be in service).
@@ -46,37 +47,35 @@ from tests.e2e.conftest import (  # noqa: E402
     start_imap,
     stop_imap,
 )
-from tests.harness.village import INBOX, SECRET, SITI, complaint  # noqa: E402
+from tests.harness.village import COMPLETE_BODY, INBOX, SECRET, SITI, complaint  # noqa: E402
 
 CONFIG = "/etc/mailflow/config.toml"
 
-# Run inside the trial's mount namespace, before systemd: overlays, the README's install steps.
-PREPARE = r"""
+# Run inside the trial's mount namespace, before anything else: overlays that only it sees.
+MOUNTS = r"""
 set -e
-for d in etc opt var; do
-  mount -t overlay overlay -o lowerdir=/$d,upperdir=$T/$d-upper,workdir=$T/$d-work /$d
+for d in etc opt var usr/local; do
+  u=$(echo $d | tr / -)
+  mount -t overlay overlay -o lowerdir=/$d,upperdir=$T/$u-upper,workdir=$T/$u-work /$d
 done
-getent passwd mailflow >/dev/null || useradd --system --home /var/lib/mailflow \
-  --shell /usr/sbin/nologin mailflow
-install -d -m 0750 -g mailflow /etc/mailflow
+"""
+# The trial's configuration and secrets over what scripts/install.sh made, and a unit that
+# pulls in none of this machine's units.
+SETUP = r"""
 install -m 0640 -g mailflow $T/config.toml /etc/mailflow/config.toml
 printf '%s' "$IMAP_PASSWORD" | install -m 0640 -g mailflow /dev/stdin /etc/mailflow/imap-password
 printf '%s' "$SECRET" | install -m 0640 -g mailflow /dev/stdin /etc/mailflow/reply-secret
-install -m 0644 $SRC/systemd/mailflow.service /etc/systemd/system/mailflow.service
 mkdir -p /etc/systemd/system/mailflow.service.d
 printf '[Unit]\nDefaultDependencies=no\n' > /etc/systemd/system/mailflow.service.d/trial.conf
 ln -sf /dev/null /etc/systemd/system/network-online.target
 printf '[Unit]\nDefaultDependencies=no\nWants=systemd-journald.socket\n' \
   > /etc/systemd/system/trial.target
 """
-INSTALL = PREPARE + r"""
-[ -x /opt/mailflow/.venv/bin/mailflow ] || {
-  /usr/bin/python3 -m venv /opt/mailflow/.venv
-  /opt/mailflow/.venv/bin/pip install --quiet --no-warn-script-location "$SRC" 2>&1 \
-    | grep -v '^WARNING' || true
-}
-"""
-BOOT = PREPARE + r"""
+# The README's install: scripts/install.sh (the user, /opt/mailflow, /etc/mailflow, the unit).
+INSTALL = MOUNTS + r"""
+bash "$SRC/scripts/install.sh" > $T/install.log 2>&1 || { cat $T/install.log; exit 1; }
+""" + SETUP
+BOOT = MOUNTS + SETUP + r"""
 mount --bind /sys /sys && mount -o remount,bind,ro /sys
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys
@@ -104,7 +103,7 @@ class Trial:
             ".git", ".venv", "build", "*.egg-info", "__pycache__", ".*_cache", "tests"))
         self.env = {"T": str(tmp), "SRC": str(source), "IMAP_PASSWORD": USERS[INBOX],
                     "SECRET": SECRET, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-        for d in ("etc", "opt", "var"):
+        for d in ("etc", "opt", "var", "usr-local"):
             (tmp / f"{d}-upper").mkdir()
             (tmp / f"{d}-work").mkdir()
         self.write_config()
@@ -126,7 +125,7 @@ class Trial:
     # -- the booted systemd -----------------------------------------------------------------
 
     def start(self) -> None:
-        print("systemd_trial: installing mailflow into the trial's /opt (pip, about a minute)")
+        print("systemd_trial: installing mailflow with scripts/install.sh (pip, about a minute)")
         subprocess.run(["unshare", "--mount", "--propagation", "private", "bash", "-c", INSTALL],
                        env=self.env, check=True)
         self.cgroup.mkdir()
@@ -230,8 +229,8 @@ class Trial:
         self.install_config()
 
     def check_stop(self) -> None:
-        for _ in range(100):
-            self.world.deliver(INBOX, complaint())
+        for i in range(100):  # each its own text: the same one again is a repeat, no ticket
+            self.world.deliver(INBOX, complaint(body=f"{COMPLETE_BODY}\nLaporan nomor {i}."))
         self.run("systemctl", "restart", "mailflow")
         self.wait(lambda: self.journal().count("ticket created") >= 3, "a poll under way", 30)
         began = time.monotonic()

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from mailflow.cli import admin, backlog, db, outbox, tickets, trace
+from mailflow.cli import admin, backlog, db, ops, outbox, tickets, trace
 from mailflow.config import DEFAULT_CONFIG_PATH, ENV_CONFIG
 from mailflow.errors import (
     ConfigError,
@@ -106,21 +106,33 @@ def build_parser() -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, description=help, parents=[common], **kwargs)
 
     for register in (admin.register, outbox.register, tickets.register, trace.register,
-                     db.register, backlog.register, _register_demo):
+                     db.register, backlog.register, ops.register, _register_demo):
         register(add)
     return parser
 
 
 def _register_demo(add: AddCommand) -> None:
     demo = add("demo", "run mailflow against embedded mail servers on loopback")
-    demo.add_argument("--keep", metavar="DIR", help="keep the demo's state in DIR")
+    where = demo.add_mutually_exclusive_group()
+    where.add_argument("--keep", metavar="DIR",
+                       help="keep the demo's state and config in DIR (a new or empty directory)")
+    where.add_argument("--serve", metavar="DIR",
+                       help="start the demo's mail servers again (empty) for the state kept in "
+                            "DIR, until Ctrl-C")
     demo.set_defaults(handler=cmd_demo)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     # Imported only here: the demo needs its extra dependencies (pymap, aiosmtpd).
-    from mailflow.demo.scenario import run_demo
+    from mailflow.demo.scenario import require_demo_servers, run_demo
 
+    if args.serve:
+        from pathlib import Path
+
+        from mailflow.demo.serve import serve_demo
+
+        require_demo_servers()
+        return serve_demo(Path(args.serve))
     return run_demo(args.keep)
 
 

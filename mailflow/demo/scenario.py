@@ -10,7 +10,9 @@ staff would see it.
 from __future__ import annotations
 
 import base64
+import importlib.util
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -25,6 +27,7 @@ from mailflow import views
 from mailflow.config import Config, parse_config
 from mailflow.core.parse import parse_message
 from mailflow.demo.mail import INBOX, resident_mail, to_toml
+from mailflow.errors import ConfigError
 from mailflow.store.db import Session, make_engine
 from mailflow.store.queries import reporters_of_tickets
 
@@ -33,6 +36,10 @@ if TYPE_CHECKING:
     from mailflow.service import Service
 
 PASSWORD = "demo"
+EX_USAGE = 2
+#: Written first into a --keep DIR: the demo only ever writes into a directory it made.
+MARKER = ".mailflow-demo"
+MARKER_TEXT = "This directory was made by `mailflow demo --keep`; it holds a demo, not a service.\n"
 SEKDES = "sekdes@klero.desa.id"
 KASI = "kasi@klero.desa.id"
 ADMIN = "admin@klero.desa.id"
@@ -111,13 +118,29 @@ def _mailbox(port: int, user: str) -> list[tuple[str, str, str]]:
         return found
 
 
+def require_demo_servers() -> None:
+    """ConfigError unless the demo's embedded servers are installed (the `demo` extra)."""
+    missing = [name for name in ("pymap", "aiosmtpd") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ConfigError(f"mailflow demo needs its embedded mail servers ({', '.join(missing)} "
+                          "missing), which a production install leaves out: try the demo from "
+                          "a checkout with `make demo`, or install mailflow[demo] elsewhere")
+
+
 def run_demo(keep: str | None) -> int:
+    require_demo_servers()
+    if keep:
+        refusal = keep_refusal(Path(keep))
+        if refusal:
+            print(f"mailflow: {refusal}", file=sys.stderr)
+            return EX_USAGE
     from mailflow.demo.loopback import EmbeddedIMAP
     from mailflow.demo.smtp import LoopbackSMTP
     from mailflow.service import Service
 
-    directory = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="mailflow-demo-"))
+    directory = Path(keep).resolve() if keep else Path(tempfile.mkdtemp(prefix="mailflow-demo-"))
     directory.mkdir(parents=True, exist_ok=True)
+    (directory / MARKER).write_text(MARKER_TEXT, encoding="utf-8")
     users = {INBOX: PASSWORD, **dict.fromkeys((*RESIDENTS, SEKDES, KASI, ADMIN), PASSWORD)}
     imap = EmbeddedIMAP(users)
     imap.start()
@@ -141,11 +164,9 @@ def run_demo(keep: str | None) -> int:
         _show_acknowledgements(imap.port)
         _show_inbox(imap.port)
         _staff_round(imap, service_factory=lambda: Service(cfg))
-        _show_tickets(cfg)
+        numbers = _show_tickets(cfg)
         if keep:
-            print(f"\nState and config are kept in {directory}; try:\n"
-                  f"  mailflow --config {directory / 'config.toml'} tickets --json\n"
-                  f"  mailflow --config {directory / 'config.toml'} show ADU-...")
+            _kept_hint(directory, numbers)
     finally:
         smtp.stop()
         imap.stop()
@@ -155,8 +176,41 @@ def run_demo(keep: str | None) -> int:
     return 0
 
 
-def _show_tickets(cfg: Config) -> None:
-    """The listing staff get from `mailflow tickets`, printed by the same view."""
+def keep_refusal(directory: Path) -> str | None:
+    """Why the demo must not keep its state in `directory`, or None when it may.
+
+    The demo writes config.toml and a database there: only a new or empty directory, never
+    one it did not make (`--keep /etc/mailflow` must not replace a real configuration), and
+    not one holding an earlier demo, whose mailboxes died with its servers (a second run
+    would add its tickets again beside the first run's).
+    """
+    if directory.exists() and not directory.is_dir():
+        return f"{directory} is not a directory; pick a new one for --keep"
+    if not directory.is_dir() or not any(directory.iterdir()):
+        return None
+    if (directory / MARKER).is_file():
+        return (f"{directory} already holds a demo; remove it (rm -r {directory}) or pick "
+                "another DIR")
+    return (f"{directory} is not empty and was not made by `mailflow demo`; the demo keeps "
+            "its state only in a new or empty directory (it would write config.toml there), "
+            "so pick another DIR")
+
+
+def _kept_hint(directory: Path, numbers: list[str]) -> None:
+    config = directory / "config.toml"
+    number = numbers[0] if numbers else "ADU-2026-00001"
+    print(f"\nState and config are kept in {directory}; try:\n"
+          f"  mailflow --config {config} tickets --json\n"
+          f"  mailflow --config {config} show {number}\n"
+          f"  mailflow --config {config} backup {directory / 'backup'}\n"
+          "The demo's mail servers stopped with it, so the IMAP and SMTP ports in that config "
+          "are closed\nnow (`poll --once` and `run` would report them unavailable). To "
+          "start them again, empty\n(their mailboxes lived in memory), on the same ports:\n"
+          f"  mailflow demo --serve {directory}\n")
+
+
+def _show_tickets(cfg: Config) -> list[str]:
+    """The listing staff get from `mailflow tickets`, printed by the same view; the numbers."""
     print("\n== mailflow tickets")
     engine = make_engine(cfg.database_url)
     try:
@@ -167,6 +221,7 @@ def _show_tickets(cfg: Config) -> None:
         engine.dispose()
     for line in views.ticket_table(rows):
         print(line)
+    return [str(row["id"]) for row in rows]
 
 
 def _show_acknowledgements(port: int) -> None:

@@ -38,11 +38,10 @@ How `upgrade` works.
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import stat
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,6 +52,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from mailflow.errors import MailflowError, SchemaError, StorageUnavailable
+from mailflow.store.backup import copy_sqlite
 from mailflow.store.db import make_engine
 
 # Alembic logs INFO lines as it is imported and each time it looks at a database (every
@@ -280,16 +280,10 @@ def _copy_aside(conn: Connection, before: Status) -> Path | None:
     target = source.with_name(
         f"{source.name}.before-upgrade-from-{before.revision or before.kind}-{stamp}")
     try:
-        # Created empty first, exclusively and private, then given the database's permissions:
-        # the copy holds the same reporters' identities as the database.
-        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        os.chmod(target, stat.S_IMODE(source.stat().st_mode))
-        # This transaction holds the write lock, so the copy is exactly the state upgraded.
-        with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
-            src.backup(dst)
+        # Created exclusively with the database's permissions (mailflow.store.backup); this
+        # transaction holds the write lock, so the copy is exactly the state upgraded.
+        copy_sqlite(source, target, mode=stat.S_IMODE(source.stat().st_mode))
     except (OSError, sqlite3.Error) as exc:
-        if not isinstance(exc, FileExistsError):
-            target.unlink(missing_ok=True)
         raise StorageUnavailable(
             f"could not copy the database to {target} before upgrading ({exc}); "
             "nothing was changed") from exc
