@@ -33,7 +33,7 @@ from mailflow.store.queries import reporters_of_tickets
 
 if TYPE_CHECKING:
     from mailflow.demo.loopback import EmbeddedIMAP
-    from mailflow.service import Service
+    from mailflow.service import PollResult, Service
 
 PASSWORD = "demo"
 EX_USAGE = 2
@@ -159,7 +159,7 @@ def run_demo(keep: str | None) -> int:
         service = Service(cfg)
         result = service.poll_once()
         service.engine.dispose()
-        print(f"\n== Result: {result.intake}\n   outbox: {result.outbox}")
+        print(_summary(result))
         _show_tickets(cfg)
         _show_acknowledgements(imap.port)
         _show_inbox(imap.port)
@@ -288,3 +288,17 @@ def _staff_round(imap: EmbeddedIMAP, service_factory: Callable[[], Service]) -> 
     text = parse_message(raw.encode()).text
     print(f"\n--- the officer {KASI} received: {subject}")
     print("    (identity hidden: " + ("yes" if "Identitas pelapor dirahasiakan" in text else "NO") + ")")
+
+
+def _summary(result: PollResult) -> str:
+    """The poll's counts as a person reads them (not the dataclasses' reprs)."""
+    taken = result.intake
+    lines = ["\n== Result"]
+    if taken is not None:
+        lines.append(f"   intake: {taken.examined} messages examined, {taken.tickets} tickets "
+                     f"({', '.join(taken.ticket_numbers) or '-'}), {taken.replies} replies, "
+                     f"{taken.duplicates} duplicates, {taken.ignored} ignored, "
+                     f"{taken.skipped} skipped (subject does not match)")
+    lines.append(f"   outbox: {result.outbox.sent} sent, {result.outbox.deferred} waiting, "
+                 f"{result.outbox.parked} parked")
+    return "\n".join(lines)
