@@ -3,10 +3,11 @@
     mailflow backup DEST   makes the new directory DEST (0700) and copies into it the SQLite
                            database (SQLite's online backup: one consistent snapshot, taken
                            while the service runs; mailflow.store.backup), then the
-                           attachments/ and quarantine/ directories of [storage] directory,
-                           every file 0600. Prints what it wrote. The database is copied
-                           first: an attachment is written before the ticket that refers to
-                           it is committed, so every attachment the copy refers to is copied.
+                           attachments/ and quarantine/ directories of [storage]
+                           directory and the key of the senders' digests, every file
+                           0600. Prints what it wrote. The database is copied first: an
+                           attachment is written before the ticket that refers to it is
+                           committed, so every attachment the copy refers to is copied.
 
 Exit statuses: 0 written; 73 DEST exists and is not empty (nothing is written); 74 DEST or a
 file in it could not be written, or the database could not be read; 78 the configuration
@@ -84,6 +85,26 @@ def _copy_state(storage: Path, dest: Path) -> None:
             raise _unwritable(Path(exc.filename or dest / name), exc) from exc
         files = f"{copied.files} file" + ("" if copied.files == 1 else "s")
         print(f"{name:<12} {copied.path} ({files}, {_size(copied.size)})")
+    _copy_sender_key(storage, dest)
+
+
+def _copy_sender_key(storage: Path, dest: Path) -> None:
+    """The key of the senders' digests lives beside the database, not in it (so a copy of the
+    database alone cannot test guessed addresses); without it `mailflow trace --from` finds
+    nothing that was taken before a restore."""
+    from mailflow.store.files import SENDER_KEY_FILE
+
+    source = storage / SENDER_KEY_FILE
+    if not source.is_file():
+        return
+    target = dest / SENDER_KEY_FILE
+    try:
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(source.read_bytes())
+    except OSError as exc:
+        raise _unwritable(target, exc) from exc
+    print(f"{'sender key':<12} {target} (for `mailflow trace --from`)")
 
 
 def _unwritable(path: Path, exc: OSError) -> StorageUnavailable:

@@ -98,6 +98,11 @@ def test_backup_of_a_database_being_written_restores_and_reads(mail_world: MailW
     stored = [p for p in (restored / "attachments").rglob("*") if p.is_file()]
     assert [p.read_bytes() for p in stored] == [b"\x89PNG fake photo of the road"]
     assert SITI not in result.stdout + shown.stdout
+    # The senders' digest key came along: trace --from still finds what was taken before.
+    assert "sender key" in result.stdout
+    traced = mailflow(config2, "trace", "--from", SITI)
+    assert traced.returncode == 0, traced.stderr
+    assert "ADU-2026-00001" in traced.stdout
 
 
 @pytest.fixture
