@@ -3,13 +3,17 @@
 A flood complaint becomes `darurat` with its reason in `tickets --json`, `show` and the
 verifier's notification; a staff member's `#prioritas rendah` wins and is recorded; a
 village's own word file changes the suggestion; a word file that is wrong stops `check`,
-`poll` and `run` with exit 78 naming the file and the entry.
+`poll` and `run` with exit 78 naming the file and the entry; a reload (SIGHUP) reads an
+edited file, and refuses a wrong one while the running lists stay.
 """
 
 from __future__ import annotations
 
 import json
+import signal
+import time
 import tomllib
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -155,3 +159,48 @@ def test_a_wrong_word_file_is_exit_78_naming_it(tmp_path: Path) -> None:
     result = mailflow("--config", str(write_config(missing, tmp_path / "config2.toml")), "check")
     assert result.returncode == 78
     assert f"[priority] words: {tmp_path / 'nope.toml'}: cannot read" in result.stderr
+
+
+def test_sighup_reads_an_edited_word_file_and_refuses_a_wrong_one(mail_world: Any,
+                                                                   tmp_path: Path) -> None:
+    words = _own_words(tmp_path, {"family": "lampu jalan mati (Klero)", "level": "segera",
+                                  "words": ["lampu ... mati"]})
+    shipped = config_for(mail_world, tmp_path, intake={"poll_seconds": 3600.0})
+    path = tmp_path / "config.toml"
+    with daemon(shipped, tmp_path) as (running, notify):
+        notify.wait_for(is_ready, "READY=1")
+        notify.wait_for(lambda line: line.startswith("STATUS=idle"), "idle STATUS")
+
+        # The village's own file, named at a reload: the next complaint is read with it.
+        write_config(config_for(mail_world, tmp_path, intake={"poll_seconds": 3600.0},
+                                priority={"words": str(words)}), path)
+        mail_world.deliver(INBOX, complaint(body=LAMP))
+        running.signal(signal.SIGHUP)
+        # Reading systemd's side too: an unread notify socket fills up and blocks the daemon.
+        notify.wait_for(is_ready, "READY=1 after the reload", count=2)
+        running.wait_for_log(f"configuration reloaded from {path}")
+        _wait_until(lambda: len(tickets(shipped)) == 1, "the lamp complaint's ticket")
+        assert tickets(shipped)[0].priority == "darurat"
+
+        # A wrong file: the reload is refused, naming it, and the running lists stay.
+        words.write_text(words.read_text() + '\n[[impact]]\nfamily = "x"\nlevel = "besar"\n'
+                         'words = ["x"]\n')
+        running.signal(signal.SIGHUP)
+        notify.wait_for(is_ready, "READY=1 after the refused reload", count=3)
+        running.wait_for_log("configuration reload refused, the running configuration stays: ")
+        assert f"[priority] words: {words}: [[impact]] 'x'" in running.text()
+        mail_world.deliver(INBOX, complaint(body=LAMP.replace("seminggu", "dua minggu")))
+        running.signal(signal.SIGHUP)  # refused again; the loop polls after it
+        notify.wait_for(is_ready, "READY=1 after the second refused reload", count=4)
+        _wait_until(lambda: len(tickets(shipped)) == 2, "a ticket with the running lists")
+        assert tickets(shipped)[1].priority == "darurat"
+        notify.collect(0.2)
+        running.signal(signal.SIGTERM)
+        assert running.process.wait(timeout=10) == 0
+
+
+def _wait_until(condition: Callable[[], bool], what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
