@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from mailflow.config_parts import LimitsConfig, MailAuth, MetricsConfig, RetryConfig
+from mailflow.config_parts import LimitsConfig, MailAuth, MetricsConfig, PriorityConfig, RetryConfig
 from mailflow.errors import ConfigError
 from mailflow.vocabulary import IDENTITY_ROLES, Role
 
@@ -280,6 +280,7 @@ class Config(_Section):
     staff: Annotated[list[StaffMember], Field(min_length=1)]
     commands: CommandsConfig = CommandsConfig()
     metrics: MetricsConfig = MetricsConfig()
+    priority: PriorityConfig = PriorityConfig()
 
     @model_validator(mode="after")
     def _check_staff(self) -> Config:

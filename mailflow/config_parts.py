@@ -2,13 +2,14 @@
 
 Kept apart so config.py stays within the size limit: how mailflow logs in to a mail server
 (a password, or an OAuth 2.0 access token over XOAUTH2, as Gmail and Microsoft 365 require)
-the `[metrics]`, `[retry]` and `[limits]` sections.
+and the `[metrics]`, `[retry]`, `[limits]` and `[priority]` sections.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
@@ -132,6 +133,23 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+class PriorityConfig(Section):
+    """The priority suggester's word lists: `words` names a village's own file (the shipped
+    mailflow/core/priority_words.toml is the default and the starting point to copy).
+
+    Only the path is checked here (config sits below the suggester); mailflow/service.py
+    reads and compiles the file when it starts and at every SIGHUP, and a file that is
+    missing or wrong is a ConfigError naming it and the entry (exit 78 at start, the running
+    configuration kept on reload). `mailflow check` loads it too (cli/admin.py).
+    """
+
+    words: Annotated[str, Field(min_length=1)] | None = None
+
+    @property
+    def path(self) -> Path | None:
+        return Path(self.words) if self.words is not None else None
 
 
 class RetryConfig(Section):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from mailflow.adapters.clock import Clock, utc_now
 from mailflow.adapters.dkim import DnsTxt, dkim_checker
 from mailflow.adapters.imap import ImapSource
+from mailflow.adapters.priority_words import configured_word_lists
 from mailflow.adapters.smtp import Sender, SmtpSender
 from mailflow.compose.mime import Composer
 from mailflow.compose.render import Renderer
@@ -81,8 +82,10 @@ class Service:
         self.source = source or ImapSource(cfg.imap)
         files = FileStore(cfg.storage_dir)
         composer = Composer(Renderer(), cfg.smtp.from_address, signature(cfg))
+        # Read once per Service: a SIGHUP builds a new one, so an edited file is read again.
+        lists = configured_word_lists(cfg.priority.path)
         handlers = Handlers(cfg, calendar_for(cfg.calendar), composer, files, clock,
-                            dkim or dkim_checker(dns_txt))
+                            dkim or dkim_checker(dns_txt), lists)
         self.stop_requested = stop_requested
         self.intake = Intake(cfg, self.engine, handlers, files, clock, stop_requested)
         self.outbox = Outbox(self.engine, sender or SmtpSender(cfg.smtp), cfg.outbox,

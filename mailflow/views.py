@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from mailflow.config import Config
 from mailflow.core.privacy import Redactor, redactor_for
+from mailflow.core.ticket_priority import describe
 from mailflow.core.workdays import format_tanggal
 from mailflow.core.workflow import FINAL
 from mailflow.store.models import Attachment, OutboxMessage, Reporter, Ticket, TicketEvent
@@ -113,6 +114,9 @@ def ticket_row(ticket: Ticket, zone: ZoneInfo, hide: Redactor,
         "id": ticket.number,
         "status": str(ticket.status),
         "priority": str(ticket.priority),
+        # Why (the suggester's reasons, scrubbed again on the way out) and who set it.
+        "priority_reason": hide.text(ticket.priority_reason),
+        "priority_set_by": ticket.priority_set_by,
         "assignee": ticket.assignee or "-",
         "channel": str(ticket.channel),
         "received_at": ticket.received_at.astimezone(zone).isoformat(),
@@ -168,6 +172,7 @@ def show_lines(ticket: Ticket, zone: ZoneInfo, *, attachments: Sequence[Attachme
     """
     if identity is not None:
         hide = _AS_STORED
+    priority = hide.text(describe(ticket.priority, ticket.priority_reason, ticket.priority_set_by))
     lines = [
         f"Tiket      : {ticket.number}",
         f"Status     : {ticket.status} ({ticket.status.label})",
@@ -175,7 +180,7 @@ def show_lines(ticket: Ticket, zone: ZoneInfo, *, attachments: Sequence[Attachme
         f"Diterima   : {ticket.received_at.astimezone(zone):%Y-%m-%d %H:%M %Z}",
         f"Tenggat    : {ticket.due_date.isoformat()} ({format_tanggal(ticket.due_date)})",
         f"Subjek     : {hide.subject(ticket.subject)}",
-        f"Prioritas  : {ticket.priority}",
+        f"Prioritas  : {priority}",
         f"Petugas    : {ticket.assignee or '-'}",
     ]
     if ticket.missing:

@@ -36,3 +36,12 @@ def load_word_lists(path: Path | None = None) -> WordLists:
         raise ConfigError(f"{where}: not valid TOML ({exc}); fix the line it names") from exc
     except ValueError as exc:
         raise ConfigError(f"{where}: {exc}") from exc
+
+
+def configured_word_lists(path: Path | None) -> WordLists:
+    """The lists `[priority] words` names (None: the shipped default); a ConfigError says
+    which setting named the file, the file, and the entry to fix."""
+    try:
+        return load_word_lists(path)
+    except ConfigError as exc:
+        raise ConfigError(f"[priority] words: {exc}") from exc

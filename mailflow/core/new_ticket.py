@@ -31,7 +31,10 @@ from mailflow.core.notices import (
     staff_note,
 )
 from mailflow.core.parse import ParsedMessage
+from mailflow.core.priority_lists import WordLists
+from mailflow.core.privacy import redactor_for
 from mailflow.core.reply_text import new_text
+from mailflow.core.ticket_priority import suggested
 from mailflow.core.tickets import EventPlan, TicketFacts, assess
 from mailflow.core.workdays import WorkCalendar
 from mailflow.vocabulary import Channel, EventKind, OutboxKind
@@ -87,11 +90,15 @@ def ticket_year(received: datetime, calendar: WorkCalendar) -> int:
 
 
 def plan_new_ticket(msg: ParsedMessage, received: datetime, number: str, cfg: Config,
-                    calendar: WorkCalendar, taken: datetime | None = None) -> NewTicket:
+                    calendar: WorkCalendar, taken: datetime | None = None,
+                    lists: WordLists | None = None) -> NewTicket:
     """Everything a new complaint creates, given its number (the store hands out numbers).
 
     `taken`: when mailflow takes it; a complaint whose due date from receipt is already
     today or past gets one counted from then, and is told so (core/first_start.py `promise`).
+    `lists`: the priority suggester's word lists; the ticket's priority and its reason are
+    suggested from the subject and the description (core/ticket_priority.py). None keeps
+    the default priority without a reason.
     """
     source = source_of(msg, cfg)
     extraction = extract_identity(source.text)
@@ -103,6 +110,7 @@ def plan_new_ticket(msg: ParsedMessage, received: datetime, number: str, cfg: Co
         due_date=due.due_date, subject=msg.subject[:500],
         description=extraction.description, missing=verdict.missing,
     )
+    ticket = suggested(ticket, lists, redactor_for(cfg, identity))
     note = " ".join(part for part in (
         "taken late: due date counted from the day it was recorded" if due.recorded else "",
         "missing: " + ",".join(verdict.missing) if verdict.missing else "",

@@ -22,10 +22,11 @@ from mailflow.core.identity import Identity
 from mailflow.core.parse import Attachment
 from mailflow.core.privacy import redactor_for
 from mailflow.core.reply_address import Purpose, signed_address
-from mailflow.core.tickets import TicketFacts
+from mailflow.core.ticket_priority import describe
+from mailflow.core.tickets import SYSTEM, TicketFacts
 from mailflow.core.workdays import format_moment, format_tanggal
 from mailflow.core.workflow import FINAL
-from mailflow.vocabulary import OutboxKind, Role, Status
+from mailflow.vocabulary import OutboxKind, Priority, Role, Status
 
 
 @dataclass(frozen=True)
@@ -210,20 +211,25 @@ def ticket_notice(cfg: Config, member: StaffMember, ticket: TicketFacts, identit
                   other_reply_to: str | None = None) -> Outgoing:
     """A ticket's details for one staff member: to verify (`diverifikasi`) or to follow up."""
     sees = member.sees_identity
+    hide = redactor_for(cfg, identity)
     if sees:
         attached, listed = _attachments(cfg, ticket, attachments)
         subject, description = ticket.subject, ticket.description
     else:
-        hide = redactor_for(cfg, identity)
         attached, listed = [], [f"{hide.filename(item.filename)} (tersimpan di server)"
                                 for item in attachments]
         subject, description = hide.subject(ticket.subject), hide.text(ticket.description)
+    # A suggested `darurat` stands out: a line of its own at the top and in the subject.
+    alarm = ticket.priority is Priority.DARURAT and ticket.priority_set_by == SYSTEM
     context = {
         **_common(cfg, ticket),
         "greeting": f"Yth. {member.name},",
         "action": action,
         "channel": ticket.channel.label,
         "priority": ticket.priority.value,
+        "priority_text": hide.text(describe(ticket.priority, ticket.priority_reason,
+                                            ticket.priority_set_by)),
+        "darurat_reason": hide.text(ticket.priority_reason) if alarm else "",
         "missing": [m.text for m in ticket.missing],
         "subject": subject,
         "description": description,
@@ -233,6 +239,7 @@ def ticket_notice(cfg: Config, member: StaffMember, ticket: TicketFacts, identit
         "commands": command_lines(member.roles),
     }
     heading = "Pengaduan baru" if action == "diverifikasi" else "Tugas tindak lanjut"
+    heading = f"DARURAT - {heading}" if alarm else heading
     return Outgoing(OutboxKind.NOTIFY, member.email, f"[{ticket.number}] {heading}: {subject[:80]}",
                     "notify", context, reply_to=reply_address(cfg, ticket, member.address),
                     attachments=tuple(attached))

@@ -323,7 +323,11 @@ def _strings(table: Mapping[str, Any], key: str, where: str) -> list[str]:
 
 
 def _phrases(table: Mapping[str, Any], key: str, where: str) -> tuple[Phrase, ...]:
-    return tuple(Phrase.parse(word) for word in _strings(table, key, where))
+    words = _strings(table, key, where)
+    try:
+        return tuple(Phrase.parse(word) for word in words)
+    except ValueError as exc:  # name the family or setting too, not only the phrase
+        raise ValueError(f"{where}.{key}: {exc}") from exc
 
 
 def _families(data: Mapping[str, Any], key: str, levels: Sequence[str]) -> tuple[Family, ...]:

@@ -22,10 +22,12 @@ from mailflow.core.commands import StaffReply, help_for, parse_staff_reply
 from mailflow.core.identity import Identity, extract_identity, nik_problem
 from mailflow.core.notices import Outgoing, proof_words, staff_note, status_update, ticket_notice
 from mailflow.core.parse import ParsedMessage
+from mailflow.core.priority_lists import WordLists
 from mailflow.core.privacy import redactor_for
 from mailflow.core.receipts import Told, staff_receipt, wants_receipt
 from mailflow.core.reply_text import new_text
-from mailflow.core.tickets import EventPlan, TicketFacts, assess
+from mailflow.core.ticket_priority import set_by_staff, suggested
+from mailflow.core.tickets import SYSTEM, EventPlan, TicketFacts, assess
 from mailflow.core.workflow import check_transition, may_set
 from mailflow.vocabulary import EventKind, Missing, OutboxKind, Role, Status
 
@@ -134,10 +136,11 @@ def _apply(ticket: TicketFacts, reporter: Identity | None, member: StaffMember,
     public_text = "" if reply.internal else "\n\n".join(
         t for t in (reply.reject_reason and f"Alasan: {reply.reject_reason}", reply.message) if t)
     events: list[EventPlan] = []
-    if reply.priority is not None and reply.priority != ticket.priority:
-        events.append(_staff_event(member, msg, method, EventKind.PRIORITY,
-                                   note=f"{ticket.priority} -> {reply.priority}"))
-        ticket = replace(ticket, priority=reply.priority)
+    if reply.priority is not None:
+        # The staff word wins and is never re-suggested (core/ticket_priority.py).
+        ticket, changed = set_by_staff(ticket, reply.priority, member.address)
+        if changed is not None:
+            events.append(_staff_event(member, msg, method, EventKind.PRIORITY, note=changed))
     assignee = cfg.staff_member(reply.assignee) if reply.assignee else None
     if assignee is not None and assignee.address != ticket.assignee:
         events.append(_staff_event(member, msg, method, EventKind.ASSIGNEE,
@@ -240,8 +243,12 @@ def _unproven(ticket: TicketFacts, member: StaffMember, msg: ParsedMessage,
 # -- residents ------------------------------------------------------------------------------
 
 def plan_resident_reply(ticket: TicketFacts, reporter: Identity | None, msg: ParsedMessage,
-                        cfg: Config, method: str | None = None) -> ReplyPlan:
+                        cfg: Config, method: str | None = None,
+                        lists: WordLists | None = None) -> ReplyPlan:
     """A reply from the reporter (or anyone else) to a ticket's messages.
+
+    `lists`: the priority suggester's; a description the reply completes is suggested anew
+    unless staff set the priority.
 
     `method`: how the sender was proven to be the reporter (core/sender_auth.py), or None. A
     From address alone is enough to ask for the status (the answer goes to the reporter's
@@ -264,7 +271,7 @@ def plan_resident_reply(ticket: TicketFacts, reporter: Identity | None, msg: Par
     plan = ReplyPlan("reply", ticket, events=(event,),
                      summary=f"reply added ticket={ticket.number}")
     if ticket.status is Status.PERLU_DATA:
-        plan = _complete(plan, reporter, text, cfg) if method else _unverified(plan, msg)
+        plan = _complete(plan, reporter, text, cfg, lists) if method else _unverified(plan, msg)
     told = _tell_staff(cfg, plan.ticket, plan.reporter or reporter, text, verified=bool(method))
     return replace(plan, outgoing=(*plan.outgoing, *told))
 
@@ -290,7 +297,8 @@ def merge_identity(reporter: Identity, found: Identity) -> Identity:
     )
 
 
-def _complete(plan: ReplyPlan, reporter: Identity, text: str, cfg: Config) -> ReplyPlan:
+def _complete(plan: ReplyPlan, reporter: Identity, text: str, cfg: Config,
+              lists: WordLists | None = None) -> ReplyPlan:
     """Merge what the reply adds; when nothing is missing any more, the ticket moves on."""
     ticket = plan.ticket
     found = extract_identity(text)
@@ -300,6 +308,9 @@ def _complete(plan: ReplyPlan, reporter: Identity, text: str, cfg: Config) -> Re
         description = (description + "\n\n" + found.description).strip()
     verdict = assess(merged, description)
     ticket = replace(ticket, description=description, missing=verdict.missing)
+    if description != plan.ticket.description:
+        plan = _resuggest(plan, ticket, lists, cfg, merged)
+        ticket = plan.ticket
     if verdict.missing:
         return replace(plan, outcome="data still incomplete", ticket=ticket, reporter=merged,
                        summary=f"reporter data still incomplete ticket={ticket.number} "
@@ -313,6 +324,17 @@ def _complete(plan: ReplyPlan, reporter: Identity, text: str, cfg: Config) -> Re
                    events=(*plan.events, event), outgoing=(*plan.outgoing, told),
                    summary=f"reporter data complete ticket={ticket.number} "
                            "status=perlu_data->diterima")
+
+
+def _resuggest(plan: ReplyPlan, ticket: TicketFacts, lists: WordLists | None, cfg: Config,
+               reporter: Identity) -> ReplyPlan:
+    """The priority the completed description suggests (never over a staff member's word)."""
+    after = suggested(ticket, lists, redactor_for(cfg, reporter))
+    events = plan.events
+    if after.priority != ticket.priority:
+        events = (*events, EventPlan(EventKind.PRIORITY, SYSTEM, note=f"{ticket.priority} -> "
+                                     f"{after.priority} (saran sistem dari uraian yang dilengkapi)"))
+    return replace(plan, ticket=after, events=events)
 
 
 def _tell_staff(cfg: Config, ticket: TicketFacts, reporter: Identity, text: str,

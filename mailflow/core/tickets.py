@@ -34,6 +34,13 @@ class TicketFacts:
     assignee: str | None = None
     missing: tuple[Missing, ...] = ()
     ack_message_id: str | None = None
+    # Why the priority was suggested (core/priority.py Suggestion.reason_text; no identity),
+    # and who set it: SYSTEM, or the staff address whose `#prioritas` won (never re-suggested).
+    priority_reason: str = ""
+    priority_set_by: str = "system"
+
+
+SYSTEM = "system"  # priority_set_by of a suggested priority
 
 
 @dataclass(frozen=True)

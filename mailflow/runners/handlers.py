@@ -28,6 +28,7 @@ from mailflow.core.new_ticket import (
 )
 from mailflow.core.notices import Outgoing
 from mailflow.core.parse import ParsedMessage
+from mailflow.core.priority_lists import WordLists
 from mailflow.core.replies import ReplyPlan, plan_resident_reply, plan_staff_reply
 from mailflow.core.reply_address import Purpose
 from mailflow.core.sender_auth import Claim, DkimCheck, Proof, authenticate, signature_digests
@@ -46,8 +47,11 @@ log = logging.getLogger(__name__)
 
 class Handlers:
     def __init__(self, cfg: Config, calendar: WorkCalendar, composer: Composer, files: FileStore,
-                 clock: Clock, dkim: DkimCheck) -> None:
+                 clock: Clock, dkim: DkimCheck, lists: WordLists | None = None) -> None:
+        """`lists`: the priority suggester's word lists, loaded once per Service; None keeps
+        every new ticket at the default priority."""
         self.cfg = cfg
+        self.lists = lists
         self.calendar = calendar
         self.composer = composer
         self.files = files
@@ -76,11 +80,14 @@ class Handlers:
         number = format_number(self.cfg.tickets.prefix, year,
                                queries.next_ticket_number_seq(session, year))
         now = self.clock()
-        plan = plan_new_ticket(msg, received, number, self.cfg, self.calendar, taken=now)
+        plan = plan_new_ticket(msg, received, number, self.cfg, self.calendar, taken=now,
+                               lists=self.lists)
         facts = plan.ticket
         ticket = Ticket(
             number=number, status=facts.status, channel=facts.channel, received_at=received,
-            due_date=facts.due_date, subject=facts.subject, description=facts.description,
+            priority=facts.priority, priority_reason=facts.priority_reason,
+            priority_set_by=facts.priority_set_by, due_date=facts.due_date,
+            subject=facts.subject, description=facts.description,
             missing=",".join(facts.missing), source_message_id=plan.source_message_id,
             message_key=key, content_key=content_key(msg), html_only=plan.html_only,
             created_at=now,
@@ -102,9 +109,9 @@ class Handlers:
             queries.use_signatures(session, signature_digests(raw), ticket_id, msg.message_id, now)
         if plan.identity.email is None and plan.recorder is None:
             log.warning("no reply address ticket=%s; acknowledgement not possible", number)
-        log.info("ticket created ticket=%s channel=%s status=%s due=%s missing=%s attachments=%d",
-                 number, facts.channel, facts.status, facts.due_date, ticket.missing or "-",
-                 len(msg.attachments))
+        log.info("ticket created ticket=%s channel=%s status=%s priority=%s due=%s missing=%s "
+                 "attachments=%d", number, facts.channel, facts.status, facts.priority,
+                 facts.due_date, ticket.missing or "-", len(msg.attachments))
         return ticket
 
     # -- replies ----------------------------------------------------------------------------
@@ -139,7 +146,7 @@ class Handlers:
         if identity is not None and identity.email and msg.from_addr == identity.email.lower():
             proof = self._prove(session, msg, raw,
                                 Claim(msg.from_addr, Purpose.REPORTER, ticket.number))
-        plan = plan_resident_reply(facts, identity, msg, self.cfg, proof.method)
+        plan = plan_resident_reply(facts, identity, msg, self.cfg, proof.method, self.lists)
         return self._apply(session, ticket, reporter, plan, msg, raw, proof)
 
     def _prove(self, session: Session, msg: ParsedMessage, raw: bytes, claim: Claim) -> Proof:

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, DateTime, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Column, DateTime, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -156,6 +156,12 @@ class Ticket(SQLModel, table=True):
     number: str = Field(unique=True, index=True)
     status: Status = _enum_column(Status, index=True)
     priority: Priority = _enum_column(Priority, default=Priority.SEDANG)
+    # Why: the suggester's reasons (core/priority.py), kept when staff override; '' before 0007.
+    priority_reason: str = Field(default="", sa_column=Column(Text, nullable=False,
+                                                              server_default=text("''")))
+    # Who set the priority: "system" (suggested) or the staff address whose #prioritas won.
+    priority_set_by: str = Field(default="system", sa_column=Column(
+        String, nullable=False, server_default="system"))
     assignee: str | None = None  # a staff address
     channel: Channel = _enum_column(Channel, default=Channel.EMAIL)
     received_at: datetime = _utc_column(index=True)
@@ -182,11 +188,14 @@ class Ticket(SQLModel, table=True):
             due_date=self.due_date, subject=self.subject, description=self.description,
             channel=self.channel, priority=self.priority, assignee=self.assignee,
             missing=self.missing_items, ack_message_id=ack_message_id,
+            priority_reason=self.priority_reason, priority_set_by=self.priority_set_by,
         )
 
     def update_from(self, facts: TicketFacts) -> None:
-        """Take what a plan changed: status, priority, assignee, description, missing items."""
+        """Take what a plan changed: status, priority (its reason and setter), assignee,
+        description, missing items."""
         self.status, self.priority, self.assignee = facts.status, facts.priority, facts.assignee
+        self.priority_reason, self.priority_set_by = facts.priority_reason, facts.priority_set_by
         self.description, self.missing = facts.description, ",".join(facts.missing)
 
 

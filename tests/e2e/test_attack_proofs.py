@@ -205,11 +205,13 @@ def _priorities(cfg: Any) -> list[str]:
 def test_a_signed_command_replayed_with_a_new_subject_and_message_id_on_top_is_refused(
         mail_world: Any, tmp_path: Path, signer: Signer) -> None:
     cfg, note_a, note_b = _two_tickets(mail_world, tmp_path, signer)
-    genuine = signer.sign(_reply(SEKDES, note_a, "#prioritas darurat", to=INBOX),
+    _, suggested_b = _priorities(cfg)  # as suggested from the text (core/ticket_priority.py)
+    assert suggested_b != "tinggi"
+    genuine = signer.sign(_reply(SEKDES, note_a, "#prioritas tinggi", to=INBOX),
                           ("from", "to", "subject", "message-id"))  # Subject signed once only
     mail_world.deliver(INBOX, genuine)
     _poll(cfg, signer.dns_txt)
-    assert _priorities(cfg) == ["darurat", "sedang"]
+    assert _priorities(cfg) == ["tinggi", suggested_b]
 
     replay = _on_top(genuine, f"Subject: Re: {note_b['Subject']}",
                      f"Message-ID: {make_msgid(domain='evil.test')}")
@@ -217,7 +219,7 @@ def test_a_signed_command_replayed_with_a_new_subject_and_message_id_on_top_is_r
     mail_world.deliver(INBOX, replay)
     _poll(cfg, signer.dns_txt)
 
-    assert _priorities(cfg) == ["darurat", "sedang"]
+    assert _priorities(cfg) == ["tinggi", suggested_b]
     [event] = _events(cfg, "security")
     assert "more than one subject, message-id header" in event.note
 
@@ -225,7 +227,9 @@ def test_a_signed_command_replayed_with_a_new_subject_and_message_id_on_top_is_r
 def test_a_signature_that_does_not_cover_the_subject_proves_nothing(
         mail_world: Any, tmp_path: Path, signer: Signer) -> None:
     cfg, note_a, note_b = _two_tickets(mail_world, tmp_path, signer)
-    genuine = signer.sign(_reply(SEKDES, note_a, "#prioritas darurat", to=INBOX),
+    suggested = _priorities(cfg)  # as suggested from the texts (core/ticket_priority.py)
+    assert "tinggi" not in suggested
+    genuine = signer.sign(_reply(SEKDES, note_a, "#prioritas tinggi", to=INBOX),
                           ("from", "to", "message-id"))
     # The attacker swaps the unsigned Subject for one naming ticket B; the signature holds.
     replay = _on_top(_without(genuine, b"subject"), f"Subject: Re: {note_b['Subject']}")
@@ -233,7 +237,7 @@ def test_a_signature_that_does_not_cover_the_subject_proves_nothing(
     mail_world.deliver(INBOX, replay)
     _poll(cfg, signer.dns_txt)
 
-    assert _priorities(cfg) == ["sedang", "sedang"]
+    assert _priorities(cfg) == suggested
     [event] = _events(cfg, "security")
     assert "does not cover From and Subject" in event.note
 

@@ -137,10 +137,12 @@ def test_tickets_marks_overdue_and_filters(office: tuple[Any, Path],
     from datetime import date
 
     cfg, path = office
-    # 00001 is closed: past its due date, but not overdue.
+    # 00001 is closed: past its due date, but not overdue. Priorities are set here, whatever
+    # the suggester made of the complaints' texts (tests/e2e/test_priority_mail.py).
     _change_tickets(cfg, ADU_2026_00002={"priority": "tinggi", "assignee": KASI},
-                    ADU_2026_00003={"due_date": date(2026, 1, 5)},
-                    ADU_2026_00001={"due_date": date(2026, 1, 6), "status": "selesai"})
+                    ADU_2026_00003={"due_date": date(2026, 1, 5), "priority": "sedang"},
+                    ADU_2026_00001={"due_date": date(2026, 1, 6), "status": "selesai",
+                                    "priority": "sedang"})
 
     def listed(*options: str) -> list[str]:
         status, out, _ = _run(capsys, "--config", str(path), "tickets", *options)

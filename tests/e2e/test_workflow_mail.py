@@ -142,7 +142,9 @@ def test_the_officer_reads_the_state_the_reply_set_and_only_the_commands_an_offi
     [officer_note] = [_read(m) for m in mail_world.messages(KASI)]
     text = _text(officer_note).replace("\r\n", "\n")
     assert re.search(r"^Status\s*: Sudah diverifikasi$", text, re.MULTILINE), text
-    assert re.search(r"^Prioritas\s*: tinggi$", text, re.MULTILINE), text
+    # The staff word, and whose it is (the system's suggestion follows it as history).
+    assert re.search(r"^Prioritas\s*: Tinggi \(ditetapkan oleh sekdes@klero\.desa\.id; saran "
+                     r"sistem: ", text, re.MULTILINE), text
     assert "#status diproses | selesai\n" in text
     assert "diverifikasi |" not in text and "perlu_data" not in text and "#tolak" not in text
     html = officer_note.get_body(("html",)).get_content()

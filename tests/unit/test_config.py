@@ -168,3 +168,29 @@ def test_calendar_dates_may_be_quoted_iso_dates() -> None:
 def test_a_calendar_date_that_is_not_a_date_names_the_key() -> None:
     with pytest.raises(ConfigError, match=r"\[calendar\] extra_holidays.0: .*'24-12-2026'"):
         parse_config(_with("calendar", extra_holidays=["24-12-2026"]))
+
+
+def test_priority_words_default_to_the_shipped_lists_and_name_a_file_when_set() -> None:
+    from mailflow.adapters.priority_words import configured_word_lists
+
+    assert parse_config(MINIMAL).priority.path is None
+    assert configured_word_lists(None).urgency  # the shipped file compiles
+    cfg = parse_config(_with("priority", words="/etc/mailflow/priority_words.toml"))
+    assert cfg.priority.path == Path("/etc/mailflow/priority_words.toml")
+    with pytest.raises(ConfigError, match=r"cfg.toml: \[priority\] word: unknown key"):
+        parse_config(_with("priority", word="x.toml"), source="cfg.toml")
+
+
+def test_a_wrong_priority_word_file_names_the_setting_the_file_and_the_entry(
+        tmp_path: Path) -> None:
+    from mailflow.adapters.priority_words import configured_word_lists
+
+    words = tmp_path / "words.toml"
+    words.write_text('[settings]\ndefault_urgency = "biasa"\ndefault_impact = "perorangan"\n'
+                     '[[impact]]\nfamily = "pasar"\nlevel = "luas"\nwords = ["rt03"]\n')
+    with pytest.raises(ConfigError, match=rf"^\[priority\] words: {words}: \[\[impact\]\] "
+                                          r"'pasar'\.words: phrase 'rt03'"):
+        configured_word_lists(words)
+    words.write_text("[settings\n")
+    with pytest.raises(ConfigError, match=rf"^\[priority\] words: {words}: not valid TOML"):
+        configured_word_lists(words)

@@ -129,10 +129,33 @@ def test_a_priority_alone_changes_the_ticket_but_tells_the_resident_nothing() ->
     assert sent(plan.outgoing) == [(OutboxKind.RECEIPT, KASI)]  # only the receipt
 
 
-def test_the_same_priority_again_is_no_event() -> None:
-    plan = _staff(SEKDES, "#prioritas tinggi", ticket(priority=Priority.TINGGI))
+def test_the_same_priority_again_from_staff_is_no_event() -> None:
+    plan = _staff(SEKDES, "#prioritas tinggi", ticket(priority=Priority.TINGGI,
+                                                      priority_set_by=KASI))
     assert plan.outcome == "command applied"
     assert plan.events == ()
+    assert plan.ticket.priority_set_by == KASI
+
+
+def test_staff_confirming_the_suggestion_makes_it_theirs() -> None:
+    # The system suggested tinggi; a verifier's "#prioritas tinggi" is recorded as their word,
+    # so that no later suggestion replaces it.
+    plan = _staff(SEKDES, "#prioritas tinggi", ticket(priority=Priority.TINGGI,
+                                                      priority_reason="tinggi (urgensi ...)"))
+    assert plan.ticket.priority_set_by == SEKDES
+    assert [(e.kind, e.actor, e.note) for e in plan.events] == [
+        (EventKind.PRIORITY, SEKDES,
+         "tinggi (saran sistem dikonfirmasi); saran sistem: tinggi (urgensi ...)")]
+
+
+def test_a_staff_priority_replaces_the_suggestion_and_keeps_its_reason() -> None:
+    reason = "darurat (urgensi segera, dampak luas): 'banjir' (banjir) -> urgensi segera"
+    plan = _staff(KASI, "#prioritas rendah", ticket(Status.DIPROSES, priority=Priority.DARURAT,
+                                                    priority_reason=reason))
+    assert (plan.ticket.priority, plan.ticket.priority_set_by) == (Priority.RENDAH, KASI)
+    assert plan.ticket.priority_reason == reason  # the system's proposal stays as history
+    [event] = plan.events
+    assert event.note == f"darurat -> rendah; saran sistem: {reason}"
 
 
 def test_the_assigned_officer_is_notified_without_the_reporters_identity() -> None:

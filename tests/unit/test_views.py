@@ -39,7 +39,8 @@ TODAY = date(2026, 11, 29)
 def test_row_is_in_the_village_zone_and_without_identity() -> None:
     row = views.ticket_row(_ticket(missing="nik,nama"), WIB, NOBODY, TODAY)
     assert row == {
-        "id": "ADU-2026-00001", "status": "diterima", "priority": "sedang", "assignee": "-",
+        "id": "ADU-2026-00001", "status": "diterima", "priority": "sedang",
+        "priority_reason": "", "priority_set_by": "system", "assignee": "-",
         "channel": "email", "received_at": "2026-11-27T10:00:00+07:00",
         "received_at_text": "2026-11-27 10:00 WIB", "due_date": "2026-12-08", "overdue": False,
         "subject": "Pengaduan Masyarakat", "missing": ["nik", "nama"],
@@ -95,12 +96,33 @@ def test_show_hides_the_reporter_unless_given_identity_lines() -> None:
         "Diterima   : 2026-11-27 10:00 WIB",
         "Tenggat    : 2026-12-08 (Selasa, 8 Desember 2026)",
         "Subjek     : Pengaduan Masyarakat",
-        "Prioritas  : sedang",
+        "Prioritas  : Sedang",
         "Petugas    : -",
         "Kurang     : nik",
         "Pelapor    : Identitas pelapor dirahasiakan (gunakan --with-identity)",
     ]
     assert lines[10:] == ["", "Uraian:", "Jalan berlubang.", "Mohon diperbaiki.", "", "Riwayat:"]
+
+
+REASON = "darurat (urgensi segera, dampak luas): 'banjir' (banjir) -> urgensi segera"
+
+
+def test_show_says_why_the_system_suggested_the_priority() -> None:
+    ticket = _ticket(priority=Priority.DARURAT, priority_reason=REASON)
+    lines = views.show_lines(ticket, WIB, attachments=[], events=[], hide=NOBODY)
+    assert f"Prioritas  : Darurat (disarankan sistem: {REASON})" in lines
+    row = views.ticket_row(ticket, WIB, NOBODY, TODAY)
+    assert (row["priority"], row["priority_reason"], row["priority_set_by"]) == (
+        "darurat", REASON, "system")
+
+
+def test_show_names_the_staff_member_whose_priority_won() -> None:
+    ticket = _ticket(priority=Priority.RENDAH, priority_reason=REASON,
+                     priority_set_by="kasi@klero.desa.id")
+    office = Redactor(keep=frozenset({"kasi@klero.desa.id"}))  # as redactor_for keeps staff
+    lines = views.show_lines(ticket, WIB, attachments=[], events=[], hide=office)
+    assert (f"Prioritas  : Rendah (ditetapkan oleh kasi@klero.desa.id; saran sistem: {REASON})"
+            in lines)
 
 
 def test_show_lists_attachments_and_the_trail() -> None:
