@@ -23,6 +23,7 @@ from pathlib import Path
 
 from mailflow.adapters.imap import ImapSource
 from mailflow.adapters.oauth import TokenSource
+from mailflow.adapters.priority_words import configured_word_lists
 from mailflow.adapters.smtp import SmtpSender
 from mailflow.adapters.tls import tls_context
 from mailflow.config import Config, load_config
@@ -96,6 +97,13 @@ def _tls(cfg: Config) -> str:
                                       if cfg.imap.tls_ca_file or cfg.smtp.tls_ca_file else "")
 
 
+def _priority(cfg: Config) -> str:
+    lists = configured_word_lists(cfg.priority.path)
+    source = str(cfg.priority.path) if cfg.priority.path else "the built-in lists"
+    return (f"{len(lists.urgency)} urgency and {len(lists.impact)} impact word groups "
+            f"from {source}")
+
+
 def run_checks(cfg: Config, offline: bool = False) -> list[Result]:
     """Every check; `offline` leaves out the two mail servers (a start-up check must not keep
     the service from taking complaints while the SMTP server is down)."""
@@ -106,6 +114,7 @@ def run_checks(cfg: Config, offline: bool = False) -> list[Result]:
         _attempt("storage", lambda: _storage(cfg)),
         _attempt("database", lambda: _schema(cfg)),
         _attempt("tls", lambda: _tls(cfg)),
+        _attempt("priority", lambda: _priority(cfg)),
     ]
     if not offline:
         # An XOAUTH2 token is its own step: a refused refresh is told apart from a refused login.

@@ -26,7 +26,8 @@ def test_every_check_passes_on_a_working_setup(mail_world: Any, tmp_path: Path) 
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert _lines(result) == {name: "ok" for name in
-                              ("configuration", "storage", "database", "tls", "imap", "smtp")}
+                              ("configuration", "storage", "database", "tls", "priority",
+                               "imap", "smtp")}
     assert "folder 'INBOX'" in result.stdout
     assert "new database" in result.stdout
 
@@ -94,7 +95,7 @@ def test_offline_leaves_the_mail_servers_out(mail_world: Any, tmp_path: Path) ->
     result = mailflow("check", "--offline", "--config", str(path))
 
     assert result.returncode == 0, result.stdout
-    assert set(_lines(result)) == {"configuration", "storage", "database", "tls"}
+    assert set(_lines(result)) == {"configuration", "storage", "database", "tls", "priority"}
 
 
 def test_poll_with_a_refused_imap_login_still_sends_and_says_what_to_fix(mail_world: Any,
