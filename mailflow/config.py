@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from mailflow.config_parts import MailAuth, MetricsConfig
+from mailflow.config_parts import DigestConfig, MailAuth, MetricsConfig, PromiseConfig, RemindersConfig
 from mailflow.errors import ConfigError
 from mailflow.vocabulary import IDENTITY_ROLES, Role
 
@@ -302,6 +302,9 @@ class Config(_Section):
     staff: Annotated[list[StaffMember], Field(min_length=1)]
     commands: CommandsConfig = CommandsConfig()
     metrics: MetricsConfig = MetricsConfig()
+    promise: PromiseConfig = PromiseConfig()
+    reminders: RemindersConfig = RemindersConfig()
+    digest: DigestConfig = DigestConfig()
 
     @model_validator(mode="after")
     def _check_staff(self) -> Config:
@@ -311,6 +314,7 @@ class Config(_Section):
         addresses = [member.address for member in self.staff]
         if len(set(addresses)) != len(addresses):
             raise ValueError("[[staff]] lists the same email twice")
+        self.promise.check(self.calendar.working_days)
         if "signed_reply" in self.commands.accept:
             # pengaduan+adu-2026-000042.<6-char token>.<16-char tag>: the same arithmetic as
             # core/reply_address.py longest_local_part (config sits below core).

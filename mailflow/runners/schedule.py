@@ -49,6 +49,12 @@ class Schedule:
     def __init__(self, engine: Engine, jobs: Sequence[Job]) -> None:
         self.engine = engine
         self.jobs = jobs
+        for job in jobs:
+            # A job that reads the store to know what is due (runners/clock.py) takes the
+            # service's engine; others have no `bind`.
+            bind = getattr(job, "bind", None)
+            if callable(bind):
+                bind(engine)
 
     def run_due(self, now: datetime) -> ScheduleStats:
         stats = ScheduleStats()
