@@ -38,9 +38,9 @@ from mailflow.core.reminders import (
 )
 from mailflow.core.workdays import WorkCalendar, calendar_for
 from mailflow.runners.schedule import NothingDue
-from mailflow.store.clock_queries import OpenTicket, open_tickets_with_events, tickets_with_reporters
+from mailflow.store.clock_queries import open_tickets_with_events, tickets_with_reporters
 from mailflow.store.db import Engine, Session
-from mailflow.store.models import OutboxMessage, Ticket
+from mailflow.store.models import OutboxMessage, Ticket, TicketEvent
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +55,12 @@ def targets_for(cfg: Config) -> Targets:
     return targets_from(cfg.calendar.working_days, cfg.promise.targets)
 
 
-def timeline_of(row: OpenTicket, calendar: WorkCalendar) -> Timeline:
+def timeline_of(ticket: Ticket, events: Iterable[TicketEvent], calendar: WorkCalendar) -> Timeline:
     """A ticket's timeline from its audit trail. The clock starts at receipt, or when mailflow
     recorded a complaint taken too late to keep the date from receipt (core/first_start.py:
     that is the date the reporter was told)."""
-    ticket = row.ticket
     start = promise(ticket.received_at, ticket.created_at, calendar).recorded or ticket.received_at
-    facts = [EventFact(e.kind, e.at, e.actor, e.to_status) for e in row.events]
+    facts = [EventFact(e.kind, e.at, e.actor, e.to_status) for e in events]
     return timeline_from_events(ticket.number, start, ticket.priority, facts)
 
 
@@ -95,7 +94,8 @@ class ClockJob:
             return []
         with Session(self.engine) as session:
             rows = open_tickets_with_events(session)
-        watched = [Watched(timeline_of(row, self.calendar), row.ticket.assignee) for row in rows]
+        watched = [Watched(timeline_of(row.ticket, row.events, self.calendar), row.ticket.assignee)
+                   for row in rows]
         plan = plan_clock(watched, self.cfg.staff, self.calendar, self.targets, self.rules, now)
         if not self.cfg.digest.enabled:
             plan = replace(plan, digests=())

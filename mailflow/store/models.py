@@ -185,8 +185,10 @@ class Ticket(SQLModel, table=True):
         )
 
     def update_from(self, facts: TicketFacts) -> None:
-        """Take what a plan changed: status, priority, assignee, description, missing items."""
+        """Take what a plan changed: status, priority, assignee, description, missing items, and
+        the due date (moved when a ticket leaves perlu_data, core/promise.py)."""
         self.status, self.priority, self.assignee = facts.status, facts.priority, facts.assignee
+        self.due_date = facts.due_date
         self.description, self.missing = facts.description, ",".join(facts.missing)
 
 
