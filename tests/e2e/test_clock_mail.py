@@ -71,7 +71,7 @@ def _clock_mail(world: Any, user: str) -> list[EmailMessage]:
 def _text(msg: EmailMessage) -> str:
     body = msg.get_body(("plain",))
     assert body is not None
-    return str(body.get_content())
+    return str(body.get_content()).replace("\r\n", "\n")
 
 
 def _notification(world: Any, number: str) -> EmailMessage:
@@ -155,3 +155,34 @@ def test_reminder_escalation_and_digests_reach_staff_once(mail_world: Any, tmp_p
         shown = mail_text(msg.as_bytes()).casefold()
         for secret in SECRETS:
             assert secret.casefold() not in shown, (msg["To"], msg["Subject"], secret)
+
+
+def test_completing_the_data_moves_the_due_date_and_the_resident_is_told(
+        mail_world: Any, tmp_path: Path) -> None:
+    cfg = config_for(mail_world, tmp_path)
+    mail_world.deliver(INBOX, complaint(f"Budi Santoso <{BUDI}>", body=BUDI_BODY),
+                       internaldate=_at(2026, 8, 12, 9, 5))
+    _poll(cfg, _at(2026, 8, 12, 9, 30))
+    [ack] = _mail(mail_world, BUDI)
+    assert "7 hari\nkerja dihitung sejak data lengkap kami terima" in _text(ack)
+    # The NIK comes on Tue 18 Aug: the clock stood still for 13, 14 and 18 Aug (17 Aug is
+    # Independence Day), so the due date moves from Mon 24 Aug to Fri 28 Aug, 7 working
+    # days after the data was complete.
+    assert tickets(cfg)[0].due_date.isoformat() == "2026-08-24"
+    mail_world.deliver(INBOX, complaint(f"Budi Santoso <{BUDI}>", body="NIK: 3322110506890002",
+                                        subject="Re: " + str(ack["Subject"]),
+                                        In_Reply_To=str(ack["Message-ID"]), to=str(ack["Reply-To"])))
+    _poll(cfg, _at(2026, 8, 18, 10))
+    [ticket] = tickets(cfg)
+    assert (ticket.status, ticket.due_date.isoformat()) == ("diterima", "2026-08-28")
+    [complete] = _mail(mail_world, BUDI)[1:]
+    text = _text(complete)
+    assert "data yang Bapak/Ibu kirimkan sudah lengkap" in text
+    assert ("Batas waktu tanggapan: Jumat, 28 Agustus 2026 (7 hari kerja sejak data\n"
+            "lengkap kami terima") in text
+    # The reminders follow the moved date: two working days before 28 Aug is 26 Aug.
+    _poll(cfg, _at(2026, 8, 24, 9))
+    assert not [m for m in _clock_mail(mail_world, SEKDES) if "Pengingat" in str(m["Subject"])]
+    _poll(cfg, _at(2026, 8, 26, 9))
+    [reminder] = [m for m in _clock_mail(mail_world, SEKDES) if "Pengingat" in str(m["Subject"])]
+    assert "(Jumat, 28 Agustus 2026)" in str(reminder["Subject"])
