@@ -172,3 +172,19 @@ def test_no_digest_when_disabled_and_nothing_before_the_hour(tmp_path: Path) -> 
                  datetime(2026, 12, 30, 10, tzinfo=WIB))
     assert ran == ["clock:reminder:ADU-2026-00010:2027-01-04:-2"]
     assert {r.kind for r in _mails(engine)} == {OutboxKind.REMINDER}
+
+
+def test_a_ticket_waiting_for_data_is_never_overdue_in_listings_and_metrics(
+        tmp_path: Path) -> None:
+    from mailflow.store import counts, queries
+    from mailflow.views import is_overdue
+
+    engine = _setup(tmp_path)  # every due date stored as Mon 4 Jan 2027
+    later = date(2027, 1, 20)
+    with Session(engine) as session:
+        overdue = queries.reporters_of_tickets(session, due_before=later)
+        assert sorted(t.number for t, _ in overdue) == [A, C, D]  # not B, in perlu_data
+        assert counts.overdue_tickets(session, later) == 3
+        waiting = session.exec(select(Ticket).where(Ticket.number == B)).one()
+        assert not is_overdue(waiting, later)
+        assert is_overdue(session.exec(select(Ticket).where(Ticket.number == A)).one(), later)
