@@ -188,3 +188,43 @@ def test_a_ticket_waiting_for_data_is_never_overdue_in_listings_and_metrics(
         waiting = session.exec(select(Ticket).where(Ticket.number == B)).one()
         assert not is_overdue(waiting, later)
         assert is_overdue(session.exec(select(Ticket).where(Ticket.number == A)).one(), later)
+
+
+def test_no_identity_of_the_fixture_in_digests_and_escalations(tmp_path: Path) -> None:
+    """The 108 identity complaints' subjects (names, NIKs, phones, addresses written into
+    them) through every digest and escalation: none of their identity strings comes out."""
+    from tests.e2e.leaks import Secrets, all_leaks, mail_text
+    from tests.fixtures.identity_complaints import complaints
+
+    fixture = complaints()
+    engine = _engine(tmp_path)
+    received = datetime(2026, 12, 1, 9, tzinfo=WIB)
+    with transaction(engine) as session:
+        for item in fixture:
+            number = f"ADU-2026-{item.index + 1:05d}"
+            ticket = Ticket(number=number, status=Status.DITERIMA, received_at=received,
+                            due_date=date(2026, 12, 10), subject=item.subject,
+                            description="-", message_key=item.message_id, created_at=received,
+                            assignee=KASI if item.index % 2 else None)
+            session.add(ticket)
+            session.flush()
+            assert ticket.id is not None
+            person = item.person
+            session.add(Reporter(ticket_id=ticket.id, name=person.name, nik=person.nik,
+                                 phone=person.phone_written, address=person.address,
+                                 email=person.email))
+            session.add(TicketEvent(ticket_id=ticket.id, at=received, actor="system",
+                                    kind=EventKind.CREATED, to_status=Status.DITERIMA))
+    ran = _polls(engine, config(), datetime(2026, 12, 14, 9, tzinfo=WIB),
+                 datetime(2026, 12, 14, 9, tzinfo=WIB))
+    rows = _mails(engine)
+    kinds = [r.kind for r in rows]
+    assert kinds.count(OutboxKind.ESCALATION) == len(fixture)
+    assert kinds.count(OutboxKind.DIGEST) == 3  # verifier, officer, head
+    assert len(ran) == len(fixture) + 3
+    outputs = [(f"{r.kind} to {r.recipient} #{n}", mail_text(r.raw)) for n, r in enumerate(rows)]
+    examined, leaks = all_leaks(Secrets(fixture), outputs)
+    assert examined == len(rows)
+    assert leaks == []
+    for item in fixture:
+        assert all(item.person.email not in text.lower() for _, text in outputs)
