@@ -148,7 +148,10 @@ class PromiseConfig(Section):
 
     def check(self, working_days: int) -> None:
         """The rules of core/promise.py `targets_from` (config sits below core): a known
-        priority word, 1 to the promise's working days; ValueError names the word at fault."""
+        priority word, 1 to the promise's working days; ValueError names the word at fault.
+        The default targets are not checked: a promise shorter than them shortens them."""
+        if "targets" not in self.model_fields_set:
+            return
         for word, days in self.targets.items():
             if word.strip().lower() not in {p.value for p in Priority}:
                 allowed = ", ".join(p.value for p in Priority)

@@ -52,7 +52,10 @@ def rules_for(cfg: Config) -> ClockRules:
 
 
 def targets_for(cfg: Config) -> Targets:
-    return targets_from(cfg.calendar.working_days, cfg.promise.targets)
+    """The configured targets; a default target longer than a short promise is the promise."""
+    promise_days = cfg.calendar.working_days
+    return targets_from(promise_days, {word: min(days, promise_days)
+                                       for word, days in cfg.promise.targets.items()})
 
 
 def timeline_of(ticket: Ticket, events: Iterable[TicketEvent], calendar: WorkCalendar) -> Timeline:
