@@ -16,6 +16,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Protocol
 
 from mailflow.compose.mime import Composer
 from mailflow.compose.render import Renderer
@@ -41,6 +42,7 @@ from mailflow.runners.schedule import NothingDue
 from mailflow.store.clock_queries import open_tickets_with_events, tickets_with_reporters
 from mailflow.store.db import Engine, Session
 from mailflow.store.models import OutboxMessage, Ticket, TicketEvent
+from mailflow.vocabulary import Priority
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +60,29 @@ def targets_for(cfg: Config) -> Targets:
                                        for word, days in cfg.promise.targets.items()})
 
 
-def timeline_of(ticket: Ticket, events: Iterable[TicketEvent], calendar: WorkCalendar) -> Timeline:
+class Clocked(Protocol):
+    """What the clock needs of a ticket (a row, or the clock's own read of it)."""
+
+    @property
+    def number(self) -> str: ...
+    @property
+    def priority(self) -> Priority: ...
+    @property
+    def received_at(self) -> datetime: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def event_facts(events: Iterable[TicketEvent]) -> list[EventFact]:
+    return [EventFact(e.kind, e.at, e.actor, e.to_status) for e in events]
+
+
+def timeline_of(ticket: Clocked, events: Iterable[EventFact], calendar: WorkCalendar) -> Timeline:
     """A ticket's timeline from its audit trail. The clock starts at receipt, or when mailflow
     recorded a complaint taken too late to keep the date from receipt (core/first_start.py:
     that is the date the reporter was told)."""
     start = promise(ticket.received_at, ticket.created_at, calendar).recorded or ticket.received_at
-    facts = [EventFact(e.kind, e.at, e.actor, e.to_status) for e in events]
-    return timeline_from_events(ticket.number, start, ticket.priority, facts)
+    return timeline_from_events(ticket.number, start, ticket.priority, events)
 
 
 class ClockJob:
@@ -97,8 +115,7 @@ class ClockJob:
             return []
         with Session(self.engine) as session:
             rows = open_tickets_with_events(session)
-        watched = [Watched(timeline_of(row.ticket, row.events, self.calendar), row.ticket.assignee)
-                   for row in rows]
+        watched = [Watched(timeline_of(row, row.events, self.calendar), row.assignee) for row in rows]
         plan = plan_clock(watched, self.cfg.staff, self.calendar, self.targets, self.rules, now)
         if not self.cfg.digest.enabled:
             plan = replace(plan, digests=())

@@ -35,7 +35,7 @@ from mailflow.core.sender_auth import Claim, DkimCheck, Proof, authenticate, sig
 from mailflow.core.tickets import EventPlan, TicketFacts, format_number
 from mailflow.core.workdays import WorkCalendar
 from mailflow.errors import MailflowError
-from mailflow.runners.clock import timeline_of
+from mailflow.runners.clock import event_facts, timeline_of
 from mailflow.runners.mail_gate import MailGate
 from mailflow.store import queries
 from mailflow.store.db import Session
@@ -150,7 +150,8 @@ class Handlers:
         while it waited, core/promise.py); None when it is not waiting."""
         if ticket.status is not Status.PERLU_DATA:
             return None
-        timeline = timeline_of(ticket, queries.events_of(session, ticket.id), self.calendar)
+        events = event_facts(queries.events_of(session, ticket.id))
+        timeline = timeline_of(ticket, events, self.calendar)
         return due_on_resuming(timeline, self.calendar, self.calendar.working_days, self.clock())
 
     def _prove(self, session: Session, msg: ParsedMessage, raw: bytes, claim: Claim) -> Proof:
