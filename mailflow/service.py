@@ -71,7 +71,7 @@ class Service:
         self.intake = Intake(cfg, self.engine, handlers, files, clock, stop_requested)
         self.outbox = Outbox(self.engine, sender or SmtpSender(cfg.smtp), cfg.outbox,
                              stop_requested)
-        self.schedule = Schedule(self.engine, jobs)
+        self.schedule = Schedule(self.engine, jobs, stop_requested)
 
     def poll_once(self) -> PollResult:
         """Intake, the jobs that fell due, then the outbox: an unreachable IMAP server never holds

@@ -228,3 +228,21 @@ def test_no_identity_of_the_fixture_in_digests_and_escalations(tmp_path: Path) -
     assert leaks == []
     for item in fixture:
         assert all(item.person.email not in text.lower() for _, text in outputs)
+
+
+def test_a_stop_ends_the_pass_between_runs_and_the_next_start_finishes_it(
+        tmp_path: Path) -> None:
+    engine = _setup(tmp_path)
+    cfg = config()
+    asked: list[int] = []
+
+    def stop_after_two() -> bool:
+        asked.append(1)
+        return len(asked) > 2
+
+    morning = datetime(2027, 1, 6, 9, tzinfo=WIB)
+    stopped = Schedule(engine, [ClockJob(cfg)], stop_after_two).run_due(morning).ran
+    assert len(stopped) == 2
+    rest = Schedule(engine, [ClockJob(cfg)]).run_due(morning).ran
+    assert rest and not set(rest) & set(stopped)
+    assert len(_mails(engine)) >= len(stopped) + len(rest)
