@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from mailflow.config import Config
+from mailflow.core.commands import command_lines
 from mailflow.core.notices import Outgoing, signature
 from mailflow.core.promise import workdays_between
 from mailflow.core.reminders import Digest, DigestLine, Escalation, Redacted, Reminder
@@ -38,8 +39,10 @@ def _reply_to(cfg: Config, address: str, number: str) -> str:
 
 
 def _common(cfg: Config, address: str) -> dict[str, Any]:
+    member = cfg.staff_member(address)
     return {"greeting": _greeting(cfg, address), "village": cfg.village.name,
-            "signature": signature(cfg), "working_days": cfg.calendar.working_days}
+            "signature": signature(cfg), "working_days": cfg.calendar.working_days,
+            "commands": command_lines(member.roles) if member is not None else []}
 
 
 def _officer(cfg: Config, address: str | None) -> str:

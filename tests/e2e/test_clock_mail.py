@@ -149,6 +149,25 @@ def test_reminder_escalation_and_digests_reach_staff_once(mail_world: Any, tmp_p
     _poll(cfg, _at(2026, 8, 26, 12))
     assert {user: len(mail_world.messages(user)) for user in staff} == sent
 
+    # The head answers by replying to the escalation: from the next day the ticket is
+    # answered, so it leaves the head's digest and reads "sudah ditanggapi" in Kasi's.
+    assert "#status diverifikasi | diproses | selesai | perlu_data | ditolak" in _text(escalation)
+    mail_world.deliver(INBOX, staff_reply(KADES, escalation,
+                                          "#status diverifikasi\nPetugas kami datang besok pagi."))
+    _poll(cfg, _at(2026, 8, 26, 13))
+    assert tickets(cfg)[0].status == "diverifikasi"
+    _poll(cfg, _at(2026, 8, 27, 9))
+    assert not [m for m in _clock_mail(mail_world, KADES) if "27 Agustus" in str(m["Subject"])]
+    [kasi_next] = [m for m in _clock_mail(mail_world, KASI)
+                   if str(m["Subject"]).startswith("Daftar pengaduan terbuka Kamis, 27 Agustus")]
+    # ... and the darurat ticket, unanswered, is due today: its reminder goes to Kasi.
+    [due_today] = [m for m in _clock_mail(mail_world, KASI) if "Pengingat" in str(m["Subject"])
+                   and third.number in str(m["Subject"])]
+    assert "hari ini (Kamis, 27 Agustus 2026)" in str(due_today["Subject"])
+    assert f"{first.number}\n   Prioritas   : Sedang\n   Status      : Sudah diverifikasi " \
+           "(sudah ditanggapi)" in _text(kasi_next)
+    assert "TERLAMBAT" not in _text(kasi_next)
+
     everything = [m for user in staff for m in _clock_mail(mail_world, user)]
     assert len(everything) >= 8
     for msg in everything:
