@@ -24,7 +24,15 @@ from pydantic import (
     model_validator,
 )
 
-from mailflow.config_parts import DigestConfig, MailAuth, MetricsConfig, PromiseConfig, RemindersConfig
+from mailflow.config_parts import (
+    DigestConfig,
+    LimitsConfig,
+    MailAuth,
+    MetricsConfig,
+    PromiseConfig,
+    RemindersConfig,
+    RetryConfig,
+)
 from mailflow.errors import ConfigError
 from mailflow.vocabulary import IDENTITY_ROLES, Role
 
@@ -164,6 +172,12 @@ class IntakeConfig(_Section):
     # Mail already in the mailbox at the first start is not taken unless it arrived on or
     # after this day (README "First start and old mail"); a TOML or quoted ISO date.
     take_since: Annotated[date, Field(strict=False)] | None = None
+    # IMAP IDLE (RFC 2177) where the server offers it: new mail starts a pass at once. The
+    # IDLE is re-issued every idle_renew_seconds (servers drop one after 30 minutes).
+    idle: bool = True
+    idle_renew_seconds: Annotated[float, Field(gt=0, le=29 * 60)] = 600.0
+    # `mailflow poll --once` waits this long for a pass of the service to end, then exits 75.
+    lock_wait_seconds: Annotated[float, Field(ge=0)] = 30.0
 
 
 class CalendarConfig(_Section):
@@ -195,37 +209,8 @@ class OutboxConfig(_Section):
     # On each working day, at the first poll at or after this local hour, [commands]
     # admin_address gets one note listing the parked mail, if there is any.
     parked_note_hour: Annotated[int, Field(ge=0, le=23)] = 8
-
-
-class LimitsConfig(_Section):
-    """How much mail mailflow sends to one address, and how often it repeats an alert.
-
-    The defences against mail storms (issue 7, item 11): a flood of complaints from one
-    address, a robot answering every acknowledgement, or forged commands by the dozen must
-    not turn mailflow into a mail cannon. Tickets are always made; only mail is held back.
-    """
-
-    # Mail to one resident address (acknowledgements, status updates, answers), counted over
-    # the last hour and the last 24 hours.
-    resident_per_hour: Annotated[int, Field(ge=1)] = 5
-    resident_per_day: Annotated[int, Field(ge=1)] = 20
-    # Mail to one staff address (notifications, replies forwarded, refusals): higher, since
-    # staff work through many tickets a day, but finite, so a flood cannot bury their inbox.
-    staff_per_hour: Annotated[int, Field(ge=1)] = 30
-    staff_per_day: Annotated[int, Field(ge=1)] = 200
-    # Security alerts to [commands] admin_address and explanations to a staff member whose
-    # address was used in a forged command: at most one per recipient per this many minutes.
-    alert_window_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] = 60
-    # The same sender, subject and text again within this many hours is one complaint: the
-    # repeat gets no ticket and no acknowledgement (what stops an auto-responder loop).
-    repeat_window_hours: Annotated[int, Field(ge=1, le=24 * 365)] = 24
-
-    @model_validator(mode="after")
-    def _check(self) -> LimitsConfig:
-        for who in ("resident", "staff"):
-            if getattr(self, f"{who}_per_day") < getattr(self, f"{who}_per_hour"):
-                raise ValueError(f"{who}_per_day must be at least {who}_per_hour")
-        return self
+    # One pass sends what is due for at most this long; the rest goes in the next pass.
+    pass_seconds: Annotated[float, Field(gt=0)] = 30.0
 
 
 class StaffMember(_Section):
@@ -299,6 +284,7 @@ class Config(_Section):
     tickets: TicketsConfig = TicketsConfig()
     outbox: OutboxConfig = OutboxConfig()
     limits: LimitsConfig = LimitsConfig()
+    retry: RetryConfig = RetryConfig()
     staff: Annotated[list[StaffMember], Field(min_length=1)]
     commands: CommandsConfig = CommandsConfig()
     metrics: MetricsConfig = MetricsConfig()

@@ -2,7 +2,8 @@
 
 Kept apart so config.py stays within the size limit: how mailflow logs in to a mail server
 (a password, or an OAuth 2.0 access token over XOAUTH2, as Gmail and Microsoft 365 require),
-the `[metrics]` section, and the clock's `[promise]`, `[reminders]` and `[digest]`.
+the `[metrics]`, `[retry]` and `[limits]` sections, and the clock's `[promise]`,
+`[reminders]` and `[digest]`.
 """
 
 from __future__ import annotations
@@ -134,6 +135,50 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+class RetryConfig(Section):
+    """How the daemon tries again after a refused login or an unreachable IMAP server."""
+
+    # After the 1st, 2nd, ... refused login, wait this long; the last value repeats.
+    login_waits_seconds: Annotated[list[Annotated[float, Field(gt=0)]], Field(min_length=1)] = [
+        60.0, 300.0, 900.0, 3600.0]
+    # And never more login attempts than this in any hour, whatever the waits say.
+    login_attempts_per_hour: Annotated[int, Field(ge=1)] = 4
+    # An unreachable server: the first wait, doubling up to the maximum, with jitter.
+    reconnect_first_seconds: Annotated[float, Field(gt=0)] = 5.0
+    reconnect_max_seconds: Annotated[float, Field(gt=0)] = 300.0
+
+
+class LimitsConfig(Section):
+    """How much mail mailflow sends to one address, and how often it repeats an alert.
+
+    The defences against mail storms (issue 7, item 11): a flood of complaints from one
+    address, a robot answering every acknowledgement, or forged commands by the dozen must
+    not turn mailflow into a mail cannon. Tickets are always made; only mail is held back.
+    """
+
+    # Mail to one resident address (acknowledgements, status updates, answers), counted over
+    # the last hour and the last 24 hours.
+    resident_per_hour: Annotated[int, Field(ge=1)] = 5
+    resident_per_day: Annotated[int, Field(ge=1)] = 20
+    # Mail to one staff address (notifications, replies forwarded, refusals): higher, since
+    # staff work through many tickets a day, but finite, so a flood cannot bury their inbox.
+    staff_per_hour: Annotated[int, Field(ge=1)] = 30
+    staff_per_day: Annotated[int, Field(ge=1)] = 200
+    # Security alerts to [commands] admin_address and explanations to a staff member whose
+    # address was used in a forged command: at most one per recipient per this many minutes.
+    alert_window_minutes: Annotated[int, Field(ge=1, le=7 * 24 * 60)] = 60
+    # The same sender, subject and text again within this many hours is one complaint: the
+    # repeat gets no ticket and no acknowledgement (what stops an auto-responder loop).
+    repeat_window_hours: Annotated[int, Field(ge=1, le=24 * 365)] = 24
+
+    @model_validator(mode="after")
+    def _check(self) -> LimitsConfig:
+        for who in ("resident", "staff"):
+            if getattr(self, f"{who}_per_day") < getattr(self, f"{who}_per_hour"):
+                raise ValueError(f"{who}_per_day must be at least {who}_per_hour")
+        return self
 
 
 class PromiseConfig(Section):

@@ -7,7 +7,8 @@
     ├── TransientError         worth retrying later; nothing is the message's fault
     │   ├── ImapUnavailable    the IMAP server cannot be reached or refused the session
     │   ├── SmtpUnavailable    the SMTP server cannot be reached
-    │   └── StorageUnavailable the disk or the database cannot be written (full, read-only)
+    │   ├── StorageUnavailable the disk or the database cannot be written (full, read-only)
+    │   └── MailboxBusy        another mailflow process is serving the mailbox: exit 75
     └── (anything else)        a bug or a bad message: the crash barrier quarantines the message
 
 The runners rely on the tree: a message is quarantined only for its own fault, never because
@@ -45,3 +46,8 @@ class SmtpUnavailable(TransientError):
 
 class StorageUnavailable(TransientError):
     """The storage directory or the database could not be written (disk full, permissions)."""
+
+
+class MailboxBusy(TransientError):
+    """Another process is serving the mailbox (holds its lock, or wrote the same rows at the
+    same moment); nothing failed, try again later."""

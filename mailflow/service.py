@@ -22,13 +22,22 @@ from mailflow.config import Config
 from mailflow.core.notices import signature
 from mailflow.core.sender_auth import DkimCheck
 from mailflow.core.workdays import calendar_for
-from mailflow.errors import ImapUnavailable, LoginRefused, StorageUnavailable, TransientError
+from mailflow.errors import (
+    ImapUnavailable,
+    LoginRefused,
+    MailboxBusy,
+    StorageUnavailable,
+    TransientError,
+)
 from mailflow.runners.handlers import Handlers
-from mailflow.runners.intake import Intake, IntakeStats
+from mailflow.runners.intake import Intake
+from mailflow.runners.intake_stats import IntakeStats
+from mailflow.runners.login_alerts import LoginAlerts
 from mailflow.runners.outbox import Outbox, OutboxStats
 from mailflow.runners.schedule import Job, Schedule, ScheduleStats
 from mailflow.store.db import Engine, make_engine
 from mailflow.store.files import FileStore, private_directories
+from mailflow.store.lock import MailboxLock
 from mailflow.store.migrate import prepare
 
 log = logging.getLogger(__name__)
@@ -42,6 +51,9 @@ class PollResult:
     storage_error: str | None = None
     login_error: str | None = None
     jobs: ScheduleStats = field(default_factory=ScheduleStats)
+    # Which login was refused (login_error says either); the daemon paces each server apart.
+    imap_refused: str | None = None
+    smtp_refused: str | None = None
 
 
 class Service:
@@ -49,11 +61,15 @@ class Service:
                  sender: Sender | None = None, engine: Engine | None = None,
                  dkim: DkimCheck | None = None, dns_txt: DnsTxt | None = None,
                  jobs: Sequence[Job] = (),
-                 stop_requested: Callable[[], bool] = lambda: False) -> None:
+                 stop_requested: Callable[[], bool] = lambda: False,
+                 log_outages: bool = True) -> None:
         """`dns_txt` replaces DNS for DKIM key lookups (tests serve their own keys); `jobs` are
         the clock-driven jobs run once per poll (runners/schedule.py); `stop_requested` is
-        asked between messages, and True ends the poll there (the daemon's SIGTERM)."""
+        asked between messages, and True ends the poll there (the daemon's SIGTERM);
+        `log_outages` False leaves the lines about refused logins and unreachable servers to
+        the caller (the daemon logs one per change of state, not one per pass)."""
         self.cfg = cfg
+        self.log_outages = log_outages
         self.clock = clock
         try:
             private_directories(cfg.storage_dir)
@@ -72,31 +88,81 @@ class Service:
         self.outbox = Outbox(self.engine, sender or SmtpSender(cfg.smtp), cfg.outbox,
                              stop_requested)
         self.schedule = Schedule(self.engine, jobs, stop_requested)
+        self.alerts = LoginAlerts(cfg, self.engine, composer)
 
-    def poll_once(self) -> PollResult:
+    def poll_once(self, *, intake: bool = True, outbox: bool = True,
+                  wait: float | None = None) -> PollResult:
         """Intake, the jobs that fell due, then the outbox: an unreachable IMAP server never holds
-        back mail to send, and what the jobs queue goes out in the same poll."""
-        result = PollResult(None, OutboxStats())
+        back mail to send, and what the jobs queue goes out in the same poll. `intake` and
+        `outbox` False leave that part out (the daemon, while a login is refused).
+
+        The whole pass holds the mailbox's lock (store/lock.py): another process serving the
+        same mailbox is waited for up to `wait` seconds ([intake] lock_wait_seconds by
+        default), then this raises MailboxBusy, naming it."""
+        lock = MailboxLock(self.cfg.storage_dir, self.source_key)
+        if not lock.acquire(self.cfg.intake.lock_wait_seconds if wait is None else wait):
+            holder = lock.holder()
+            raise MailboxBusy(f"another mailflow process{f' (pid {holder})' if holder else ''} "
+                              f"is serving the mailbox {self.source_key}; try again later, or "
+                              "stop it (systemctl stop mailflow)")
         try:
-            result.intake = self.intake.run(self.source)
-        except LoginRefused as exc:
-            result.login_error = str(exc)
-            log.error("imap login refused, intake stopped until the password is fixed: %s", exc)
-        except ImapUnavailable as exc:
-            result.imap_error = str(exc)
-            log.warning("imap unavailable, will retry next poll: %s", exc)
-        except StorageUnavailable as exc:
-            result.storage_error = str(exc)
-            log.error("storage unavailable, intake paused until the next poll: %s", exc)
-        except TransientError as exc:
-            result.imap_error = str(exc)
-            log.warning("intake interrupted, will retry next poll: %s", exc)
+            return self._pass(intake=intake, outbox=outbox)
+        finally:
+            lock.release()
+
+    @property
+    def source_key(self) -> str:
+        imap = self.cfg.imap
+        return f"{imap.username}@{imap.host}/{imap.folder}"
+
+    def _pass(self, *, intake: bool, outbox: bool) -> PollResult:
+        result = PollResult(None, OutboxStats())
+        if intake:
+            self._intake(result)
         if self.stop_requested():
             return result  # what intake queued goes out at the next start
         result.jobs = self.schedule.run_due(self.clock())
+        if outbox:
+            self._outbox(result)
+        return result
+
+    def _say(self, level: int, message: str, *args: object) -> None:
+        log.log(level if self.log_outages else logging.DEBUG, message, *args)
+
+    def _intake(self, result: PollResult) -> None:
+        try:
+            result.intake = self.intake.run(self.source)
+        except LoginRefused as exc:
+            result.login_error = result.imap_refused = str(exc)
+            self._say(logging.ERROR, "imap login refused, intake stopped until the password is "
+                      "fixed: %s", exc)
+            self.alerts.refused("imap", self.clock())
+            return
+        except ImapUnavailable as exc:
+            result.imap_error = str(exc)
+            self._say(logging.WARNING, "imap unavailable, intake skipped this pass (the next "
+                      "one retries): %s", exc)
+        except StorageUnavailable as exc:
+            result.storage_error = str(exc)
+            log.error("storage unavailable, intake paused until the next poll: %s", exc)
+        except MailboxBusy as exc:
+            log.info("intake pass ended early, the next one goes on: %s", exc)
+        except TransientError as exc:
+            result.imap_error = str(exc)
+            self._say(logging.WARNING, "intake interrupted (the next pass retries): %s", exc)
+        else:
+            self.alerts.works("imap", self.clock())
+
+    def _outbox(self, result: PollResult) -> None:
         try:
             result.outbox = self.outbox.send_pass(self.clock())
         except LoginRefused as exc:
             result.login_error = result.login_error or str(exc)
-            log.error("smtp login refused, mail waits until the password is fixed: %s", exc)
-        return result
+            result.smtp_refused = str(exc)
+            self._say(logging.ERROR, "smtp login refused, mail waits until the password is "
+                      "fixed: %s", exc)
+            self.alerts.refused("smtp", self.clock())
+            return
+        stats = result.outbox
+        if stats.sent or stats.deferred or stats.parked:  # the server took the login
+            self.alerts.works("smtp", self.clock())

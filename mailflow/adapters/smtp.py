@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -50,7 +50,7 @@ _T = TypeVar("_T")
 class Sender(Protocol):
     """Delivers letters and reports each outcome as soon as it is known."""
 
-    def deliver(self, batch: Sequence[Letter], report: Report) -> None: ...
+    def deliver(self, batch: Iterable[Letter], report: Report) -> None: ...
 
 
 def classify_smtp_error(exc: Exception) -> Outcome:
@@ -104,7 +104,7 @@ class SmtpSender:
         self.cfg = cfg
         self._tokens = TokenSource(cfg, "smtp", SmtpUnavailable)
 
-    def deliver(self, batch: Sequence[Letter], report: Report) -> None:
+    def deliver(self, batch: Iterable[Letter], report: Report) -> None:
         self._run(self._deliver(batch, report))
 
     def probe(self) -> str:
@@ -162,7 +162,7 @@ class SmtpSender:
         elif self.cfg.username:
             await client.login(self.cfg.username, self.cfg.secret() or "")
 
-    async def _deliver(self, batch: Sequence[Letter], report: Report) -> None:
+    async def _deliver(self, batch: Iterable[Letter], report: Report) -> None:
         client = await self._open()
         reconnects = 0
         try:

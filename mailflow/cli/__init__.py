@@ -8,9 +8,10 @@ that adds its parsers and sets `handler` on them.
 Exit statuses follow sysexits(3) so scripts and systemd can tell failures apart:
 0 ok, 2 bad arguments, 65 bad input data, 66 no such ticket, 69 a mail server was
 unavailable, 70 internal error, 74 the disk or the database could not be written,
-77 a view of identity refused, 78 bad configuration (or a database schema that needs
-`mailflow db upgrade`). The subcommand modules take the same numbers from `os`
-(os.EX_NOINPUT and so on), so they need nothing from here.
+75 another mailflow process is serving the mailbox (try again), 77 a view of identity
+refused, 78 bad configuration (or a database schema that needs `mailflow db upgrade`).
+The subcommand modules take the same numbers from `os` (os.EX_NOINPUT and so on), so they
+need nothing from here.
 """
 
 from __future__ import annotations
@@ -25,7 +26,13 @@ from typing import Any
 
 from mailflow.cli import admin, backlog, db, outbox, tickets, trace
 from mailflow.config import DEFAULT_CONFIG_PATH, ENV_CONFIG
-from mailflow.errors import ConfigError, MailflowError, StorageUnavailable, TransientError
+from mailflow.errors import (
+    ConfigError,
+    MailboxBusy,
+    MailflowError,
+    StorageUnavailable,
+    TransientError,
+)
 
 EX_OK, EX_USAGE, EX_DATAERR, EX_NOINPUT = os.EX_OK, 2, os.EX_DATAERR, os.EX_NOINPUT
 EX_UNAVAILABLE, EX_SOFTWARE, EX_CONFIG = os.EX_UNAVAILABLE, os.EX_SOFTWARE, os.EX_CONFIG
@@ -140,6 +147,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StorageUnavailable as exc:
         report_failure(f"mailflow: storage error: {exc}")
         return os.EX_IOERR
+    except MailboxBusy as exc:
+        print(f"mailflow: {exc}", file=sys.stderr)
+        return os.EX_TEMPFAIL  # 75: nothing failed, the service is serving the mailbox
     except TransientError as exc:
         report_failure(f"mailflow: {exc}")
         return EX_UNAVAILABLE

@@ -22,9 +22,11 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
     run = add("run", "run the daemon: check the configuration (exit 78 if it is wrong), then poll "
               "the inbox and send the outbox until SIGTERM; SIGHUP reloads the configuration")
     run.set_defaults(handler=cmd_run)
-    poll = add("poll", "one intake pass and one outbox pass")
-    poll.add_argument("--once", action="store_true", required=True,
-                      help="required: run a single pass and exit")
+    poll = add("poll", "one intake pass and one outbox pass, then exit (for cron or a test; "
+               "the service is `mailflow run`)")
+    # `poll` alone already means one pass; --once stays because scripts and the docs use it.
+    poll.add_argument("--once", action="store_true",
+                      help="run a single pass and exit (the default; accepted for scripts)")
     poll.set_defaults(handler=cmd_poll)
     check = add("check", "try everything the service needs (configuration, secrets, storage, "
                 "database schema, IMAP and SMTP logins), one line per check")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -34,7 +33,7 @@ from mailflow.core.intake_rules import (
     route,
 )
 from mailflow.core.parse import ParsedMessage, parse_message
-from mailflow.errors import StorageUnavailable, TransientError
+from mailflow.errors import MailboxBusy, StorageUnavailable, TransientError
 from mailflow.runners.first_start import (
     backlog_due,
     backlog_uids,
@@ -44,9 +43,10 @@ from mailflow.runners.first_start import (
     record_before_start,
 )
 from mailflow.runners.handlers import Handlers
+from mailflow.runners.intake_stats import IntakeStats
 from mailflow.runners.tracing import Tracer
 from mailflow.store import queries, trace
-from mailflow.store.db import Engine, Session, storage_failure, transaction
+from mailflow.store.db import Engine, IntegrityError, Session, storage_failure, transaction
 from mailflow.store.files import FileStore
 from mailflow.store.models import IntakeRecord, Quarantine, Ticket
 from mailflow.vocabulary import IntakeOutcome
@@ -59,21 +59,6 @@ _SMALL_ENOUGH = 5 * 1024 * 1024
 
 class UnreadableMessage(Exception):
     """A message whose full reading contradicts its header block; the barrier quarantines it."""
-
-
-@dataclass
-class IntakeStats:
-    examined: int = 0
-    skipped: int = 0
-    tickets: int = 0
-    replies: int = 0
-    ignored: int = 0
-    duplicates: int = 0
-    quarantined: int = 0
-    already_done: int = 0
-    before_start: int = 0  # in the mailbox before the first start: not taken
-    before_start_recorded: int = 0  # of those, with a complaint subject: recorded as such
-    ticket_numbers: list[str] = field(default_factory=list)
 
 
 class Intake:
@@ -228,6 +213,11 @@ class Intake:
         except TransientError:
             raise
         except Exception as exc:
+            if isinstance(exc, IntegrityError):
+                # Another process wrote the same row at the same moment: not the message's
+                # fault. The pass ends; the next one finds what the other process did.
+                raise MailboxBusy(f"another process took uid {header.uid} at the same "
+                                  "moment") from exc
             if storage_failure(exc):
                 # The database is locked, full or read-only: nothing is the message's fault.
                 raise StorageUnavailable(f"database: {exc}") from exc
@@ -292,7 +282,7 @@ class Intake:
                 ticket_id=ticket.id if ticket else None, created_at=self.clock(),
                 **self.tracer.fields(header, msg)))
             queries.set_last_uid(session, imap.mailbox_key, header.uid)
-        _count(stats, outcome, ticket)
+        stats.count(outcome, ticket.number if ticket is not None else None)
 
     def _handle(self, session: Session, decision: Decision, msg: ParsedMessage,
                 header: FetchedHeader, raw: bytes, key: str
@@ -385,15 +375,3 @@ class Intake:
         # The reason may quote an exception that quotes the message (a name, a NIK): the log
         # gets only what precedes its first ":" (the exception's type); the row keeps it all.
         log.error("quarantined uid=%d reason=%s", header.uid, reason.split(":", 1)[0][:300])
-
-
-def _count(stats: IntakeStats, outcome: IntakeOutcome, ticket: Ticket | None) -> None:
-    if outcome is IntakeOutcome.TICKET and ticket is not None:
-        stats.tickets += 1
-        stats.ticket_numbers.append(ticket.number)
-    elif outcome in (IntakeOutcome.STAFF, IntakeOutcome.REPLY):
-        stats.replies += 1
-    elif outcome is IntakeOutcome.DUPLICATE:
-        stats.duplicates += 1
-    else:
-        stats.ignored += 1

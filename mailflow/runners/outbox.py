@@ -10,7 +10,8 @@ parked with its error for the administrator (`mailflow outbox --retry` puts it b
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,8 +25,8 @@ from mailflow.vocabulary import OutboxState
 
 log = logging.getLogger(__name__)
 
-# At most this many messages per pass, so one pass has a bounded length.
-PASS_LIMIT = 200
+# Due rows are read this many at a time while the pass goes on (memory stays bounded).
+PAGE = 200
 
 
 def retry_delay(attempts: int, first: float, ceiling: float) -> timedelta:
@@ -39,10 +40,35 @@ class OutboxStats:
     deferred: int = 0
     parked: int = 0
     smtp_unavailable: bool = False
+    out_of_time: bool = False  # the pass used its time; more may be due
 
 
 class _Stopped(Exception):
-    """Raised out of the sender's loop when a stop is requested between two messages."""
+    """Raised out of the sender's loop when a stop is requested between two messages, or the
+    pass has used its time."""
+
+
+class _Due:
+    """The due letters of one pass, read a page at a time, oldest first, each at most once
+    (a row deferred during the pass is due later, so it is not read again)."""
+
+    def __init__(self, outbox: Outbox, now: datetime) -> None:
+        self._outbox, self._now = outbox, now
+        self.first = self._page(0)
+        self.taken = 0
+
+    def _page(self, after_id: int) -> list[Letter]:
+        with Session(self._outbox.engine, expire_on_commit=False) as session:
+            rows = queries.due_outbox(session, self._now, PAGE, after_id=after_id)
+        return [Letter(row.id, row.recipient, row.raw) for row in rows if row.id is not None]
+
+    def __iter__(self) -> Iterator[Letter]:
+        page = self.first
+        while page:
+            for letter in page:
+                self.taken += 1
+                yield letter
+            page = self._page(page[-1].id) if len(page) == PAGE else []
 
 
 class Outbox:
@@ -50,37 +76,43 @@ class Outbox:
                  stop_requested: Callable[[], bool] = lambda: False) -> None:
         """`stop_requested` is asked after each message: True ends the pass there (SIGTERM)."""
         self.stop_requested = stop_requested
+        self.monotonic = time.monotonic  # the pass's time budget; tests may replace it
         self.engine = engine
         self.sender = sender
         self.policy = policy
 
-    def due(self, now: datetime, limit: int = PASS_LIMIT) -> list[OutboxMessage]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            return queries.due_outbox(session, now, limit)
+    def next_due(self) -> datetime | None:
+        """When the earliest pending message falls due (the daemon wakes for it)."""
+        with Session(self.engine) as session:
+            return queries.next_outbox_due(session)
 
     def send_pass(self, now: datetime) -> OutboxStats:
+        """Send what is due, over one connection, for at most [outbox] pass_seconds; what is
+        left stays due, and the daemon runs the next pass at once."""
         stats = OutboxStats()
-        batch = [Letter(item.id, item.recipient, item.raw) for item in self.due(now)
-                 if item.id is not None]
-        if not batch:
+        due = _Due(self, now)
+        if not due.first:
             return stats
+        deadline = self.monotonic() + self.policy.pass_seconds
 
         def report(message_id: int, outcome: Outcome) -> None:
             self._record(message_id, outcome, now, stats)
             if self.stop_requested():
-                raise _Stopped
+                raise _Stopped("stop requested")
+            if self.monotonic() >= deadline:
+                raise _Stopped("time is up")
 
         try:
-            self.sender.deliver(batch, report)
-        except _Stopped:
-            log.info("outbox pass stopped, %d message(s) wait for the next start",
-                     len(batch) - stats.sent - stats.deferred - stats.parked)
+            self.sender.deliver(due, report)
+        except _Stopped as why:
+            stats.out_of_time = str(why) == "time is up"
+            log.info("outbox pass ended (%s) after %d message(s); the rest waits for the next "
+                     "pass", why, due.taken)
         except SmtpUnavailable as exc:
             # The server is unreachable: nothing is the message's fault, so no attempt is
             # counted and nothing is parked; the next pass tries again.
             stats.smtp_unavailable = True
-            waiting = len(batch) - stats.sent - stats.deferred - stats.parked
-            log.warning("smtp unavailable, %d message(s) wait: %s", waiting, exc)
+            log.warning("smtp unavailable, mail waits: %s", exc)
         return stats
 
     def _record(self, message_id: int, outcome: Outcome, now: datetime, stats: OutboxStats) -> None:

@@ -182,11 +182,13 @@ def set_last_uid(session: Session, mailbox: str, uid: int) -> None:
         state.last_uid = uid
 
 
-def due_outbox(session: Session, now: datetime, limit: int) -> list[OutboxMessage]:
-    """Pending messages whose time has come, oldest first."""
+def due_outbox(session: Session, now: datetime, limit: int,
+               after_id: int = 0) -> list[OutboxMessage]:
+    """Pending messages whose time has come, oldest first (after `after_id`: the next page)."""
     query = (
         select(OutboxMessage)
-        .where(OutboxMessage.state == OutboxState.PENDING, col(OutboxMessage.next_attempt_at) <= now)
+        .where(OutboxMessage.state == OutboxState.PENDING, col(OutboxMessage.next_attempt_at) <= now,
+               col(OutboxMessage.id) > after_id)
         .order_by(col(OutboxMessage.id))
         .limit(limit)
     )
@@ -368,3 +370,22 @@ def events_of(session: Session, ticket_id: int | None) -> Sequence[TicketEvent]:
     query = (select(TicketEvent).where(TicketEvent.ticket_id == ticket_id)
              .order_by(col(TicketEvent.at), col(TicketEvent.id)))
     return session.exec(query).all()
+
+
+def rename_job_run(session: Session, job: str, run_key: str, new_key: str) -> bool:
+    """Give a run another key (closing an open episode, see runners/login_alerts.py); False
+    when there is no run under `run_key`."""
+    row = session.exec(select(JobRun).where(JobRun.job == job, JobRun.run_key == run_key)).first()
+    if row is None:
+        return False
+    row.run_key = new_key
+    session.add(row)
+    return True
+
+
+def next_outbox_due(session: Session) -> datetime | None:
+    """When the earliest pending message falls due (None: nothing pending)."""
+    query = (select(OutboxMessage.next_attempt_at)
+             .where(OutboxMessage.state == OutboxState.PENDING)
+             .order_by(col(OutboxMessage.next_attempt_at)).limit(1))
+    return session.exec(query).first()

@@ -84,6 +84,15 @@ def test_unknown_command_is_a_usage_error() -> None:
 
 
 @pytest.mark.e2e
+def test_poll_without_once_is_one_pass(mail_world: Any, tmp_path: Path) -> None:
+    path = write_config(config_for(mail_world, tmp_path), tmp_path / "config.toml")
+    mail_world.deliver(INBOX, complaint())
+    poll = mailflow("--config", str(path), "poll")
+    assert poll.returncode == 0, poll.stderr
+    assert len(json.loads(mailflow("--config", str(path), "tickets", "--json").stdout)) == 1
+
+
+@pytest.mark.e2e
 def test_poll_tickets_and_show(mail_world: Any, tmp_path: Path) -> None:
     cfg = config_for(mail_world, tmp_path)
     path = write_config(cfg, tmp_path / "config.toml")

@@ -1,0 +1,34 @@
+"""What one intake pass did, counted: the daemon's STATUS, `poll --once` and the metrics read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mailflow.vocabulary import IntakeOutcome
+
+
+@dataclass
+class IntakeStats:
+    examined: int = 0
+    skipped: int = 0
+    tickets: int = 0
+    replies: int = 0
+    ignored: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    already_done: int = 0
+    before_start: int = 0  # in the mailbox before the first start: not taken
+    before_start_recorded: int = 0  # of those, with a complaint subject: recorded as such
+    ticket_numbers: list[str] = field(default_factory=list)
+
+    def count(self, outcome: IntakeOutcome, ticket_number: str | None) -> None:
+        """Count one message's outcome (a new ticket counts with its number)."""
+        if outcome is IntakeOutcome.TICKET and ticket_number is not None:
+            self.tickets += 1
+            self.ticket_numbers.append(ticket_number)
+        elif outcome in (IntakeOutcome.STAFF, IntakeOutcome.REPLY):
+            self.replies += 1
+        elif outcome is IntakeOutcome.DUPLICATE:
+            self.duplicates += 1
+        else:
+            self.ignored += 1
