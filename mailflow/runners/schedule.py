@@ -63,9 +63,12 @@ class Schedule:
     def run_due(self, now: datetime) -> ScheduleStats:
         stats = ScheduleStats()
         for job in self.jobs:
+            due = list(job.due(now))
+            if not due:
+                continue  # most polls: the job's record is not read at all
             with Session(self.engine) as session:
                 done = queries.job_run_keys(session, job.name)
-            for key in job.due(now):
+            for key in due:
                 if key in done:
                     continue
                 if self.stop_requested():
