@@ -24,7 +24,16 @@ from pydantic import (
     model_validator,
 )
 
-from mailflow.config_parts import LimitsConfig, MailAuth, MetricsConfig, PriorityConfig, RetryConfig
+from mailflow.config_parts import (
+    DigestConfig,
+    LimitsConfig,
+    MailAuth,
+    MetricsConfig,
+    PriorityConfig,
+    PromiseConfig,
+    RemindersConfig,
+    RetryConfig,
+)
 from mailflow.errors import ConfigError
 from mailflow.vocabulary import IDENTITY_ROLES, Role
 
@@ -281,6 +290,9 @@ class Config(_Section):
     commands: CommandsConfig = CommandsConfig()
     metrics: MetricsConfig = MetricsConfig()
     priority: PriorityConfig = PriorityConfig()
+    promise: PromiseConfig = PromiseConfig()
+    reminders: RemindersConfig = RemindersConfig()
+    digest: DigestConfig = DigestConfig()
 
     @model_validator(mode="after")
     def _check_staff(self) -> Config:
@@ -290,6 +302,7 @@ class Config(_Section):
         addresses = [member.address for member in self.staff]
         if len(set(addresses)) != len(addresses):
             raise ValueError("[[staff]] lists the same email twice")
+        self.promise.check(self.calendar.working_days)
         if "signed_reply" in self.commands.accept:
             # pengaduan+adu-2026-000042.<6-char token>.<16-char tag>: the same arithmetic as
             # core/reply_address.py longest_local_part (config sits below core).

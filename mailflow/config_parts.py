@@ -1,8 +1,9 @@
 """Parts of the configuration that mailflow/config.py composes into sections.
 
 Kept apart so config.py stays within the size limit: how mailflow logs in to a mail server
-(a password, or an OAuth 2.0 access token over XOAUTH2, as Gmail and Microsoft 365 require)
-and the `[metrics]`, `[retry]`, `[limits]` and `[priority]` sections.
+(a password, or an OAuth 2.0 access token over XOAUTH2, as Gmail and Microsoft 365 require),
+the `[metrics]`, `[retry]`, `[limits]` and `[priority]` sections, and the clock's `[promise]`,
+`[reminders]` and `[digest]`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+from mailflow.vocabulary import Priority
 
 
 class Section(BaseModel):
@@ -194,3 +197,51 @@ class LimitsConfig(Section):
             if getattr(self, f"{who}_per_day") < getattr(self, f"{who}_per_hour"):
                 raise ValueError(f"{who}_per_day must be at least {who}_per_hour")
         return self
+
+
+class PromiseConfig(Section):
+    """`[promise]`: shorter targets per priority, in working days to the first response.
+
+    The promise itself (what the resident is told) stays `[calendar] working_days`; a target
+    is what staff work to, and drives reminders and escalation (core/promise.py `Targets`).
+    Checked against the promise by Config (`check`), since it needs both sections.
+    """
+
+    targets: dict[str, Annotated[int, Field(ge=1, le=365)]] = {"darurat": 1, "tinggi": 3}
+
+    def check(self, working_days: int) -> None:
+        """The rules of core/promise.py `targets_from` (config sits below core): a known
+        priority word, 1 to the promise's working days; ValueError names the word at fault.
+        The default targets are not checked: a promise shorter than them shortens them."""
+        if "targets" not in self.model_fields_set:
+            return
+        for word, days in self.targets.items():
+            if word.strip().lower() not in {p.value for p in Priority}:
+                allowed = ", ".join(p.value for p in Priority)
+                raise ValueError(f"[promise] targets: unknown priority {word!r} (use {allowed})")
+            if days > working_days:
+                raise ValueError(f"[promise] targets: {word} = {days} working days is longer "
+                                 f"than the promise ([calendar] working_days = {working_days}); "
+                                 f"give 1 to {working_days}")
+
+
+class RemindersConfig(Section):
+    """`[reminders]`: when the assigned officer (or the verifiers) is reminded of a due date,
+    and when an overdue ticket is escalated to the village head (core/reminders.py)."""
+
+    # false: no reminders and no escalations (the digest has its own switch, [digest]).
+    enabled: bool = True
+    # Working days before the due date; 0 is the due date itself.
+    days_before: Annotated[list[Annotated[int, Field(ge=0, le=30)]], Field(max_length=10)] = [2, 0]
+    # Local hour (0-23) from which the day's reminders and escalations go out.
+    hour: Annotated[int, Field(ge=0, le=23)] = 8
+    # Nothing goes out on a weekend, holiday or cuti bersama day; it waits for the next
+    # working day.
+    skip_non_working_days: bool = True
+
+
+class DigestConfig(Section):
+    """`[digest]`: the daily list of open tickets to each staff member, on working days."""
+
+    enabled: bool = True
+    hour: Annotated[int, Field(ge=0, le=23)] = 7

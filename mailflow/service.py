@@ -90,7 +90,7 @@ class Service:
         self.intake = Intake(cfg, self.engine, handlers, files, clock, stop_requested)
         self.outbox = Outbox(self.engine, sender or SmtpSender(cfg.smtp), cfg.outbox,
                              stop_requested)
-        self.schedule = Schedule(self.engine, jobs)
+        self.schedule = Schedule(self.engine, jobs, stop_requested)
         self.alerts = LoginAlerts(cfg, self.engine, composer)
 
     def poll_once(self, *, intake: bool = True, outbox: bool = True,

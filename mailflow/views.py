@@ -25,7 +25,7 @@ from mailflow.core.ticket_priority import describe
 from mailflow.core.workdays import format_tanggal
 from mailflow.core.workflow import FINAL
 from mailflow.store.models import Attachment, OutboxMessage, Reporter, Ticket, TicketEvent
-from mailflow.vocabulary import EventKind, OutboxKind, OutboxState, Priority
+from mailflow.vocabulary import EventKind, OutboxKind, OutboxState, Priority, Status
 
 #: What `mailflow tickets` prints when nothing matches, instead of an empty screen.
 NO_TICKETS = "Belum ada tiket."
@@ -96,8 +96,10 @@ def redactor(cfg: Config, reporter: Reporter | None) -> Redactor:
 
 
 def is_overdue(ticket: Ticket, today: date) -> bool:
-    """Past its due date (before `today`, the village's day) and not closed."""
-    return ticket.due_date < today and ticket.status not in FINAL
+    """Past its due date (before `today`, the village's day), not closed, and not waiting for
+    the reporter's data (the clock stands still then, core/promise.py)."""
+    return (ticket.due_date < today and ticket.status not in FINAL
+            and ticket.status is not Status.PERLU_DATA)
 
 
 def ticket_row(ticket: Ticket, zone: ZoneInfo, hide: Redactor,

@@ -192,13 +192,19 @@ class OutboxKind(StrEnum):
     STAFF_NOTE = "staff"  # a short note to staff or the administrator (refusal, alert, reply)
     NOTIFY = "notify"  # a new ticket or an assignment, with the ticket's details
     RECEIPT = "receipt"  # to a staff member whose reply was applied: what changed, who was told
+    REMINDER = "reminder"  # to the officer (or verifiers): a ticket's due date is near
+    ESCALATION = "escalation"  # to the village head: a ticket unanswered past its due date
+    DIGEST = "digest"  # to each staff member on working days: their open tickets
 
     @property
     def label(self) -> str:
         return {OutboxKind.ACK: "tanda terima", OutboxKind.ACK_STAFF: "tanda terima untuk staf",
                 OutboxKind.STATUS: "kabar status", OutboxKind.STAFF_NOTE: "pesan untuk staf",
                 OutboxKind.NOTIFY: "pemberitahuan tiket",
-                OutboxKind.RECEIPT: "konfirmasi perintah staf"}[self]
+                OutboxKind.RECEIPT: "konfirmasi perintah staf",
+                OutboxKind.REMINDER: "pengingat batas waktu",
+                OutboxKind.ESCALATION: "eskalasi ke kepala desa",
+                OutboxKind.DIGEST: "daftar harian tiket terbuka"}[self]
 
 
 class OutboxState(StrEnum):

@@ -107,13 +107,14 @@ def acknowledgement(cfg: Config, ticket: TicketFacts, identity: Identity, nik_pr
 
 def status_update(cfg: Config, ticket: TicketFacts, reporter: Identity, message: str,
                   changed: bool, *, reason: str = "", note: str = "", asked: bool = False,
-                  closed_at: datetime | None = None) -> Outgoing:
+                  closed_at: datetime | None = None, resumed: bool = False) -> Outgoing:
     """The reporter is told of every public change, in the thread of the acknowledgement.
 
     `message` is a staff member's words ("Pesan dari petugas"), `reason` why a complaint is
     rejected, `note` an automatic text (never attributed to an officer); `asked`: the answer
     to the reporter's own status question, which must not read as a change; `closed_at`: when
-    a final status was given, said instead of a deadline that no longer applies.
+    a final status was given, said instead of a deadline that no longer applies; `resumed`:
+    the ticket left perlu_data, so its deadline counts from the day its data was complete.
     """
     if not reporter.email:
         raise ValueError("status_update needs a reporter with an email address")
@@ -131,6 +132,7 @@ def status_update(cfg: Config, ticket: TicketFacts, reporter: Identity, message:
         "closed": format_tanggal(closed_at.astimezone(cfg.zone).date())
         if final and closed_at is not None else "",
         "closed_label": "Ditutup pada" if ticket.status is Status.DITOLAK else "Diselesaikan pada",
+        "resumed": resumed,
     }
     if asked:
         subject = f"[{ticket.number}] Informasi status pengaduan"

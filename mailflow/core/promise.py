@@ -57,7 +57,7 @@ share "responded within the promise" follows `promise_due`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from mailflow.core.workdays import WorkCalendar
@@ -232,6 +232,16 @@ def effective_due(timeline: Timeline, calendar: WorkCalendar, days: int, now: da
     until = calendar.local_day(answered if answered is not None else now)
     day0 = calendar.local_day(timeline.received_at)
     return _add(calendar, day0, days + paused_workdays(timeline, calendar, until))
+
+
+def due_on_resuming(timeline: Timeline, calendar: WorkCalendar, days: int, now: datetime) -> date:
+    """The due date when the ticket leaves perlu_data at `now` (its data complete): the pause
+    ends now, and the date moves by the working days it lasted (unless staff had answered
+    before, which stopped the clock for the response already). The ticket's stored due date
+    and the date the reporter is told."""
+    resumed = replace(timeline, changes=(*timeline.changes,
+                                         StatusChange(now, Status.DITERIMA, by_staff=False)))
+    return effective_due(resumed, calendar, days, now)
 
 
 def working_days_to(timeline: Timeline, calendar: WorkCalendar, moment: datetime) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 
 from mailflow.config import Config, StaffMember
 from mailflow.core.commands import StaffReply, help_for, parse_staff_reply
@@ -28,7 +28,7 @@ from mailflow.core.receipts import Told, staff_receipt, wants_receipt
 from mailflow.core.reply_text import new_text
 from mailflow.core.ticket_priority import set_by_staff, suggested
 from mailflow.core.tickets import SYSTEM, EventPlan, TicketFacts, assess
-from mailflow.core.workflow import check_transition, may_set
+from mailflow.core.workflow import FINAL, check_transition, may_set
 from mailflow.vocabulary import EventKind, Missing, OutboxKind, Role, Status
 
 _STATUS_REQUEST = re.compile(r"^\s*(cek\s+|check\s+)?status\b", re.IGNORECASE)
@@ -83,11 +83,13 @@ def check_staff_reply(ticket: TicketFacts, member: StaffMember, reply: StaffRepl
 def plan_staff_reply(ticket: TicketFacts, reporter: Identity | None, member: StaffMember,
                      msg: ParsedMessage, method: str | None, cfg: Config,
                      reason: str = "", refusal: str | None = None, *,
-                     answers_receipt: bool = False, now: datetime | None = None) -> ReplyPlan:
+                     answers_receipt: bool = False, now: datetime | None = None,
+                     resumed_due: date | None = None) -> ReplyPlan:
     """A staff member's reply: refused unproven (`reason`: why no proof held), refused with
     reasons (`refusal`: one found before reading it, core/first_start.py), or applied (with a
     receipt to its proven sender; `answers_receipt`: the reply answers one of those, see
-    core/receipts.py). `now` dates a closing for the resident."""
+    core/receipts.py). `now` dates a closing for the resident; `resumed_due` is the due date
+    should the ticket leave perlu_data now (core/promise.py `due_on_resuming`)."""
     if method is None:
         return _unproven(ticket, member, msg, cfg, reason)
     reply = parse_staff_reply(new_text(msg.text))
@@ -98,7 +100,7 @@ def plan_staff_reply(ticket: TicketFacts, reporter: Identity | None, member: Sta
                          outgoing=(_explanation(cfg, ticket, member, msg, problems),),
                          summary=f"staff command refused ticket={ticket.number} "
                                  f"problems={len(problems)}")
-    plan = _apply(ticket, reporter, member, msg, method, reply, cfg, now)
+    plan = _apply(ticket, reporter, member, msg, method, reply, cfg, now, resumed_due)
     if not wants_receipt(cfg, member, reply, answers_receipt):
         return plan
     return replace(plan, outgoing=(*plan.outgoing, _receipt(cfg, member, msg, ticket, plan, reply,
@@ -131,7 +133,7 @@ def _staff_event(member: StaffMember, msg: ParsedMessage, method: str, kind: Eve
 
 def _apply(ticket: TicketFacts, reporter: Identity | None, member: StaffMember,
            msg: ParsedMessage, method: str, reply: StaffReply, cfg: Config,
-           now: datetime | None = None) -> ReplyPlan:
+           now: datetime | None = None, resumed_due: date | None = None) -> ReplyPlan:
     before = ticket
     public_text = "" if reply.internal else "\n\n".join(
         t for t in (reply.reject_reason and f"Alasan: {reply.reject_reason}", reply.message) if t)
@@ -148,6 +150,8 @@ def _apply(ticket: TicketFacts, reporter: Identity | None, member: StaffMember,
         ticket = replace(ticket, assignee=assignee.address)
     if reply.status is not None:
         ticket = replace(ticket, status=reply.status)
+        if _resumes(before.status, reply.status) and resumed_due is not None:
+            ticket = replace(ticket, due_date=resumed_due)
         events.append(_staff_event(member, msg, method, EventKind.STATUS, note=public_text,
                                    from_status=before.status, to_status=reply.status))
     if reply.message and (reply.internal or reply.status is None):
@@ -162,7 +166,8 @@ def _apply(ticket: TicketFacts, reporter: Identity | None, member: StaffMember,
     notes: list[str] = []
     if reply.status is not None or public_text:
         if reporter is not None and reporter.email:
-            outgoing.append(_to_reporter(cfg, ticket, reporter, reply, now))
+            outgoing.append(_to_reporter(cfg, ticket, reporter, reply, now,
+                                         resumed=ticket.due_date != before.due_date))
         else:
             notes.append(f"reporter has no email ticket={ticket.number}; status change not mailed")
     summary = (f"staff command applied ticket={ticket.number} status={before.status}->"
@@ -171,8 +176,13 @@ def _apply(ticket: TicketFacts, reporter: Identity | None, member: StaffMember,
                      summary=summary, notes=tuple(notes))
 
 
+def _resumes(before: Status, after: Status) -> bool:
+    """Whether a move ends a wait for the reporter's data (the clock resumes)."""
+    return before is Status.PERLU_DATA and after is not Status.PERLU_DATA and after not in FINAL
+
+
 def _to_reporter(cfg: Config, ticket: TicketFacts, reporter: Identity, reply: StaffReply,
-                 now: datetime | None) -> Outgoing:
+                 now: datetime | None, resumed: bool = False) -> Outgoing:
     """The reporter's mail for an applied reply: a rejection's reason once, as "Alasan:", and
     the rest as the officer's message; nothing of an #internal reply."""
     if reply.internal:  # what follows #internal stays in the audit trail
@@ -182,7 +192,8 @@ def _to_reporter(cfg: Config, ticket: TicketFacts, reporter: Identity, reply: St
     if reply.status is Status.DITOLAK and not reason:
         reason, message = message, ""
     return status_update(cfg, ticket, reporter, message, changed=reply.status is not None,
-                         reason=reason, closed_at=now if reply.status is not None else None)
+                         reason=reason, closed_at=now if reply.status is not None else None,
+                         resumed=resumed)
 
 
 def _explanation(cfg: Config, ticket: TicketFacts, member: StaffMember, msg: ParsedMessage,
@@ -244,7 +255,8 @@ def _unproven(ticket: TicketFacts, member: StaffMember, msg: ParsedMessage,
 
 def plan_resident_reply(ticket: TicketFacts, reporter: Identity | None, msg: ParsedMessage,
                         cfg: Config, method: str | None = None,
-                        lists: WordLists | None = None) -> ReplyPlan:
+                        lists: WordLists | None = None,
+                        resumed_due: date | None = None) -> ReplyPlan:
     """A reply from the reporter (or anyone else) to a ticket's messages.
 
     `lists`: the priority suggester's; a description the reply completes is suggested anew
@@ -253,7 +265,8 @@ def plan_resident_reply(ticket: TicketFacts, reporter: Identity | None, msg: Par
     `method`: how the sender was proven to be the reporter (core/sender_auth.py), or None. A
     From address alone is enough to ask for the status (the answer goes to the reporter's
     own address, whoever asked) but not to change anything: without proof, what the reply
-    would have completed is kept as an unverified note for the verifier.
+    would have completed is kept as an unverified note for the verifier. `resumed_due`: the
+    due date should the data be complete now (core/promise.py `due_on_resuming`).
     """
     text = new_text(msg.text)
     own = reporter is not None and bool(reporter.email) and (
@@ -271,7 +284,8 @@ def plan_resident_reply(ticket: TicketFacts, reporter: Identity | None, msg: Par
     plan = ReplyPlan("reply", ticket, events=(event,),
                      summary=f"reply added ticket={ticket.number}")
     if ticket.status is Status.PERLU_DATA:
-        plan = _complete(plan, reporter, text, cfg, lists) if method else _unverified(plan, msg)
+        plan = (_complete(plan, reporter, text, cfg, lists, resumed_due) if method
+                else _unverified(plan, msg))
     told = _tell_staff(cfg, plan.ticket, plan.reporter or reporter, text, verified=bool(method))
     return replace(plan, outgoing=(*plan.outgoing, *told))
 
@@ -298,8 +312,10 @@ def merge_identity(reporter: Identity, found: Identity) -> Identity:
 
 
 def _complete(plan: ReplyPlan, reporter: Identity, text: str, cfg: Config,
-              lists: WordLists | None = None) -> ReplyPlan:
-    """Merge what the reply adds; when nothing is missing any more, the ticket moves on."""
+              lists: WordLists | None = None,
+              resumed_due: date | None = None) -> ReplyPlan:
+    """Merge what the reply adds; when nothing is missing any more, the ticket moves on, its
+    due date counted from now (`resumed_due`: the clock stood still while it waited)."""
     ticket = plan.ticket
     found = extract_identity(text)
     merged = merge_identity(reporter, found.identity)
@@ -315,11 +331,13 @@ def _complete(plan: ReplyPlan, reporter: Identity, text: str, cfg: Config,
         return replace(plan, outcome="data still incomplete", ticket=ticket, reporter=merged,
                        summary=f"reporter data still incomplete ticket={ticket.number} "
                                f"missing={','.join(verdict.missing)}")
-    ticket = replace(ticket, status=Status.DITERIMA)
+    moved = resumed_due is not None and resumed_due != ticket.due_date
+    ticket = replace(ticket, status=Status.DITERIMA, due_date=resumed_due or ticket.due_date)
     event = EventPlan(EventKind.STATUS, "reporter", note="data pelapor sudah lengkap",
                       from_status=Status.PERLU_DATA, to_status=Status.DITERIMA)
     told = status_update(cfg, ticket, merged, "", True,
-                         note="Terima kasih, data yang Bapak/Ibu kirimkan sudah lengkap.")
+                         note="Terima kasih, data yang Bapak/Ibu kirimkan sudah lengkap.",
+                         resumed=moved)
     return replace(plan, outcome="data completed", ticket=ticket, reporter=merged,
                    events=(*plan.events, event), outgoing=(*plan.outgoing, told),
                    summary=f"reporter data complete ticket={ticket.number} "

@@ -49,7 +49,18 @@ class WorkCalendar:
             names.append("Libur desa")
         return names
 
+    @cached_property
+    def _known(self) -> dict[date, bool]:
+        """Days already decided: the clock asks about the same days for every open ticket."""
+        return {}
+
     def is_workday(self, day: date) -> bool:
+        known = self._known.get(day)
+        if known is None:
+            known = self._known[day] = self._decide(day)
+        return known
+
+    def _decide(self, day: date) -> bool:
         if day in self.extra_workdays:
             return True
         if day.weekday() >= 5 or day in self.extra_holidays:

@@ -51,6 +51,14 @@ def resident_mail(sender: str, subject: str, text: str | None = None, html: str 
     return msg
 
 
+def _toml_value(value: Any) -> str:
+    """A JSON value as TOML: a table inline (`{ "darurat" = 1 }`), the rest as JSON writes it."""
+    if isinstance(value, dict):
+        pairs = [f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items() if v is not None]
+        return "{ " + ", ".join(pairs) + " }" if pairs else "{}"
+    return json.dumps(value)
+
+
 def to_toml(data: Mapping[str, Any]) -> str:
     """Configuration data as TOML (sections and arrays of tables), for the demo and tests.
 
@@ -62,7 +70,7 @@ def to_toml(data: Mapping[str, Any]) -> str:
         tables = values if isinstance(values, list) else [values]
         for table in tables:
             lines.append(f"[[{section}]]" if isinstance(values, list) else f"[{section}]")
-            lines.extend(f"{key} = {json.dumps(value)}" for key, value in table.items()
+            lines.extend(f"{key} = {_toml_value(value)}" for key, value in table.items()
                          if value is not None)
             lines.append("")
     return "\n".join(lines)

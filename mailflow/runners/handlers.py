@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 
 from mailflow.adapters.clock import Clock
 from mailflow.compose.mime import Composer
@@ -29,18 +29,20 @@ from mailflow.core.new_ticket import (
 from mailflow.core.notices import Outgoing
 from mailflow.core.parse import ParsedMessage
 from mailflow.core.priority_lists import WordLists
+from mailflow.core.promise import due_on_resuming
 from mailflow.core.replies import ReplyPlan, plan_resident_reply, plan_staff_reply
 from mailflow.core.reply_address import Purpose
 from mailflow.core.sender_auth import Claim, DkimCheck, Proof, authenticate, signature_digests
 from mailflow.core.tickets import EventPlan, TicketFacts, format_number
 from mailflow.core.workdays import WorkCalendar
 from mailflow.errors import MailflowError
+from mailflow.runners.clock import event_facts, timeline_of
 from mailflow.runners.mail_gate import MailGate
 from mailflow.store import queries
 from mailflow.store.db import Session
 from mailflow.store.files import FileStore
 from mailflow.store.models import Attachment, Reporter, Ticket
-from mailflow.vocabulary import OutboxKind
+from mailflow.vocabulary import OutboxKind, Status
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +133,7 @@ class Handlers:
         answers_receipt = OutboxKind.RECEIPT in queries.outbox_kinds(session, msg.in_reply_to)
         plan = plan_staff_reply(facts, identity, member, msg, proof.method, self.cfg, proof.reason,
                                 refusal=refusal, answers_receipt=answers_receipt,
-                                now=self.clock())
+                                now=self.clock(), resumed_due=self._resumed_due(session, ticket))
         outcome = self._apply(session, ticket, reporter, plan, msg, raw, proof)
         if stale:
             reason = predates_reason(ticket.number, received, ticket.created_at)
@@ -146,8 +148,18 @@ class Handlers:
         if identity is not None and identity.email and msg.from_addr == identity.email.lower():
             proof = self._prove(session, msg, raw,
                                 Claim(msg.from_addr, Purpose.REPORTER, ticket.number))
-        plan = plan_resident_reply(facts, identity, msg, self.cfg, proof.method, self.lists)
+        plan = plan_resident_reply(facts, identity, msg, self.cfg, proof.method, self.lists,
+                                   resumed_due=self._resumed_due(session, ticket))
         return self._apply(session, ticket, reporter, plan, msg, raw, proof)
+
+    def _resumed_due(self, session: Session, ticket: Ticket) -> date | None:
+        """The promise's due date should `ticket` leave perlu_data now (the clock stood still
+        while it waited, core/promise.py); None when it is not waiting."""
+        if ticket.status is not Status.PERLU_DATA:
+            return None
+        events = event_facts(queries.events_of(session, ticket.id))
+        timeline = timeline_of(ticket, events, self.calendar)
+        return due_on_resuming(timeline, self.calendar, self.calendar.working_days, self.clock())
 
     def _prove(self, session: Session, msg: ParsedMessage, raw: bytes, claim: Claim) -> Proof:
         """The sender's proof for `claim`; a copy of an earlier proven message has none."""

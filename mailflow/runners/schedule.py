@@ -10,7 +10,7 @@ process crashed, restarted or a second instance raced it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -46,18 +46,34 @@ class ScheduleStats:
 
 
 class Schedule:
-    def __init__(self, engine: Engine, jobs: Sequence[Job]) -> None:
+    def __init__(self, engine: Engine, jobs: Sequence[Job],
+                 stop_requested: Callable[[], bool] = lambda: False) -> None:
+        """`stop_requested` is asked between runs (the daemon's SIGTERM, its watchdog ping):
+        a pass with hundreds of runs stops there, and the rest are done at the next start."""
         self.engine = engine
         self.jobs = jobs
+        self.stop_requested = stop_requested
+        for job in jobs:
+            # A job that reads the store to know what is due (runners/clock.py) takes the
+            # service's engine; others have no `bind`.
+            bind = getattr(job, "bind", None)
+            if callable(bind):
+                bind(engine)
 
     def run_due(self, now: datetime) -> ScheduleStats:
         stats = ScheduleStats()
         for job in self.jobs:
+            due = list(job.due(now))
+            if not due:
+                continue  # most polls: the job's record is not read at all
             with Session(self.engine) as session:
                 done = queries.job_run_keys(session, job.name)
-            for key in job.due(now):
-                if key not in done:
-                    self._one(job, key, now, stats)
+            for key in due:
+                if key in done:
+                    continue
+                if self.stop_requested():
+                    return stats
+                self._one(job, key, now, stats)
         return stats
 
     def _one(self, job: Job, key: str, now: datetime, stats: ScheduleStats) -> None:

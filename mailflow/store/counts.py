@@ -17,10 +17,11 @@ def tickets_by_status(session: Session) -> dict[Status, int]:
 
 
 def overdue_tickets(session: Session, today: date) -> int:
-    """Open tickets (neither selesai nor ditolak) whose due date is before `today`."""
+    """Open tickets (neither selesai nor ditolak) whose due date is before `today`, those
+    waiting for the reporter's data left out (the clock stands still, core/promise.py)."""
     query = (select(func.count()).select_from(Ticket)
              .where(col(Ticket.due_date) < today,
-                    col(Ticket.status).not_in([Status.SELESAI, Status.DITOLAK])))
+                    col(Ticket.status).not_in([Status.SELESAI, Status.DITOLAK, Status.PERLU_DATA])))
     return session.exec(query).one()
 
 

@@ -193,9 +193,11 @@ class Ticket(SQLModel, table=True):
 
     def update_from(self, facts: TicketFacts) -> None:
         """Take what a plan changed: status, priority (its reason and setter), assignee,
-        description, missing items."""
+        description, missing items, and the due date (moved when a ticket leaves perlu_data,
+        core/promise.py)."""
         self.status, self.priority, self.assignee = facts.status, facts.priority, facts.assignee
         self.priority_reason, self.priority_set_by = facts.priority_reason, facts.priority_set_by
+        self.due_date = facts.due_date
         self.description, self.missing = facts.description, ",".join(facts.missing)
 
 

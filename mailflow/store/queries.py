@@ -35,6 +35,7 @@ from mailflow.vocabulary import (
     IntakeOutcome,
     OutboxKind,
     OutboxState,
+    Status,
 )
 
 # Values bound in one IN (...) list at most. SQLite refuses a statement with more than
@@ -339,8 +340,9 @@ def reporters_of_tickets(session: Session, status: str | None = None, *,
     elif assignee:
         query = query.where(func.lower(Ticket.assignee) == assignee.lower())
     if due_before is not None:
+        # Waiting for the reporter's data is never overdue: the clock stands still.
         query = query.where(col(Ticket.due_date) < due_before,
-                            col(Ticket.status).not_in(list(FINAL)))
+                            col(Ticket.status).not_in([*FINAL, Status.PERLU_DATA]))
     return [(ticket, reporter) for ticket, reporter in session.exec(query).all()]
 
 

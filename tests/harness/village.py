@@ -66,6 +66,11 @@ def config_for(world: Any, tmp_path: Path, *, staff: list[dict[str, Any]] | None
         # that a real first start does not make by default (README "First start and old mail").
         # intake={"take_since": None} leaves it unset.
         "intake": {"take_since": TAKE_ALL_SINCE},
+        # The daemon runs the clock job on the real clock: on a weekday morning it would mail
+        # reminders, escalations and digests into tests about something else. The tests of
+        # the clock turn these on (reminders={"enabled": True}, digest={"enabled": True}).
+        "reminders": {"enabled": False},
+        "digest": {"enabled": False},
     }
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)

@@ -1,0 +1,80 @@
+"""What the clock reads (runners/clock.py): open tickets with the events of their timeline.
+
+Two queries whatever the number of tickets (no query per ticket, no list of ids bound as
+SQL variables): the open tickets, then their CREATED, STATUS and MESSAGE events through a
+join on the same condition, both as plain columns (the clock reads them every poll, and
+a row's text columns would cost most of it). Bounded: at most `limit` tickets, the oldest
+first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from mailflow.core.promise import EventFact
+from mailflow.core.workflow import FINAL
+from mailflow.store.models import Reporter, Ticket, TicketEvent
+from mailflow.vocabulary import EventKind, Priority, Status
+
+# The kinds core/promise.py `timeline_from_events` reads.
+TIMELINE_KINDS = (EventKind.CREATED, EventKind.STATUS, EventKind.MESSAGE)
+
+# Open tickets the clock reads at most in one pass (a village has tens, not thousands).
+OPEN_LIMIT = 5000
+
+
+@dataclass(frozen=True)
+class OpenTicket:
+    """What the clock reads of one open ticket: plain values, not a row (no text columns)."""
+
+    id: int
+    number: str
+    status: Status
+    priority: Priority
+    assignee: str | None
+    received_at: datetime
+    created_at: datetime
+    events: tuple[EventFact, ...]
+
+
+def open_tickets_with_events(session: Session, limit: int = OPEN_LIMIT) -> list[OpenTicket]:
+    """The open tickets (oldest first, at most `limit`), each with its timeline's events."""
+    open_ = col(Ticket.status).not_in(list(FINAL))
+    columns = (col(Ticket.id), col(Ticket.number), col(Ticket.status), col(Ticket.priority),
+               col(Ticket.assignee), col(Ticket.received_at), col(Ticket.created_at))
+    tickets = session.execute(
+        sa_select(*columns).where(open_).order_by(col(Ticket.id)).limit(limit)).all()
+    if not tickets:
+        return []
+    last_id = tickets[-1][0]
+    query = (sa_select(col(TicketEvent.ticket_id), col(TicketEvent.kind), col(TicketEvent.at),
+                       col(TicketEvent.actor), col(TicketEvent.to_status))
+             .join(Ticket, col(Ticket.id) == TicketEvent.ticket_id)
+             .where(open_, col(Ticket.id) <= last_id,
+                    col(TicketEvent.kind).in_([k.value for k in TIMELINE_KINDS]))
+             .order_by(col(TicketEvent.ticket_id), col(TicketEvent.at), col(TicketEvent.id)))
+    by_ticket: dict[int, list[EventFact]] = {}
+    for ticket_id, kind, at, actor, to_status in session.execute(query).all():
+        by_ticket.setdefault(ticket_id, []).append(EventFact(kind, at, actor, to_status))
+    return [OpenTicket(ticket_id, number, status, priority, assignee, received, created,
+                       tuple(by_ticket.get(ticket_id, ())))
+            for ticket_id, number, status, priority, assignee, received, created in tickets]
+
+
+def tickets_with_reporters(session: Session, numbers: Sequence[str]
+                           ) -> list[tuple[Ticket, Reporter | None]]:
+    """The tickets of these numbers with their reporters (what a redactor needs), in one
+    query per at most 500 numbers."""
+    found: list[tuple[Ticket, Reporter | None]] = []
+    wanted = list(dict.fromkeys(numbers))
+    for start in range(0, len(wanted), 500):
+        query = (select(Ticket, Reporter)
+                 .join(Reporter, col(Reporter.ticket_id) == Ticket.id, isouter=True)
+                 .where(col(Ticket.number).in_(wanted[start:start + 500])))
+        found += [(ticket, reporter) for ticket, reporter in session.exec(query).all()]
+    return found
