@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from mailflow.core.commands import help_for, parse_staff_reply
 from mailflow.core.replies import ReplyPlan
-from mailflow.vocabulary import EventKind, Role, Status
+from mailflow.vocabulary import EventKind, OutboxKind, Role, Status
 from tests.unit.plan_support import ADMIN, KADES, KASI, SEKDES, STAFF, config, ticket
 from tests.unit.test_plan_replies import _reasons, _resident, _staff
 
@@ -35,6 +35,9 @@ def test_an_officers_closing_note_marked_public_is_an_event() -> None:
                   ticket(Status.DIPROSES))
     assert plan.outcome == "command applied"
     assert _public(plan) == ["Jalan sudah ditambal kemarin sore."]
+    [receipt] = [o for o in plan.outgoing if o.kind is OutboxKind.RECEIPT]
+    assert ("- Teks untuk halaman publik desa (tampil saat halaman diperbarui, tanpa identitas "
+            "pelapor): Jalan sudah ditambal kemarin sore.") in receipt.context["paragraphs"][1]
     verifier = _staff(SEKDES, "#publik Pengaduan sedang kami periksa di lapangan.")
     assert verifier.outcome == "command applied"
     assert _public(verifier) == ["Pengaduan sedang kami periksa di lapangan."]
