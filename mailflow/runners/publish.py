@@ -96,9 +96,11 @@ def _listed(directory: Path) -> set[str]:
 
 
 def _make_dir(path: Path) -> None:
-    if not path.is_dir():
-        path.mkdir(parents=True)
-        path.chmod(0o755)
+    """`path` and each missing parent, 0755 whatever the umask (the web server walks them)."""
+    missing = [p for p in (path, *path.parents) if not p.is_dir()]
+    for folder in reversed(missing):
+        folder.mkdir()
+        folder.chmod(0o755)
 
 
 def write_site(directory: Path, files: Mapping[str, bytes]) -> None:

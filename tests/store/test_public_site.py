@@ -9,6 +9,7 @@ refused when it holds files mailflow did not write, with its exit status and not
 from __future__ import annotations
 
 import json
+import os
 import re
 import stat
 from pathlib import Path
@@ -78,6 +79,18 @@ def test_files_are_world_readable_and_listed_in_the_marker(site: Path) -> None:
         assert mode == (0o755 if path.is_dir() else 0o644), path
     listed = json.loads((site / MARKER).read_text())["files"]
     assert sorted(listed) == sorted(name for name, _ in _site_texts(site) if name != MARKER)
+
+
+def test_modes_do_not_depend_on_the_umask(tmp_path: Path) -> None:
+    """The service runs with UMask=0077; the web server must still read what it writes."""
+    old = os.umask(0o077)
+    try:
+        write_site(tmp_path / "www" / "desa" / "pengaduan", {"index.html": b"x", "t/A-2026-1.html": b"y"})
+    finally:
+        os.umask(old)
+    for path in [tmp_path / "www", *(tmp_path / "www").rglob("*")]:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode == (0o755 if path.is_dir() else 0o644), path
 
 
 def test_publishing_again_replaces_the_files_and_removes_stale_pages(tmp_path: Path) -> None:
