@@ -179,7 +179,7 @@ def page_data(tickets: Sequence[PublicTicket], calendar: WorkCalendar, now: date
     ordered = sorted(tickets, key=lambda t: (t.received_at, t.number), reverse=True)
     return PageData(
         village=village, promise_days=calendar.working_days, min_count=min_count,
-        generated=now, total=len(tickets), months=_months(tickets, calendar, today),
+        generated=now.astimezone(calendar.zone), total=len(tickets), months=_months(tickets, calendar, today),
         by_channel=_cells(Counter(t.channel for t in tickets), Channel, min_count),
         by_priority=_cells(Counter(t.result.priority for t in tickets), Priority, min_count),
         by_status=_cells(Counter(t.result.status for t in tickets), Status, min_count),

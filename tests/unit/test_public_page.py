@@ -80,3 +80,26 @@ def test_category_cells_under_the_threshold_show_only_that_they_are_small() -> N
     assert all(c.shown == "< 3" for c in data.by_status)  # 2 diproses, 1 selesai, 2 diterima
     loose = page_data(TICKETS, CAL, NOW, village="Desa Klero", min_count=1)
     assert {c.label: c.shown for c in loose.by_channel}["telepon"] == "1"
+
+
+def test_an_empty_database_gives_a_whole_site() -> None:
+    from mailflow.compose.public_site import PublicSite
+
+    data = page_data([], CAL, NOW, village="Desa Klero", min_count=3)
+    files = PublicSite().files(data)
+    assert sorted(files) == ["daftar.html", "index.html", "tickets.json"]
+    index = files["index.html"].decode()
+    assert "Belum ada pengaduan yang dapat dinilai" in index and "<svg" in index
+    assert "Belum ada pengaduan." in files["daftar.html"].decode()
+    assert data.generated.utcoffset() is not None and data.generated.hour == 10  # WIB
+
+
+def test_public_text_with_markup_is_shown_as_text() -> None:
+    from mailflow.compose.public_site import PublicSite
+
+    evil = _ticket("ADU-2026-00009", _at(11, 2), texts=("<script>alert(1)</script> & co",))
+    files = PublicSite().files(page_data([evil], CAL, NOW, village="Desa <b>", min_count=3))
+    for name in ("daftar.html", "t/ADU-2026-00009.html", "index.html"):
+        page = files[name].decode()
+        assert "<script>alert" not in page and "Desa <b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in files["daftar.html"].decode()
