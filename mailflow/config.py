@@ -31,6 +31,7 @@ from mailflow.config_parts import (
     MetricsConfig,
     PriorityConfig,
     PromiseConfig,
+    PublishConfig,
     RemindersConfig,
     RetryConfig,
 )
@@ -293,6 +294,7 @@ class Config(_Section):
     promise: PromiseConfig = PromiseConfig()
     reminders: RemindersConfig = RemindersConfig()
     digest: DigestConfig = DigestConfig()
+    publish: PublishConfig = PublishConfig()
 
     @model_validator(mode="after")
     def _check_staff(self) -> Config:
