@@ -216,6 +216,7 @@ class SuggestionBoxFigures:
 class MonthReport:
     month: Month
     cutoff: datetime
+    promise_days: int  # the promise: working days to the first response
     received: int
     by_channel: dict[Channel, int]
     by_priority: dict[Priority, int]
@@ -315,7 +316,7 @@ def month_report(tickets: Iterable[ReportTicket], month: Month, calendar: WorkCa
     resolved = sum(1 for j in judged if j.result.resolved_at is not None
                    and month.contains(calendar.local_day(j.result.resolved_at)))
     return MonthReport(
-        month=month, cutoff=cutoff, received=len(mine),
+        month=month, cutoff=cutoff, promise_days=targets.promise, received=len(mine),
         by_channel=_counts((j.ticket.channel for j in mine), Channel),
         by_priority=_counts((j.ticket.priority for j in mine),
                             (Priority.DARURAT, Priority.TINGGI, Priority.SEDANG, Priority.RENDAH)),

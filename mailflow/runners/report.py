@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from mailflow.config import Config
+from mailflow.core.privacy import redactor_for
 from mailflow.core.report import (
     TREND_MONTHS,
     Month,
@@ -19,8 +20,10 @@ from mailflow.core.report import (
     cutoff_of,
     month_report,
 )
+from mailflow.core.report_export import export_rows
 from mailflow.core.workdays import WorkCalendar, calendar_for
 from mailflow.runners.clock import targets_for, timeline_of
+from mailflow.store.clock_queries import tickets_with_reporters
 from mailflow.store.db import Engine, Session
 from mailflow.store.report_queries import ReportRow, tickets_for_report
 
@@ -42,3 +45,23 @@ def read_report(cfg: Config, engine: Engine, month: Month, now: datetime,
     with Session(engine) as session:
         rows = tickets_for_report(session, since, before)
     return month_report(report_tickets(rows, calendar), month, calendar, targets_for(cfg), now)
+
+
+def read_export(cfg: Config, engine: Engine, month: Month | None, now: datetime,
+                with_subject: bool = False) -> list[dict[str, str]]:
+    """The export's rows (core/report_export.py): every ticket received before `now`, or
+    those of `month`; subjects, when asked for, redacted as for a reader without identity
+    rights (the reporter's identity hidden wherever it recurs)."""
+    calendar = calendar_for(cfg.calendar)
+    since = None if month is None else month.start(calendar.zone)
+    before = now if month is None else min(now, month.end(calendar.zone))
+    with Session(engine) as session:
+        rows = tickets_for_report(session, since, before)
+        subjects = None
+        if with_subject:
+            subjects = {}
+            for ticket, reporter in tickets_with_reporters(session, [r.number for r in rows]):
+                identity = reporter.identity() if reporter is not None else None
+                subjects[ticket.number] = redactor_for(cfg, identity).subject(ticket.subject)
+    return export_rows(report_tickets(rows, calendar), calendar, targets_for(cfg), now, month,
+                       subjects)
