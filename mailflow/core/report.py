@@ -94,9 +94,13 @@ class Month:
 def parse_month(text: str) -> Month:
     """"2026-11" as a Month; ValueError saying what is expected."""
     year, sep, month = text.strip().partition("-")
+    hint = f"month {text!r}: write YYYY-MM, e.g. 2026-11"
     if not sep or len(year) != 4 or not year.isdigit() or len(month) != 2 or not month.isdigit():
-        raise ValueError(f"month {text!r}: write YYYY-MM, e.g. 2026-11")
-    return Month(int(year), int(month))
+        raise ValueError(hint)
+    try:
+        return Month(int(year), int(month))
+    except ValueError as exc:
+        raise ValueError(f"{hint} ({exc})") from None
 
 
 def previous_month(today: date) -> Month:
