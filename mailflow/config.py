@@ -32,6 +32,7 @@ from mailflow.config_parts import (
     PriorityConfig,
     PromiseConfig,
     RemindersConfig,
+    ReportConfig,
     RetryConfig,
 )
 from mailflow.errors import ConfigError
@@ -293,6 +294,7 @@ class Config(_Section):
     promise: PromiseConfig = PromiseConfig()
     reminders: RemindersConfig = RemindersConfig()
     digest: DigestConfig = DigestConfig()
+    report: ReportConfig = ReportConfig()
 
     @model_validator(mode="after")
     def _check_staff(self) -> Config:

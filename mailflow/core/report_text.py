@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from mailflow.core.notices import Outgoing
 from mailflow.core.report import Durations, MonthReport
 from mailflow.core.report_svg import Chart, bar_chart, line_chart
 from mailflow.core.workdays import format_moment, format_tanggal
+from mailflow.vocabulary import OutboxKind
 
 NONE = "-"
 
@@ -171,3 +173,12 @@ def html_context(report: MonthReport, zone: str, village: str) -> dict[str, Any]
                    "median": number(p.median_response_days)} for p in report.trend],
         "chart_received": received_svg, "chart_share": share_svg,
     }
+
+
+def report_mail(report: MonthReport, to: str, greeting: str, village: str, zone: str) -> Outgoing:
+    """The monthly report to the village head: the text and the HTML (with its charts) of
+    templates/report.*.j2, without identity (nothing of a ticket but its number)."""
+    context = {**html_context(report, zone, village), "greeting": greeting}
+    return Outgoing(OutboxKind.REPORT, to,
+                    f"Laporan bulanan pengaduan {report.month.label} ({report.received} pengaduan, "
+                    f"{number(report.promise.percent, ' %')} tepat waktu)", "report", context)
