@@ -9,6 +9,7 @@ result may be put into an HTML page as it is. Pure: values in, markup out.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -94,9 +95,12 @@ def _x_labels(chart: Chart) -> list[str]:
             for i, label in enumerate(chart.labels)]
 
 
-def bar_chart(chart: Chart) -> str:
-    """Bars of the values (None drawn as 0), each with its value above it."""
+def bar_chart(chart: Chart, whole: bool = True) -> str:
+    """Bars of the values (None drawn as 0), each with its value above it; `whole`: the
+    values are counts, so the y axis' four steps are whole numbers too."""
     top = _nice_max(max((v for v in chart.values if v is not None), default=0))
+    if whole:
+        top = 4.0 * math.ceil(top / 4)
     plot_h = HEIGHT - _TOP - _BOTTOM
     slot = _slot(chart)
     parts = _frame(chart, top)
