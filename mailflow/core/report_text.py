@@ -47,7 +47,7 @@ def summary_rows(report: MonthReport) -> dict[str, list[tuple[str, int]]]:
     tables = {
         "Menurut kanal": [(c.label, n) for c, n in report.by_channel.items()],
         "Menurut prioritas": [(p.label, n) for p, n in report.by_priority.items()],
-        "Menurut status (pada akhir periode)": [(s.label, n) for s, n in report.by_status.items()],
+        "Menurut status (per keadaan di atas)": [(s.label, n) for s, n in report.by_status.items()],
     }
     if report.by_kind:
         tables["Menurut jenis"] = list(report.by_kind.items())
