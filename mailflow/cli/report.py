@@ -1,7 +1,8 @@
 """`mailflow report` (a month's figures: text, --json, --html FILE) and `mailflow export --csv`
 (one row per ticket for spreadsheets). Neither prints identity: only ticket numbers,
 counts, words and dates (the export's optional subject is redacted). Exit statuses are
-sysexits(3), taken from `os` (see mailflow.cli): a month that is not YYYY-MM is 65.
+sysexits(3), taken from `os` (see mailflow.cli): a month that is not YYYY-MM is 65, a file
+that cannot be written 74.
 """
 
 from __future__ import annotations
@@ -70,7 +71,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.html:
         _, html = Renderer().render("report", html_context(report, cfg.calendar.timezone,
                                                            cfg.village.name))
-        Path(args.html).write_text(html, encoding="utf-8")
+        try:
+            Path(args.html).write_text(html, encoding="utf-8")
+        except OSError as exc:
+            print(f"mailflow: --html {args.html}: cannot write: {exc.strerror}", file=sys.stderr)
+            return os.EX_IOERR
     if args.json:
         json.dump(report_json(report), sys.stdout, ensure_ascii=False, indent=2)
         print()
@@ -91,10 +96,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     columns = [*COLUMNS, *([SUBJECT_COLUMN] if args.with_subject else [])]
     if args.csv == "-":
         _write_csv(sys.stdout, columns, rows)
-    else:
+        return os.EX_OK
+    try:
         with open(args.csv, "w", encoding="utf-8", newline="") as out:
             _write_csv(out, columns, rows)
-        print(f"{len(rows)} tiket ditulis ke {args.csv}", file=sys.stderr)
+    except OSError as exc:
+        print(f"mailflow: --csv {args.csv}: cannot write: {exc.strerror}", file=sys.stderr)
+        return os.EX_IOERR
+    print(f"{len(rows)} tiket ditulis ke {args.csv}", file=sys.stderr)
     return os.EX_OK
 
 

@@ -68,7 +68,7 @@ def test_october_as_text_json_and_html(tmp_path: Path) -> None:
     assert any(line.split()[:2] == ["T0", "2026-10-15"] for line in lines)
 
 
-def test_a_bad_month_is_refused_with_65(tmp_path: Path) -> None:
+def test_a_bad_month_is_65_and_an_unwritable_file_74(tmp_path: Path) -> None:
     build(tmp_path)
     path = _config(tmp_path, tmp_path / "db.sqlite3")
     for command in (["report", "--month", "2026-13"], ["export", "--csv", "-", "--month", "11/2026"]):
@@ -76,6 +76,11 @@ def test_a_bad_month_is_refused_with_65(tmp_path: Path) -> None:
         assert result.returncode == 65, result
         assert "--month" in result.stderr and "write YYYY-MM" in result.stderr
         assert "Traceback" not in result.stderr
+    nowhere = str(tmp_path / "no-such-dir" / "out")
+    for command in (["report", "--month", "2026-10", "--html", nowhere], ["export", "--csv", nowhere]):
+        result = mailflow("--config", str(path), *command)
+        assert result.returncode == 74, result
+        assert "cannot write" in result.stderr and "Traceback" not in result.stderr
 
 
 def _identity_database(tmp_path: Path) -> Path:
