@@ -1,5 +1,5 @@
 """The monthly report read from the store (`read_report`), and the job that mails it to the
-village head once a month (`ReportJob`).
+village head once a month (`MonthlyReport`), and the CSV export's rows (`read_export`).
 
 The figures are core/report.py's; the timelines are the clock's (runners/clock.py
 `timeline_of`), so "within the promise" in a report is what reminders and escalations
