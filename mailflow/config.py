@@ -33,6 +33,7 @@ from mailflow.config_parts import (
     PromiseConfig,
     PublishConfig,
     RemindersConfig,
+    ReportConfig,
     RetryConfig,
 )
 from mailflow.errors import ConfigError
@@ -295,6 +296,7 @@ class Config(_Section):
     reminders: RemindersConfig = RemindersConfig()
     digest: DigestConfig = DigestConfig()
     publish: PublishConfig = PublishConfig()
+    report: ReportConfig = ReportConfig()
 
     @model_validator(mode="after")
     def _check_staff(self) -> Config:

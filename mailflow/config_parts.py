@@ -240,6 +240,13 @@ class RemindersConfig(Section):
     skip_non_working_days: bool = True
 
 
+class ReportConfig(Section):
+    """`[report]`: the monthly report mailed to the village head (role kepala_desa) on the
+    first working day of each month, from `[digest] hour` (runners/report.py)."""
+
+    enabled: bool = True
+
+
 class DigestConfig(Section):
     """`[digest]`: the daily list of open tickets to each staff member, on working days."""
 

@@ -201,6 +201,7 @@ class OutboxKind(StrEnum):
     REMINDER = "reminder"  # to the officer (or verifiers): a ticket's due date is near
     ESCALATION = "escalation"  # to the village head: a ticket unanswered past its due date
     DIGEST = "digest"  # to each staff member on working days: their open tickets
+    REPORT = "report"  # to the village head, monthly: the report with its charts
 
     @property
     def label(self) -> str:
@@ -210,7 +211,8 @@ class OutboxKind(StrEnum):
                 OutboxKind.RECEIPT: "konfirmasi perintah staf",
                 OutboxKind.REMINDER: "pengingat batas waktu",
                 OutboxKind.ESCALATION: "eskalasi ke kepala desa",
-                OutboxKind.DIGEST: "daftar harian tiket terbuka"}[self]
+                OutboxKind.DIGEST: "daftar harian tiket terbuka",
+                OutboxKind.REPORT: "laporan bulanan"}[self]
 
 
 class OutboxState(StrEnum):

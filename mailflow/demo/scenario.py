@@ -165,6 +165,7 @@ def run_demo(keep: str | None) -> int:
         _show_inbox(imap.port)
         _staff_round(imap, service_factory=lambda: Service(cfg))
         numbers = _show_tickets(cfg)
+        _show_report(cfg)
         if keep:
             _kept_hint(directory, numbers)
     finally:
@@ -222,6 +223,27 @@ def _show_tickets(cfg: Config) -> list[str]:
     for line in views.ticket_table(rows):
         print(line)
     return [str(row["id"]) for row in rows]
+
+
+def _show_report(cfg: Config) -> None:
+    """This month's report so far, as `mailflow report --month` prints it."""
+    from mailflow.adapters.clock import utc_now
+    from mailflow.core.report import Month
+    from mailflow.core.report_text import report_lines
+    from mailflow.runners.report import read_report
+    from mailflow.store.migrate import open_database
+
+    now = utc_now()
+    local = now.astimezone(cfg.zone)
+    month = Month(local.year, local.month)
+    print(f"\n== mailflow report --month {month} (the village head gets last month's by mail)")
+    engine = open_database(cfg.database_url)
+    try:
+        lines = report_lines(read_report(cfg, engine, month, now), cfg.calendar.timezone)
+    finally:
+        engine.dispose()
+    for line in lines[:lines.index("Tren 12 bulan")]:
+        print(f"   {line}" if line else "")
 
 
 def _show_acknowledgements(port: int) -> None:

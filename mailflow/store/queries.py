@@ -165,6 +165,11 @@ def other_mailboxes_started(session: Session, mailbox: str) -> tuple[bool, datet
     return bool(found), min(known) if known else None
 
 
+def first_start(session: Session) -> datetime | None:
+    """When mailflow first read any mailbox (None: never, or a database from before 0005)."""
+    return session.exec(select(func.min(MailboxState.first_seen_at))).one()
+
+
 def forget_before_start(session: Session, mailbox: str, uidvalidity: int,
                         uids: Sequence[int]) -> None:
     """Drop the before-start records of `uids`, so that intake takes those messages now."""

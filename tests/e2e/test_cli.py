@@ -193,6 +193,7 @@ def test_demo_runs_the_whole_cycle_on_embedded_servers() -> None:
     assert "[ADU-2026-00001] Status pengaduan: Sudah diverifikasi" in out
     assert "(identity hidden: yes)" in out
     assert "ADU-2026-00001  diverifikasi" in out
+    assert "== mailflow report --month" in out and "   Pengaduan diterima: 3" in out
 
 
 def test_version_is_the_installed_distributions() -> None:

@@ -71,6 +71,7 @@ def config_for(world: Any, tmp_path: Path, *, staff: list[dict[str, Any]] | None
         # the clock turn these on (reminders={"enabled": True}, digest={"enabled": True}).
         "reminders": {"enabled": False},
         "digest": {"enabled": False},
+        "report": {"enabled": False},  # the monthly report to the head, likewise
     }
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)

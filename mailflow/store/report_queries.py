@@ -1,0 +1,70 @@
+"""What the monthly report and the CSV export read: tickets with the events of their timeline.
+
+Two queries whatever the number of tickets, as in clock_queries.py: the tickets received
+before `before` that were received on or after `since` or are still open, then their
+CREATED, STATUS and MESSAGE events through a join on the same condition. Plain columns only
+(no subject, description or identity: a report carries none of them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col
+
+from mailflow.core.promise import EventFact
+from mailflow.core.workflow import FINAL
+from mailflow.store.clock_queries import TIMELINE_KINDS
+from mailflow.store.models import Ticket, TicketEvent
+from mailflow.vocabulary import Channel, Priority, Status
+
+# Tickets read at most for one report (a village receives tens a month, not thousands).
+REPORT_LIMIT = 50000
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """What the report reads of one ticket: plain values, no text columns."""
+
+    id: int
+    number: str
+    channel: Channel
+    status: Status
+    priority: Priority
+    received_at: datetime
+    created_at: datetime
+    due_date: date  # as stored: the date the reporter was told
+    events: tuple[EventFact, ...]
+
+
+def tickets_for_report(session: Session, since: datetime | None, before: datetime,
+                       limit: int = REPORT_LIMIT) -> list[ReportRow]:
+    """Tickets received before `before` and either on or after `since` (every one when
+    `since` is None) or not closed now, oldest first, each with its timeline's events."""
+    wanted = col(Ticket.received_at) < before
+    if since is not None:
+        wanted = wanted & or_(col(Ticket.received_at) >= since,
+                              col(Ticket.status).not_in(list(FINAL)))
+    columns = (col(Ticket.id), col(Ticket.number), col(Ticket.channel), col(Ticket.status),
+               col(Ticket.priority), col(Ticket.received_at), col(Ticket.created_at),
+               col(Ticket.due_date))
+    tickets = session.execute(
+        sa_select(*columns).where(wanted).order_by(col(Ticket.id)).limit(limit)).all()
+    if not tickets:
+        return []
+    last_id = tickets[-1][0]
+    query = (sa_select(col(TicketEvent.ticket_id), col(TicketEvent.kind), col(TicketEvent.at),
+                       col(TicketEvent.actor), col(TicketEvent.to_status))
+             .join(Ticket, col(Ticket.id) == TicketEvent.ticket_id)
+             .where(wanted, col(Ticket.id) <= last_id,
+                    col(TicketEvent.kind).in_([k.value for k in TIMELINE_KINDS]))
+             .order_by(col(TicketEvent.ticket_id), col(TicketEvent.at), col(TicketEvent.id)))
+    by_ticket: dict[int, list[EventFact]] = {}
+    for ticket_id, kind, at, actor, to_status in session.execute(query).all():
+        by_ticket.setdefault(ticket_id, []).append(EventFact(kind, at, actor, to_status))
+    return [ReportRow(ticket_id, number, channel, status, priority, received, created, due,
+                      tuple(by_ticket.get(ticket_id, ())))
+            for ticket_id, number, channel, status, priority, received, created, due in tickets]
