@@ -33,6 +33,7 @@ from mailflow.config_parts import (
     PromiseConfig,
     RemindersConfig,
     RetryConfig,
+    SuggestionBoxConfig,
 )
 from mailflow.errors import ConfigError
 from mailflow.vocabulary import IDENTITY_ROLES, Role
@@ -293,6 +294,7 @@ class Config(_Section):
     promise: PromiseConfig = PromiseConfig()
     reminders: RemindersConfig = RemindersConfig()
     digest: DigestConfig = DigestConfig()
+    suggestion_box: SuggestionBoxConfig = SuggestionBoxConfig()
 
     @model_validator(mode="after")
     def _check_staff(self) -> Config:
