@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 
 from mailflow.core.box_opening import may_open, opening_reply, plan_entry, team_of
+from mailflow.core.identity import Identity
 from mailflow.core.parse import Attachment
+from mailflow.core.replies import plan_staff_reply
 from mailflow.core.suggestion_box import (
     BoxSchedule,
     Entry,
@@ -15,9 +18,10 @@ from mailflow.core.suggestion_box import (
     parse_entries,
     unknown_names,
 )
+from mailflow.core.tickets import TicketFacts
 from mailflow.core.workdays import WorkCalendar
-from mailflow.vocabulary import Channel, EntryKind, Status
-from tests.unit.plan_support import KADES, KASI, SEKDES, WIB, config, member
+from mailflow.vocabulary import Channel, EntryKind, OutboxKind, Status
+from tests.unit.plan_support import KADES, KASI, SEKDES, WIB, config, member, staff_mail, ticket
 
 BODY = """saran: Mohon lampu jalan di RT 03 diperbaiki, gelap sekali di malam hari.
 ---
@@ -120,3 +124,32 @@ def test_an_entry_ticket_has_no_reporter_but_keeps_a_named_person_from_staff_mai
     reply = opening_reply(cfg, member(cfg, SEKDES), [("ADU-2026-00003", EntryKind.KELUHAN)], "<m@x>")
     text = "\n".join(reply.context["paragraphs"])
     assert "1. ADU-2026-00003 \u2013 Keluhan" in text and "Darmo" not in text
+
+
+# -- every entry is followed up ------------------------------------------------------------
+
+def _box_ticket(status: Status) -> TicketFacts:
+    return replace(ticket(status), channel=Channel.KOTAK_SARAN)
+
+
+def test_a_box_entry_is_not_closed_without_a_follow_up_note() -> None:
+    cfg = config()
+    before = _box_ticket(Status.DIPROSES)
+    plan = plan_staff_reply(before, Identity(), member(cfg, KASI), staff_mail(KASI, "#status selesai"),
+                            "signed_reply", cfg)
+    assert plan.outcome == "command refused" and plan.ticket == before
+    [note] = [o for o in plan.outgoing if o.kind is OutboxKind.STAFF_NOTE]
+    assert "hanya dapat ditutup dengan catatan tindak lanjut" in "\n".join(note.context["paragraphs"])
+
+
+def test_a_box_entry_closes_with_a_note_even_an_internal_one() -> None:
+    cfg = config()
+    for body in ("#status selesai\nLampu jalan RT 03 sudah diganti.",
+                 "#status selesai\n#internal\nDibahas di rapat perangkat, lampu diganti."):
+        plan = plan_staff_reply(_box_ticket(Status.DIPROSES), Identity(), member(cfg, KASI),
+                                staff_mail(KASI, body), "signed_reply", cfg)
+        assert plan.ticket.status is Status.SELESAI, body
+    # An ordinary complaint still needs a message for the reporter: #internal is not enough.
+    plan = plan_staff_reply(ticket(Status.DIPROSES), Identity(), member(cfg, KASI),
+                            staff_mail(KASI, "#status selesai\n#internal\nsudah"), "signed_reply", cfg)
+    assert plan.outcome == "command refused"
