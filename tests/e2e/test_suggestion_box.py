@@ -3,6 +3,7 @@ ticket per entry on Dovecot; a forged one makes nothing and alerts the administr
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -122,3 +123,39 @@ def test_a_staff_member_outside_the_team_is_told_and_nothing_is_made(mail_world:
     [(subject, text)] = _texts(mail_world, KASI)
     assert subject == "Kotak Saran - pencatatan tidak dijalankan"
     assert "tidak termasuk tim kotak saran" in text
+
+
+def test_mailflow_kotak_saran_records_an_opening_from_a_file_and_lists_it(mail_world: Any,
+                                                                          tmp_path: Path) -> None:
+    from tests.e2e.test_cli import mailflow, write_config
+
+    cfg = config_for(mail_world, tmp_path)
+    path = str(write_config(cfg, tmp_path / "config.toml"))
+    entries = tmp_path / "kotak.txt"
+    entries.write_text("pengaduan\nNama: Bu Warsini\nAda pungutan liar saat mengurus surat "
+                       "keterangan usaha di kantor desa.\n---\nMohon tempat sampah di pasar "
+                       "ditambah, sampah berserakan.\n---\n")
+    scan = tmp_path / "kertas.jpg"
+    scan.write_bytes(PHOTO)
+
+    refused = mailflow("--config", path, "kotak-saran", "--by", KASI, str(entries))
+    assert refused.returncode == 65 and "not in the suggestion-box team" in refused.stderr
+    done = mailflow("--config", path, "kotak-saran", "--by", SEKDES, "--attach", str(scan),
+                    str(entries))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1:] == ["ADU-2026-00001  pengaduan", "ADU-2026-00002  saran"]
+    assert "Warsini" not in done.stdout + done.stderr
+    made = tickets(cfg)
+    assert [(t.channel, t.kind) for t in made] == [("kotak_saran", "pengaduan"),
+                                                  ("kotak_saran", "saran")]
+    assert sorted(a.ticket_id for a in rows(cfg, Attachment)) == [made[0].id, made[1].id]
+
+    listed = mailflow("--config", path, "kotak-saran", "--list", "--json")
+    [row] = json.loads(listed.stdout)
+    assert (row["by"], row["entries"], row["tickets"], row["by_mail"]) == (
+        SEKDES, 2, ["ADU-2026-00001", "ADU-2026-00002"], False)
+    text = mailflow("--config", path, "kotak-saran", "--list").stdout
+    assert f"{SEKDES}  2 entri  ADU-2026-00001 .. ADU-2026-00002" in text
+    empty = tmp_path / "kosong.txt"
+    empty.write_text("\n---\n")
+    assert mailflow("--config", path, "kotak-saran", "--by", SEKDES, str(empty)).returncode == 65
