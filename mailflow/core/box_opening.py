@@ -11,7 +11,7 @@ verifiers are notified as for every new ticket; the team gets one mail listing t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from mailflow.config import Config, StaffMember
@@ -25,7 +25,15 @@ from mailflow.core.suggestion_box import MAX_ENTRIES, Entry
 from mailflow.core.ticket_priority import suggested
 from mailflow.core.tickets import EventPlan, TicketFacts
 from mailflow.core.workdays import WorkCalendar
-from mailflow.vocabulary import VERIFIER_ROLES, Channel, EntryKind, EventKind, Role, Status
+from mailflow.vocabulary import (
+    VERIFIER_ROLES,
+    Channel,
+    EntryKind,
+    EventKind,
+    OutboxKind,
+    Role,
+    Status,
+)
 
 REFUSED_SUBJECT = "Kotak Saran - pencatatan tidak dijalankan"
 
@@ -133,3 +141,19 @@ def refused_opening(cfg: Config, member: StaffMember, message_id: str | None,
                             f"mengirimnya, {how}. Jika tidak, beri tahu administrator.")
     outgoing.append(told)
     return tuple(outgoing)
+
+
+def box_reminder(cfg: Config, member: StaffMember, last_opening: str | None) -> Outgoing:
+    """The opening-day reminder to one team member. Its Reply-To is the member's record
+    address: answering it with the entries records the opening, proven by that address."""
+    last = (f"Pembukaan terakhir yang tercatat: {last_opening}." if last_opening else
+            "Belum ada pembukaan kotak saran yang tercatat.")
+    note = staff_note(cfg, None, member.email, "Pengingat: jadwal membuka kotak saran hari ini",
+                      f"Yth. {member.name},", [
+        "Hari ini jadwal membuka kotak saran di kantor desa. Setiap masukan warga akan "
+        "ditindaklanjuti, jadi setiap kertas dicatat sebagai satu tiket.", last,
+        "Cara mencatat: balas email ini (atau kirim email ke alamat desa dengan subjek "
+        "\"Kotak Saran\"). Tulis satu entri per bagian, dipisahkan baris berisi ---, dan "
+        "awali dengan jenisnya (saran, kritik, keluhan, pengaduan). Lampirkan foto atau "
+        "pindaian kertasnya. Jika tidak ada isinya, abaikan email ini."], answerable=False)
+    return replace(note, kind=OutboxKind.REMINDER, reply_to=record_address(cfg, member))

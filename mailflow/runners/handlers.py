@@ -124,7 +124,8 @@ class Handlers:
         """A "Kotak Saran" mail from staff (runners/box_opening.py), proven like a recording:
         without proof nothing is made, the administrator is alerted, the member told. A reply
         to one of mailflow's own mails (a "thank you" to the list of tickets) is no opening."""
-        if queries.outbox_kinds(session, [*msg.in_reply_to, *msg.references]):
+        # A reply to the opening-day reminder (OutboxKind.REMINDER) is an opening.
+        if OutboxKind.STAFF_NOTE in queries.outbox_kinds(session, msg.in_reply_to):
             return (IntakeOutcome.IGNORED, None,
                     "a reply to mailflow's mail with the suggestion-box subject: not an opening")
         proof = self._prove(session, msg, raw, Claim(member.address, Purpose.RECORD, None))

@@ -18,6 +18,7 @@ from mailflow.config import Config
 from mailflow.core.notices import signature
 from mailflow.core.parked import ParkedMail, parked_note
 from mailflow.core.workdays import WorkCalendar, calendar_for
+from mailflow.runners.box_reminder import SuggestionBoxReminder
 from mailflow.runners.clock import ClockJob
 from mailflow.runners.schedule import Job, NothingDue
 from mailflow.store import queries
@@ -59,5 +60,6 @@ class ParkedMailNote:
 
 def daily_jobs(cfg: Config) -> list[Job]:
     """The clock-driven jobs the service runs (the daemon passes them to Service): the parked
-    mail note, and the reminders, escalations and digests (runners/clock.py)."""
-    return [ParkedMailNote(cfg), ClockJob(cfg)]
+    mail note, the reminders, escalations and digests (runners/clock.py), and the
+    suggestion box's opening-day reminder (runners/box_reminder.py)."""
+    return [ParkedMailNote(cfg), ClockJob(cfg), SuggestionBoxReminder(cfg)]
