@@ -153,3 +153,17 @@ def test_a_box_entry_closes_with_a_note_even_an_internal_one() -> None:
     plan = plan_staff_reply(ticket(Status.DIPROSES), Identity(), member(cfg, KASI),
                             staff_mail(KASI, "#status selesai\n#internal\nsudah"), "signed_reply", cfg)
     assert plan.outcome == "command refused"
+
+
+def test_the_config_section_checks_its_weekday_and_its_one_schedule() -> None:
+    import pytest
+
+    from mailflow.errors import ConfigError
+
+    assert config().suggestion_box.enabled is False
+    assert config(suggestion_box={"every": "Kamis"}).suggestion_box.every == "Kamis"
+    with pytest.raises(ConfigError, match=r"\[suggestion_box\].*not a weekday name"):
+        config(suggestion_box={"every": "mondag"})
+    with pytest.raises(ConfigError, match="not both"):
+        config(suggestion_box={"every": "monday", "every_working_days": 5})
+    assert config(suggestion_box={"every_working_days": 5}).suggestion_box.every_working_days == 5
