@@ -159,3 +159,44 @@ def test_mailflow_kotak_saran_records_an_opening_from_a_file_and_lists_it(mail_w
     empty = tmp_path / "kosong.txt"
     empty.write_text("\n---\n")
     assert mailflow("--config", path, "kotak-saran", "--by", SEKDES, str(empty)).returncode == 65
+
+
+def test_an_entry_closes_only_with_its_follow_up_and_thanks_make_no_entry(
+        mail_world: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from tests.e2e.test_workflow_mail import staff_reply
+
+    cfg = config_for(mail_world, tmp_path)
+    member = cfg.staff_member(SEKDES)
+    assert member is not None
+    to = record_address(cfg, member)
+    assert to is not None
+    body = ("keluhan\nNama: Pak Darmo Wiyono\nLampu jalan di gang masjid RT 03 mati sejak "
+            "dua minggu, warga takut lewat malam hari.\n")
+    mail_world.deliver(INBOX, _opening(SEKDES, to, body), internaldate=OPENED)
+    with caplog.at_level(logging.DEBUG):
+        _poll(cfg)
+        mails = {str(m["Subject"]): m for m in (message_from_bytes(s.raw, policy=default)
+                                                for s in mail_world.messages(SEKDES))}
+        note = mails["[ADU-2026-00001] Pengaduan baru: Kotak saran: Keluhan"]
+        listing = mails["Kotak Saran: pembukaan tercatat"]
+        mail_world.deliver(INBOX, staff_reply(SEKDES, note, "#status diverifikasi"))
+        _poll(cfg)
+        mail_world.deliver(INBOX, staff_reply(SEKDES, note, "#status selesai"))
+        _poll(cfg)
+        assert [t.status for t in tickets(cfg)] == ["diverifikasi"]
+        said = [" ".join(t.split()) for _, t in _texts(mail_world, SEKDES)]
+        assert any("hanya dapat ditutup dengan catatan tindak lanjut" in t for t in said)
+        mail_world.deliver(INBOX, staff_reply(SEKDES, note, "#status selesai\n#internal\n"
+                                              "Lampu sudah diganti petugas pada hari Senin."))
+        # Thanks to the team's list: its subject carries "Kotak Saran", yet it is no opening.
+        # Sent to the member's record address, so it is proven: only the thread rules it out.
+        mail_world.deliver(INBOX, staff_reply(SEKDES, listing, "Terima kasih, sudah kami terima.",
+                                              to=to))
+        _poll(cfg)
+    [done] = tickets(cfg)
+    assert done.status == "selesai"
+    assert len(rows(cfg, SuggestionBoxOpening)) == 1
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "suggestion box opening recorded" in logged and "Darmo" not in logged
