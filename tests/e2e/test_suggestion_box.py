@@ -150,6 +150,8 @@ def test_mailflow_kotak_saran_records_an_opening_from_a_file_and_lists_it(mail_w
                                                   ("kotak_saran", "saran")]
     assert sorted(a.ticket_id for a in rows(cfg, Attachment)) == [made[0].id, made[1].id]
 
+    rows_json = json.loads(mailflow("--config", path, "tickets", "--json").stdout)
+    assert sorted(r["kind"] for r in rows_json) == ["pengaduan", "saran"]
     listed = mailflow("--config", path, "kotak-saran", "--list", "--json")
     [row] = json.loads(listed.stdout)
     assert (row["by"], row["entries"], row["tickets"], row["by_mail"]) == (
