@@ -202,3 +202,30 @@ def test_an_entry_closes_only_with_its_follow_up_and_thanks_make_no_entry(
     assert len(rows(cfg, SuggestionBoxOpening)) == 1
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "suggestion box opening recorded" in logged and "Darmo" not in logged
+
+
+def test_answering_the_opening_day_reminder_records_the_opening(mail_world: Any,
+                                                               tmp_path: Path) -> None:
+    from mailflow.runners.parked_note import daily_jobs
+    from tests.e2e.test_workflow_mail import staff_reply
+
+    cfg = config_for(mail_world, tmp_path, suggestion_box={"enabled": True, "every": "monday",
+                                                           "team": [SEKDES]})
+    monday = datetime(2026, 11, 30, 9, 30, tzinfo=ZoneInfo("Asia/Jakarta"))
+    service = Service(cfg, clock=FixedClock(monday), jobs=daily_jobs(cfg))
+    try:
+        service.poll_once()
+        [reminder] = [message_from_bytes(s.raw, policy=default) for s in mail_world.messages(SEKDES)]
+        assert str(reminder["Subject"]) == "Pengingat: jadwal membuka kotak saran hari ini"
+        assert mail_world.messages(KADES) == []  # the team is only SEKDES
+        mail_world.deliver(INBOX, staff_reply(SEKDES, reminder, "kritik: Kantor desa sering "
+                                              "tutup sebelum jam pelayanan berakhir."))
+        service.poll_once()
+        service.poll_once()  # the same day again: no second reminder
+    finally:
+        service.engine.dispose()
+    [made] = tickets(cfg)
+    assert (made.channel, made.kind) == ("kotak_saran", "kritik")
+    subjects = [s for s, _ in _texts(mail_world, SEKDES)]
+    assert subjects.count("Pengingat: jadwal membuka kotak saran hari ini") == 1
+    assert "Kotak Saran: pembukaan tercatat" in subjects
