@@ -305,6 +305,7 @@ class Config(_Section):
         if len(set(addresses)) != len(addresses):
             raise ValueError("[[staff]] lists the same email twice")
         self.promise.check(self.calendar.working_days)
+        self.suggestion_box.check(set(addresses), {r.value for r in Role})
         if "signed_reply" in self.commands.accept:
             # pengaduan+adu-2026-000042.<6-char token>.<16-char tag>: the same arithmetic as
             # core/reply_address.py longest_local_part (config sits below core).

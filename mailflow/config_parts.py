@@ -276,3 +276,11 @@ class SuggestionBoxConfig(Section):
             raise ValueError(f"every: {self.every!r} is not a weekday name (use one of "
                              f"{', '.join(_WEEKDAY_NAMES[:7])}, or senin .. minggu)")
         return self
+
+    def check(self, staff: set[str], roles: set[str]) -> None:
+        """Every team entry names a configured staff address or a role (called by Config,
+        which knows the staff): a typo must not leave the box without its team."""
+        for entry in self.team:
+            if entry.strip().lower() not in staff | roles:
+                raise ValueError(f"[suggestion_box] team: {entry!r} is neither a [[staff]] email "
+                                 f"nor a role ({', '.join(sorted(roles))})")

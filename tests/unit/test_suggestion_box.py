@@ -167,3 +167,13 @@ def test_the_config_section_checks_its_weekday_and_its_one_schedule() -> None:
     with pytest.raises(ConfigError, match="not both"):
         config(suggestion_box={"every": "monday", "every_working_days": 5})
     assert config(suggestion_box={"every_working_days": 5}).suggestion_box.every_working_days == 5
+
+
+def test_a_team_entry_must_be_staff_or_a_role() -> None:
+    import pytest
+
+    from mailflow.errors import ConfigError
+
+    assert config(suggestion_box={"team": ["SEKDES@klero.desa.id", "petugas"]})
+    with pytest.raises(ConfigError, match=r"team: 'sekdes@klero\.desa' is neither"):
+        config(suggestion_box={"team": ["sekdes@klero.desa"]})
