@@ -31,6 +31,7 @@ from mailflow.config_parts import (
     MetricsConfig,
     PriorityConfig,
     PromiseConfig,
+    PublishConfig,
     RemindersConfig,
     RetryConfig,
     SuggestionBoxConfig,
@@ -294,6 +295,7 @@ class Config(_Section):
     promise: PromiseConfig = PromiseConfig()
     reminders: RemindersConfig = RemindersConfig()
     digest: DigestConfig = DigestConfig()
+    publish: PublishConfig = PublishConfig()
     suggestion_box: SuggestionBoxConfig = SuggestionBoxConfig()
 
     @model_validator(mode="after")

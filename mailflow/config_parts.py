@@ -247,6 +247,14 @@ class DigestConfig(Section):
     hour: Annotated[int, Field(ge=0, le=23)] = 7
 
 
+class PublishConfig(Section):
+    """`[publish]`: the public page (`mailflow publish DIR`, core/public_page.py)."""
+
+    # A count of tickets below this (a channel, a priority, a status) shows as "< N": a rare
+    # category must not point at the person who complained.
+    min_count: Annotated[int, Field(ge=1, le=100)] = 3
+
+
 _WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
                   "senin", "selasa", "rabu", "kamis", "jumat", "sabtu", "minggu")
 

@@ -51,3 +51,7 @@ class StorageUnavailable(TransientError):
 class MailboxBusy(TransientError):
     """Another process is serving the mailbox (holds its lock, or wrote the same rows at the
     same moment); nothing failed, try again later."""
+
+
+class PublishRefused(MailflowError):
+    """`mailflow publish` will not write into a directory that holds things it did not make."""

@@ -111,6 +111,9 @@ IDENTITY_ROLES: frozenset[Role] = frozenset({Role.VERIFIKATOR})
 # Moving a complaint into or out of verification is the verifier's call (or the head's).
 VERIFIER_ROLES: frozenset[Role] = frozenset({Role.VERIFIKATOR, Role.KEPALA_DESA})
 
+# Who may mark text for the public page (#publik): the people who answer complaints.
+PUBLISH_ROLES: frozenset[Role] = frozenset({Role.VERIFIKATOR, Role.PETUGAS})
+
 
 class Missing(StrEnum):
     """What a complaint still lacks before it can be processed."""
@@ -146,6 +149,8 @@ class EventKind(StrEnum):
     UNVERIFIED_DATA = "unverified_data"
     MAIL_WITHHELD = "mail_withheld"  # a message not sent: its address is over its mail limit
     IDENTITY_VIEWED = "identity_viewed"  # someone read the reporter's identity (show --with-identity)
+    # Text a staff member marked for the public page with #publik (the note is that text).
+    PUBLIC = "public"
 
     @property
     def label(self) -> str:
@@ -166,6 +171,7 @@ _EVENT_LABELS: dict[EventKind, str] = {
     EventKind.UNVERIFIED_DATA: "balasan tanpa bukti pengirim",
     EventKind.MAIL_WITHHELD: "email ditahan (batas email)",
     EventKind.IDENTITY_VIEWED: "identitas pelapor dilihat",
+    EventKind.PUBLIC: "teks untuk halaman publik",
 }
 
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the end-to-end tests need beyond Python packages: Dovecot's IMAP server.
+# Installs what the end-to-end tests need beyond Python packages: Dovecot's IMAP server, and
+# chromium with chromium-driver for the public page's browser test.
 #
 # The tests run a PRIVATE Dovecot from their own config on 127.0.0.1 (tests/harness/servers.py);
 # they never use a system-wide one. So, as root with apt, this installs dovecot-imapd
@@ -22,6 +23,33 @@ dovecot_installed() {
     done
     return 1
 }
+
+# The public page's browser test (tests/e2e/test_public_page_browser.py) drives Debian's
+# chromium through its chromedriver: installed the same way (root and apt), no service to stop.
+# Without root or apt that test is skipped (unless MAILFLOW_TEST_IMAP=dovecot, as in CI).
+browser_installed() {
+    command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1
+}
+if ! browser_installed; then
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+        say "chromium is not installed and cannot be installed here (needs root and apt-get);" \
+            "the public page's browser test will be skipped."
+    else
+        say "installing chromium and chromium-driver (the public page's browser test)"
+        browser_log=$(mktemp)
+        browser_install() {
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+                chromium chromium-driver >>"$browser_log" 2>&1
+        }
+        if ! browser_install && ! { apt-get update -q >>"$browser_log" 2>&1 && browser_install; }; then
+            tail -n 30 "$browser_log" >&2
+            rm -f "$browser_log"
+            say "could not install chromium and chromium-driver (see above)"
+            exit 1
+        fi
+        rm -f "$browser_log"
+    fi
+fi
 
 if dovecot_installed; then
     exit 0

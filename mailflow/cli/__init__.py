@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from mailflow.cli import admin, backlog, db, ops, outbox, suggestion_box, tickets, trace
+from mailflow.cli import admin, backlog, db, ops, outbox, publish, suggestion_box, tickets, trace
 from mailflow.config import DEFAULT_CONFIG_PATH, ENV_CONFIG
 from mailflow.errors import (
     ConfigError,
@@ -106,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, description=help, parents=[common], **kwargs)
 
     for register in (admin.register, outbox.register, tickets.register, trace.register,
-                     db.register, backlog.register, ops.register, suggestion_box.register,
-                     _register_demo):
+                     db.register, backlog.register, ops.register, publish.register,
+                     suggestion_box.register, _register_demo):
         register(add)
     return parser
 

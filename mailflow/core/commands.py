@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from mailflow.core.workflow import may_set, settable
-from mailflow.vocabulary import Channel, Priority, Role, Status
+from mailflow.vocabulary import PUBLISH_ROLES, Channel, Priority, Role, Status
 
 
 def _fold(word: str) -> str:
@@ -29,6 +29,7 @@ _KEYWORDS: dict[str, str] = {
     **dict.fromkeys(("internal", "intern", "catatan", "note", "komentar", "comment"), "internal"),
     **dict.fromkeys(("tolak", "reject", "ditolak"), "tolak"),
     **dict.fromkeys(("kanal", "channel", "saluran"), "kanal"),
+    **dict.fromkeys(("publik", "public", "umumkan"), "publik"),
 }
 
 _STATUS_WORDS: dict[str, Status] = {
@@ -75,6 +76,9 @@ def command_lines(roles: Iterable[Role]) -> list[str]:
     lines += ["#prioritas rendah | sedang | tinggi | darurat", "#petugas alamat@email"]
     if may_set(held, Status.DITOLAK):
         lines.append("#tolak <alasan penolakan>")
+    if not PUBLISH_ROLES.isdisjoint(held):
+        lines.append("#publik [teks]   (pesan ini, atau teks sesudah #publik, tampil di halaman "
+                     "publik desa; jangan tulis identitas pelapor)")
     lines.append("#internal   (sisa balasan menjadi catatan internal, tidak dikirim ke pelapor)")
     return lines
 
@@ -103,6 +107,10 @@ class StaffReply:
     internal: bool = False
     reject_reason: str | None = None
     channel: Channel | None = None
+    # #publik: the reply's message (or `public_text`, written after #publik) goes on the
+    # public page (core/public_page.py).
+    public: bool = False
+    public_text: str = ""
     message: str = ""
     errors: tuple[CommandError, ...] = ()
     commands: tuple[str, ...] = field(default=())
@@ -110,6 +118,17 @@ class StaffReply:
     @property
     def has_commands(self) -> bool:
         return bool(self.commands)
+
+    @property
+    def public_words(self) -> str:
+        """What #publik puts on the public page: the text after it, else the message to the
+        reporter (with a rejection's reason); nothing of an #internal note."""
+        if not self.public:
+            return ""
+        if self.public_text or self.internal:
+            return self.public_text
+        return "\n\n".join(t for t in (self.reject_reason and f"Alasan: {self.reject_reason}",
+                                        self.message) if t)
 
 
 def _command(line: str) -> tuple[str, str] | None:
@@ -156,6 +175,8 @@ def _apply(reply: StaffReply, keyword: str, value: str, line: str) -> StaffReply
         if reply.status not in (None, Status.DITOLAK):
             return error("#tolak tidak dapat digabung dengan status lain")
         return replace(reply, status=Status.DITOLAK, reject_reason=value)
+    if keyword == "publik":
+        return replace(reply, public=True, public_text=value or reply.public_text)
     channel = _CHANNEL_WORDS.get(_fold(value))
     if channel is None:
         return error(f"kanal '{value}' tidak dikenal; pilih: " + ", ".join(c.value for c in Channel))

@@ -51,6 +51,9 @@ def _changes(before: TicketFacts, after: TicketFacts, reply: StaffReply) -> list
         lines.append("- Catatan internal dicatat di riwayat tiket (tidak dikirim kepada pelapor).")
     elif reply.message or reply.reject_reason:
         lines.append("- Pesan untuk pelapor dicatat di riwayat tiket.")
+    if reply.public_words:
+        lines.append("- Teks untuk halaman publik desa (tampil saat halaman diperbarui, tanpa "
+                     f"identitas pelapor): {reply.public_words[:300]}")
     return lines or ["- Tidak ada yang berubah: tiket sudah seperti yang diminta."]
 
 

@@ -29,7 +29,15 @@ from mailflow.core.reply_text import new_text
 from mailflow.core.ticket_priority import set_by_staff, suggested
 from mailflow.core.tickets import SYSTEM, EventPlan, TicketFacts, assess
 from mailflow.core.workflow import FINAL, check_box_closing, check_transition, may_set
-from mailflow.vocabulary import Channel, EventKind, Missing, OutboxKind, Role, Status
+from mailflow.vocabulary import (
+    PUBLISH_ROLES,
+    Channel,
+    EventKind,
+    Missing,
+    OutboxKind,
+    Role,
+    Status,
+)
 
 _STATUS_REQUEST = re.compile(r"^\s*(cek\s+|check\s+)?status\b", re.IGNORECASE)
 _NOTE_LIMIT = 20000
@@ -81,6 +89,11 @@ def check_staff_reply(ticket: TicketFacts, member: StaffMember, reply: StaffRepl
         problems.append(f"'{reply.assignee}' bukan staf yang terdaftar di mailflow")
     if not reply.has_commands and not reply.message:
         problems.append("balasan kosong: tidak ada perintah maupun pesan")
+    if reply.public and PUBLISH_ROLES.isdisjoint(member.roles):
+        problems.append("#publik hanya dapat digunakan oleh verifikator atau petugas tindak lanjut")
+    elif reply.public and not reply.public_words:
+        problems.append("#publik: tidak ada teks untuk halaman publik; tulis sesudah #publik, "
+                        "misalnya: #publik Jalan sudah ditambal pada 3 Desember")
     return problems
 
 
@@ -162,6 +175,8 @@ def _apply(ticket: TicketFacts, reporter: Identity | None, member: StaffMember,
         # Text after #internal is kept in the audit trail, with or without a status change.
         kind = EventKind.INTERNAL_NOTE if reply.internal else EventKind.MESSAGE
         events.append(_staff_event(member, msg, method, kind, note=reply.message))
+    if reply.public_words:  # core/public_page.py shows it, scrubbed of identity again
+        events.append(_staff_event(member, msg, method, EventKind.PUBLIC, note=reply.public_words))
     outgoing: list[Outgoing] = []
     if assignee is not None and ticket.assignee != before.assignee:
         # Built after every change of this reply, so the officer reads the status it set.

@@ -75,7 +75,10 @@ def _text(msg: EmailMessage) -> str:
 
 
 def _notification(world: Any, number: str) -> EmailMessage:
-    [note] = [m for m in _mail(world, SEKDES) if str(m["Subject"]).startswith(f"[{number}] Pengaduan baru")]
+    # "[ADU-...] Pengaduan baru: ...", or "[ADU-...] DARURAT - Pengaduan baru: ..." when the
+    # suggested priority is darurat.
+    [note] = [m for m in _mail(world, SEKDES) if str(m["Subject"]).startswith(f"[{number}] ")
+              and "Pengaduan baru" in str(m["Subject"])]
     return note
 
 
@@ -164,7 +167,8 @@ def test_reminder_escalation_and_digests_reach_staff_once(mail_world: Any, tmp_p
     [due_today] = [m for m in _clock_mail(mail_world, KASI) if "Pengingat" in str(m["Subject"])
                    and third.number in str(m["Subject"])]
     assert "hari ini (Kamis, 27 Agustus 2026)" in str(due_today["Subject"])
-    assert f"{first.number}\n   Prioritas   : Sedang\n   Status      : Sudah diverifikasi " \
+    level = tickets(cfg)[0].priority.label  # as suggested from its words (core/priority.py)
+    assert f"{first.number}\n   Prioritas   : {level}\n   Status      : Sudah diverifikasi " \
            "(sudah ditanggapi)" in _text(kasi_next)
     assert "TERLAMBAT" not in _text(kasi_next)
 
