@@ -35,6 +35,7 @@ from mailflow.config_parts import (
     RemindersConfig,
     ReportConfig,
     RetryConfig,
+    SuggestionBoxConfig,
 )
 from mailflow.errors import ConfigError
 from mailflow.vocabulary import IDENTITY_ROLES, Role
@@ -297,6 +298,7 @@ class Config(_Section):
     digest: DigestConfig = DigestConfig()
     publish: PublishConfig = PublishConfig()
     report: ReportConfig = ReportConfig()
+    suggestion_box: SuggestionBoxConfig = SuggestionBoxConfig()
 
     @model_validator(mode="after")
     def _check_staff(self) -> Config:
@@ -307,6 +309,7 @@ class Config(_Section):
         if len(set(addresses)) != len(addresses):
             raise ValueError("[[staff]] lists the same email twice")
         self.promise.check(self.calendar.working_days)
+        self.suggestion_box.check(set(addresses), {r.value for r in Role})
         if "signed_reply" in self.commands.accept:
             # pengaduan+adu-2026-000042.<6-char token>.<16-char tag>: the same arithmetic as
             # core/reply_address.py longest_local_part (config sits below core).

@@ -260,3 +260,42 @@ class PublishConfig(Section):
     # A count of tickets below this (a channel, a priority, a status) shows as "< N": a rare
     # category must not point at the person who complained.
     min_count: Annotated[int, Field(ge=1, le=100)] = 3
+
+
+_WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+                  "senin", "selasa", "rabu", "kamis", "jumat", "sabtu", "minggu")
+
+
+class SuggestionBoxConfig(Section):
+    """`[suggestion_box]`: when the box (kotak saran) is opened and who opens it.
+
+    `every` (a weekday, English or Indonesian) or `every_working_days` (N working days after
+    the last recorded opening); on those days, from `hour` (local time), the team is reminded
+    by mail, once a day. `team`: staff addresses or role names (verifikator, petugas,
+    kepala_desa, admin) who open the box, are reminded and may record an opening; empty means
+    the verifiers. `enabled = false` (the default) sends no reminders; recording an opening
+    works either way.
+    """
+
+    enabled: bool = False
+    every: str | None = "monday"
+    every_working_days: Annotated[int, Field(ge=1, le=60)] | None = None
+    hour: Annotated[int, Field(ge=0, le=23)] = 8
+    team: Annotated[list[Annotated[str, Field(min_length=1)]], Field(max_length=50)] = []
+
+    @model_validator(mode="after")
+    def _check(self) -> SuggestionBoxConfig:
+        if self.every_working_days is not None and "every" in self.model_fields_set:
+            raise ValueError("give either every (a weekday) or every_working_days, not both")
+        if self.every_working_days is None and (self.every or "").strip().lower() not in _WEEKDAY_NAMES:
+            raise ValueError(f"every: {self.every!r} is not a weekday name (use one of "
+                             f"{', '.join(_WEEKDAY_NAMES[:7])}, or senin .. minggu)")
+        return self
+
+    def check(self, staff: set[str], roles: set[str]) -> None:
+        """Every team entry names a configured staff address or a role (called by Config,
+        which knows the staff): a typo must not leave the box without its team."""
+        for entry in self.team:
+            if entry.strip().lower() not in staff | roles:
+                raise ValueError(f"[suggestion_box] team: {entry!r} is neither a [[staff]] email "
+                                 f"nor a role ({', '.join(sorted(roles))})")

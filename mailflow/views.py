@@ -121,6 +121,7 @@ def ticket_row(ticket: Ticket, zone: ZoneInfo, hide: Redactor,
         "priority_set_by": ticket.priority_set_by,
         "assignee": ticket.assignee or "-",
         "channel": str(ticket.channel),
+        "kind": str(ticket.kind) if ticket.kind else "-",  # a suggestion-box entry's kind
         "received_at": ticket.received_at.astimezone(zone).isoformat(),
         "received_at_text": local_time(ticket.received_at, zone),
         "due_date": ticket.due_date.isoformat(),
@@ -178,7 +179,7 @@ def show_lines(ticket: Ticket, zone: ZoneInfo, *, attachments: Sequence[Attachme
     lines = [
         f"Tiket      : {ticket.number}",
         f"Status     : {ticket.status} ({ticket.status.label})",
-        f"Kanal      : {ticket.channel}",
+        f"Kanal      : {ticket.channel}" + (f" ({ticket.kind})" if ticket.kind else ""),
         f"Diterima   : {ticket.received_at.astimezone(zone):%Y-%m-%d %H:%M %Z}",
         f"Tenggat    : {ticket.due_date.isoformat()} ({format_tanggal(ticket.due_date)})",
         f"Subjek     : {hide.subject(ticket.subject)}",

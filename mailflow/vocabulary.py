@@ -77,6 +77,20 @@ class Channel(StrEnum):
         return {Channel.WHATSAPP: "WhatsApp", Channel.KOTAK_SARAN: "kotak saran"}.get(self, self.value)
 
 
+class EntryKind(StrEnum):
+    """What a suggestion-box paper is (the box takes "saran, keluhan, atau masukan"); a ticket
+    from any other channel has no kind (None: an ordinary complaint)."""
+
+    SARAN = "saran"
+    KRITIK = "kritik"
+    KELUHAN = "keluhan"
+    PENGADUAN = "pengaduan"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
 class Role(StrEnum):
     """What a staff member does; decides which commands they may give and what they may see."""
 

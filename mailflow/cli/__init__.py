@@ -24,7 +24,18 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from mailflow.cli import admin, backlog, db, ops, outbox, publish, report, tickets, trace
+from mailflow.cli import (
+    admin,
+    backlog,
+    db,
+    ops,
+    outbox,
+    publish,
+    report,
+    suggestion_box,
+    tickets,
+    trace,
+)
 from mailflow.config import DEFAULT_CONFIG_PATH, ENV_CONFIG
 from mailflow.errors import (
     ConfigError,
@@ -107,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for register in (admin.register, outbox.register, tickets.register, trace.register,
                      db.register, backlog.register, ops.register, publish.register,
-                     report.register, _register_demo):
+                     report.register, suggestion_box.register, _register_demo):
         register(add)
     return parser
 

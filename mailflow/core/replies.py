@@ -28,8 +28,16 @@ from mailflow.core.receipts import Told, staff_receipt, wants_receipt
 from mailflow.core.reply_text import new_text
 from mailflow.core.ticket_priority import set_by_staff, suggested
 from mailflow.core.tickets import SYSTEM, EventPlan, TicketFacts, assess
-from mailflow.core.workflow import FINAL, check_transition, may_set
-from mailflow.vocabulary import PUBLISH_ROLES, EventKind, Missing, OutboxKind, Role, Status
+from mailflow.core.workflow import FINAL, check_box_closing, check_transition, may_set
+from mailflow.vocabulary import (
+    PUBLISH_ROLES,
+    Channel,
+    EventKind,
+    Missing,
+    OutboxKind,
+    Role,
+    Status,
+)
 
 _STATUS_REQUEST = re.compile(r"^\s*(cek\s+|check\s+)?status\b", re.IGNORECASE)
 _NOTE_LIMIT = 20000
@@ -68,6 +76,10 @@ def check_staff_reply(ticket: TicketFacts, member: StaffMember, reply: StaffRepl
     if reply.status is not None:
         public = bool((reply.message or reply.reject_reason) and not reply.internal)
         refusal = check_transition(ticket.status, reply.status, has_message=public)
+        if ticket.channel is Channel.KOTAK_SARAN:  # no reporter: any note is the follow-up
+            noted = bool(reply.message or reply.reject_reason)
+            refusal = (check_transition(ticket.status, reply.status, has_message=True)
+                       or check_box_closing(reply.status, noted))
         if refusal is not None:
             problems.append(refusal.reason)
         elif not may_set(member.roles, reply.status):

@@ -80,3 +80,15 @@ def check_transition(current: Status, target: Status, has_message: bool) -> Refu
         return Refusal(f"status '{target.value}' perlu pesan untuk pelapor: tuliskan {what} "
                        "di bawah baris perintah (tanpa #internal)")
     return None
+
+
+def check_box_closing(target: Status, has_note: bool) -> Refusal | None:
+    """A suggestion-box entry is closed only with its follow-up recorded: the procedure
+    promises that every entry is followed up. Nobody can be written to, so a note after
+    `#internal` records it as well as a message."""
+    if target in FINAL and not has_note:
+        return Refusal("tiket kotak saran hanya dapat ditutup dengan catatan tindak lanjut: "
+                       "tuliskan apa yang sudah dilakukan (atau alasan penolakannya) di bawah "
+                       "baris perintah; boleh dengan #internal, karena tidak ada pelapor yang "
+                       "dikirimi pesan")
+    return None

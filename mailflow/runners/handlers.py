@@ -16,6 +16,7 @@ from datetime import date, datetime
 from mailflow.adapters.clock import Clock
 from mailflow.compose.mime import Composer
 from mailflow.config import Config, StaffMember
+from mailflow.core.box_opening import refused_opening
 from mailflow.core.first_start import predates_problem, predates_reason, predates_ticket
 from mailflow.core.identity import Identity
 from mailflow.core.intake_rules import content_key
@@ -36,13 +37,14 @@ from mailflow.core.sender_auth import Claim, DkimCheck, Proof, authenticate, sig
 from mailflow.core.tickets import EventPlan, TicketFacts, format_number
 from mailflow.core.workdays import WorkCalendar
 from mailflow.errors import MailflowError
+from mailflow.runners.box_opening import record_opening
 from mailflow.runners.clock import event_facts, timeline_of
 from mailflow.runners.mail_gate import MailGate
 from mailflow.store import queries
 from mailflow.store.db import Session
 from mailflow.store.files import FileStore
 from mailflow.store.models import Attachment, Reporter, Ticket
-from mailflow.vocabulary import OutboxKind, Status
+from mailflow.vocabulary import IntakeOutcome, OutboxKind, Status
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +117,39 @@ class Handlers:
                  "attachments=%d", number, facts.channel, facts.status, facts.priority,
                  facts.due_date, ticket.missing or "-", len(msg.attachments))
         return ticket
+
+    def suggestion_box(self, session: Session, member: StaffMember, msg: ParsedMessage,
+                       raw: bytes, received: datetime, key: str
+                       ) -> tuple[IntakeOutcome, Ticket | None, str]:
+        """A "Kotak Saran" mail from staff (runners/box_opening.py), proven like a recording:
+        without proof nothing is made, the administrator is alerted, the member told. A reply
+        to one of mailflow's own mails (a "thank you" to the list of tickets) is no opening."""
+        # A reply to the opening-day reminder (OutboxKind.REMINDER) is an opening.
+        if OutboxKind.STAFF_NOTE in queries.outbox_kinds(session, msg.in_reply_to):
+            return (IntakeOutcome.IGNORED, None,
+                    "a reply to mailflow's mail with the suggestion-box subject: not an opening")
+        proof = self._prove(session, msg, raw, Claim(member.address, Purpose.RECORD, None))
+        now = self.clock()
+        if proof.method is None:
+            attempt = Attempt(None, now, msg.message_id, "unproven suggestion-box opening "
+                              f"claiming to be from {member.address}")
+            self._queue(session, None, refused_opening(self.cfg, member, msg.message_id,
+                                                       proof.reason),
+                        now, security=True, attempt=attempt)
+            summary = f"security: unproven suggestion box opening refused claimed_staff={member.name}"
+            log.warning("%s reason=%s", summary, proof.reason)
+            return IntakeOutcome.REFUSED, None, summary
+        opened = record_opening(self, session, member, msg.text, msg.attachments, received,
+                                key=key, message_id=msg.message_id, content=content_key(msg))
+        first = opened.tickets[0] if opened.tickets else None
+        queries.use_signatures(session, signature_digests(raw), first.id if first else None,
+                               msg.message_id, now)
+        return (IntakeOutcome.TICKET if first else IntakeOutcome.STAFF), first, opened.summary
+
+    def queue(self, session: Session, ticket: Ticket | None, outgoing: Iterable[Outgoing],
+              now: datetime) -> None:
+        """Queue mail through the gate (runners/box_opening.py)."""
+        self._queue(session, ticket, outgoing, now)
 
     # -- replies ----------------------------------------------------------------------------
 

@@ -33,6 +33,8 @@ from mailflow.core.intake_rules import (
     route,
 )
 from mailflow.core.parse import ParsedMessage, parse_message
+from mailflow.core.suggestion_box import PHRASE as BOX_PHRASE
+from mailflow.core.suggestion_box import is_opening_subject
 from mailflow.errors import MailboxBusy, StorageUnavailable, TransientError
 from mailflow.runners.first_start import (
     backlog_due,
@@ -254,8 +256,10 @@ class Intake:
         return Decision(Kind.REPLY, "replies to a ticket's message", ticket.number)
 
     def _classify(self, msg: ParsedMessage) -> Decision:
-        return classify(msg, self.cfg.intake.subject_phrases, self.cfg.tickets.prefix,
-                        self.own_addresses)
+        # Staff also write "Kotak Saran" to record a suggestion-box opening.
+        staff = self.cfg.staff_member(msg.from_addr) is not None
+        phrases = [*self.cfg.intake.subject_phrases, *((BOX_PHRASE,) if staff else ())]
+        return classify(msg, phrases, self.cfg.tickets.prefix, self.own_addresses)
 
     # -- taking a message -------------------------------------------------------------------
 
@@ -321,6 +325,8 @@ class Intake:
             outcome = self.handlers.resident_reply(session, target, msg, raw)
             log.info("reply added uid=%d ticket=%s outcome=%s", header.uid, target.number, outcome)
             return IntakeOutcome.REPLY, target, outcome
+        if member is not None and is_opening_subject(msg.subject):
+            return self.handlers.suggestion_box(session, member, msg, raw, header.internaldate, key)
         ticket = self.handlers.new_ticket(session, msg, raw, header.internaldate, key)
         if ticket is None:
             return IntakeOutcome.REFUSED, None, "security: staff recording without proof of sender"

@@ -18,6 +18,7 @@ from mailflow.config import Config
 from mailflow.core.notices import signature
 from mailflow.core.parked import ParkedMail, parked_note
 from mailflow.core.workdays import WorkCalendar, calendar_for
+from mailflow.runners.box_reminder import SuggestionBoxReminder
 from mailflow.runners.clock import ClockJob
 from mailflow.runners.report import MonthlyReport
 from mailflow.runners.schedule import Job, NothingDue
@@ -60,6 +61,7 @@ class ParkedMailNote:
 
 def daily_jobs(cfg: Config) -> list[Job]:
     """The clock-driven jobs the service runs (the daemon passes them to Service): the parked
-    mail note, the reminders, escalations and digests (runners/clock.py), and the monthly
-    report to the village head (runners/report.py)."""
-    return [ParkedMailNote(cfg), ClockJob(cfg), MonthlyReport(cfg)]
+    mail note, the reminders, escalations and digests (runners/clock.py), the monthly
+    report to the village head (runners/report.py), and the suggestion box's opening-day
+    reminder (runners/box_reminder.py)."""
+    return [ParkedMailNote(cfg), ClockJob(cfg), MonthlyReport(cfg), SuggestionBoxReminder(cfg)]

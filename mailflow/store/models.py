@@ -21,6 +21,7 @@ from mailflow.core.identity import Identity
 from mailflow.core.tickets import TicketFacts, parse_missing
 from mailflow.vocabulary import (
     Channel,
+    EntryKind,
     EventKind,
     IntakeOutcome,
     Missing,
@@ -176,6 +177,8 @@ class Ticket(SQLModel, table=True):
     content_key: str | None = Field(default=None, index=True)
     html_only: bool = False
     created_at: datetime = _utc_column()
+    # A suggestion-box entry's kind (saran, kritik, keluhan, pengaduan); None for other channels.
+    kind: EntryKind | None = _enum_column(EntryKind, nullable=True)
 
     @property
     def missing_items(self) -> tuple[Missing, ...]:
@@ -316,3 +319,17 @@ class JobRun(SQLModel, table=True):
     run_key: str  # what the run is for, e.g. the working day "2026-12-01"
     done_at: datetime = _utc_column()
     note: str = ""
+
+
+class SuggestionBoxOpening(SQLModel, table=True):
+    """One opening of the suggestion box (kotak saran): when, who, and what came of it."""
+
+    __tablename__ = "suggestion_box_opening"
+    id: int | None = Field(default=None, primary_key=True)
+    opened_on: date = Field(index=True)  # the local day of the opening
+    opened_at: datetime = _utc_column()
+    opened_by: str  # the staff address that recorded it
+    entries: int
+    ticket_numbers: str = Field(default="", sa_column=Column(Text, nullable=False,
+                                                             server_default=text("''")))
+    message_id: str | None = None  # the opening's mail; None when recorded with the CLI

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from mailflow.config import Config
+from mailflow.runners.box_reminder import SuggestionBoxReminder
 from mailflow.runners.clock import ClockJob
 from mailflow.runners.parked_note import ParkedMailNote, daily_jobs
 from mailflow.runners.report import MonthlyReport
@@ -110,5 +111,5 @@ def test_no_note_before_the_hour_on_a_day_off_or_without_an_admin_address(tmp_pa
 
 
 def test_the_job_names_itself_for_the_schedule() -> None:
-    assert [job.name for job in daily_jobs(config())] == [ParkedMailNote.name, ClockJob.name,
-                                                          MonthlyReport.name]
+    assert [job.name for job in daily_jobs(config())] == [
+        ParkedMailNote.name, ClockJob.name, MonthlyReport.name, SuggestionBoxReminder.name]

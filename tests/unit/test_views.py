@@ -41,7 +41,7 @@ def test_row_is_in_the_village_zone_and_without_identity() -> None:
     assert row == {
         "id": "ADU-2026-00001", "status": "diterima", "priority": "sedang",
         "priority_reason": "", "priority_set_by": "system", "assignee": "-",
-        "channel": "email", "received_at": "2026-11-27T10:00:00+07:00",
+        "channel": "email", "kind": "-", "received_at": "2026-11-27T10:00:00+07:00",
         "received_at_text": "2026-11-27 10:00 WIB", "due_date": "2026-12-08", "overdue": False,
         "subject": "Pengaduan Masyarakat", "missing": ["nik", "nama"],
     }

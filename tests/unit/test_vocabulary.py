@@ -15,7 +15,7 @@ ENUMS = [value for value in vars(vocabulary).values()
 def test_every_enum_of_the_domain_is_covered() -> None:
     assert {e.__name__ for e in ENUMS} == {
         "Status", "Priority", "Channel", "Role", "Missing", "EventKind", "IntakeOutcome",
-        "OutboxKind", "OutboxState"}
+        "OutboxKind", "OutboxState", "EntryKind"}
 
 
 @pytest.mark.parametrize("enum", ENUMS, ids=lambda e: e.__name__)
