@@ -34,15 +34,14 @@ from mailflow.store import queries
 from mailflow.store.clock_queries import tickets_with_reporters
 from mailflow.store.db import Engine, Session
 from mailflow.store.models import OutboxMessage
-from mailflow.store.report_queries import ReportRow, tickets_for_report
+from mailflow.store.report_queries import ReportRow, openings_between, tickets_for_report
 from mailflow.vocabulary import Role
 
 
 def report_tickets(rows: list[ReportRow], calendar: WorkCalendar) -> list[ReportTicket]:
-    """The report's plain facts of each row. `kind` stays None until tickets carry one
-    (the suggestion box's entries)."""
+    """The report's plain facts of each row (`kind`: a suggestion-box entry's kind)."""
     return [ReportTicket(row.number, row.channel, row.priority, row.received_at,
-                         timeline_of(row, row.events, calendar)) for row in rows]
+                         timeline_of(row, row.events, calendar), row.kind) for row in rows]
 
 
 def read_report(cfg: Config, engine: Engine, month: Month, now: datetime,
@@ -58,8 +57,11 @@ def report_in(session: Session, cfg: Config, month: Month, now: datetime,
     """`read_report` inside an open session (the monthly job's transaction)."""
     calendar = calendar or calendar_for(cfg.calendar)
     since = month.shifted(-(TREND_MONTHS - 1)).start(calendar.zone)
-    rows = tickets_for_report(session, since, cutoff_of(month, calendar.zone, now))
-    return month_report(report_tickets(rows, calendar), month, calendar, targets_for(cfg), now)
+    cutoff = cutoff_of(month, calendar.zone, now)
+    rows = tickets_for_report(session, since, cutoff)
+    openings = openings_between(session, month.start(calendar.zone), cutoff)
+    return month_report(report_tickets(rows, calendar), month, calendar, targets_for(cfg), now,
+                        openings=openings)
 
 
 def read_export(cfg: Config, engine: Engine, month: Month | None, now: datetime,

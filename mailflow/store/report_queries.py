@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import or_
+from sqlalchemy import func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from mailflow.core.promise import EventFact
 from mailflow.core.workflow import FINAL
 from mailflow.store.clock_queries import TIMELINE_KINDS
-from mailflow.store.models import Ticket, TicketEvent
+from mailflow.store.models import SuggestionBoxOpening, Ticket, TicketEvent
 from mailflow.vocabulary import Channel, Priority, Status
 
 # Tickets read at most for one report (a village receives tens a month, not thousands).
@@ -38,6 +38,7 @@ class ReportRow:
     created_at: datetime
     due_date: date  # as stored: the date the reporter was told
     events: tuple[EventFact, ...]
+    kind: str | None = None  # a suggestion-box entry's kind (saran, kritik, ...)
 
 
 def tickets_for_report(session: Session, since: datetime | None, before: datetime,
@@ -50,7 +51,7 @@ def tickets_for_report(session: Session, since: datetime | None, before: datetim
                               col(Ticket.status).not_in(list(FINAL)))
     columns = (col(Ticket.id), col(Ticket.number), col(Ticket.channel), col(Ticket.status),
                col(Ticket.priority), col(Ticket.received_at), col(Ticket.created_at),
-               col(Ticket.due_date))
+               col(Ticket.due_date), col(Ticket.kind))
     tickets = session.execute(
         sa_select(*columns).where(wanted).order_by(col(Ticket.id)).limit(limit)).all()
     if not tickets:
@@ -66,5 +67,13 @@ def tickets_for_report(session: Session, since: datetime | None, before: datetim
     for ticket_id, kind, at, actor, to_status in session.execute(query).all():
         by_ticket.setdefault(ticket_id, []).append(EventFact(kind, at, actor, to_status))
     return [ReportRow(ticket_id, number, channel, status, priority, received, created, due,
-                      tuple(by_ticket.get(ticket_id, ())))
-            for ticket_id, number, channel, status, priority, received, created, due in tickets]
+                      tuple(by_ticket.get(ticket_id, ())), kind)
+            for ticket_id, number, channel, status, priority, received, created, due, kind
+            in tickets]
+
+
+def openings_between(session: Session, since: datetime, before: datetime) -> int:
+    """How many times the suggestion box was opened in [since, before)."""
+    query = sa_select(func.count()).select_from(SuggestionBoxOpening).where(
+        col(SuggestionBoxOpening.opened_at) >= since, col(SuggestionBoxOpening.opened_at) < before)
+    return int(session.execute(query).scalar_one())

@@ -46,7 +46,13 @@ from mailflow.core.report import Month, parse_month, previous_month
 from mailflow.runners.report import read_report
 from mailflow.store.db import make_engine, transaction
 from mailflow.store.migrate import prepare
-from mailflow.store.models import MailboxState, Reporter, Ticket, TicketEvent
+from mailflow.store.models import (
+    MailboxState,
+    Reporter,
+    SuggestionBoxOpening,
+    Ticket,
+    TicketEvent,
+)
 from mailflow.vocabulary import Channel, EventKind, Priority, Status
 from tests.unit.plan_support import KASI, SITI_NIK, WIB, config
 
@@ -141,7 +147,21 @@ def test_november_figures_match_the_hand_count(tmp_path: Path) -> None:
     assert report.overdue[1].promise_due == date(2026, 11, 19)
     assert report.resolved_in_month == 5
     box = report.suggestion_box
-    assert (box.entries, box.closed, box.openings) == (1, 0, None)
+    assert (box.entries, box.closed, box.openings) == (1, 0, 0)  # no opening recorded
+
+
+def test_the_months_suggestion_box_openings_are_counted(tmp_path: Path) -> None:
+    engine = build(tmp_path)
+    with transaction(engine) as session:
+        for day in (2, 16, 30):  # 30 Nov 23:00 WIB is still November; 1 Dec is not
+            session.add(SuggestionBoxOpening(opened_on=date(2026, 11, day),
+                                             opened_at=datetime(2026, 11, day, 16, tzinfo=UTC),
+                                             opened_by=KASI, entries=1))
+        session.add(SuggestionBoxOpening(opened_on=date(2026, 12, 1),
+                                         opened_at=datetime(2026, 11, 30, 17, tzinfo=UTC),
+                                         opened_by=KASI, entries=2))
+    report = read_report(config(), engine, NOVEMBER, at(12, 3, 10))
+    assert report.suggestion_box.openings == 3
 
 
 def test_the_trend_covers_twelve_months_ending_with_the_month(tmp_path: Path) -> None:
