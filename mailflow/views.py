@@ -41,7 +41,7 @@ _UNSOURCED_ACTORS = ("reporter", "other")
 # A note is cut here so that one event stays one short paragraph in a terminal.
 _NOTE_CHARS = 200
 #: What `mailflow outbox` prints when no mail waits and none is parked.
-NO_OUTBOX = "Tidak ada surat yang menunggu atau ditahan."
+NO_OUTBOX = "Tidak ada email yang menunggu atau ditahan."
 # Mail of these kinds goes to the reporter: its address is identity and is never printed.
 _RESIDENT_KINDS = (OutboxKind.ACK, OutboxKind.STATUS)
 # An SMTP error is cut here in the outbox table (the JSON keeps more).
@@ -59,7 +59,8 @@ _NOTE_WORDS = (
     (re.compile(r"\b(mailflow [a-z-]+(?: --[a-z-]+)*) by OS user (\S+)(?: for (\S+))?"),
      lambda m: f"lewat {m[1]} oleh pengguna OS {m[2]}" + (f" untuk {m[3]}" if m[3] else "")),
     (re.compile(r"\breply-to differs from from; acknowledged at from only"),
-     lambda m: "Reply-To berbeda dari From; tanda terima hanya ke alamat From"),
+     lambda m: "alamat balasan (Reply-To) berbeda dari alamat pengirim (From); tanda terima "
+               "hanya ke alamat pengirim"),
 )
 
 
@@ -133,7 +134,7 @@ def ticket_row(ticket: Ticket, zone: ZoneInfo, hide: Redactor,
 
 _PRIORITY_RANK = {value: rank for rank, value in enumerate(
     (Priority.DARURAT, Priority.TINGGI, Priority.SEDANG, Priority.RENDAH))}
-_TICKET_LINE = "{:<14}  {:<13} {:<9} {:<24} {:<8} {:<20}  {:<10}  {:<9}  {}"
+_TICKET_LINE = "{:<14}  {:<13} {:<9} {:<24} {:<8} {:<20}  {:<11}  {:<9}  {}"
 
 
 def by_urgency(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -156,8 +157,8 @@ def ticket_table(rows: Sequence[Mapping[str, Any]], *, filtered: bool = False) -
     (`filtered`: tickets exist, but none matches the filters)."""
     if not rows:
         return [NO_MATCH if filtered else NO_TICKETS]
-    header = _TICKET_LINE.format("TIKET", "STATUS", "PRIORITAS", "PETUGAS", "KANAL", "DITERIMA",
-                                 "TENGGAT", "", "SUBJEK")
+    header = _TICKET_LINE.format("TIKET", "STATUS", "PRIORITAS", "PETUGAS", "SALURAN", "DITERIMA",
+                                 "BATAS WAKTU", "", "PERIHAL")
     return [header, *(ticket_line(row) for row in rows)]
 
 
@@ -171,7 +172,7 @@ def show_lines(ticket: Ticket, zone: ZoneInfo, *, attachments: Sequence[Attachme
     then everything is printed as stored. None keeps the reporter hidden, which is the
     default because the page is often read over someone's shoulder: subject, description,
     file names and notes then go through `hide`. `mail` is the ticket's `outbox_row(...)`s,
-    printed as "Surat keluar" when given.
+    printed as "Email keluar" when given.
     """
     if identity is not None:
         hide = _AS_STORED
@@ -179,15 +180,15 @@ def show_lines(ticket: Ticket, zone: ZoneInfo, *, attachments: Sequence[Attachme
     lines = [
         f"Tiket      : {ticket.number}",
         f"Status     : {ticket.status} ({ticket.status.label})",
-        f"Kanal      : {ticket.channel}" + (f" ({ticket.kind})" if ticket.kind else ""),
+        f"Saluran    : {ticket.channel}" + (f" ({ticket.kind})" if ticket.kind else ""),
         f"Diterima   : {ticket.received_at.astimezone(zone):%Y-%m-%d %H:%M %Z}",
-        f"Tenggat    : {ticket.due_date.isoformat()} ({format_tanggal(ticket.due_date)})",
-        f"Subjek     : {hide.subject(ticket.subject)}",
+        f"Batas waktu: {ticket.due_date.isoformat()} ({format_tanggal(ticket.due_date)})",
+        f"Perihal    : {hide.subject(ticket.subject)}",
         f"Prioritas  : {priority}",
         f"Petugas    : {ticket.assignee or '-'}",
     ]
     if ticket.missing:
-        lines.append(f"Kurang     : {ticket.missing}")
+        lines.append(f"Data kurang: {ticket.missing}")
     lines.extend(identity if identity is not None else [IDENTITY_HIDDEN])
     lines.extend(["", "Uraian:", *hide.text(ticket.description).split("\n"), ""])
     lines.extend(f"Lampiran   : {hide.filename(item.filename)} ({item.content_type}, "
@@ -201,11 +202,11 @@ def show_lines(ticket: Ticket, zone: ZoneInfo, *, attachments: Sequence[Attachme
 
 
 def mail_lines(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The `show` page's "Surat keluar": whether each mail of the ticket went out.
+    """The `show` page's "Email keluar": whether each mail of the ticket went out.
 
     `rows` are `outbox_row(...)`s of the ticket; the reporter is named by role only.
     """
-    lines = ["Surat keluar:"]
+    lines = ["Email keluar:"]
     for row in rows:
         if row["state"] == OutboxState.SENT:
             what = f"terkirim {row['sent_at_text']}"

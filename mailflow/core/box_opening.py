@@ -107,12 +107,14 @@ def nothing_recorded(cfg: Config, member: StaffMember, in_reply_to: str | None,
                      why: str) -> Outgoing:
     """No ticket made, for a reason the member can act on (not in the team, no entries)."""
     return staff_note(cfg, None, member.email, REFUSED_SUBJECT, f"Yth. {member.name},",
-                      ["Pembukaan kotak saran Anda tidak dicatat; tidak ada tiket yang dibuat.",
+                      ["Pembukaan kotak saran dari Bapak/Ibu tidak dicatat; tidak ada tiket yang "
+                       "dibuat.",
                        f"Alasannya: {why}"], in_reply_to=in_reply_to, answerable=False)
 
 
-NOT_IN_TEAM = ("Anda tidak termasuk tim kotak saran ([suggestion_box] team). Minta "
-               "administrator menambahkan Anda, atau minta anggota tim mengirimkannya.")
+NOT_IN_TEAM = ("Bapak/Ibu tidak termasuk tim kotak saran ([suggestion_box] team). Mintalah "
+               "administrator menambahkan Bapak/Ibu ke tim, atau mintalah anggota tim "
+               "mengirimkannya.")
 NO_ENTRIES = ("tidak ada entri di dalam email. Tulis satu entri per bagian, dipisahkan baris "
               "berisi ---, misalnya:\nsaran: Mohon lampu jalan di RT 03 diperbaiki.\n---\n"
               "keluhan: Antrean surat pengantar terlalu lama.")
@@ -134,11 +136,12 @@ def refused_opening(cfg: Config, member: StaffMember, message_id: str | None,
             f"Message-ID: {message_id or '-'}", f"Keterangan teknis: {reason}"],
             answerable=False))
     record = record_address(cfg, member)
-    how = (f"kirim ulang ke alamat khusus Anda: {record}" if record else
-           "kirim ulang dari akun email resmi Anda yang ditandatangani (DKIM)")
+    how = (f"kirim ulang ke alamat khusus Bapak/Ibu: {record}" if record else
+           "kirim ulang dari akun email resmi Bapak/Ibu yang ditandatangani (DKIM)")
     told = nothing_recorded(cfg, member, message_id,
-                            "email ini tidak terbukti berasal dari alamat Anda. Jika Anda memang "
-                            f"mengirimnya, {how}. Jika tidak, beri tahu administrator.")
+                            "email ini tidak terbukti berasal dari alamat Bapak/Ibu. Jika "
+                            f"Bapak/Ibu memang mengirimnya, {how}. Jika tidak, beri tahu "
+                            "administrator.")
     outgoing.append(told)
     return tuple(outgoing)
 

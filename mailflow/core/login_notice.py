@@ -35,7 +35,7 @@ def login_refused_notice(cfg: Config, server: Server, now: datetime) -> Outgoing
     port = section.effective_port
     if server == "imap":
         effect = ("Selama login ditolak, mailflow tidak dapat membaca kotak masuk: pengaduan baru "
-                  "belum dicatat dan belum dijawab. Email keluar tetap dikirim.")
+                  "belum dicatat dan belum ditanggapi. Email keluar tetap dikirim.")
         subject = "Login IMAP ditolak: kotak masuk pengaduan tidak terbaca"
     else:
         effect = ("Selama login ditolak, mailflow tidak dapat mengirim email: tanda terima, "
@@ -54,7 +54,7 @@ def login_refused_notice(cfg: Config, server: Server, now: datetime) -> Outgoing
         "mencoba dengan jeda yang makin panjang, paling banyak "
         f"{cfg.retry.login_attempts_per_hour} kali per jam, agar akun tidak dikunci penyedia.",
         "Email ini dikirim sekali untuk setiap kejadian. Jika login berhasil lalu ditolak lagi, "
-        "Anda akan menerima email baru.",
+        "Bapak/Ibu akan menerima email baru.",
     ]
     return staff_note(cfg, None, admin, subject, "Yth. Administrator,", paragraphs,
                       answerable=False)

@@ -158,15 +158,16 @@ def plan_refused_recording(msg: ParsedMessage, member: StaffMember, cfg: Config,
             f"Message-ID: {msg.message_id or '-'}", f"Keterangan teknis: {reason}"],
             answerable=False))
     record = record_address(cfg, member)
-    how = (f"kirim ulang pencatatan ke alamat khusus Anda: {record} (tombol Balas pada email ini "
-           "juga mengirim ke alamat itu)" if record else
-           "kirim ulang dari akun email resmi Anda yang ditandatangani (DKIM)")
+    how = (f"kirim ulang pencatatan ke alamat khusus Bapak/Ibu: {record} (tombol Balas pada "
+           "email ini juga mengirim ke alamat itu)" if record else
+           "kirim ulang dari akun email resmi Bapak/Ibu yang ditandatangani (DKIM)")
     # A fixed subject (no text of the forger's) that still carries the phrase intake takes.
     subject = f"Re: {cfg.intake.subject_phrases[0]} - pencatatan tidak dijalankan"
     told = staff_note(cfg, None, member.email, subject, f"Yth. {member.name},", [
-        "Pencatatan pengaduan telepon/WhatsApp Anda tidak dijalankan; tidak ada tiket yang dibuat.",
-        "Alasannya: email ini tidak terbukti berasal dari alamat Anda. Jika Anda memang "
-        f"mengirimnya, {how}. Jika tidak, beri tahu administrator."],
+        "Pencatatan pengaduan telepon/WhatsApp dari Bapak/Ibu tidak dijalankan; tidak ada "
+        "tiket yang dibuat.",
+        "Alasannya: email ini tidak terbukti berasal dari alamat Bapak/Ibu. Jika Bapak/Ibu "
+        f"memang mengirimnya, {how}. Jika tidak, beri tahu administrator."],
         in_reply_to=msg.message_id, answerable=False)
     outgoing.append(replace(told, reply_to=record))
     return RefusedRecording(tuple(outgoing),

@@ -100,7 +100,7 @@ def acknowledgement(cfg: Config, ticket: TicketFacts, identity: Identity, nik_pr
         "missing": [m.text for m in ticket.missing],
         "nik_problem": nik_problem,
     }
-    return Outgoing(kind, recipient, f"[{ticket.number}] Pengaduan Anda telah diterima", "ack",
+    return Outgoing(kind, recipient, f"[{ticket.number}] Pengaduan Bapak/Ibu telah diterima", "ack",
                     context, in_reply_to=in_reply_to, references=tuple(references),
                     reply_to=reply_address(cfg, ticket, recipient))
 
@@ -203,7 +203,7 @@ def _attachments(cfg: Config, ticket: TicketFacts, attachments: Sequence[Attachm
             total += size
             listed.append(f"{item.filename} (terlampir)")
         else:
-            listed.append(f"{item.filename} ({size} bytes, tersimpan di server; lihat "
+            listed.append(f"{item.filename} ({size} byte, tersimpan di server; lihat "
                           f"`mailflow show {ticket.number}`)")
     return attached, listed
 

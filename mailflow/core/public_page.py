@@ -123,7 +123,7 @@ def shown_count(count: int, min_count: int) -> str:
 def promise_words(days: int) -> str:
     """The promise in plain words, as the village's procedure states it."""
     return (f"Pemerintah desa menanggapi setiap pengaduan secepatnya, paling lambat {days} hari "
-            "kerja sejak aduan diterima.")
+            "kerja sejak pengaduan diterima.")
 
 
 def tanggal(day: date | None) -> str:

@@ -73,7 +73,7 @@ def staff_receipt(cfg: Config, member: StaffMember, msg: ParsedMessage, before: 
         f"Balasan Bapak/Ibu untuk tiket {after.number} sudah dijalankan.",
         "Yang berubah:\n" + "\n".join(_changes(before, after, reply)),
         "Yang diberi tahu:\n" + "\n".join(_told(told)),
-        f"Status tiket sekarang: {after.status.label} ({after.status.value}). Untuk perintah "
+        f"Status tiket saat ini: {after.status.label} ({after.status.value}). Untuk perintah "
         "berikutnya, balas email ini atau email pemberitahuan tiket.",
     ]
     note = staff_note(cfg, after, member.email, f"Re: [{after.number}] Perintah sudah dijalankan",

@@ -218,9 +218,10 @@ def _to_reporter(cfg: Config, ticket: TicketFacts, reporter: Identity, reply: St
 def _explanation(cfg: Config, ticket: TicketFacts, member: StaffMember, msg: ParsedMessage,
                  problems: list[str]) -> Outgoing:
     paragraphs = [
-        f"Balasan Anda untuk tiket {ticket.number} tidak dijalankan; tidak ada yang diubah.",
+        f"Balasan Bapak/Ibu untuk tiket {ticket.number} tidak dijalankan; tidak ada yang "
+        "diubah.",
         "Alasannya:\n" + "\n".join(f"- {p}" for p in problems),
-        f"Status tiket saat ini: {ticket.status} ({ticket.status.label}).",
+        f"Status tiket saat ini: {ticket.status.label} ({ticket.status.value}).",
         help_for(member.roles),
     ]
     return staff_note(cfg, ticket, member.email, f"Re: [{ticket.number}] Perintah tidak dapat "
@@ -260,9 +261,11 @@ def _unproven(ticket: TicketFacts, member: StaffMember, msg: ParsedMessage,
     # The genuine staff member learns of it at their real address: if they wrote it (from a
     # new message instead of a reply), they know how to do it right; if not, they know.
     outgoing.append(_explanation(cfg, ticket, member, msg, [
-        "email ini tidak terbukti berasal dari alamat Anda, jadi perintahnya tidak dijalankan",
-        "gunakan tombol Balas (Reply) pada email notifikasi tiket ini, agar balasan terkirim ke "
-        "alamat khusus tiket; jika Anda tidak mengirim email ini, beri tahu administrator",
+        "email ini tidak terbukti berasal dari alamat Bapak/Ibu, jadi perintahnya tidak "
+        "dijalankan",
+        "gunakan tombol Balas (Reply) pada email pemberitahuan tiket ini, agar balasan terkirim "
+        "ke alamat khusus tiket; jika Bapak/Ibu tidak mengirim email ini, beri tahu "
+        "administrator",
     ]))
     return ReplyPlan("security: unauthenticated command", ticket, events=(event,),
                      outgoing=tuple(outgoing), security=True, notes=tuple(notes),
@@ -386,7 +389,8 @@ def _tell_staff(cfg: Config, ticket: TicketFacts, reporter: Identity, text: str,
     return [
         staff_note(cfg, ticket, member.email, f"[{ticket.number}] Balasan dari pelapor",
                    f"Yth. {member.name},",
-                   [f"Pelapor membalas tiket {ticket.number} (status: {ticket.status}):",
+                   [f"Pelapor membalas tiket {ticket.number} (status saat ini: "
+                    f"{ticket.status.label}):",
                     text if member.sees_identity else hidden,
                     *([] if verified else [_UNVERIFIED_WARNING]),
                     "Balas email ini dengan perintah (#status ...) untuk menindaklanjuti."])

@@ -188,7 +188,7 @@ def test_demo_runs_the_whole_cycle_on_embedded_servers() -> None:
     result = mailflow("demo", timeout=180)
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
-    assert "--- siti@warga.example: [ADU-2026-00001] Pengaduan Anda telah diterima" in out
+    assert "--- siti@warga.example: [ADU-2026-00001] Pengaduan Bapak/Ibu telah diterima" in out
     assert "- NIK (16 digit, sesuai KTP)" in out  # the HTML-only complaint without NIK
     assert "[ADU-2026-00001] Status pengaduan: Sudah diverifikasi" in out
     assert "(identity hidden: yes)" in out

@@ -201,8 +201,8 @@ def test_completing_the_data_moves_the_due_date_and_the_resident_is_told(
     [complete] = _mail(mail_world, BUDI)[1:]
     text = _text(complete)
     assert "data yang Bapak/Ibu kirimkan sudah lengkap" in text
-    assert ("Batas waktu tanggapan: Jumat, 28 Agustus 2026 (7 hari kerja sejak data\n"
-            "lengkap kami terima") in text
+    assert ("Batas waktu tanggapan: Jumat, 28 Agustus 2026 \u2014 7 hari kerja sejak data "
+            "lengkap\nkami terima") in text
     # The reminders follow the moved date: two working days before 28 Aug is 26 Aug.
     _poll(cfg, _at(2026, 8, 24, 9))
     assert not [m for m in _clock_mail(mail_world, SEKDES) if "Pengingat" in str(m["Subject"])]

@@ -104,7 +104,7 @@ def test_show_says_whether_each_mail_went_out(office: tuple[Any, Path],
     status, out, _ = _run(capsys, "--config", str(path), "show", "ADU-2026-00001")
     assert status == 0
     lines = out.splitlines()
-    mail = lines[lines.index("Surat keluar:") + 1:lines.index("Riwayat:")]
+    mail = lines[lines.index("Email keluar:") + 1:lines.index("Riwayat:")]
     ack = next(line for line in mail if "tanda terima untuk pelapor" in line)
     assert "DITAHAN setelah 1 percobaan" in ack and "mailflow outbox --retry" in ack
     notify = next(line for line in mail if f"pemberitahuan tiket untuk {SEKDES}" in line)

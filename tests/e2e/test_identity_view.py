@@ -66,7 +66,7 @@ def test_show_is_scrubbed_and_each_identity_view_is_recorded(mail_world: Any, tm
     for secret in SECRETS:
         assert secret not in shown.stdout + shown.stderr, secret
     assert "Identitas pelapor dirahasiakan" in shown.stdout
-    assert "Subjek     : Pengaduan Masyarakat - [nama disembunyikan], Dusun [disembunyikan]" in (
+    assert "Perihal    : Pengaduan Masyarakat - [nama disembunyikan], Dusun [disembunyikan]" in (
         shown.stdout)
     assert "Jalan di depan balai dusun berlubang besar sejak bulan lalu." in shown.stdout
     assert "Lampiran   : KTP_[disembunyikan].jpg (image/jpeg" in shown.stdout

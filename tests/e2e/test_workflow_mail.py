@@ -175,7 +175,7 @@ def test_forged_command_changes_nothing_and_alerts_the_administrator(mail_world:
     assert [e.kind for e in rows(cfg, TicketEvent) if e.kind == "security"] == ["security"]
     # The real staff member is told at their own address how to send a command that counts.
     told = _text(_read(mail_world.messages(SEKDES)[-1]))
-    assert "tidak terbukti berasal dari alamat Anda" in told and "Balas (Reply)" in told
+    assert "tidak terbukti berasal dari alamat Bapak/Ibu" in told and "Balas (Reply)" in told
 
 
 @pytest.mark.parametrize(

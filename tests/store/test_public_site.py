@@ -61,7 +61,7 @@ def test_no_identity_of_the_108_complaints_in_any_file_of_the_site(site: Path) -
 def test_the_site_has_the_promise_the_counts_and_every_ticket(site: Path) -> None:
     index = (site / "index.html").read_text(encoding="utf-8")
     text = _TAGS.sub(" ", index)
-    assert "paling lambat 7 hari kerja sejak aduan diterima" in text
+    assert "paling lambat 7 hari kerja sejak pengaduan diterima" in text
     assert "<svg" in index and "http://" not in index.replace("http://www.w3.org/2000/svg", "")
     assert re.search(r"WhatsApp\s*</td>\s*<td[^>]*>&lt; 3<", index)  # 2 tickets
     assert re.search(r"telepon\s*</td>\s*<td[^>]*>11<", index)

@@ -113,7 +113,7 @@ def resident_mail(body: str, *, sender: str = f"Siti Aminah <{SITI}>") -> Parsed
     """A resident's answer to the acknowledgement, quoting it."""
     quoted = (f"\n\nPada Jum, 27 Nov 2026 pukul 10.05 Pemerintah Desa Klero <{INBOX}> menulis:\n"
               f"> Terima kasih, pengaduan Anda telah kami terima dan dicatat dengan nomor {NUMBER}\n")
-    return mail(body + quoted, sender=sender, subject=f"Re: [{NUMBER}] Pengaduan Anda telah diterima",
+    return mail(body + quoted, sender=sender, subject=f"Re: [{NUMBER}] Pengaduan Bapak/Ibu telah diterima",
                 message_id="<balasan-warga-1@warga.example>", In_Reply_To=ACK_ID)
 
 

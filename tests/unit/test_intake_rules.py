@@ -104,7 +104,7 @@ def test_vacation_subject_is_ignored(subject: str) -> None:
 
 
 def test_ticket_number_in_subject_is_a_reply() -> None:
-    decision = _classify(_msg("Re: [ADU-2026-00042] Pengaduan Anda telah diterima"))
+    decision = _classify(_msg("Re: [ADU-2026-00042] Pengaduan Bapak/Ibu telah diterima"))
     assert decision.kind is Kind.REPLY
     assert decision.ticket_number == "ADU-2026-00042"
 

@@ -49,7 +49,7 @@ def test_the_acknowledgement_threads_under_the_complaint() -> None:
     ack = acknowledgement(config(), ticket(), siti(), None, "<keluhan-1@warga.example>",
                           ["<a@warga.example>"], SITI)
     assert (ack.kind, ack.to, ack.template) == (OutboxKind.ACK, SITI, "ack")
-    assert ack.subject == "[ADU-2026-00001] Pengaduan Anda telah diterima"
+    assert ack.subject == "[ADU-2026-00001] Pengaduan Bapak/Ibu telah diterima"
     assert (ack.in_reply_to, ack.references) == ("<keluhan-1@warga.example>", ("<a@warga.example>",))
     # The resident answers an address signed for this ticket and for them (item 5 of issue 7).
     assert ack.reply_to == signed_address(INBOX, Purpose.REPORTER, SITI, SECRET.encode(), NUMBER)
@@ -143,7 +143,7 @@ def test_attachments_ride_along_up_to_the_configured_total() -> None:
     assert [name for name, _type, _data in note.attachments] == ["a.png", "c.png"]
     assert note.context["attachments"] == [
         "a.png (terlampir)",
-        "b.png (60 bytes, tersimpan di server; lihat `mailflow show ADU-2026-00001`)",
+        "b.png (60 byte, tersimpan di server; lihat `mailflow show ADU-2026-00001`)",
         "c.png (terlampir)",
     ]
 

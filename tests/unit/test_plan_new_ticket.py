@@ -130,7 +130,7 @@ def test_the_reporter_is_acknowledged_in_the_thread_of_the_complaint() -> None:
     plan = _plan(mail(References="<awal@warga.example>"))
     [ack] = to(plan.outgoing, SITI)
     assert ack.kind is OutboxKind.ACK
-    assert ack.subject == "[ADU-2026-00001] Pengaduan Anda telah diterima"
+    assert ack.subject == "[ADU-2026-00001] Pengaduan Bapak/Ibu telah diterima"
     assert ack.in_reply_to == "<keluhan-1@warga.example>"
     assert ack.references == ("<awal@warga.example>",)
 
@@ -235,7 +235,7 @@ def test_the_recording_staff_member_gets_the_acknowledgement_to_read_out() -> No
     plan = _plan(mail(PHONE_BODY, sender=f"Kasi Pelayanan <{KASI}>"))
     [copy] = to(plan.outgoing, KASI)
     assert copy.kind is OutboxKind.ACK_STAFF
-    assert copy.subject == "[ADU-2026-00001] Pengaduan Anda telah diterima"
+    assert copy.subject == "[ADU-2026-00001] Pengaduan Bapak/Ibu telah diterima"
     assert copy.context["due"] == "Selasa, 8 Desember 2026"
     assert sent(plan.outgoing) == [(OutboxKind.ACK, BUDI), (OutboxKind.ACK_STAFF, KASI),
                                    (OutboxKind.NOTIFY, SEKDES)]

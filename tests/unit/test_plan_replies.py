@@ -423,7 +423,7 @@ def test_the_explanation_answers_in_the_thread_and_states_the_current_status() -
     assert explanation.subject == "Re: [ADU-2026-00001] Perintah tidak dapat dijalankan"
     assert explanation.in_reply_to == "<balasan-1@klero.desa.id>"
     assert explanation.context["greeting"] == "Yth. Sekretaris Desa,"
-    assert "Status tiket saat ini: diterima (Tercatat \u2013 menunggu verifikasi)." in _reasons(plan)
+    assert "Status tiket saat ini: Tercatat \u2013 menunggu verifikasi (diterima)." in _reasons(plan)
 
 
 # -- staff: not proven to come from its sender ----------------------------------------------
@@ -454,7 +454,7 @@ def test_the_genuine_staff_member_is_told_how_to_send_a_command_that_counts() ->
     plan = _staff(SEKDES, "#tolak tidak penting", method=None)
     [told] = to(plan.outgoing, SEKDES)
     said = "\n".join(told.context["paragraphs"])
-    assert "tidak terbukti berasal dari alamat Anda" in said and "Balas (Reply)" in said
+    assert "tidak terbukti berasal dari alamat Bapak/Ibu" in said and "Balas (Reply)" in said
 
 
 def test_nothing_of_an_unproven_command_reaches_the_resident() -> None:

@@ -50,7 +50,7 @@ def test_missing_items_are_listed() -> None:
 
 def test_message_headers_thread_and_mark_auto_reply() -> None:
     envelope = Envelope("pengaduan@klero.desa.id", "Pemerintah Desa Klero", "siti@warga.example",
-                        "[ADU-2026-00042] Pengaduan Anda telah diterima",
+                        "[ADU-2026-00042] Pengaduan Bapak/Ibu telah diterima",
                         in_reply_to="<orig@warga.example>", references=("<older@x>",),
                         ticket_number="ADU-2026-00042")
     raw = build_message(envelope, "teks", "<p>teks</p>", "<id@klero.desa.id>",
@@ -71,7 +71,7 @@ def test_moment_in_words() -> None:
 
 def test_international_address_is_written_in_utf8_not_as_an_encoded_word() -> None:
     envelope = Envelope("pengaduan@klero.desa.id", "Pemerintah Desa Klero", "büdi@desa.test",
-                        "[ADU-2026-00042] Pengaduan Anda telah diterima")
+                        "[ADU-2026-00042] Pengaduan Bapak/Ibu telah diterima")
     raw = build_message(envelope, "teks é", "<p>teks</p>", "<id@klero.desa.id>",
                         datetime(2026, 11, 28, 2, tzinfo=UTC))
     head, _, _body = raw.partition(b"\n\n")
@@ -94,7 +94,7 @@ def test_references_of_an_answer_are_bounded_and_keep_root_and_latest() -> None:
     # 5,000 keep the test fast even without the bound; 260,000 took the email package minutes.
     cited = tuple(f"<banjir-{n}@spam.example>" for n in range(5_000))
     envelope = Envelope("pengaduan@klero.desa.id", "Pemerintah Desa Klero", "budi@desa.test",
-                        "[ADU-2026-00042] Pengaduan Anda telah diterima",
+                        "[ADU-2026-00042] Pengaduan Bapak/Ibu telah diterima",
                         in_reply_to="<keluhan@warga.example>", references=cited)
     raw = build_message(envelope, "teks", "<p>teks</p>", "<id@klero.desa.id>",
                         datetime(2026, 11, 28, 2, tzinfo=UTC))

@@ -54,8 +54,8 @@ def test_the_data_lengkap_mail_states_the_new_date() -> None:
     assert plan.ticket.due_date == date(2026, 12, 11)
     [told] = [o for o in plan.outgoing if o.kind is OutboxKind.STATUS]
     text, html = Renderer().render(told.template, told.context)
-    assert ("Batas waktu tanggapan: Jumat, 11 Desember 2026 (7 hari kerja sejak data\n"
-            "lengkap kami terima,") in text
+    assert ("Batas waktu tanggapan: Jumat, 11 Desember 2026 \u2014 7 hari kerja sejak data "
+            "lengkap\nkami terima (") in text
     assert "sejak data lengkap kami terima" in html and "11 Desember 2026" in html
     assert "8 Desember" not in text
 

@@ -73,7 +73,7 @@ def test_our_own_mail_quoting_a_ticket_number_is_ignored() -> None:
 
 
 def test_an_auto_reply_to_a_ticket_is_ignored() -> None:
-    msg = mail(sender=SITI, subject="Re: [ADU-2026-00001] Pengaduan Anda telah diterima",
+    msg = mail(sender=SITI, subject="Re: [ADU-2026-00001] Pengaduan Bapak/Ibu telah diterima",
                Auto_Submitted="auto-replied")
     assert _route_of(msg, has_target=True) is Route.IGNORE
 

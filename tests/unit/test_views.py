@@ -53,11 +53,11 @@ def test_table_has_a_header_lines_up_columns_and_cuts_long_subjects() -> None:
     row = views.ticket_row(_ticket(subject=long_subject, assignee="kasi@klero.desa.id"), WIB,
                            NOBODY, TODAY)
     header, line = views.ticket_table([row])
-    assert header.split() == ["TIKET", "STATUS", "PRIORITAS", "PETUGAS", "KANAL", "DITERIMA",
-                              "TENGGAT", "SUBJEK"]
+    assert header.split() == ["TIKET", "STATUS", "PRIORITAS", "PETUGAS", "SALURAN", "DITERIMA",
+                              "BATAS", "WAKTU", "PERIHAL"]
     assert line == ("ADU-2026-00001  diterima      sedang    kasi@klero.desa.id       email    "
-                    "2026-11-27 10:00 WIB  2026-12-08             " + long_subject[:60])
-    assert header.index("SUBJEK") == line.index("Pengaduan")
+                    "2026-11-27 10:00 WIB  2026-12-08              " + long_subject[:60])
+    assert header.index("PERIHAL") == line.index("Pengaduan")
 
 
 def test_overdue_means_before_today_and_not_closed() -> None:
@@ -92,13 +92,13 @@ def test_show_hides_the_reporter_unless_given_identity_lines() -> None:
     assert lines[:10] == [
         "Tiket      : ADU-2026-00001",
         "Status     : diterima (Tercatat \u2013 menunggu verifikasi)",
-        "Kanal      : email",
+        "Saluran    : email",
         "Diterima   : 2026-11-27 10:00 WIB",
-        "Tenggat    : 2026-12-08 (Selasa, 8 Desember 2026)",
-        "Subjek     : Pengaduan Masyarakat",
+        "Batas waktu: 2026-12-08 (Selasa, 8 Desember 2026)",
+        "Perihal    : Pengaduan Masyarakat",
         "Prioritas  : Sedang",
         "Petugas    : -",
-        "Kurang     : nik",
+        "Data kurang: nik",
         "Pelapor    : Identitas pelapor dirahasiakan (gunakan --with-identity)",
     ]
     assert lines[10:] == ["", "Uraian:", "Jalan berlubang.", "Mohon diperbaiki.", "", "Riwayat:"]
@@ -199,7 +199,7 @@ def test_show_without_identity_scrubs_subject_description_files_and_notes() -> N
 def test_show_with_recorded_identity_prints_everything_as_stored() -> None:
     lines = views.show_lines(_ticket(**CHATTY), WIB, attachments=[KTP], events=[NOTE],
                              identity=views.identity_lines(None), hide=Redactor(SITI))
-    assert "Subjek     : Pengaduan Masyarakat - Siti Aminah, Dusun Krajan" in lines
+    assert "Perihal    : Pengaduan Masyarakat - Siti Aminah, Dusun Krajan" in lines
     assert ("Lampiran   : KTP_Siti_Aminah_3322114506890002.jpg (image/jpeg, 99 byte), "
             "disimpan di a/b") in lines
     assert "      Bu Siti Aminah, petugas datang besok." in lines
@@ -224,8 +224,8 @@ def test_every_event_kind_and_old_english_note_reads_in_indonesian() -> None:
     event = _event(note="missing: nik,nama reply-to differs from from; acknowledged at from only")
     head, note = views.event_lines(event, WIB, NOBODY)
     assert head == "  2026-11-27 10:00 WIB  tiket dibuat ->diterima  oleh sistem"
-    assert note == ("      kurang: nik, nama Reply-To berbeda dari From; tanda terima hanya ke "
-                    "alamat From")
+    assert note == ("      kurang: nik, nama alamat balasan (Reply-To) berbeda dari alamat "
+                    "pengirim (From); tanda terima hanya ke alamat pengirim")
     for kind in EventKind:
         [line] = views.event_lines(_event(kind=kind, to_status=None), WIB, NOBODY)
         assert line.split("  ")[2] == kind.label
@@ -273,7 +273,7 @@ def test_show_says_for_each_mail_whether_it_went_out() -> None:
         _mail(id=8, state=OutboxState.PENDING, attempts=0),
         _mail(id=9))]
     lines = views.show_lines(_ticket(), WIB, attachments=[], events=[], hide=NOBODY, mail=mail)
-    assert lines[lines.index("Surat keluar:") + 1:lines.index("Riwayat:")] == [
+    assert lines[lines.index("Email keluar:") + 1:lines.index("Riwayat:")] == [
         "  #7 tanda terima untuk pelapor: terkirim 2026-11-27 10:00 WIB",
         "  #8 tanda terima untuk pelapor: menunggu sejak 2026-11-27 10:00 WIB",
         "  #9 tanda terima untuk pelapor: DITAHAN setelah 3 percobaan: 550 5.1.1 <alamat>: no "

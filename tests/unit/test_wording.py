@@ -24,8 +24,8 @@ from tests.unit.plan_support import (
 )
 
 CLOSED = datetime(2026, 12, 3, 17, 30, tzinfo=UTC)  # Friday 4 December 00.30 WIB
-DEADLINE = ("Batas waktu tanggapan: Selasa, 8 Desember 2026 (7 hari kerja sejak pengaduan\n"
-            "diterima, tidak termasuk Sabtu, Minggu, hari libur nasional, dan cuti bersama).")
+DEADLINE = ("Batas waktu tanggapan: Selasa, 8 Desember 2026 \u2014 7 hari kerja sejak pengaduan\n"
+            "diterima (tidak termasuk Sabtu, Minggu, hari libur nasional, dan cuti bersama).")
 
 
 def _text(item: Outgoing) -> str:
