@@ -155,7 +155,7 @@ def test_tickets_marks_overdue_and_filters(office: tuple[Any, Path],
     # Most urgent first: the high priority, then by due date (the overdue one first).
     assert [line[:14] for line in lines] == ["ADU-2026-00002", "ADU-2026-00003", "ADU-2026-00001"]
     assert f"tinggi    {KASI}" in lines[0] and " WIB " in lines[0]
-    assert "2026-01-05  TERLAMBAT" in lines[1]
+    assert "2026-01-05   TERLAMBAT" in lines[1]
     assert not any("TERLAMBAT" in line for line in (lines[0], lines[2]))
     assert [line[:14] for line in listed("--overdue")[1:]] == ["ADU-2026-00003"]
     assert [line[:14] for line in listed("--priority", "high")[1:]] == ["ADU-2026-00002"]

@@ -68,7 +68,7 @@ def test_overdue_means_before_today_and_not_closed() -> None:
         assert not views.ticket_row(_ticket(due_date=due, status=closed), WIB, NOBODY,
                                     TODAY)["overdue"]
     [_, line] = views.ticket_table([views.ticket_row(_ticket(due_date=due), WIB, NOBODY, TODAY)])
-    assert "2026-11-28  TERLAMBAT  Pengaduan" in line
+    assert "2026-11-28   TERLAMBAT  Pengaduan" in line
 
 
 def test_most_urgent_first_by_priority_then_due_date() -> None:
@@ -264,7 +264,7 @@ def test_outbox_table_has_a_header_and_says_when_nothing_waits() -> None:
     assert header.split()[:3] == ["ID", "JENIS", "TIKET"]
     assert parked.split()[:6] == ["7", "tanda", "terima", "ADU-2026-00001", "ditahan", "3"]
     assert "2026-11-27 10:00 WIB" in pending and "2026-11-27" not in parked
-    assert views.outbox_table([]) == ["Tidak ada surat yang menunggu atau ditahan."]
+    assert views.outbox_table([]) == ["Tidak ada email yang menunggu atau ditahan."]
 
 
 def test_show_says_for_each_mail_whether_it_went_out() -> None:
