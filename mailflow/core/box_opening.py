@@ -112,9 +112,8 @@ def nothing_recorded(cfg: Config, member: StaffMember, in_reply_to: str | None,
                        f"Alasannya: {why}"], in_reply_to=in_reply_to, answerable=False)
 
 
-NOT_IN_TEAM = ("Bapak/Ibu tidak termasuk tim kotak saran ([suggestion_box] team). Mintalah "
-               "administrator menambahkan Bapak/Ibu ke tim, atau mintalah anggota tim "
-               "mengirimkannya.")
+NOT_IN_TEAM = ("Bapak/Ibu tidak termasuk tim kotak saran. Mintalah administrator menambahkan "
+               "Bapak/Ibu ke tim, atau mintalah anggota tim mengirimkannya.")
 NO_ENTRIES = ("tidak ada entri di dalam email. Tulis satu entri per bagian, dipisahkan baris "
               "berisi ---, misalnya:\nsaran: Mohon lampu jalan di RT 03 diperbaiki.\n---\n"
               "keluhan: Antrean surat pengantar terlalu lama.")

@@ -41,8 +41,7 @@ def wants_receipt(cfg: Config, member: StaffMember, reply: StaffReply,
 def _changes(before: TicketFacts, after: TicketFacts, reply: StaffReply) -> list[str]:
     lines = []
     if after.status != before.status:
-        lines.append(f"- Status: {before.status.label} -> {after.status.label} "
-                     f"({before.status.value} -> {after.status.value})")
+        lines.append(f"- Status: {before.status.label} -> {after.status.label}")
     if after.assignee != before.assignee:
         lines.append(f"- Petugas tindak lanjut: {after.assignee}")
     if after.priority != before.priority:
@@ -73,7 +72,7 @@ def staff_receipt(cfg: Config, member: StaffMember, msg: ParsedMessage, before: 
         f"Balasan Bapak/Ibu untuk tiket {after.number} sudah dijalankan.",
         "Yang berubah:\n" + "\n".join(_changes(before, after, reply)),
         "Yang diberi tahu:\n" + "\n".join(_told(told)),
-        f"Status tiket saat ini: {after.status.label} ({after.status.value}). Untuk perintah "
+        f"Status tiket saat ini: {after.status.label}. Untuk perintah "
         "berikutnya, balas email ini atau email pemberitahuan tiket.",
     ]
     note = staff_note(cfg, after, member.email, f"Re: [{after.number}] Perintah sudah dijalankan",

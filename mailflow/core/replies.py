@@ -221,7 +221,7 @@ def _explanation(cfg: Config, ticket: TicketFacts, member: StaffMember, msg: Par
         f"Balasan Bapak/Ibu untuk tiket {ticket.number} tidak dijalankan; tidak ada yang "
         "diubah.",
         "Alasannya:\n" + "\n".join(f"- {p}" for p in problems),
-        f"Status tiket saat ini: {ticket.status.label} ({ticket.status.value}).",
+        f"Status tiket saat ini: {ticket.status.label}.",
         help_for(member.roles),
     ]
     return staff_note(cfg, ticket, member.email, f"Re: [{ticket.number}] Perintah tidak dapat "

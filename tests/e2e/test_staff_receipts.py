@@ -72,7 +72,7 @@ def test_an_applied_reply_gets_a_receipt_in_its_thread(mail_world: Any, tmp_path
     assert receipt["Auto-Submitted"] == "auto-replied"
     text = _text(receipt)
     assert "Yth. Sekretaris Desa," in text
-    assert "-> Sudah diverifikasi (diterima -> diverifikasi)" in text
+    assert "-> Sudah diverifikasi\n" in text
     assert f"- Petugas: {KASI} (pemberitahuan tugas tindak lanjut)" in text
     assert "- Pelapor: ya" in text
     for secret in SITI_SECRETS:
