@@ -133,6 +133,8 @@ def status_update(cfg: Config, ticket: TicketFacts, reporter: Identity, message:
         if final and closed_at is not None else "",
         "closed_label": "Ditutup pada" if ticket.status is Status.DITOLAK else "Diselesaikan pada",
         "resumed": resumed,
+        # Waiting for the reporter's data pauses the clock: no date to promise until then.
+        "paused": ticket.status is Status.PERLU_DATA,
     }
     if asked:
         subject = f"[{ticket.number}] Informasi status pengaduan"
