@@ -152,7 +152,8 @@ def alert_digest(cfg: Config, admin: str, attempts: Sequence[Attempt]) -> Outgoi
     zone = cfg.calendar.timezone
     listed = [f"- {format_moment(a.at, zone)}, "
               f"{f'tiket {a.ticket}' if a.ticket else 'pencatatan telepon/WhatsApp (tanpa tiket)'}, "
-              f"Message-ID {a.message_id or '-'}: {a.note}" for a in attempts[:MAX_LISTED]]
+              f"Message-ID {a.message_id or '-'} (keterangan teknis: {a.note})"
+              for a in attempts[:MAX_LISTED]]
     if len(attempts) > MAX_LISTED:
         listed.append(f"- ... dan {len(attempts) - MAX_LISTED} lainnya (lihat riwayat tiket)")
     paragraphs = [

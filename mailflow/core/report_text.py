@@ -45,7 +45,7 @@ def _table(title: str, rows: list[tuple[str, int]]) -> list[str]:
 def summary_rows(report: MonthReport) -> dict[str, list[tuple[str, int]]]:
     """The count tables with their Indonesian labels, shared by the text and the HTML."""
     tables = {
-        "Menurut kanal": [(c.label, n) for c, n in report.by_channel.items()],
+        "Menurut saluran": [(c.label, n) for c, n in report.by_channel.items()],
         "Menurut prioritas": [(p.label, n) for p, n in report.by_priority.items()],
         "Menurut status (per keadaan di atas)": [(s.label, n) for s, n in report.by_status.items()],
     }
@@ -90,7 +90,7 @@ def overdue_lines(report: MonthReport) -> list[str]:
     lines = [f"Pengaduan terlambat (belum ditanggapi melewati batas waktu): {len(report.overdue)}",
              row.format("NOMOR", "DITERIMA", "BATAS WAKTU", "TERLAMBAT", "PRIORITAS", "STATUS")]
     lines += [row.format(o.number, o.received.isoformat(), o.promise_due.isoformat(),
-                         f"{o.days_late} hr", o.priority.value, o.status.value)
+                         f"{o.days_late} hr", o.priority.label, o.status.label)
               for o in report.overdue]
     return [*lines, ""]
 
