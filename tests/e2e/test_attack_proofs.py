@@ -317,7 +317,7 @@ def test_a_forged_phone_recording_makes_no_ticket_and_mails_no_chosen_address(
     [alert] = _mails(mail_world, ADMIN)
     assert "pencatatan pengaduan tanpa bukti" in str(alert["Subject"]) and alert["Reply-To"] is None
     [told] = _mails(mail_world, KASI)
-    assert "tidak terbukti berasal dari alamat Anda" in _text(told)
+    assert "tidak terbukti berasal dari alamat Bapak/Ibu" in _text(told)
 
     # The genuine officer re-sends it to the record address the explanation gave: recorded.
     record = str(told["Reply-To"])
