@@ -188,6 +188,7 @@ def test_completing_the_data_moves_the_due_date_and_the_resident_is_told(
     _poll(cfg, _at(2026, 8, 12, 9, 30))
     [ack] = _mail(mail_world, BUDI)
     assert "7 hari\nkerja dihitung sejak data lengkap kami terima" in _text(ack)
+    assert "24 Agustus" not in _text(ack)  # no date is promised while the data is missing
     # The NIK comes on Tue 18 Aug: the clock stood still for 13, 14 and 18 Aug (17 Aug is
     # Independence Day), so the due date moves from Mon 24 Aug to Fri 28 Aug, 7 working
     # days after the data was complete.

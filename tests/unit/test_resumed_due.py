@@ -77,7 +77,7 @@ def test_the_acknowledgement_of_an_incomplete_complaint_says_when_the_days_count
     cfg = config()
     ack = acknowledgement(cfg, waiting_for(Missing.NIK), siti(nik=None), None, None, [], "x@y.z")
     text, html = Renderer().render(ack.template, ack.context)
-    assert "7 hari kerja\ndihitung sejak data lengkap kami terima" in text
+    assert "7 hari\nkerja dihitung sejak data lengkap kami terima" in text
     assert "7 hari kerja dihitung sejak data lengkap kami terima" in html
     # No date is promised while the clock waits for the data.
     assert "belum berjalan \u2014 7 hari kerja sejak data lengkap" in text
