@@ -111,7 +111,7 @@ def test_the_page_renders_with_its_chart(browser: Any, served: str) -> None:
     assert headings[0] == "Layanan Pengaduan Masyarakat Desa Klero"
     assert {"Janji layanan kami", "Cek status pengaduan", "Seberapa baik janji ditepati",
             "Jumlah pengaduan"} <= set(headings)
-    assert "paling lambat 7 hari kerja sejak aduan diterima" in _text(browser)
+    assert "paling lambat 7 hari kerja sejak pengaduan diterima" in _text(browser)
     size = browser.execute_script(
         "const r = document.querySelector('svg#grafik').getBoundingClientRect();"
         "return [r.width, r.height]")
