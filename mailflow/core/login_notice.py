@@ -31,7 +31,7 @@ def login_refused_notice(cfg: Config, server: Server, now: datetime) -> Outgoing
     if not admin:
         return None
     section = cfg.imap if server == "imap" else cfg.smtp
-    account = section.username or "(tanpa nama pengguna)"
+    account = section.username or "tanpa nama pengguna"
     port = section.effective_port
     if server == "imap":
         effect = ("Selama login ditolak, mailflow tidak dapat membaca kotak masuk: pengaduan baru "
@@ -45,7 +45,7 @@ def login_refused_notice(cfg: Config, server: Server, now: datetime) -> Outgoing
     paragraphs = [
         f"Sejak {format_moment(now, cfg.calendar.timezone)}, server {server.upper()} "
         f"{section.host}:{port} menolak login akun {account}. {effect}",
-        f"Yang perlu diperiksa: nama pengguna pada kunci [{server}] username (sekarang: "
+        f"Yang perlu diperiksa: nama pengguna pada kunci [{server}] username (saat ini: "
         f"{account}) dan kata sandi pada {where_the_password_is(cfg, server)}. Jika penyedia "
         "email memakai verifikasi dua langkah (misalnya Gmail atau Microsoft 365), gunakan "
         "sandi aplikasi.",
