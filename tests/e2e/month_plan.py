@@ -143,7 +143,8 @@ CASES = [
          "mohon bantuan segera.", 1, verify=D(3), close=D(5)),
     Case(D(4), "lampu jalan", "Lampu penerangan jalan di perempatan dekat masjid mati sejak "
          "Jumat, jalan gelap sekali pada malam hari.", 2, assign=D(4)),  # never answered
-    Case(D(5), "sampah", "Sampah di tempat pembuangan sementara dekat pasar menumpuk dan "
+    Case(D(5), "sampah, dari Agus Prasetyo",  # a name in the subject, for staff-wide mail to hide
+         "Sampah di tempat pembuangan sementara dekat pasar menumpuk dan "
          "berbau, sudah dua minggu tidak diangkut.", 3, verify=D(19), close=D(24)),  # late
     Case(D(6), "selokan", "Selokan di gang belakang rumah mampet sehingga air meluap ke jalan "
          "setiap sore.", 4, nik=False, complete=D(10), verify=D(12)),

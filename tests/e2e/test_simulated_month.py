@@ -241,6 +241,9 @@ def test_a_month_of_complaints_matches_the_tally(mail_world: Any, tmp_path: Path
     for case in plan.CASES:  # what intake made of each, as the script meant
         ticket = made[case.number]
         assert (ticket.channel, ticket.status) == (case.channel, plan.status_on(case, plan.AFTER))
+    # The identity is there to be found where it may be: the verifier's notice of a ticket.
+    assert plan.RESIDENTS[0].nik in mail_text(_first(mail_world, SEKDES, plan.CASES[0].number)
+                                              .as_bytes())
     figures = plan.tally()
     # The script's month, in the tally's words (a change to the script shows here first).
     assert (figures.received, figures.in_time, figures.late, figures.pending) == (20, 15, 2, 3)
