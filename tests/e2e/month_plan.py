@@ -286,6 +286,17 @@ def expected_digest_days(until: date) -> dict[str, set[date]]:
     return out
 
 
+def expected_digest(user_role: str, day: date) -> set[str]:
+    """The numbers in a digest sent on the morning of `day` to "verifier", "officer" or
+    "head" (the head's: every overdue ticket, until it is answered)."""
+    live = [c for c in CASES if open_on(c, day)]
+    if user_role == "verifier":
+        return {c.number for c in live if not assigned_on(c, day)}
+    if user_role == "officer":
+        return {c.number for c in live if assigned_on(c, day)}
+    return {c.number for c in live if overdue_on(c, day)}
+
+
 @dataclass(frozen=True)
 class Tally:
     received: int

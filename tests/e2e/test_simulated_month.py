@@ -177,6 +177,18 @@ def _check_clock(world: Any) -> None:
     expected = plan.expected_digest_days(plan.AFTER)
     for user in (SEKDES, KASI, KADES):
         assert {sent for who, sent in digests if who == user} == expected[user], user
+    roles = {SEKDES: "verifier", KASI: "officer", KADES: "head"}
+    mornings = 0
+    for kind, user, sent, msg in mail:
+        if kind == "digest" and parsedate_to_datetime(str(msg["Date"])).hour == 7:
+            body = msg.get_body(("plain",))
+            assert body is not None
+            listed = set(re.findall(r"^\d+\. (ADU-2026-\d+)", body.get_content(), re.M))
+            assert listed == plan.expected_digest(roles[user], sent), (user, sent)
+            mornings += 1
+    # A digest at the digest hour on every working morning its reader has something open.
+    assert mornings == sum(1 for user, role in roles.items() for day in plan.days(plan.FIRST, plan.AFTER)
+                           if plan.workday(day) and plan.expected_digest(role, day))
 
 
 def _check_report(world: Any, cfg: Config, figures: plan.Tally) -> None:
