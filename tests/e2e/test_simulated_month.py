@@ -205,6 +205,19 @@ def _check_report(world: Any, cfg: Config, figures: plan.Tally) -> None:
     assert sorted(o.number for o in report.overdue) == figures.overdue
     assert report.response.median == figures.response_median
     assert (report.suggestion_box.entries, report.suggestion_box.openings) == (len(plan.BOX), 1)
+    # `mailflow report --month 2026-08 --json` (a real process, today's clock: August is over,
+    # so its figures are taken at the month's end, as above).
+    from tests.e2e.test_cli import mailflow, write_config
+
+    done = mailflow("--config", str(write_config(cfg, Path(cfg.storage.directory).parent / "config.toml")),
+                    "report", "--month", "2026-08", "--json")
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    assert (shown["received"], shown["by_channel"]["kotak_saran"]) == (figures.received, len(plan.BOX))
+    assert {k: shown["within_promise"][k] for k in ("in_time", "late", "pending")} == {
+        "in_time": figures.in_time, "late": figures.late, "pending": figures.pending}
+    assert sorted(o["number"] for o in shown["overdue"]) == figures.overdue
+    _no_identity("report --json", done.stdout)
     [mailed] = [m for m in map(_read, (s.raw for s in world.messages(KADES)))
                 if " ".join(str(m["Subject"]).split()).startswith("Laporan bulanan pengaduan")]
     share = f"{100 * figures.in_time / (figures.in_time + figures.late):.1f}".replace(".", ",")
