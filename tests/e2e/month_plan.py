@@ -286,6 +286,17 @@ def expected_digest_days(until: date) -> dict[str, set[date]]:
     return out
 
 
+def box_reminder_days() -> list[date]:
+    """The box is opened on Mondays: the team (the verifier) is reminded on each Monday of
+    the month, or on the first working day after a Monday off."""
+    found = []
+    for monday in (d for d in days(FIRST, LAST) if d.weekday() == 0):
+        while not workday(monday):
+            monday += timedelta(days=1)
+        found.append(monday)
+    return found
+
+
 def expected_digest(user_role: str, day: date) -> set[str]:
     """The numbers in a digest sent on the morning of `day` to "verifier", "officer" or
     "head" (the head's: every overdue ticket, until it is answered)."""
