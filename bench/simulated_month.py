@@ -60,13 +60,16 @@ def _alias(copy: int) -> str:
 
 class _Timed(Service):
     polls: ClassVar[list[float]] = []
+    by_hour: ClassVar[dict[str, list[float]]] = {}
 
     def poll_once(self):  # type: ignore[no-untyped-def]
         started = time.perf_counter()
         try:
             return super().poll_once()
         finally:
-            _Timed.polls.append(time.perf_counter() - started)
+            took = time.perf_counter() - started
+            _Timed.polls.append(took)
+            _Timed.by_hour.setdefault(f"{self.clock().astimezone(month.WIB):%H.%M}", []).append(took)
 
 
 def run(copies: int) -> None:
@@ -105,6 +108,8 @@ def run(copies: int) -> None:
     print(f"  month: {lived:6.1f} s, of which {sum(polls):5.1f} s in {len(polls)} polls | poll median "
           f"{statistics.median(polls) * 1000:6.1f} ms, p90 {polls[int(0.9 * len(polls))] * 1000:6.1f}"
           f" ms, max {polls[-1] * 1000:6.1f} ms | checks {checked:5.1f} s")
+    print("  poll median by local time: " + ", ".join(
+        f"{hour} {statistics.median(times) * 1000:.0f} ms" for hour, times in sorted(_Timed.by_hour.items())))
 
 
 def main() -> int:
