@@ -34,6 +34,7 @@ from mailflow.runners.publish import publish
 from mailflow.runners.report import read_report
 from mailflow.service import Service
 from mailflow.store.db import make_engine
+from mailflow.vocabulary import Status
 from tests.e2e import month_plan as plan
 from tests.e2e.leaks import mail_text
 from tests.e2e.support import INBOX, KADES, KASI, SEKDES, FixedClock, complaint, config_for, tickets
@@ -231,6 +232,10 @@ def _check_report(world: Any, cfg: Config, figures: plan.Tally) -> None:
     _no_identity("the monthly report", mail_text(mailed.as_bytes()))
 
 
+def _shown(count: int) -> str:
+    return str(count) if count >= 3 else "< 3"
+
+
 def _check_page(cfg: Config, figures: plan.Tally, site: Path) -> None:
     engine = make_engine(cfg.database_url)
     try:
@@ -241,7 +246,16 @@ def _check_page(cfg: Config, figures: plan.Tally, site: Path) -> None:
     assert (august.received, august.in_time, august.late, august.pending) == (
         figures.received, figures.in_time, figures.late, figures.pending)
     lookup = json.loads((site / "tickets.json").read_text(encoding="utf-8"))
-    entries = lookup.get("tickets", lookup)
+    entries = lookup["tickets"]
+    # Counts by channel and status, a count under [publish] min_count (3) shown as "< 3".
+    channels = {"email": "email", "kotak saran": "kotak_saran"}
+    assert {c.label: c.shown for c in data.by_channel} == {
+        c.label: _shown(figures.by_channel.get(channels.get(c.label, c.label), 0))
+        for c in data.by_channel}
+    assert {c.shown for c in data.by_channel} >= {"17", "3", "< 3"}
+    statuses = {c.label: c.shown for c in data.by_status}
+    for word, count in figures.by_status.items():
+        assert statuses[Status(word).label] == _shown(count), word
     assert sorted(entries) == sorted(c.number for c in plan.CASES)
     words = {True: "tepat waktu", False: "terlambat", None: "belum ditanggapi"}
     for case in plan.CASES:
