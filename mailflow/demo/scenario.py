@@ -4,7 +4,8 @@ Needs no root and no mail account: an in-memory IMAP server (pymap) holds the
 village inbox and the residents' mailboxes, and an SMTP server (aiosmtpd) on
 127.0.0.1 delivers mailflow's answers into those mailboxes. A few realistic
 complaints are seeded, one poll runs, and the result is printed as residents and
-staff would see it.
+staff would see it; then a verifier's reply, this month's report, and the digest staff get
+on the next working day (demo/digest.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from imap_tools import MailBoxUnencrypted
 from mailflow import views
 from mailflow.config import Config, parse_config
 from mailflow.core.parse import parse_message
+from mailflow.demo.digest import show_digest
 from mailflow.demo.mail import INBOX, resident_mail, to_toml
 from mailflow.errors import ConfigError
 from mailflow.store.db import Session, make_engine
@@ -166,6 +168,7 @@ def run_demo(keep: str | None) -> int:
         _staff_round(imap, service_factory=lambda: Service(cfg))
         numbers = _show_tickets(cfg)
         _show_report(cfg)
+        show_digest(cfg, lambda user: _mailbox(imap.port, user), (SEKDES, KASI), SEKDES)
         if keep:
             _kept_hint(directory, numbers)
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -194,6 +195,13 @@ def test_demo_runs_the_whole_cycle_on_embedded_servers() -> None:
     assert "(identity hidden: yes)" in out
     assert "ADU-2026-00001  diverifikasi" in out
     assert "== mailflow report --month" in out and "   Pengaduan diterima: 3" in out
+    # The next working day's digest, through the demo's SMTP server: the verifier's lists the
+    # two unassigned tickets (Budi's waiting for his data), the officer's the one assigned.
+    digest = out[out.index("== The next working day"):]
+    assert re.search(r"sekdes@klero\.desa\.id: Daftar pengaduan terbuka \w+, .* \(2 tiket\)", digest)
+    assert re.search(r"kasi@klero\.desa\.id: Daftar pengaduan terbuka \w+, .* \(1 tiket\)", digest)
+    assert "Batas waktu : menunggu data pelapor" in digest and "ADU-2026-00003" in digest
+    assert "Budi" not in digest and "Rina" not in digest
 
 
 def test_version_is_the_installed_distributions() -> None:
