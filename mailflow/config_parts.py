@@ -273,8 +273,8 @@ class SuggestionBoxConfig(Section):
     the last recorded opening); on those days, from `hour` (local time), the team is reminded
     by mail, once a day. `team`: staff addresses or role names (verifikator, petugas,
     kepala_desa, admin) who open the box, are reminded and may record an opening; empty means
-    the verifiers. `enabled = false` (the default) sends no reminders; recording an opening
-    works either way.
+    the staff with the role verifikator. `enabled = false` (the default) sends no reminders;
+    recording an opening works either way.
     """
 
     enabled: bool = False

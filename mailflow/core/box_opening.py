@@ -26,7 +26,6 @@ from mailflow.core.ticket_priority import suggested
 from mailflow.core.tickets import EventPlan, TicketFacts
 from mailflow.core.workdays import WorkCalendar
 from mailflow.vocabulary import (
-    VERIFIER_ROLES,
     Channel,
     EntryKind,
     EventKind,
@@ -39,10 +38,11 @@ REFUSED_SUBJECT = "Kotak Saran - pencatatan tidak dijalankan"
 
 
 def team_of(cfg: Config) -> list[StaffMember]:
-    """Who opens the box: `[suggestion_box] team` (addresses or role names), else verifiers."""
+    """Who opens the box: `[suggestion_box] team` (addresses or role names), else the staff
+    with the role verifikator (not the village head, who verifies but does not open boxes)."""
     wanted = {w.strip().lower() for w in cfg.suggestion_box.team}
     if not wanted:
-        return [m for m in cfg.staff if not VERIFIER_ROLES.isdisjoint(m.roles)]
+        return [m for m in cfg.staff if Role.VERIFIKATOR in m.roles]
     roles = {r for r in Role if r.value in wanted}
     return [m for m in cfg.staff if m.address in wanted or not roles.isdisjoint(m.roles)]
 

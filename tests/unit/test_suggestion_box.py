@@ -101,9 +101,10 @@ def test_every_n_working_days_counts_from_the_last_opening() -> None:
     assert opening_due(date(2026, 12, 3), every3, CAL, date(2026, 11, 30))
 
 
-def test_the_team_is_the_verifiers_unless_configured() -> None:
+def test_the_team_is_the_verifikators_unless_configured() -> None:
     cfg = config()
-    assert [m.address for m in team_of(cfg)] == [SEKDES, KADES]
+    assert [m.address for m in team_of(cfg)] == [SEKDES]  # not the village head
+    assert not may_open(cfg, member(cfg, KADES))
     assert not may_open(cfg, member(cfg, KASI))
     cfg = config(suggestion_box={"team": [KASI, "kepala_desa"]})
     assert [m.address for m in team_of(cfg)] == [KASI, KADES]
