@@ -25,6 +25,7 @@ from imap_tools.errors import MailboxLoginError, UnexpectedCommandStatusError
 from mailflow.adapters.oauth import TokenSource, xoauth2_string
 from mailflow.adapters.tls import tls_context
 from mailflow.config import ImapConfig
+from mailflow.core.uid_sets import UidSet, uid_sets
 from mailflow.errors import ImapUnavailable, LoginRefused
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,12 @@ _INTERNALDATE = re.compile(rb'\bINTERNALDATE "([^"]+)"')
 NETWORK_ERRORS = (OSError, socket.timeout, ssl.SSLError, imaplib.IMAP4.error,
                   UnexpectedCommandStatusError, EOFError)
 
-# UIDs per STORE or MOVE: a few kB of command line, far below servers' limits (Dovecot 64 kB).
-_MARK_CHUNK = 500
+# Every command that carries UIDs carries them as ranges (core/uid_sets.py), split into sets
+# of at most UID_SET_BYTES: Dovecot refuses a command line over 64 kB, other servers less.
+UID_SET_BYTES = 8192
+# Messages per STORE or MOVE, so that the server's work per command stays far within
+# [imap] timeout_seconds even when a set is one long range.
+_MARK_CHUNK = 2000
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -128,6 +133,7 @@ class ImapSession:
         self._box = box
         self._cfg = cfg
         self._selected = False
+        self._caps: set[str] | None = None
         self.mailbox_key = f"{cfg.username}@{cfg.host}/{cfg.folder}"
         status = box.folder.status(cfg.folder, ["UIDVALIDITY", "UIDNEXT"])
         self.uidvalidity = int(status["UIDVALIDITY"])
@@ -159,15 +165,13 @@ class ImapSession:
 
     @_imap_call
     def fetch_headers(self, uids: Sequence[int]) -> list[FetchedHeader]:
-        if not uids:
-            return []
-        typ, data = self.client.uid(
-            "FETCH",
-            ",".join(map(str, uids)),
-            "(UID INTERNALDATE RFC822.SIZE FLAGS BODY.PEEK[HEADER])",
-        )
-        _check(typ, data, "UID FETCH headers")
-        return sorted(parse_fetch_response(data), key=lambda h: h.uid)
+        found: list[FetchedHeader] = []
+        for uid_set in uid_sets(uids, UID_SET_BYTES):
+            typ, data = self.client.uid(
+                "FETCH", uid_set.text, "(UID INTERNALDATE RFC822.SIZE FLAGS BODY.PEEK[HEADER])")
+            _check(typ, data, "UID FETCH headers")
+            found.extend(parse_fetch_response(data))
+        return sorted(found, key=lambda h: h.uid)
 
     @_imap_call
     def fetch_raw(self, uid: int) -> bytes | None:
@@ -178,58 +182,57 @@ class ImapSession:
                 return item[1]
         return None
 
+    @staticmethod
+    def mark_sets(uids: Sequence[int]) -> list[UidSet]:
+        """The taken UIDs as the bounded sets `mark_set` sends, one command each."""
+        return uid_sets(uids, UID_SET_BYTES, _MARK_CHUNK)
+
     @_imap_call
-    def mark(self, uids: Sequence[int]) -> bool:
-        """Mark taken messages so staff can see it in webmail; best effort.
+    def mark_set(self, uid_set: UidSet) -> None:
+        """Mark taken messages so staff can see it in webmail (a keyword, or a move).
 
-        Success is not required: the database is the record of what was taken, and
-        some servers drop private keywords silently. A backlog of any size goes in
-        commands of _MARK_CHUNK UIDs, within every server's line length.
+        Any refusal (BAD, NO, a server without MOVE or UIDPLUS, a dropped connection) is
+        `ImapUnavailable`; the caller treats marking as best effort (runners/marking.py).
         """
-        if not uids or self._cfg.mark == "none":
-            return True
-        done = True
-        for start in range(0, len(uids), _MARK_CHUNK):
-            uid_set = ",".join(map(str, uids[start:start + _MARK_CHUNK]))
-            done = (self._move(uid_set) if self._cfg.mark == "move" else self._keyword(uid_set)) and done
-        return done
+        if self._cfg.mark == "keyword":
+            typ, data = self.client.uid("STORE", uid_set.text, "+FLAGS.SILENT",
+                                        f"({self._cfg.keyword})")
+            _check(typ, data, f"UID STORE of the keyword {self._cfg.keyword}")
+        elif self._cfg.mark == "move":
+            self._move(uid_set.text)
 
-    def _keyword(self, uid_set: str) -> bool:
-        typ, data = self.client.uid("STORE", uid_set, "+FLAGS.SILENT", f"({self._cfg.keyword})")
-        if typ != "OK":
-            log.warning("imap keyword refused by server keyword=%s reply=%r", self._cfg.keyword, data)
-            return False
-        return True
-
-    def _move(self, uid_set: str) -> bool:
+    def _move(self, uid_set: str) -> None:
         """UID MOVE, or COPY then UID EXPUNGE of exactly these messages.
 
         A plain EXPUNGE would also remove messages staff flagged \\Deleted in webmail, so
         without MOVE or UIDPLUS nothing is moved and the database alone keeps the record.
         """
-        folder = self._cfg.move_to_folder
-        if not folder:  # the configuration refuses mark = "move" without a folder
-            return False
-        if not self._box.folder.exists(folder):
-            self._box.folder.create(folder)
-            log.info("imap folder created for taken mail")
-        # The greeting's capabilities predate login; servers announce MOVE only after it.
-        typ, data = self.client.capability()
-        _check(typ, data, "CAPABILITY")
-        caps = set(data[-1].decode("ascii", "replace").upper().split())
+        folder = self._cfg.move_to_folder or ""  # the configuration requires one for "move"
+        caps = self._move_capabilities(folder)
         quoted = '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
         if "MOVE" in caps:
             typ, data = self.client.uid("MOVE", uid_set, quoted)
             _check(typ, data, "UID MOVE")
-            return True
+            return
         if "UIDPLUS" not in caps:
-            log.warning("imap server has neither MOVE nor UIDPLUS; taken mail stays in place")
-            return False
+            raise ImapUnavailable("IMAP server has neither MOVE nor UIDPLUS; taken mail stays "
+                                  "in place")
         for command in (("COPY", uid_set, quoted), ("STORE", uid_set, "+FLAGS.SILENT", r"(\Deleted)"),
                         ("EXPUNGE", uid_set)):
             typ, data = self.client.uid(*command)
             _check(typ, data, f"UID {command[0]}")
-        return True
+
+    def _move_capabilities(self, folder: str) -> set[str]:
+        """The server's capabilities, once the folder for taken mail exists (once a session)."""
+        if self._caps is None:
+            if not self._box.folder.exists(folder):
+                self._box.folder.create(folder)
+                log.info("imap folder created for taken mail")
+            # The greeting's capabilities predate login; servers announce MOVE only after it.
+            typ, data = self.client.capability()
+            _check(typ, data, "CAPABILITY")
+            self._caps = set(data[-1].decode("ascii", "replace").upper().split())
+        return self._caps
 
 
 def _check(typ: str, data: object, what: str) -> None:

@@ -4,6 +4,7 @@ Each message is one unit of work in one transaction: its intake record, its tick
 identity, attachments, first event, acknowledgement and the new last UID commit together.
 The mailbox is marked only afterwards, and the database is checked before anything is
 created, so a crash at any point neither loses a complaint nor makes a second ticket.
+Marking comes last in a pass, is best effort, and never blocks intake (runners/marking.py).
 
 The crash barrier: a message that fails for its own sake (a parser or decision bug, a
 hostile message) is rolled back, quarantined with its reason, and the pass goes on. A
@@ -46,6 +47,7 @@ from mailflow.runners.first_start import (
 )
 from mailflow.runners.handlers import Handlers
 from mailflow.runners.intake_stats import IntakeStats
+from mailflow.runners.marking import Marker
 from mailflow.runners.tracing import Tracer
 from mailflow.store import queries, trace
 from mailflow.store.db import Engine, IntegrityError, Session, storage_failure, transaction
@@ -77,6 +79,7 @@ class Intake:
         self.zone = ZoneInfo(cfg.calendar.timezone)
         # Trace fields of each record; skipped messages are queued and written by _advance.
         self.tracer = Tracer(files)
+        self.marker = Marker(engine, clock)
 
     # -- the pass ---------------------------------------------------------------------------
 
@@ -84,13 +87,12 @@ class Intake:
         stats = IntakeStats()
         with source.session() as imap:
             last_uid, boundary, backlog = self._start(imap)
-            self._mark_pending(imap)
             if backlog and not self._backlog(imap, boundary, last_uid, stats):
                 return stats
             uids = [] if imap.nothing_new(last_uid) else imap.new_uids(last_uid)
             if not self._examine(imap, uids, boundary, stats):
                 return stats
-            self._mark_pending(imap)
+            self.marker.mark_pending(imap)  # last, after new mail: it may fail (see marking.py)
         if stats.before_start:
             log.info("not taken: %d message(s) in the mailbox before mailflow's first start, "
                      "%d with a complaint subject (recorded); [intake] take_since chooses a day "
@@ -172,16 +174,6 @@ class Intake:
         with transaction(self.engine) as session:
             trace.add_skipped(session, skipped)
             queries.set_last_uid(session, imap.mailbox_key, uid)
-
-    def _mark_pending(self, imap: ImapSession) -> None:
-        with Session(self.engine) as session:
-            records = queries.unmarked_intake(session, imap.mailbox_key, imap.uidvalidity)
-            pending = {r.id: r.uid for r in records if r.id is not None}
-        if not pending:
-            return
-        if imap.mark(sorted(pending.values())):
-            queries.set_marked(self.engine, list(pending))
-            log.info("imap marked taken messages count=%d", len(pending))
 
     # -- one message: the crash barrier -----------------------------------------------------
 

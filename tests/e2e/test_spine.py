@@ -173,7 +173,7 @@ import json, os, sys
 from mailflow.config import parse_config
 from mailflow.adapters.imap import ImapSession
 from mailflow.service import Service
-ImapSession.mark = lambda self, uids: os._exit(137)   # die like a killed process
+ImapSession.mark_set = lambda self, uid_set: os._exit(137)   # die like a killed process
 Service(parse_config(json.loads(sys.argv[1]))).poll_once()
 """
 
