@@ -17,8 +17,8 @@ from sqlmodel import Session, col
 
 from mailflow.core.promise import EventFact
 from mailflow.core.workflow import FINAL
-from mailflow.store.clock_queries import TIMELINE_KINDS
-from mailflow.store.models import SuggestionBoxOpening, Ticket, TicketEvent
+from mailflow.store.clock_queries import timeline_events
+from mailflow.store.models import SuggestionBoxOpening, Ticket
 from mailflow.vocabulary import Channel, Priority, Status
 
 # Tickets read at most for one report (a village receives tens a month, not thousands).
@@ -56,16 +56,7 @@ def tickets_for_report(session: Session, since: datetime | None, before: datetim
         sa_select(*columns).where(wanted).order_by(col(Ticket.id)).limit(limit)).all()
     if not tickets:
         return []
-    last_id = tickets[-1][0]
-    query = (sa_select(col(TicketEvent.ticket_id), col(TicketEvent.kind), col(TicketEvent.at),
-                       col(TicketEvent.actor), col(TicketEvent.to_status))
-             .join(Ticket, col(Ticket.id) == TicketEvent.ticket_id)
-             .where(wanted, col(Ticket.id) <= last_id,
-                    col(TicketEvent.kind).in_([k.value for k in TIMELINE_KINDS]))
-             .order_by(col(TicketEvent.ticket_id), col(TicketEvent.at), col(TicketEvent.id)))
-    by_ticket: dict[int, list[EventFact]] = {}
-    for ticket_id, kind, at, actor, to_status in session.execute(query).all():
-        by_ticket.setdefault(ticket_id, []).append(EventFact(kind, at, actor, to_status))
+    by_ticket = timeline_events(session, wanted, tickets[-1][0])
     return [ReportRow(ticket_id, number, channel, status, priority, received, created, due,
                       tuple(by_ticket.get(ticket_id, ())), kind)
             for ticket_id, number, channel, status, priority, received, created, due, kind
