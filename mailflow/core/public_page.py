@@ -26,6 +26,7 @@ from enum import StrEnum
 from babel.dates import format_date
 
 from mailflow.core.promise import PromiseResult
+from mailflow.core.report import Month, share_of
 from mailflow.core.workdays import WorkCalendar
 from mailflow.vocabulary import Channel, Priority, Status
 
@@ -136,28 +137,21 @@ def _cells(counts: Counter[StrEnum], values: Iterable[StrEnum], min_count: int) 
                  for v in values)
 
 
-def _month_keys(today: date) -> list[tuple[int, int]]:
-    keys = []
-    year, month = today.year, today.month
-    for _ in range(MONTHS):
-        keys.append((year, month))
-        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    return keys[::-1]
-
-
 def _months(tickets: Sequence[PublicTicket], calendar: WorkCalendar, today: date
             ) -> tuple[MonthRow, ...]:
     rows = []
-    for year, month in _month_keys(today):
+    current = Month(today.year, today.month)
+    for back in range(MONTHS - 1, -1, -1):
+        which = current.shifted(-back)
         mine = [t.result for t in tickets
-                if (d := calendar.local_day(t.received_at)).year == year and d.month == month]
-        first = date(year, month, 1)
+                if (d := calendar.local_day(t.received_at)).year == which.year
+                and d.month == which.month]
+        share = share_of(r.responded_in_time for r in mine)
+        first = which.first_day
         rows.append(MonthRow(
-            month=f"{year:04d}-{month:02d}", label=format_date(first, "MMMM y", locale="id"),
+            month=str(which), label=format_date(first, "MMMM y", locale="id"),
             short=format_date(first, "MMM", locale="id"), received=len(mine),
-            in_time=sum(1 for r in mine if r.responded_in_time is True),
-            late=sum(1 for r in mine if r.responded_in_time is False),
-            pending=sum(1 for r in mine if r.responded_in_time is None)))
+            in_time=share.in_time, late=share.late, pending=share.pending))
     return tuple(rows)
 
 

@@ -259,9 +259,15 @@ def _judge(tickets: Iterable[ReportTicket], calendar: WorkCalendar, targets: Tar
     return judged
 
 
+def share_of(verdicts: Iterable[bool | None]) -> PromiseShare:
+    """In time, late and pending among `kept()` verdicts (`responded_in_time`); the public
+    page counts its months with this too, so the page and the report agree."""
+    found = list(verdicts)
+    return PromiseShare(found.count(True), found.count(False), found.count(None))
+
+
 def _share(judged: Sequence[_Judged]) -> PromiseShare:
-    verdicts = [j.result.responded_in_time for j in judged]
-    return PromiseShare(verdicts.count(True), verdicts.count(False), verdicts.count(None))
+    return share_of(j.result.responded_in_time for j in judged)
 
 
 def _counts(values: Iterable[_K], order: Iterable[_K]) -> dict[_K, int]:
