@@ -42,7 +42,8 @@ __all__ = [
 ]
 
 _SPACES = re.compile(r"\s+")
-_MSGID = re.compile(r"<([^<>\s]{1,500})>")
+# No control characters or surrogates: ids are stored and logged, and PostgreSQL refuses NUL.
+_MSGID = re.compile(r"<([^<>\s\x00-\x1f\x7f-\x9f\ud800-\udfff]{1,500})>")
 # An id is at most 500 characters in brackets: the tail of a header that holds its last
 # `limit` ids (with ordinary folding between them) is at most this long per id.
 _ID_CHARS = 520
@@ -142,7 +143,8 @@ def one_line(text: str) -> str:
 def _valid_address(addr: str) -> bool:
     local, at, domain = addr.rpartition("@")
     return (bool(at and local and domain) and len(addr) <= 320
-            and not any(c.isspace() or c in "<>,;()\"[]" for c in addr))
+            and not any(c.isspace() or c in "<>,;()\"[]" for c in addr)
+            and not HEADER_CONTROL.search(addr))
 
 
 def _quote_address_names(value: str) -> str:
@@ -230,7 +232,8 @@ def message_ids(value: str | None, *, bare_means_id: bool,
     if not found:
         for token in head.split()[:limit]:
             token = token.strip("<>,;")
-            if token and len(token) <= 500 and (bare_means_id or "@" in token):
+            if (token and len(token) <= 500 and (bare_means_id or "@" in token)
+                    and not HEADER_CONTROL.search(token)):
                 found.append(f"<{token}>")
                 if bare_means_id:
                     break
