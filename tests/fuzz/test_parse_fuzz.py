@@ -61,7 +61,7 @@ def check(raw: bytes) -> ParsedMessage:
     return msg
 
 
-@fuzz(150)
+@fuzz(100)
 @given(messages)
 @example(b"")
 @example(b"\x00")
@@ -78,7 +78,7 @@ def test_any_bytes_parse_to_a_storable_message(raw: bytes) -> None:
     check(raw)
 
 
-@fuzz(150)
+@fuzz(80)
 @given(built_messages())
 def test_generated_mime_trees_parse_within_bounds(raw: bytes) -> None:
     check(raw)
@@ -90,7 +90,7 @@ def test_mutated_corpus_messages_parse_within_bounds(raw: bytes) -> None:
     check(raw)
 
 
-@fuzz(40)
+@fuzz(20)
 @given(built_messages())
 def test_parsing_is_deterministic(raw: bytes) -> None:
     assert parse_message(raw) == parse_message(raw)

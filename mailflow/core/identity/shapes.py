@@ -29,14 +29,14 @@ NUMBER_HIDDEN: Final = "[nomor disembunyikan]"
 EMAIL_HIDDEN: Final = "[email disembunyikan]"
 ACCOUNT_HIDDEN: Final = "[akun disembunyikan]"
 
-# Digits joined by at most two separators ("3322 . 0112"), a bracket round an area code
-# ("(0298) 321456"), and an optional leading "+".
+# Digits joined by at most three separators ("3322 . 0112", "0812 - 3456 - 7890"), a bracket
+# round an area code ("(0298) 321456"), and an optional leading "+".
 _DIGIT_RUN = re.compile(
-    r"\+?[ \t]?\(?\d(?:(?:[ \t.\-/\u2010-\u2015]{1,2}|\)[ \t.\-]{0,2}|[ \t]{0,2}\()?\d)*\)?"
+    r"\+?[ \t]?\(?\d(?:(?:[ \t.\-/\u2010-\u2015]{1,3}|\)[ \t.\-]{0,2}|[ \t]{0,2}\()?\d)*\)?"
 )
 _NON_DIGIT = re.compile(r"\D")
 # A run that is plainly a date, perhaps with the hour: "05/06/2026", "2026-11-27 19".
-_DATE = re.compile(r"(?:\d{1,2}[./\-]\d{1,2}[./\-](?:\d{2}|\d{4})|\d{4}-\d{1,2}-\d{1,2})"
+_DATE = re.compile(r"(?:\d{1,2} ?[./\-] ?\d{1,2} ?[./\-] ?(?:\d{2}|\d{4})|\d{4}-\d{1,2}-\d{1,2})"
                    r"(?:[ \t]\d{1,2}(?:[.:]\d{2}){0,2})?")
 # Words that make a short digit run a number to hide: "telp 321456", "no. rek 12345".
 _NUMBER_CONTEXT = re.compile(

@@ -103,6 +103,11 @@ def _message(raw: bytes, problems: Problems) -> Message:
     """
     try:
         data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else bytes(raw)
+        if b"\r\r\n" in data:
+            # CRLF copied in text mode: read as one line end, or every header line is followed
+            # by a blank one and the headers end after the first (the Subject is lost).
+            problems.add("doubled CR in line ends")
+            data = data.replace(b"\r\r\n", b"\r\n")
         return _parse_bytes(data, problems)
     except Exception as exc:
         problems.add(f"MIME structure unparseable ({type(exc).__name__}); body read as plain text")
