@@ -17,6 +17,7 @@ import quopri
 from functools import cache
 from pathlib import Path
 
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.corpus_files import corpus_messages
@@ -346,3 +347,18 @@ def complaint_subjects(draw: st.DrawFn) -> tuple[str, bytes]:
     else:
         data = text.encode("utf-8")
     return text, data
+
+
+def fixed_sample(strategy: st.SearchStrategy[bytes], count: int) -> list[bytes]:
+    """`count` examples of `strategy`, the same on every run (derandomized), for tests that
+    cannot run once per example (a pass through real servers)."""
+    found: list[bytes] = []
+
+    @settings(max_examples=count, derandomize=True, database=None, deadline=None,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def collect(raw: bytes) -> None:
+        found.append(raw)
+
+    collect()
+    return found
