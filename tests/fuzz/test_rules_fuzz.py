@@ -16,8 +16,10 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from mailflow.config import Config
+from mailflow.core.auth_results import Vouched, vouches
 from mailflow.core.autoreply import subject_wording, text_wording
 from mailflow.core.commands import StaffReply, parse_staff_reply
+from mailflow.core.dkim_rules import coverage_problem, parse_signature
 from mailflow.core.intake_rules import (
     Decision,
     Kind,
@@ -179,3 +181,29 @@ def test_planning_a_ticket_for_any_complaint_never_raises(raw: bytes) -> None:
     assert plan.ticket.subject == msg.subject[:500]
     for outgoing in plan.outgoing:
         assert "\x00" not in outgoing.to and "\n" not in outgoing.subject
+
+
+_AUTH_RESULTS = st.sampled_from([
+    "mx.klero.desa.id; dkim=pass header.d=warga.example", "mx.klero.desa.id; dmarc=pass header.from=",
+    "mx.klero.desa.id (comment; dkim=pass header.d=warga.example) none", "; ; ;", "=?utf-8?q?x?=",
+    "mx.klero.desa.id; dkim=pass header.d=\"warga.example", "v=1; a=rsa-sha256; d=warga.example; h=",
+    "d=warga.example; h=from:subject:to; b=abc; l=10", "d=; h=:::; b= ", "\x00; dkim=pass",
+])
+
+
+@fuzz(150)
+@given(st.lists(_AUTH_RESULTS | texts | st.text(max_size=60), max_size=4).map(" ".join))
+def test_header_readers_are_total(value: str) -> None:
+    """Authentication-Results, DKIM-Signature, reply addresses, quoted replies and robot
+    wording: each reads any text without raising."""
+    vouched = vouches(value, ["mx.klero.desa.id"], "warga.example")
+    assert isinstance(vouched, Vouched) and (vouched.ok or vouched.reason)
+    sig = parse_signature(value)
+    if sig is not None:
+        msg = parse_message(b"Subject: Re: [ADU-2026-00001] x\r\nReferences: <a@b>\r\n\r\n")
+        problem = coverage_problem(sig, msg, "ADU-2026-00002", PREFIX)
+        assert problem is None or isinstance(problem, str)
+    for purpose in Purpose:
+        assert read_address(value, INBOX, b"secret", purpose, ["kasi@klero.desa.id", value]) is None
+    assert isinstance(new_text(value), str)
+    assert subject_wording(value) == subject_wording(value)
