@@ -12,6 +12,7 @@ import tomllib
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -164,8 +165,20 @@ class StorageConfig(_Section):
 
 
 class DatabaseConfig(_Section):
-    # Empty means a SQLite file `mailflow.sqlite3` inside [storage] directory.
+    # Empty means a SQLite file `mailflow.sqlite3` inside [storage] directory. PostgreSQL:
+    # "postgresql://mailflow@db.example/mailflow?passfile=/etc/mailflow/pgpass" (README).
     url: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _no_password(cls, url: str) -> str:
+        # The configuration is readable by more than the password deserves; libpq reads it
+        # from a password file (?passfile=, $PGPASSFILE, ~/.pgpass) or a service file.
+        if "://" in url and urlsplit(url).password is not None:
+            raise ValueError("holds a password; put it in a libpq password file (line "
+                             "host:port:database:user:password, mode 0600) and add "
+                             "?passfile=/path/to/it to the url (README, PostgreSQL)")
+        return url
 
 
 class IntakeConfig(_Section):
@@ -385,6 +398,8 @@ def _describe(source: str, err: Any) -> str:
         what = "missing; this value is required"
     else:
         given = err.get("input")
-        shown = "" if isinstance(given, dict) else f" (got {given!r})"
+        # A database URL may hold a password: never echoed.
+        secret = loc[:2] == ["database", "url"]
+        shown = "" if isinstance(given, dict) or secret else f" (got {given!r})"
         what = err["msg"].removeprefix("Value error, ") + shown
     return f"{source}: {where.strip()}: {what}" if where else f"{source}: {what}"

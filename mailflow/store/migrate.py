@@ -54,7 +54,7 @@ from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from mailflow.errors import MailflowError, SchemaError, StorageUnavailable
+from mailflow.errors import ConfigError, MailflowError, SchemaError, StorageUnavailable
 from mailflow.store.backup import copy_sqlite
 from mailflow.store.db import make_engine, storage_failure
 
@@ -152,13 +152,12 @@ def current(engine: Engine) -> str | None:
 def status(engine: Engine) -> Status:
     """Where the database stands; reads only. StorageUnavailable if it cannot be reached."""
     try:
-        with engine.connect() as conn:
+        with _connected(engine) as conn:
             return _status(conn, _where(engine))
-    except DBAPIError as exc:
+    except DBAPIError as exc:  # connected, then lost
         if not storage_failure(exc):
             raise
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise StorageUnavailable(f"cannot reach the database {_where(engine)}: {reason}") from exc
+        raise StorageUnavailable(f"lost the database {_where(engine)}: {exc.orig}") from exc
 
 
 def prepare(engine: Engine) -> None:
@@ -244,7 +243,7 @@ def _locked(url: str) -> Iterator[Connection]:
         event.listen(engine, "connect", _sqlite_for_migrations)
         event.listen(engine, "begin", _sqlite_begin_immediate)
     try:
-        with engine.connect() as conn:
+        with _connected(engine) as conn:
             try:
                 transaction = conn.begin()
             except OperationalError as exc:  # SQLite: still locked after the busy timeout
@@ -259,6 +258,30 @@ def _locked(url: str) -> Iterator[Connection]:
                 yield conn
     finally:
         engine.dispose()
+
+
+@contextmanager
+def _connected(engine: Engine) -> Iterator[Connection]:
+    """A connection; PostgreSQL's refusals become ConfigError (fix the role, its password
+    file or the url: exit 78) and an unreachable server StorageUnavailable (exit 74)."""
+    try:
+        conn = engine.connect()
+    except DBAPIError as exc:
+        if not storage_failure(exc):
+            raise
+        text_ = str(exc.orig or exc).strip().splitlines()[0]
+        reason = text_.rpartition(" failed: ")[2] or text_  # libpq's own words, at the end
+        if any(words in reason for words in _REFUSED_LOGIN):
+            raise ConfigError(f"the database {_where(engine)} refused mailflow: {reason} (check "
+                              "[database] url, the role and its password file)") from exc
+        raise StorageUnavailable(f"cannot reach the database {_where(engine)}: {reason}") from exc
+    with conn:
+        yield conn
+
+
+# libpq's words when the server answers but will not let mailflow in: a configuration matter.
+_REFUSED_LOGIN = ("password authentication failed", "no password supplied", "does not exist",
+                  "pg_hba.conf", "permission denied", "authentication failed")
 
 
 def _sqlite_for_migrations(dbapi_conn: Any, _record: Any) -> None:

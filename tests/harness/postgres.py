@@ -9,9 +9,10 @@ gets a database of its own (`database_url`). No system service is used or needed
 PostgreSQL refuses to run as root: as root (CI, this machine) the cluster's files belong
 to the unprivileged `postgres` account that Debian's package creates (else the test mail
 owner, tests/harness/unix.py) and initdb and postgres run as it (Popen's user/group);
-as a normal user they run as that user. The cluster trusts local connections (nothing but
-this machine's loopback and a 0700 socket directory reach it) and runs without fsync: its
-data is thrown away at the end.
+as a normal user they run as that user. The cluster trusts connections on its socket (in a
+0700 directory), which the harness's URLs use; over TCP on loopback a role needs its
+password (scram-sha-256), so a test can prove that mailflow finds it in a password file.
+It runs without fsync: its data is thrown away at the end.
 """
 
 from __future__ import annotations
@@ -113,7 +114,8 @@ class PostgresCluster:
         self.log_path.touch(0o600)
         os.chown(self.log_path, self.uid, self.gid)
         self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", SUPERUSER,
-                  "--auth=trust", "--encoding=UTF8", "--no-sync", "--no-instructions")
+                  "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8",
+                  "--no-sync", "--no-instructions")
 
     def start(self) -> None:
         """Start (or restart after kill()) the server; returns when it accepts connections."""
@@ -124,8 +126,10 @@ class PostgresCluster:
         settings = {
             "listen_addresses": self.host, "port": str(self.port),
             "unix_socket_directories": str(self.socket_dir),
-            # Throwaway data: durability costs time and buys nothing here.
-            "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
+            # Throwaway data: no flushes to disk. A commit is still written before it is
+            # acknowledged (synchronous_commit stays on), so a killed server loses nothing
+            # committed, as the crash tests need; only a crash of the machine would.
+            "fsync": "off", "full_page_writes": "off",
             "max_connections": "200", "shared_buffers": "32MB",
             "logging_collector": "off", "log_min_messages": "warning",
         }
@@ -201,10 +205,11 @@ class PostgresCluster:
     def conninfo(self, database: str) -> str:
         return f"host={self.socket_dir} port={self.port} user={SUPERUSER} dbname={database}"
 
-    def url(self, database: str, *, tcp: bool = False) -> str:
-        """mailflow's [database] url for `database` (over the socket, or TCP on loopback)."""
+    def url(self, database: str, *, user: str = SUPERUSER, tcp: bool = False) -> str:
+        """mailflow's [database] url for `database`: over the socket (trusted), or over TCP
+        on loopback (a password, from a password file: add ?passfile=...)."""
         if tcp:
-            return f"postgresql://{SUPERUSER}@{self.host}:{self.port}/{database}"
+            return f"postgresql://{user}@{self.host}:{self.port}/{database}"
         return f"postgresql://{SUPERUSER}@/{database}?host={self.socket_dir}&port={self.port}"
 
     def admin(self, *statements: str) -> None:
