@@ -12,7 +12,6 @@ import tomllib
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -26,6 +25,7 @@ from pydantic import (
 )
 
 from mailflow.config_parts import (
+    DatabaseConfig,
     DigestConfig,
     LimitsConfig,
     MailAuth,
@@ -162,23 +162,6 @@ class StorageConfig(_Section):
     notify_attachment_bytes: Annotated[int, Field(ge=0)] = 5 * 1024 * 1024
     # A message larger than this is not downloaded; it is quarantined for staff to read in webmail.
     max_message_bytes: Annotated[int, Field(ge=1024)] = 40 * 1024 * 1024
-
-
-class DatabaseConfig(_Section):
-    # Empty means a SQLite file `mailflow.sqlite3` inside [storage] directory. PostgreSQL:
-    # "postgresql://mailflow@db.example/mailflow?passfile=/etc/mailflow/pgpass" (README).
-    url: str = ""
-
-    @field_validator("url")
-    @classmethod
-    def _no_password(cls, url: str) -> str:
-        # The configuration is readable by more than the password deserves; libpq reads it
-        # from a password file (?passfile=, $PGPASSFILE, ~/.pgpass) or a service file.
-        if "://" in url and urlsplit(url).password is not None:
-            raise ValueError("holds a password; put it in a libpq password file (line "
-                             "host:port:database:user:password, mode 0600) and add "
-                             "?passfile=/path/to/it to the url (README, PostgreSQL)")
-        return url
 
 
 class IntakeConfig(_Section):

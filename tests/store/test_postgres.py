@@ -131,7 +131,7 @@ def test_a_killed_server_is_a_storage_failure_and_a_restarted_one_is_used_again(
             with pytest.raises(DBAPIError) as caught:
                 conn.execute(text("SELECT count(*) FROM job_run"))
             assert storage_failure(caught.value)
-            with pytest.raises(StorageUnavailable, match="(cannot reach|lost) the database"):
+            with pytest.raises(StorageUnavailable, match=r"(cannot reach|lost) the database"):
                 migrate.status(pg_engine)
         finally:
             postgres_cluster.start()
