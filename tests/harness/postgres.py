@@ -296,3 +296,14 @@ def store_url(tmp_path: Path, filename: str = "db.sqlite3") -> str:
     if on_postgresql():
         return database_url(tmp_path)
     return f"sqlite:///{tmp_path / filename}"
+
+
+def lose_database(tmp_path: Path) -> None:
+    """The database config_for gave the test at tmp_path is lost: the SQLite file deleted,
+    or the PostgreSQL database dropped and made again, empty, under the same name."""
+    if not on_postgresql():
+        (tmp_path / "state" / "mailflow.sqlite3").unlink()
+        return
+    name = _databases[str(tmp_path)]
+    cluster().drop_database(name)
+    cluster().admin(f'CREATE DATABASE "{name}" TEMPLATE template0')
