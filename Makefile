@@ -20,9 +20,17 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.demo-installed
 	$(BIN)/mailflow demo
 
+# The whole suite on SQLite, then the store and end-to-end tests again on PostgreSQL (a
+# private cluster the fixtures start: tests/harness/postgres.py), each in parallel workers
+# (pytest-xdist). The tests mostly wait on servers and subprocesses, so more workers than
+# cores still pay off; PYTEST_WORKERS=1 runs them one at a time.
+PYTEST_WORKERS ?= 4
+PYTEST_PARALLEL = -n $(PYTEST_WORKERS) --dist loadfile
+
 test: lint
 	bash scripts/install-test-deps.sh
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PYTEST_PARALLEL)
+	MAILFLOW_TEST_DB=postgresql $(BIN)/pytest -q $(PYTEST_PARALLEL) tests/store tests/e2e
 
 # Style (ruff), the package's layers (lint-imports, contracts in pyproject.toml), types
 # (mypy --strict) and sizes (modules <= 400 lines, functions <= 60). Every check runs even

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from mailflow.config_parts import (
+    DatabaseConfig,
     DigestConfig,
     LimitsConfig,
     MailAuth,
@@ -161,11 +162,6 @@ class StorageConfig(_Section):
     notify_attachment_bytes: Annotated[int, Field(ge=0)] = 5 * 1024 * 1024
     # A message larger than this is not downloaded; it is quarantined for staff to read in webmail.
     max_message_bytes: Annotated[int, Field(ge=1024)] = 40 * 1024 * 1024
-
-
-class DatabaseConfig(_Section):
-    # Empty means a SQLite file `mailflow.sqlite3` inside [storage] directory.
-    url: str = ""
 
 
 class IntakeConfig(_Section):
@@ -385,6 +381,8 @@ def _describe(source: str, err: Any) -> str:
         what = "missing; this value is required"
     else:
         given = err.get("input")
-        shown = "" if isinstance(given, dict) else f" (got {given!r})"
+        # A database URL may hold a password: never echoed.
+        secret = loc[:2] == ["database", "url"]
+        shown = "" if isinstance(given, dict) or secret else f" (got {given!r})"
         what = err["msg"].removeprefix("Value error, ") + shown
     return f"{source}: {where.strip()}: {what}" if where else f"{source}: {what}"

@@ -12,8 +12,9 @@ import ipaddress
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from mailflow.vocabulary import Priority
 
@@ -299,3 +300,20 @@ class SuggestionBoxConfig(Section):
             if entry.strip().lower() not in staff | roles:
                 raise ValueError(f"[suggestion_box] team: {entry!r} is neither a [[staff]] email "
                                  f"nor a role ({', '.join(sorted(roles))})")
+
+
+class DatabaseConfig(Section):
+    # Empty means a SQLite file `mailflow.sqlite3` inside [storage] directory. PostgreSQL:
+    # "postgresql://mailflow@db.example/mailflow?passfile=/etc/mailflow/pgpass" (README).
+    url: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _no_password(cls, url: str) -> str:
+        # The configuration is readable by more than the password deserves; libpq reads it
+        # from a password file (?passfile=, $PGPASSFILE, ~/.pgpass) or a service file.
+        if "://" in url and urlsplit(url).password is not None:
+            raise ValueError("holds a password; put it in a libpq password file (line "
+                             "host:port:database:user:password, mode 0600) and add "
+                             "?passfile=/path/to/it to the url (README, PostgreSQL)")
+        return url

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the end-to-end tests need beyond Python packages: Dovecot's IMAP server, and
-# chromium with chromium-driver for the public page's browser test.
+# Installs what the end-to-end tests need beyond Python packages: Dovecot's IMAP server,
+# chromium with chromium-driver for the public page's browser test, and PostgreSQL's server
+# (Debian's `postgresql`) for the suite's run on PostgreSQL.
 #
 # The tests run a PRIVATE Dovecot from their own config on 127.0.0.1 (tests/harness/servers.py);
 # they never use a system-wide one. So, as root with apt, this installs dovecot-imapd
@@ -48,6 +49,52 @@ if ! browser_installed; then
             exit 1
         fi
         rm -f "$browser_log"
+    fi
+fi
+
+# PostgreSQL's server for the suite's PostgreSQL run (MAILFLOW_TEST_DB=postgresql, `make test`):
+# the tests run initdb and postgres from /usr/lib/postgresql/<version>/bin themselves, as the
+# unprivileged `postgres` account, in a temporary directory (tests/harness/postgres.py); they
+# never use the system's cluster. So the package's service is kept from starting (policy-rc.d,
+# as for Dovecot below) and disabled; the cluster the package creates stays unused.
+postgresql_installed() {
+    compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && \
+        compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null
+}
+if ! postgresql_installed; then
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+        say "PostgreSQL is not installed and cannot be installed here (needs root and apt-get);" \
+            "the PostgreSQL tests will be skipped, and MAILFLOW_TEST_DB=postgresql fails."
+    else
+        say "installing postgresql (its system service will not be started)"
+        pg_log=$(mktemp)
+        pg_policy=no
+        if [ ! -e /usr/sbin/policy-rc.d ]; then
+            printf '#!/bin/sh\n# Temporary, from mailflow scripts/install-test-deps.sh\nexit 101\n' \
+                >/usr/sbin/policy-rc.d
+            chmod 755 /usr/sbin/policy-rc.d
+            pg_policy=yes
+        fi
+        pg_install() {
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+                -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+                postgresql >>"$pg_log" 2>&1
+        }
+        pg_status=0
+        pg_install || { apt-get update -q >>"$pg_log" 2>&1 && pg_install; } || pg_status=$?
+        [ "$pg_policy" = yes ] && rm -f /usr/sbin/policy-rc.d
+        if [ "$pg_status" != 0 ] || ! postgresql_installed; then
+            tail -n 30 "$pg_log" >&2
+            rm -f "$pg_log"
+            say "could not install postgresql (see above)"
+            exit 1
+        fi
+        rm -f "$pg_log"
+        if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+            systemctl disable --now postgresql.service >/dev/null 2>&1 || true
+        elif command -v update-rc.d >/dev/null 2>&1; then
+            update-rc.d postgresql disable >/dev/null 2>&1 || true
+        fi
     fi
 fi
 

@@ -84,9 +84,11 @@ def _schema(cfg: Config) -> str:
         engine.dispose()
     if not state.runnable:
         raise ConfigError(state.problem())
+    # PostgreSQL: say which server and database answered (the URL holds no password).
+    where = f"PostgreSQL {state.where}: " if engine.dialect.name == "postgresql" else ""
     if state.kind == "empty":
-        return f"new database, created at schema revision {state.head} on first start"
-    return f"schema revision {state.revision} (this mailflow's)"
+        return f"{where}new database, created at schema revision {state.head} on first start"
+    return f"{where}schema revision {state.revision} (this mailflow's)"
 
 
 def _tls(cfg: Config) -> str:

@@ -1,6 +1,9 @@
 """The database engine and the unit of work; the only place that knows the SQL dialect.
 
-Kept free of SQLite-only SQL so that it also runs on PostgreSQL.
+Two engines: SQLite (the default, a file in the storage directory) and PostgreSQL through
+psycopg 3 (`postgresql://...` or `postgresql+psycopg://...`). The password of a PostgreSQL
+role is never in the URL: libpq reads it from its password file (`?passfile=...` in the
+URL, $PGPASSFILE, or the service user's ~/.pgpass) or from a service file (`?service=...`).
 """
 
 from __future__ import annotations
@@ -10,11 +13,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, make_url
+from sqlalchemy import URL, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, create_engine
 
+from mailflow.errors import ConfigError
 from mailflow.store.files import create_private_file, private_directories
 
 # The rest of mailflow reaches the database through these names, never through sqlalchemy
@@ -35,9 +39,29 @@ def make_engine(url: str) -> Engine:
             create_private_file(Path(database))
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
-    else:
-        engine = create_engine(url, pool_pre_ping=True)
-    return engine
+        return engine
+    parsed = postgresql_url(url)
+    # A daemon holds a few connections for hours: pre_ping finds one a restarted server
+    # closed, recycle retires connections before a firewall's idle timeout cuts them, and
+    # the connect timeout turns an unreachable server into an error instead of a hang.
+    return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5,
+                         pool_recycle=1800, pool_timeout=30,
+                         connect_args={"connect_timeout": 10,
+                                       "application_name": "mailflow"})
+
+
+def postgresql_url(url: str) -> URL:
+    """`url` for SQLAlchemy's psycopg 3 dialect; plain `postgresql://` means psycopg 3 too.
+
+    Raises ConfigError for another engine or driver (mailflow is tested with SQLite and
+    PostgreSQL through psycopg 3 only).
+    """
+    parsed = make_url(url)
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend not in ("postgresql", "postgres") or driver not in ("", "psycopg"):
+        raise ConfigError(f"[database] url {parsed.render_as_string()!r} is not supported: use "
+                          "sqlite:///<file> or postgresql://<user>@<host>/<database>")
+    return parsed.set(drivername="postgresql+psycopg")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -68,12 +92,28 @@ def transaction(engine: Engine) -> Iterator[Session]:
 _SQLITE_ENVIRONMENT = ("locked", "disk", "readonly", "unable to open", "full", "busy")
 
 
+# PostgreSQL's SQLSTATE classes that are the server's or the connection's fault: 08
+# connection exception, 40 transaction rollback (deadlock, serialization: retry), 53
+# insufficient resources (disk full, out of memory, too many connections), 57 operator
+# intervention (shutdown, restart, cancel), 58 system error (I/O), and 55P03 lock not available.
+_PG_ENVIRONMENT_CLASSES = ("08", "40", "53", "57", "58")
+# psycopg's own error (no SQLSTATE) for a query with more than 65,535 parameters: the message's.
+_PG_MESSAGE_FAULTS = ("number of parameters must be between",)
+
+
 def storage_failure(exc: BaseException) -> bool:
     """Whether `exc` is the database's or the disk's fault rather than the message's."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    if not isinstance(exc, OperationalError):
+    if not isinstance(exc, DBAPIError):
         return False
-    if exc.orig is not None and type(exc.orig).__module__.startswith("sqlite3"):
-        return any(word in str(exc.orig).lower() for word in _SQLITE_ENVIRONMENT)
-    return True  # PostgreSQL: OperationalError is the server or the connection
+    orig = exc.orig
+    if orig is not None and type(orig).__module__.startswith("sqlite3"):
+        return isinstance(exc, OperationalError) and any(
+            word in str(orig).lower() for word in _SQLITE_ENVIRONMENT)
+    sqlstate = getattr(orig, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate[:2] in _PG_ENVIRONMENT_CLASSES or sqlstate == "55P03"
+    # No SQLSTATE: psycopg could not reach the server or lost it (refused, reset, timeout).
+    return isinstance(exc, OperationalError) and not any(
+        fault in str(orig) for fault in _PG_MESSAGE_FAULTS)

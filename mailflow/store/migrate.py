@@ -32,7 +32,10 @@ How `upgrade` works.
     rebuilding tables), the foreign keys are checked, and everything commits together. A
     failed upgrade leaves the database as it was. A database made before migrations is
     stamped 0001 in the same transaction and upgraded from there.
-    PostgreSQL: DDL is transactional as well; no copy is made (take a pg_dump first).
+    PostgreSQL: DDL is transactional as well, so the revisions run in one transaction that
+    first takes a transaction-level advisory lock (pg_advisory_xact_lock): two instances
+    starting together on an empty database, or two `db upgrade`s, run one after the other,
+    and the second finds the database at head. No copy is made (take a pg_dump first).
 """
 
 from __future__ import annotations
@@ -47,13 +50,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
-from mailflow.errors import MailflowError, SchemaError, StorageUnavailable
+from mailflow.errors import ConfigError, MailflowError, SchemaError, StorageUnavailable
 from mailflow.store.backup import copy_sqlite
-from mailflow.store.db import make_engine
+from mailflow.store.db import make_engine, storage_failure
 
 # Alembic logs INFO lines as it is imported and each time it looks at a database (every
 # start of the service); mailflow logs one line per revision applied instead (env.py).
@@ -76,6 +79,8 @@ BASELINE_TABLES = frozenset({
     "ticket_event", "outbox", "quarantine",
 })
 UPGRADE_COMMAND = "mailflow db upgrade"
+#: PostgreSQL's advisory lock that serialises schema changes ("mailflow" as 8 bytes).
+SCHEMA_LOCK_KEY = int.from_bytes(b"mailflow", "big") >> 1
 
 Kind = Literal["empty", "unversioned", "head", "behind", "newer", "foreign"]
 
@@ -89,6 +94,7 @@ class Status:
     head: str
     where: str  # the database, for messages (no password)
     tables: frozenset[str] = frozenset()  # mailflow's tables present, for "foreign"
+    copied: bool = True  # whether `upgrade` copies the database aside first (SQLite)
 
     @property
     def runnable(self) -> bool:
@@ -97,7 +103,8 @@ class Status:
 
     def problem(self) -> str:
         """One line saying what is wrong and what to run; empty when nothing is."""
-        copy = "it copies the database aside first"
+        copy = ("it copies the database aside first" if self.copied
+                else "take a pg_dump first")
         return {
             "empty": "",
             "head": "",
@@ -143,9 +150,14 @@ def current(engine: Engine) -> str | None:
 
 
 def status(engine: Engine) -> Status:
-    """Where the database stands; reads only."""
-    with engine.connect() as conn:
-        return _status(conn, _where(engine))
+    """Where the database stands; reads only. StorageUnavailable if it cannot be reached."""
+    try:
+        with _connected(engine) as conn:
+            return _status(conn, _where(engine))
+    except DBAPIError as exc:  # connected, then lost
+        if not storage_failure(exc):
+            raise
+        raise StorageUnavailable(f"lost the database {_where(engine)}: {exc.orig}") from exc
 
 
 def prepare(engine: Engine) -> None:
@@ -231,7 +243,7 @@ def _locked(url: str) -> Iterator[Connection]:
         event.listen(engine, "connect", _sqlite_for_migrations)
         event.listen(engine, "begin", _sqlite_begin_immediate)
     try:
-        with engine.connect() as conn:
+        with _connected(engine) as conn:
             try:
                 transaction = conn.begin()
             except OperationalError as exc:  # SQLite: still locked after the busy timeout
@@ -239,9 +251,37 @@ def _locked(url: str) -> Iterator[Connection]:
                     f"the database {_where(engine)} stayed locked by another process ({exc.orig}); "
                     "stop the service before changing the schema") from exc
             with transaction:
+                if conn.dialect.name == "postgresql":
+                    # Held until this transaction ends: one upgrade at a time, cluster-wide.
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                 {"key": SCHEMA_LOCK_KEY})
                 yield conn
     finally:
         engine.dispose()
+
+
+@contextmanager
+def _connected(engine: Engine) -> Iterator[Connection]:
+    """A connection; PostgreSQL's refusals become ConfigError (fix the role, its password
+    file or the url: exit 78) and an unreachable server StorageUnavailable (exit 74)."""
+    try:
+        conn = engine.connect()
+    except DBAPIError as exc:
+        if not storage_failure(exc):
+            raise
+        text_ = str(exc.orig or exc).strip().splitlines()[0]
+        reason = text_.rpartition(" failed: ")[2] or text_  # libpq's own words, at the end
+        if any(words in reason for words in _REFUSED_LOGIN):
+            raise ConfigError(f"the database {_where(engine)} refused mailflow: {reason} (check "
+                              "[database] url, the role and its password file)") from exc
+        raise StorageUnavailable(f"cannot reach the database {_where(engine)}: {reason}") from exc
+    with conn:
+        yield conn
+
+
+# libpq's words when the server answers but will not let mailflow in: a configuration matter.
+_REFUSED_LOGIN = ("password authentication failed", "no password supplied", "does not exist",
+                  "pg_hba.conf", "permission denied", "authentication failed")
 
 
 def _sqlite_for_migrations(dbapi_conn: Any, _record: Any) -> None:
@@ -294,17 +334,19 @@ def _copy_aside(conn: Connection, before: Status) -> Path | None:
 def _status(conn: Connection, where: str) -> Status:
     revision = _revision(conn)
     top = head()
+    copied = conn.dialect.name == "sqlite"
     if revision is not None:
         if revision == top:
-            return Status("head", revision, top, where)
+            return Status("head", revision, top, where, copied=copied)
         known = {script.revision for script in _scripts().walk_revisions()}
-        return Status("behind" if revision in known else "newer", revision, top, where)
+        return Status("behind" if revision in known else "newer", revision, top, where,
+                      copied=copied)
     ours = frozenset(inspect(conn).get_table_names()) & BASELINE_TABLES
     if not ours:
-        return Status("empty", None, top, where)
+        return Status("empty", None, top, where, copied=copied)
     if ours == BASELINE_TABLES:
-        return Status("unversioned", None, top, where)
-    return Status("foreign", None, top, where, ours)
+        return Status("unversioned", None, top, where, copied=copied)
+    return Status("foreign", None, top, where, ours, copied=copied)
 
 
 def _revision(conn: Connection) -> str | None:

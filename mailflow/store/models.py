@@ -43,7 +43,10 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the database; pass an aware one")
-        return value.astimezone(UTC).replace(tzinfo=None)
+        # SQLite keeps the text of a naive UTC time; PostgreSQL's timestamptz takes the aware
+        # value as it is (a naive one would be read in the session's TimeZone).
+        utc = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:

@@ -43,6 +43,7 @@ from tests.e2e.support import (
     rows,
     tickets,
 )
+from tests.harness.postgres import lose_database
 
 pytestmark = pytest.mark.e2e
 
@@ -221,7 +222,7 @@ def test_an_old_command_cannot_act_on_a_new_ticket_after_the_database_is_replace
     _poll(cfg, FixedClock(datetime.now(UTC)))
     assert tickets(cfg)[0].status == "ditolak"  # it worked on the ticket it was meant for
 
-    (tmp_path / "state" / "mailflow.sqlite3").unlink()  # the database is lost
+    lose_database(tmp_path)  # the database is lost
     _poll(cfg, FixedClock(datetime.now(UTC)))  # a new first start: the old mail stays old
     mail_world.deliver(INBOX, complaint(sender=f"Budi Santoso <{BUDI}>",
                                         body="Nama: Budi Santoso\nNIK: 3322110506890002\n\n"

@@ -18,13 +18,16 @@ from mailflow.vocabulary import EventKind, Status
 from tests.e2e.leaks import Secrets, all_leaks
 from tests.e2e.test_cli import mailflow, write_config
 from tests.fixtures.identity_complaints import complaints
+from tests.harness.postgres import store_url
 from tests.store.test_report import build
 from tests.unit.plan_support import KASI, WIB, config
 
 
 def _config(tmp_path: Path, database: Path) -> Path:
-    cfg = config(storage={"directory": str(tmp_path / "state")},
-                 database={"url": f"sqlite:///{database}"})
+    # The database build() and _identity_database() filled: a file, or (MAILFLOW_TEST_DB)
+    # the test's PostgreSQL database.
+    url = store_url(tmp_path, database.name)
+    cfg = config(storage={"directory": str(tmp_path / "state")}, database={"url": url})
     return write_config(cfg, tmp_path / "config.toml")
 
 
@@ -87,7 +90,7 @@ def _identity_database(tmp_path: Path) -> Path:
     """The 108 identity complaints as tickets of October 2026, subjects as the residents
     wrote them, every second one answered by Kasi and a third closed."""
     database = tmp_path / "db.sqlite3"
-    engine = make_engine(f"sqlite:///{database}")
+    engine = make_engine(store_url(tmp_path, database.name))
     prepare(engine)
     received = datetime(2026, 10, 5, 9, tzinfo=WIB)
     with transaction(engine) as session:

@@ -14,6 +14,7 @@ from typing import Any
 
 from mailflow.config import Config, parse_config
 from mailflow.demo.mail import resident_mail
+from tests.harness import postgres
 
 INBOX = "pengaduan@klero.desa.id"
 SITI = "siti@warga.example"
@@ -73,6 +74,8 @@ def config_for(world: Any, tmp_path: Path, *, staff: list[dict[str, Any]] | None
         "digest": {"enabled": False},
         "report": {"enabled": False},  # the monthly report to the head, likewise
     }
+    if postgres.on_postgresql():  # MAILFLOW_TEST_DB: this test's own database, not a file
+        data["database"] = {"url": postgres.database_url(tmp_path)}
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)
     data["staff"] = STAFF if staff is None else staff  # type: ignore[assignment]

@@ -23,6 +23,7 @@ from mailflow.store.db import make_engine, transaction
 from mailflow.store.migrate import prepare
 from mailflow.store.models import IntakeRecord, OutboxMessage, Ticket
 from mailflow.vocabulary import IntakeOutcome, OutboxKind, Status
+from tests.harness.postgres import store_url
 
 NOW = datetime(2026, 11, 27, 3, 5, tzinfo=UTC)
 VARIABLE_LIMIT = 999
@@ -34,8 +35,9 @@ def _low_limit(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
-    event.listen(engine, "connect", _low_limit)
+    engine = make_engine(store_url(tmp_path))
+    if engine.dialect.name == "sqlite":  # PostgreSQL's limit is psycopg's 65,535 parameters
+        event.listen(engine, "connect", _low_limit)
     prepare(engine)
     return engine
 

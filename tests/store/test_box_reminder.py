@@ -21,6 +21,7 @@ from mailflow.store.db import make_engine, transaction
 from mailflow.store.migrate import prepare
 from mailflow.store.models import OutboxMessage, SuggestionBoxOpening
 from mailflow.vocabulary import OutboxKind
+from tests.harness.postgres import store_url
 from tests.unit.plan_support import SEKDES, config
 
 MONDAY_9 = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)  # Monday 30 November 2026, 09:00 WIB
@@ -28,7 +29,7 @@ ON = {"enabled": True, "every": "senin", "hour": 8}
 
 
 def _engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    engine = make_engine(store_url(tmp_path))
     prepare(engine)
     return engine
 

@@ -23,13 +23,14 @@ from mailflow.store.db import make_engine, transaction
 from mailflow.store.migrate import prepare
 from mailflow.store.models import OutboxMessage, Reporter, Ticket, TicketEvent
 from mailflow.vocabulary import EventKind, OutboxKind, Priority, Status
+from tests.harness.postgres import store_url
 from tests.unit.plan_support import KADES, KASI, SEKDES, SITI, SITI_NIK, SITI_SECRETS, WIB, config
 
 A, B, C, D, E = (f"ADU-2026-000{n}" for n in (10, 11, 12, 13, 14))
 
 
 def _engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    engine = make_engine(store_url(tmp_path))
     prepare(engine)
     return engine
 

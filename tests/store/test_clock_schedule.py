@@ -23,6 +23,7 @@ from mailflow.runners.schedule import Schedule
 from mailflow.store.db import make_engine
 from mailflow.store.migrate import prepare
 from mailflow.vocabulary import Role
+from tests.harness.postgres import store_url
 
 WIB = ZoneInfo("Asia/Jakarta")
 CAL = WorkCalendar()
@@ -49,7 +50,7 @@ class ClockJob:
 
 
 def _engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    engine = make_engine(store_url(tmp_path))
     prepare(engine)
     return engine
 

@@ -18,6 +18,7 @@ from mailflow.runners.first_start import backlog_due, boundary_of, first_sight
 from mailflow.store import migrate
 from mailflow.store.db import make_engine, transaction
 from mailflow.store.models import MailboxState
+from tests.harness.postgres import store_url
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "db-v0.1.0.sqlite3"
 NOW = datetime(2026, 11, 29, 5, 0, 0, 700000, tzinfo=UTC)
@@ -27,7 +28,7 @@ INBOX = "pengaduan@klero.desa.id@127.0.0.1/INBOX"
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
-    made = make_engine(f"sqlite:///{tmp_path / 'mailflow.sqlite3'}")
+    made = make_engine(store_url(tmp_path, "mailflow.sqlite3"))
     migrate.prepare(made)
     yield made
     made.dispose()
@@ -79,6 +80,7 @@ def test_a_second_mailbox_key_is_not_a_first_start(engine: Engine) -> None:
     assert not skipped(boundary, 1, NOW + timedelta(days=1))
 
 
+@pytest.mark.usefixtures("sqlite_only")  # the 0.1.0 fixture is a SQLite file
 def test_a_database_from_before_revision_0005_takes_its_mailbox_as_before(tmp_path: Path) -> None:
     path = tmp_path / "mailflow.sqlite3"
     shutil.copyfile(FIXTURE, path)

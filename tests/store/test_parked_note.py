@@ -21,6 +21,7 @@ from mailflow.store.db import make_engine, transaction
 from mailflow.store.migrate import prepare
 from mailflow.store.models import JobRun, OutboxMessage, Ticket
 from mailflow.vocabulary import OutboxKind, OutboxState, Status
+from tests.harness.postgres import store_url
 from tests.unit.plan_support import ADMIN, KASI, SITI, config
 
 # Monday 1 December 2026 (a working day), 09:00 WIB; the note is due from 08:00.
@@ -31,7 +32,7 @@ SMTP_ERROR = f"550 5.1.1 <{SITI}>: Recipient address rejected:\n user unknown in
 
 
 def _engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    engine = make_engine(store_url(tmp_path))
     prepare(engine)
     return engine
 

@@ -12,13 +12,14 @@ from mailflow.store.db import make_engine, transaction
 from mailflow.store.migrate import prepare
 from mailflow.store.models import OutboxMessage
 from mailflow.vocabulary import OutboxKind
+from tests.harness.postgres import store_url
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 SEKDES = "sekdes@klero.desa.id"
 
 
 def test_receipts_are_not_counted_against_the_staff_limit(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    engine = make_engine(store_url(tmp_path))
     prepare(engine)
     with transaction(engine) as session:
         for n in range(40):

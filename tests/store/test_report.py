@@ -54,6 +54,7 @@ from mailflow.store.models import (
     TicketEvent,
 )
 from mailflow.vocabulary import Channel, EventKind, Priority, Status
+from tests.harness.postgres import store_url
 from tests.unit.plan_support import KASI, SITI_NIK, WIB, config
 
 NOVEMBER = Month(2026, 11)
@@ -101,7 +102,7 @@ FIXTURE: list[tuple[str, datetime, Channel, Priority, Status, list[Step]]] = [
 def build(tmp_path: Path, first_start: datetime = datetime(2026, 9, 1, tzinfo=UTC)) -> Engine:
     """The fixture in a real database, each ticket with a reporter (whom no report names),
     read by a mailflow that first started at `first_start`."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    engine = make_engine(store_url(tmp_path))
     prepare(engine)
     with transaction(engine) as session:
         session.add(MailboxState(mailbox="pengaduan@klero.desa.id@imap/INBOX", uidvalidity=1,

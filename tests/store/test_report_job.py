@@ -25,6 +25,7 @@ from mailflow.store.db import make_engine, transaction
 from mailflow.store.migrate import prepare
 from mailflow.store.models import MailboxState, OutboxMessage
 from mailflow.vocabulary import OutboxKind
+from tests.harness.postgres import store_url
 from tests.store.test_report import build
 from tests.unit.plan_support import KADES, SITI_SECRETS, WIB, config
 
@@ -80,7 +81,7 @@ def test_once_a_month_to_the_head_from_the_digest_hour_across_restarts(tmp_path:
 
 
 def test_an_empty_month_before_the_first_start_gets_no_report(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'new.sqlite3'}")
+    engine = make_engine(store_url(tmp_path, "new.sqlite3"))
     prepare(engine)
     with transaction(engine) as session:  # installed on 1 December, nothing taken yet
         session.add(MailboxState(mailbox="m", uidvalidity=1, first_uid=1,

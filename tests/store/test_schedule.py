@@ -13,6 +13,7 @@ from mailflow.runners.schedule import Schedule
 from mailflow.store.db import make_engine
 from mailflow.store.migrate import prepare
 from mailflow.store.models import JobRun, TicketCounter
+from tests.harness.postgres import store_url
 
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 
@@ -44,7 +45,7 @@ class DailyCounter:
 
 
 def _engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    engine = make_engine(store_url(tmp_path))
     prepare(engine)  # make_engine creates no tables
     return engine
 

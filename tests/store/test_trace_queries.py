@@ -10,13 +10,14 @@ from mailflow.store.db import Session, make_engine, transaction
 from mailflow.store.migrate import prepare
 from mailflow.store.models import IntakeRecord
 from mailflow.vocabulary import IntakeOutcome
+from tests.harness.postgres import store_url
 
 DAY = datetime(2026, 11, 26, 17, tzinfo=UTC)  # Friday 27 November, 00:00 in WIB
 NEXT = DAY + timedelta(days=1)
 
 
 def test_filters_combine_and_old_records_are_found_by_day(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    engine = make_engine(store_url(tmp_path))
     prepare(engine)
     with transaction(engine) as session:
         common = {"mailbox": "m", "uidvalidity": 1, "decision": IntakeOutcome.IGNORED}

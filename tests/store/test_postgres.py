@@ -1,0 +1,141 @@
+"""PostgreSQL itself: the migrations from empty, the upgrade lock, and which errors are the
+server's fault. Run whenever PostgreSQL's server is installed (a private cluster,
+tests/harness/postgres.py), whatever MAILFLOW_TEST_DB says."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import SQLModel, select
+
+from mailflow.errors import ConfigError, StorageUnavailable
+from mailflow.store import migrate
+from mailflow.store.db import Engine, IntegrityError, make_engine, storage_failure, transaction
+from mailflow.store.models import JobRun
+from tests.harness.postgres import PostgresCluster
+
+NOW = datetime(2026, 11, 27, 3, 5, tzinfo=UTC)
+
+
+@pytest.fixture
+def pg_url(postgres_cluster: PostgresCluster) -> Iterator[str]:
+    name = postgres_cluster.create_database()
+    yield postgres_cluster.url(name)
+    if postgres_cluster.pid is not None:
+        postgres_cluster.drop_database(name)
+
+
+@pytest.fixture
+def pg_engine(pg_url: str) -> Iterator[Engine]:
+    engine = make_engine(pg_url)
+    yield engine
+    engine.dispose()
+
+
+def test_plain_postgresql_urls_use_psycopg_3(pg_url: str) -> None:
+    engine = make_engine(pg_url)
+    assert engine.dialect.name == "postgresql"
+    assert engine.dialect.driver == "psycopg"
+    with pytest.raises(ConfigError, match=r"\[database\] url"):
+        make_engine("mysql://mailflow@127.0.0.1/mailflow")
+    with pytest.raises(ConfigError, match=r"\[database\] url"):
+        make_engine("postgresql+psycopg2://mailflow@127.0.0.1/mailflow")
+
+
+def test_an_empty_database_is_migrated_to_head(pg_engine: Engine) -> None:
+    assert migrate.status(pg_engine).kind == "empty"
+    migrate.prepare(pg_engine)
+    assert migrate.current(pg_engine) == migrate.head()
+    tables = set(inspect(pg_engine).get_table_names())
+    assert tables == set(SQLModel.metadata.tables) | {"alembic_version"}
+    migrate.prepare(pg_engine)  # at head: a second start changes nothing
+    assert migrate.status(pg_engine).kind == "head"
+
+
+def test_head_matches_the_models_on_postgresql(pg_engine: Engine) -> None:
+    """The revisions make on PostgreSQL exactly what the models describe."""
+    migrate.prepare(pg_engine)
+    with pg_engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "compare_server_default": True})
+        assert compare_metadata(context, SQLModel.metadata) == []
+
+
+def test_two_upgrades_at_once_run_one_after_the_other(pg_url: str) -> None:
+    """Two instances starting together: the advisory lock makes the second wait, then find
+    the database at head, instead of both creating the tables."""
+    start = threading.Barrier(2)
+    results: list[object] = []
+
+    def upgrade() -> None:
+        start.wait()
+        try:
+            results.append(migrate.upgrade(pg_url))
+        except Exception as exc:  # reported below  # noqa: BLE001
+            results.append(exc)
+
+    threads = [threading.Thread(target=upgrade) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(results) == 2, "an upgrade hung (deadlocked on the other's tables)"
+    assert all(isinstance(r, migrate.Upgrade) for r in results), results
+    done = [r for r in results if isinstance(r, migrate.Upgrade)]
+    assert sorted(u.changed for u in done) == [False, True]
+    engine = make_engine(pg_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).all() == [
+            (migrate.head(),)]
+    engine.dispose()
+
+
+def test_times_come_back_as_the_same_instant_whatever_the_session_time_zone(
+        pg_engine: Engine) -> None:
+    migrate.prepare(pg_engine)
+    jakarta = timezone(timedelta(hours=7))
+    with transaction(pg_engine) as session:
+        session.connection().execute(text("SET TIME ZONE 'America/New_York'"))
+        session.add(JobRun(job="tz", run_key="k", done_at=NOW.astimezone(jakarta)))
+    with pg_engine.connect() as conn:
+        stored = conn.execute(text("SELECT done_at AT TIME ZONE 'UTC' FROM job_run")).scalar_one()
+    assert stored == NOW.replace(tzinfo=None)
+    with transaction(pg_engine) as session:
+        found = session.exec(select(JobRun)).one()
+    assert found.done_at == NOW and found.done_at.tzinfo is not None
+
+
+def test_a_unique_violation_is_the_messages_fault(pg_engine: Engine) -> None:
+    migrate.prepare(pg_engine)
+    with transaction(pg_engine) as session:
+        session.add(JobRun(job="digest", run_key="2026-11-27", done_at=NOW))
+    with pytest.raises(IntegrityError) as caught, transaction(pg_engine) as session:
+        session.add(JobRun(job="digest", run_key="2026-11-27", done_at=NOW))
+    assert not storage_failure(caught.value)
+
+
+def test_a_killed_server_is_a_storage_failure_and_a_restarted_one_is_used_again(
+        postgres_cluster: PostgresCluster, pg_engine: Engine) -> None:
+    migrate.prepare(pg_engine)
+    with pg_engine.connect() as conn:
+        assert conn.execute(text("SELECT 1")).scalar_one() == 1
+        postgres_cluster.kill()
+        try:
+            with pytest.raises(DBAPIError) as caught:
+                conn.execute(text("SELECT count(*) FROM job_run"))
+            assert storage_failure(caught.value)
+            with pytest.raises(StorageUnavailable, match=r"(cannot reach|lost) the database"):
+                migrate.status(pg_engine)
+        finally:
+            postgres_cluster.start()
+    # The pool's pre-ping replaces the dead connections: the service carries on.
+    with transaction(pg_engine) as session:
+        session.add(JobRun(job="after", run_key="restart", done_at=NOW))
+    assert migrate.status(pg_engine).kind == "head"
