@@ -1,0 +1,231 @@
+"""The outbox's sending rate against a loopback SMTP server, beside the raw ceiling (issue 10).
+
+Fills a fresh SQLite database with `--mails` pending acknowledgements (realistic bytes: a
+multipart text + HTML acknowledgement of about 4 kB, one resident per row) and runs the
+real outbox passes as the daemon does (`Outbox.send_pass`, one after the other while more
+is due, with the daemon's half-second pause between two passes), then prints the rate, the
+time beside the target (10,000 in under 60 s) and the ratio. The raw ceiling is aiosmtplib
+sending the same bytes in a tight loop over one connection, without the database.
+
+The SMTP server (aiosmtpd, accepting everything) runs in a subprocess, so the bench measures
+the client, not the server sharing its CPU; it counts what it received and the distinct
+Message-IDs, which must equal the rows sent.
+
+    .venv/bin/python bench/outbox_bench.py --mails 10000
+    .venv/bin/python bench/outbox_bench.py --instances 2   # two processes share the outbox
+
+Works on the code before issue 10's outbox changes too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import aiosmtplib
+
+from mailflow.adapters.smtp import SmtpSender
+from mailflow.config import Config
+from mailflow.runners.outbox import Outbox
+from mailflow.store.db import Session, make_engine
+from mailflow.store.migrate import prepare
+from mailflow.store.models import OutboxMessage
+from mailflow.vocabulary import OutboxKind, OutboxState
+from tests.harness.village import INBOX, config_for
+
+TARGET_SECONDS = 60.0
+TARGET_MAILS = 10_000
+NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
+
+# A sink: accepts every message, and on SIGTERM prints how many it took and how many
+# distinct Message-IDs they carried.
+_SERVER = r"""
+import asyncio, re, signal, sys
+from aiosmtpd.smtp import SMTP
+seen, total = set(), [0]
+MID = re.compile(rb"^Message-ID: *(\S+)", re.M | re.I)
+class Sink:
+    async def handle_DATA(self, server, session, envelope):
+        total[0] += 1
+        found = MID.search(envelope.original_content or b"")
+        seen.add(found.group(1) if found else b"")
+        return "250 2.0.0 OK"
+async def main():
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: SMTP(Sink(), decode_data=False), "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
+    print(total[0], len(seen), flush=True)
+asyncio.run(main())
+"""
+
+
+class SmtpSink:
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-c", _SERVER], stdout=subprocess.PIPE,
+                                     text=True)
+        assert self.proc.stdout is not None
+        self.port = int(self.proc.stdout.readline())
+
+    def stop(self) -> tuple[int, int]:
+        self.proc.send_signal(signal.SIGTERM)
+        out, _ = self.proc.communicate(timeout=30)
+        total, distinct = out.split()
+        return int(total), int(distinct)
+
+
+class _World:
+    """Just what `config_for` reads (no IMAP server: the outbox alone is measured)."""
+
+    def __init__(self, port: int) -> None:
+        self.imap_host, self.imap_port = "127.0.0.1", 9
+        self.smtp_host, self.smtp_port = "127.0.0.1", port
+        self.users = {INBOX: "bench"}
+
+
+def acknowledgement(n: int) -> bytes:
+    """An acknowledgement like the one mailflow composes: text and HTML, about 4 kB."""
+    number = f"ADU-2026-{n:05d}"
+    text = ("Yth. Bapak/Ibu,\r\n\r\nPengaduan Anda telah kami terima dan dicatat dengan nomor "
+            f"{number}.\r\nKami akan menindaklanjutinya paling lambat 9 Desember 2026 "
+            "(7 hari kerja).\r\n\r\n" + "Balas surel ini untuk menambahkan keterangan atau "
+            "foto; jangan ubah baris subjek.\r\n" * 6 + "\r\nHormat kami,\r\nPemerintah Desa "
+            "Klero\r\n")
+    html = ("<html><body><p>Yth. Bapak/Ibu,</p><p>Pengaduan Anda telah kami terima dan "
+            f"dicatat dengan nomor <b>{number}</b>.</p>" + "<p>Balas surel ini untuk "
+            "menambahkan keterangan atau foto; jangan ubah baris subjek.</p>\r\n" * 12
+            + "<p>Hormat kami,<br>Pemerintah Desa Klero</p></body></html>\r\n")
+    return (f"From: Pemerintah Desa Klero <{INBOX}>\r\nTo: warga{n}@contoh.id\r\n"
+            f"Subject: [{number}] Pengaduan Anda telah diterima\r\n"
+            "Date: Mon, 30 Nov 2026 10:00:00 +0700\r\n"
+            f"Message-ID: <ack{n}.{number}@klero.desa.id>\r\n"
+            "In-Reply-To: <keluhan@contoh.id>\r\nAuto-Submitted: auto-replied\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"b1\"\r\n\r\n"
+            "--b1\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            "Content-Transfer-Encoding: 8bit\r\n\r\n" + text
+            + "--b1\r\nContent-Type: text/html; charset=utf-8\r\n"
+            "Content-Transfer-Encoding: 8bit\r\n\r\n" + html + "--b1--\r\n").encode()
+
+
+def fill(cfg: Config, mails: int) -> None:
+    engine = make_engine(cfg.database_url)
+    prepare(engine)
+    table: Any = OutboxMessage.__table__
+    rows = [{"kind": OutboxKind.ACK, "message_id": f"<ack{n}@klero.desa.id>",
+             "recipient": f"warga{n}@contoh.id", "raw": acknowledgement(n),
+             "state": OutboxState.PENDING, "attempts": 0, "next_attempt_at": NOW,
+             "last_error": "", "created_at": NOW} for n in range(mails)]
+    with Session(engine) as session:
+        session.connection().execute(table.insert(), rows)
+        session.commit()
+    engine.dispose()
+
+
+def drain(cfg: Config) -> tuple[int, int]:
+    """Outbox passes as the daemon runs them, until nothing is due: (sent, passes)."""
+    engine = make_engine(cfg.database_url)
+    outbox = Outbox(engine, SmtpSender(cfg.smtp), cfg.outbox)
+    sent = passes = 0
+    while True:
+        stats = outbox.send_pass(NOW)
+        sent, passes = sent + stats.sent, passes + 1
+        if stats.smtp_unavailable:
+            raise SystemExit("bench: the SMTP server is unavailable")
+        due = outbox.next_due()
+        if due is None or due > NOW:
+            break
+        time.sleep(0.5)  # the daemon's shortest pause between two passes (daemon._pause)
+    engine.dispose()
+    return sent, passes
+
+
+def _drain_into(cfg: Config, results: Any) -> None:
+    results.put(drain(cfg))
+
+
+def raw_ceiling(port: int, mails: int) -> float:
+    """aiosmtplib alone: the same bytes over one connection, no database; seconds."""
+    letters = [(f"warga{n}@contoh.id", acknowledgement(n)) for n in range(mails)]
+
+    async def send() -> None:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=10)
+        await client.connect()
+        for recipient, raw in letters:
+            await client.sendmail(INBOX, [recipient], raw)
+        await client.quit()
+
+    started = time.perf_counter()
+    asyncio.run(send())
+    return time.perf_counter() - started
+
+
+def line(what: str, mails: int, seconds: float) -> None:
+    rate = mails / seconds
+    at_target = TARGET_MAILS / rate
+    print(f"{what:<44} {mails:6d} mails {seconds:7.2f} s {rate:8.0f} mails/s   10k in "
+          f"{at_target:5.1f} s (target {TARGET_SECONDS:.0f} s, ratio {TARGET_SECONDS / at_target:5.2f})")
+
+
+def run(mails: int, instances: int, pass_seconds: float) -> int:
+    sink = SmtpSink()
+    failed = 0
+    try:
+        with tempfile.TemporaryDirectory(prefix="mailflow-bench-") as tmp:
+            cfg = config_for(_World(sink.port), Path(tmp),
+                             outbox={"pass_seconds": pass_seconds})
+            fill(cfg, mails)
+            started = time.perf_counter()
+            if instances == 1:
+                sent, passes = drain(cfg)
+            else:
+                results: Any = multiprocessing.get_context("fork").Queue()
+                workers = [multiprocessing.get_context("fork").Process(
+                    target=_drain_into, args=(cfg, results)) for _ in range(instances)]
+                for worker in workers:
+                    worker.start()
+                outcomes = [results.get() for _ in workers]
+                for worker in workers:
+                    worker.join()
+                sent, passes = sum(o[0] for o in outcomes), sum(o[1] for o in outcomes)
+            elapsed = time.perf_counter() - started
+            line(f"mailflow outbox ({instances} instance(s), {passes} passes)", sent, elapsed)
+            received, distinct = sink.stop()
+            print(f"server received {received}, distinct Message-IDs {distinct}, rows sent {sent}")
+            if not (received == distinct == sent == mails):
+                print("bench: MISMATCH: every row must be sent exactly once", file=sys.stderr)
+                failed = 1
+            sink = SmtpSink()
+            line("raw ceiling: aiosmtplib loop, no database", mails, raw_ceiling(sink.port, mails))
+    finally:
+        sink.stop()
+    return failed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mails", type=int, default=TARGET_MAILS)
+    parser.add_argument("--instances", type=int, default=1,
+                        help="outbox processes draining the same database at once")
+    parser.add_argument("--pass-seconds", type=float, default=30.0,
+                        help="[outbox] pass_seconds (the default configuration's 30)")
+    args = parser.parse_args()
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    return run(args.mails, args.instances, args.pass_seconds)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
