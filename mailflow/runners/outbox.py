@@ -47,6 +47,22 @@ def instance_id() -> str:
     return f"{platform.node() or 'localhost'}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
+def gone(owner: str, host: str) -> bool:
+    """Whether `owner` (an instance_id) was a process of `host`, this host, that no longer
+    runs: its claims can be taken back at once instead of when they run out (a restart
+    after a crash). Another host's instances are never judged from here."""
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
+        return False
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # it exists (another user's) or cannot be asked: assume it runs
+    return False
+
+
 @dataclass
 class OutboxStats:
     sent: int = 0
@@ -110,6 +126,7 @@ class Outbox:
         self.owner = owner or instance_id()
         self.sender = sender
         self.policy = policy
+        self._swept = False  # the claims of this host's dead instances, at the first pass
 
     def next_due(self) -> datetime | None:
         """When the earliest pending message falls due (the daemon wakes for it)."""
@@ -120,6 +137,8 @@ class Outbox:
         """Send what is due, over one connection, for at most [outbox] pass_seconds; what is
         left stays due, and the daemon runs the next pass at once."""
         with OutboxStore.connect(self.engine) as store:
+            if not self._swept:
+                self._sweep(store)
             due = _Claims(self, store, now)
             if not due.first:
                 return OutboxStats()
@@ -127,6 +146,17 @@ class Outbox:
                 return self._send(store, due, now)
             finally:
                 due.release()
+
+    def _sweep(self, store: OutboxStore) -> None:
+        """Take back the claims of instances of this host that died (this process's
+        predecessor, killed in the middle of a pass): their rows are due at once."""
+        host = self.owner.rsplit(":", 2)[0]
+        for owner in store.owners():
+            if owner != self.owner and gone(owner, host):
+                count = store.release_all(owner)
+                log.info("outbox claims of a stopped instance taken back: %d row(s) of %s",
+                         count, owner)
+        self._swept = True
 
     def _send(self, store: OutboxStore, due: _Claims, now: datetime) -> OutboxStats:
         stats = OutboxStats()

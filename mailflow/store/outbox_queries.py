@@ -35,7 +35,7 @@ _ID, _STATE, _NEXT = _T.c.id, _T.c.state, _T.c.next_attempt_at
 _BY, _UNTIL = _T.c.claimed_by, _T.c.claimed_until
 # One attempt's outcome: built once, so each message costs only its execution (a third of
 # building it anew); the columns to set come with the parameters (their types apply).
-_ROW = bindparam("row")
+_ROW: Any = bindparam("row")
 _OUTCOME = (update(_T).where(_ID == _ROW)
             .values(attempts=_T.c.attempts + 1, claimed_by=None, claimed_until=None))
 
@@ -101,12 +101,25 @@ class OutboxStore:
         with self.conn.begin():
             return bool(self.conn.execute(_OUTCOME, {"row": row_id, **values}).rowcount == 1)
 
+    def owners(self) -> list[str]:
+        """Who holds claims on pending rows (live or run out)."""
+        query = select(_BY).where(_STATE == OutboxState.PENDING, _BY.is_not(None)).distinct()
+        with self.conn.begin():
+            return [str(owner) for owner in self.conn.execute(query).scalars()]
+
+    def release_all(self, owner: str) -> int:
+        """Give back every claim of `owner` (an instance known to be gone); how many."""
+        with self.conn.begin():
+            return int(self.conn.execute(
+                update(_T).where(_T.c.claimed_by == owner, _STATE == OutboxState.PENDING)
+                .values(claimed_by=None, claimed_until=None)).rowcount)
+
     def release(self, owner: str, ids: Sequence[int]) -> None:
         """Give back claimed rows not attempted (the pass ended early): due again at once."""
         with self.conn.begin():
             for start in range(0, len(ids), 500):
                 part = ids[start:start + 500]
-                self.conn.execute(update(_T).where(_ID.in_(part), owner == _BY)
+                self.conn.execute(update(_T).where(_ID.in_(part), _T.c.claimed_by == owner)
                                   .values(claimed_by=None, claimed_until=None))
 
 

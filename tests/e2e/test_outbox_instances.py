@@ -8,6 +8,10 @@ that died runs out, and another instance sends the row then.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import platform
+import signal
+import subprocess
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -93,3 +97,64 @@ def test_a_claim_holds_until_it_runs_out(mail_world: Any, tmp_path: Path) -> Non
     assert runner.send_pass(until).sent == 2
     assert len(mail_world.smtp.accepted) == 2
     assert [row.claimed_by for row in outbox(cfg)] == [None, None]
+
+
+def test_claims_of_a_dead_process_of_this_host_are_taken_back_at_once(
+        mail_world: Any, tmp_path: Path) -> None:
+    """A restart after a crash: the claims of the killed process (same host, its pid gone)
+    need not run out; a live process's claims stay (the pytest runner's parent is alive)."""
+    cfg = config_for(mail_world, tmp_path)
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # its pid no longer runs
+    host, until = platform.node(), NOW + timedelta(hours=1)
+    _queue(cfg, 1, claimed_by=f"{host}:{dead.pid}:killed", claimed_until=until)
+    engine = make_engine(cfg.database_url)
+    with transaction(engine) as session:
+        raw = b"From: x\r\nMessage-ID: <alive@klero.desa.id>\r\n\r\nisi\r\n"
+        session.add(OutboxMessage(kind=OutboxKind.STAFF_NOTE, message_id="<alive@klero.desa.id>",
+                                  recipient=ADMIN, raw=raw, next_attempt_at=NOW, created_at=NOW,
+                                  claimed_by=f"{host}:{os.getppid()}:alive", claimed_until=until))
+    stats = Outbox(engine, SmtpSender(cfg.smtp), cfg.outbox).send_pass(NOW)
+    assert stats.sent == 1
+    assert [raw.count(b"<i0@klero.desa.id>") for _f, _t, raw in mail_world.smtp.accepted] == [1]
+    states = {row.message_id: row.state for row in outbox(cfg)}
+    assert states == {"<i0@klero.desa.id>": OutboxState.SENT,
+                      "<alive@klero.desa.id>": OutboxState.PENDING}
+
+
+def _killed_in_flight(cfg: Config, after: int) -> None:
+    """An instance killed (SIGKILL) right after the server accepted message number `after`,
+    before the outcome is recorded: the worst moment (in a new process)."""
+    recorded = 0
+    real_record = Outbox._record
+
+    def record(self: Outbox, *args: Any) -> None:
+        nonlocal recorded
+        recorded += 1
+        if recorded == after:
+            os.kill(os.getpid(), signal.SIGKILL)
+        real_record(self, *args)
+
+    Outbox._record = record  # type: ignore[method-assign]
+    runner = Outbox(make_engine(cfg.database_url), SmtpSender(cfg.smtp), cfg.outbox)
+    runner.send_pass(NOW)
+
+
+def test_a_kill_in_flight_resends_that_one_message_and_loses_none(mail_world: Any,
+                                                                   tmp_path: Path) -> None:
+    cfg = config_for(mail_world, tmp_path)
+    _queue(cfg, 30)
+    killed = multiprocessing.get_context("spawn").Process(target=_killed_in_flight,
+                                                          args=(cfg, 12))
+    killed.start()
+    killed.join(timeout=60)
+    assert killed.exitcode == -signal.SIGKILL
+    assert len(mail_world.smtp.accepted) == 12
+    # The restarted instance takes the dead one's claims back at once and sends the rest.
+    stats = Outbox(make_engine(cfg.database_url), SmtpSender(cfg.smtp), cfg.outbox).send_pass(NOW)
+    assert stats.sent == 30 - 11
+    sent = Counter(raw.split(b"Message-ID: ")[1].split(b"\r\n")[0]
+                   for _from, _to, raw in mail_world.smtp.accepted)
+    assert len(sent) == 30  # none lost
+    assert [mid for mid, n in sent.items() if n > 1] == [b"<i11@klero.desa.id>"]  # the one in flight
+    assert {row.state for row in outbox(cfg)} == {OutboxState.SENT}
