@@ -13,6 +13,7 @@ Message-IDs, which must equal the rows sent.
 
     .venv/bin/python bench/outbox_bench.py --mails 10000
     .venv/bin/python bench/outbox_bench.py --instances 2   # two processes share the outbox
+    .venv/bin/python bench/outbox_bench.py --instances 3 --database-url postgresql+psycopg://...
 
 Works on the code before issue 10's outbox changes too.
 """
@@ -181,6 +182,7 @@ def fill(cfg: Config, mails: int) -> None:
              "state": OutboxState.PENDING, "attempts": 0, "next_attempt_at": NOW,
              "last_error": "", "created_at": NOW} for n in range(mails)]
     with Session(engine) as session:
+        session.connection().execute(table.delete())  # a database given by --database-url
         session.connection().execute(table.insert(), rows)
         session.commit()
     engine.dispose()
@@ -233,11 +235,13 @@ def line(what: str, mails: int, seconds: float, cpu: float) -> None:
           f"{TARGET_SECONDS:.0f} s, ratio {TARGET_SECONDS / at_target:5.2f})")
 
 
-def outbox_rate(server: str, mails: int, instances: int, pass_seconds: float) -> bool:
+def outbox_rate(server: str, mails: int, instances: int, pass_seconds: float,
+                database_url: str) -> bool:
     """The real passes against `server`; whether every row reached it exactly once."""
     sink = SmtpSink(server)
     with tempfile.TemporaryDirectory(prefix="mailflow-bench-") as tmp:
-        cfg = config_for(_World(sink.port), Path(tmp), outbox={"pass_seconds": pass_seconds})
+        cfg = config_for(_World(sink.port), Path(tmp), outbox={"pass_seconds": pass_seconds},
+                         database={"url": database_url})
         fill(cfg, mails)
         started = time.perf_counter()
         if instances == 1:
@@ -263,11 +267,13 @@ def outbox_rate(server: str, mails: int, instances: int, pass_seconds: float) ->
     return exact
 
 
-def run(mails: int, instances: int, pass_seconds: float, servers: list[str]) -> int:
+def run(mails: int, instances: int, pass_seconds: float, servers: list[str],
+        database_url: str) -> int:
     failed = 0
+    print(f"database: {database_url.split('://')[0] if database_url else 'sqlite'}")
     for server in servers:
         print(f"{server} server (subprocess):")
-        failed |= not outbox_rate(server, mails, instances, pass_seconds)
+        failed |= not outbox_rate(server, mails, instances, pass_seconds, database_url)
         sink = SmtpSink(server)
         try:
             line("raw ceiling: aiosmtplib loop, no database", mails, *raw_ceiling(sink.port, mails))
@@ -284,9 +290,12 @@ def main() -> int:
                         help="[outbox] pass_seconds (the default configuration's 30)")
     parser.add_argument("--server", choices=[*SERVERS, "both"], default="both",
                         help="aiosmtpd (a real server), fast (a bare sink, the client's limit)")
+    parser.add_argument("--database-url", default="",
+                        help="e.g. postgresql+psycopg://user@127.0.0.1:5432/db (its outbox "
+                        "table is emptied); default a fresh SQLite file")
     args = parser.parse_args()
     servers = list(SERVERS) if args.server == "both" else [args.server]
-    return run(args.mails, args.instances, args.pass_seconds, servers)
+    return run(args.mails, args.instances, args.pass_seconds, servers, args.database_url)
 
 
 if __name__ == "__main__":
