@@ -10,6 +10,9 @@ parked with its error for the administrator (`mailflow outbox --retry` puts it b
 from __future__ import annotations
 
 import logging
+import os
+import platform
+import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -20,18 +23,44 @@ from mailflow.config import OutboxConfig
 from mailflow.errors import SmtpUnavailable
 from mailflow.store import queries
 from mailflow.store.db import Engine, Session, transaction
-from mailflow.store.models import OutboxMessage
+from mailflow.store.outbox_queries import Claimed, OutboxStore, next_outbox_due
 from mailflow.vocabulary import OutboxState
 
 log = logging.getLogger(__name__)
 
-# Due rows are read this many at a time while the pass goes on (memory stays bounded).
+# Due rows are claimed this many at a time while the pass goes on (memory stays bounded).
 PAGE = 200
+# A claim outlives the pass that took it by this much: the last message of a pass may still
+# be in flight when the pass's time is up (SMTP timeouts, a reconnect). A claim left behind
+# by an instance that died runs out after at most pass_seconds + this.
+CLAIM_MARGIN_SECONDS = 300.0
 
 
 def retry_delay(attempts: int, first: float, ceiling: float) -> timedelta:
     """Exponential backoff: first, 2x, 4x, ... capped at `ceiling` seconds."""
     return timedelta(seconds=min(ceiling, first * 2 ** max(0, attempts - 1)))
+
+
+def instance_id() -> str:
+    """Who claims outbox rows: host, process and a random part (a restarted process with the
+    same pid is another instance)."""
+    return f"{platform.node() or 'localhost'}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def gone(owner: str, host: str) -> bool:
+    """Whether `owner` (an instance_id) was a process of `host`, this host, that no longer
+    runs: its claims can be taken back at once instead of when they run out (a restart
+    after a crash). Another host's instances are never judged from here."""
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
+        return False
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # it exists (another user's) or cannot be asked: assume it runs
+    return False
 
 
 @dataclass
@@ -48,55 +77,93 @@ class _Stopped(Exception):
     pass has used its time."""
 
 
-class _Due:
-    """The due letters of one pass, read a page at a time, oldest first, each at most once
-    (a row deferred during the pass is due later, so it is not read again)."""
+class _Claims:
+    """The due letters of one pass, claimed a page at a time for this instance, oldest first,
+    each at most once (a row deferred during the pass is due later, so it is not read again).
+    What was claimed and not attempted is given back by `release`."""
 
-    def __init__(self, outbox: Outbox, now: datetime) -> None:
-        self._outbox, self._now = outbox, now
+    def __init__(self, outbox: Outbox, store: OutboxStore, now: datetime) -> None:
+        self._outbox, self._store, self._now = outbox, store, now
+        self._started = time.monotonic()  # the lease is real time, whatever the pass budget
+        self.rows: dict[int, Claimed] = {}
         self.first = self._page(0)
         self.taken = 0
 
-    def _page(self, after_id: int) -> list[Letter]:
-        with Session(self._outbox.engine, expire_on_commit=False) as session:
-            rows = queries.due_outbox(session, self._now, PAGE, after_id=after_id)
-        return [Letter(row.id, row.recipient, row.raw) for row in rows if row.id is not None]
+    def _page(self, after_id: int) -> list[Claimed]:
+        outbox = self._outbox
+        at = self._now + timedelta(seconds=time.monotonic() - self._started)
+        until = at + timedelta(seconds=outbox.policy.pass_seconds + CLAIM_MARGIN_SECONDS)
+        page = self._store.claim(owner=outbox.owner, now=at, until=until,
+                                  limit=PAGE, after_id=after_id)
+        self.rows = {row.id: row for row in page}
+        return page
 
     def __iter__(self) -> Iterator[Letter]:
         page = self.first
         while page:
-            for letter in page:
+            for row in page:
                 self.taken += 1
-                yield letter
+                yield Letter(row.id, row.recipient, row.raw)
             page = self._page(page[-1].id) if len(page) == PAGE else []
+
+    def release(self) -> None:
+        """Give back this page's rows not attempted; best effort (a claim runs out anyway)."""
+        try:
+            self._store.release(self._outbox.owner, list(self.rows))
+        except Exception as exc:  # noqa: BLE001 - the database failing here is logged, no more
+            log.warning("outbox claims not released (they run out by themselves): %s", exc)
 
 
 class Outbox:
     def __init__(self, engine: Engine, sender: Sender, policy: OutboxConfig,
-                 stop_requested: Callable[[], bool] = lambda: False) -> None:
-        """`stop_requested` is asked after each message: True ends the pass there (SIGTERM)."""
+                 stop_requested: Callable[[], bool] = lambda: False, *,
+                 owner: str | None = None) -> None:
+        """`stop_requested` is asked after each message: True ends the pass there (SIGTERM).
+        `owner` names this instance in its claims (default: host, pid and a random part)."""
         self.stop_requested = stop_requested
         self.monotonic = time.monotonic  # the pass's time budget; tests may replace it
         self.engine = engine
+        self.owner = owner or instance_id()
         self.sender = sender
         self.policy = policy
+        self._swept = False  # the claims of this host's dead instances, at the first pass
 
     def next_due(self) -> datetime | None:
         """When the earliest pending message falls due (the daemon wakes for it)."""
         with Session(self.engine) as session:
-            return queries.next_outbox_due(session)
+            return next_outbox_due(session)
 
     def send_pass(self, now: datetime) -> OutboxStats:
         """Send what is due, over one connection, for at most [outbox] pass_seconds; what is
         left stays due, and the daemon runs the next pass at once."""
+        with OutboxStore.connect(self.engine) as store:
+            if not self._swept:
+                self._sweep(store)
+            due = _Claims(self, store, now)
+            if not due.first:
+                return OutboxStats()
+            try:
+                return self._send(store, due, now)
+            finally:
+                due.release()
+
+    def _sweep(self, store: OutboxStore) -> None:
+        """Take back the claims of instances of this host that died (this process's
+        predecessor, killed in the middle of a pass): their rows are due at once."""
+        host = self.owner.rsplit(":", 2)[0]
+        for owner in store.owners():
+            if owner != self.owner and gone(owner, host):
+                count = store.release_all(owner)
+                log.info("outbox claims of a stopped instance taken back: %d row(s) of %s",
+                         count, owner)
+        self._swept = True
+
+    def _send(self, store: OutboxStore, due: _Claims, now: datetime) -> OutboxStats:
         stats = OutboxStats()
-        due = _Due(self, now)
-        if not due.first:
-            return stats
         deadline = self.monotonic() + self.policy.pass_seconds
 
         def report(message_id: int, outcome: Outcome) -> None:
-            self._record(message_id, outcome, now, stats)
+            self._record(store, due.rows[message_id], outcome, now, stats)
             if self.stop_requested():
                 raise _Stopped("stop requested")
             if self.monotonic() >= deadline:
@@ -115,31 +182,30 @@ class Outbox:
             log.warning("smtp unavailable, mail waits: %s", exc)
         return stats
 
-    def _record(self, message_id: int, outcome: Outcome, now: datetime, stats: OutboxStats) -> None:
-        with transaction(self.engine) as session:
-            item = session.get(OutboxMessage, message_id)
-            if item is None:
-                log.error("outbox row vanished while sending outbox=%d", message_id)
-                return
-            item.attempts += 1
-            if outcome.sent:
-                item.state, item.sent_at, item.last_error = OutboxState.SENT, now, ""
-                stats.sent += 1
-                log.info("mail sent outbox=%d kind=%s ticket_id=%s attempt=%d",
-                         item.id, item.kind, item.ticket_id, item.attempts)
-            elif outcome.permanent or item.attempts >= self.policy.max_attempts:
-                item.state, item.last_error = OutboxState.PARKED, outcome.error[:1000]
-                stats.parked += 1
-                log.error("mail parked outbox=%d kind=%s attempts=%d error=%s",
-                          item.id, item.kind, item.attempts, _redact(outcome.error, item.recipient))
-            else:
-                delay = retry_delay(item.attempts, self.policy.first_retry_seconds,
-                                    self.policy.max_retry_seconds)
-                item.next_attempt_at, item.last_error = now + delay, outcome.error[:1000]
-                stats.deferred += 1
-                log.warning("mail deferred outbox=%d attempt=%d retry_in=%ds error=%s",
-                            item.id, item.attempts, delay.total_seconds(),
-                            _redact(outcome.error, item.recipient))
+    def _record(self, store: OutboxStore, item: Claimed, outcome: Outcome, now: datetime,
+                stats: OutboxStats) -> None:
+        """The outcome of one attempt, committed at once (one UPDATE by id)."""
+        attempts = item.attempts + 1
+        if outcome.sent:
+            found = store.sent(item.id, now)
+            stats.sent += 1
+            log.info("mail sent outbox=%d kind=%s ticket_id=%s attempt=%d",
+                     item.id, item.kind, item.ticket_id, attempts)
+        elif outcome.permanent or attempts >= self.policy.max_attempts:
+            found = store.parked(item.id, outcome.error[:1000])
+            stats.parked += 1
+            log.error("mail parked outbox=%d kind=%s attempts=%d error=%s",
+                      item.id, item.kind, attempts, _redact(outcome.error, item.recipient))
+        else:
+            delay = retry_delay(attempts, self.policy.first_retry_seconds,
+                                self.policy.max_retry_seconds)
+            found = store.deferred(item.id, outcome.error[:1000], now + delay)
+            stats.deferred += 1
+            log.warning("mail deferred outbox=%d attempt=%d retry_in=%ds error=%s",
+                        item.id, attempts, delay.total_seconds(),
+                        _redact(outcome.error, item.recipient))
+        if not found:
+            log.error("outbox row vanished while sending outbox=%d", item.id)
 
 
 def _redact(text: str, address: str) -> str:

@@ -276,6 +276,10 @@ class OutboxMessage(SQLModel, table=True):
     # What a coalesced message is about ("security-alert", "limit:<address>", ...): at most one
     # per topic and recipient per window (runners/mail_gate.py). None for ordinary mail.
     topic: str | None = None
+    # Which instance claimed the row to send it ("host:pid:random"), and until when; others
+    # skip it meanwhile, and take it when the lease ends (the instance died). None: unclaimed.
+    claimed_by: str | None = None
+    claimed_until: datetime | None = _utc_column(nullable=True, index=True)
 
 
 class Quarantine(SQLModel, table=True):

@@ -187,19 +187,6 @@ def set_last_uid(session: Session, mailbox: str, uid: int) -> None:
         state.last_uid = uid
 
 
-def due_outbox(session: Session, now: datetime, limit: int,
-               after_id: int = 0) -> list[OutboxMessage]:
-    """Pending messages whose time has come, oldest first (after `after_id`: the next page)."""
-    query = (
-        select(OutboxMessage)
-        .where(OutboxMessage.state == OutboxState.PENDING, col(OutboxMessage.next_attempt_at) <= now,
-               col(OutboxMessage.id) > after_id)
-        .order_by(col(OutboxMessage.id))
-        .limit(limit)
-    )
-    return list(session.exec(query).all())
-
-
 def mail_counts(session: Session, address: str, hour_since: datetime,
                 day_since: datetime) -> tuple[int, int]:
     """Outbox rows created for `address` (any case) since each moment: the per-address limits.
@@ -386,11 +373,3 @@ def rename_job_run(session: Session, job: str, run_key: str, new_key: str) -> bo
     row.run_key = new_key
     session.add(row)
     return True
-
-
-def next_outbox_due(session: Session) -> datetime | None:
-    """When the earliest pending message falls due (None: nothing pending)."""
-    query = (select(OutboxMessage.next_attempt_at)
-             .where(OutboxMessage.state == OutboxState.PENDING)
-             .order_by(col(OutboxMessage.next_attempt_at)).limit(1))
-    return session.exec(query).first()
