@@ -20,6 +20,7 @@ from mailflow.adapters.smtp import Sender, SmtpSender
 from mailflow.compose.mime import Composer
 from mailflow.compose.render import Renderer
 from mailflow.config import Config
+from mailflow.core.lease import LeaseRules
 from mailflow.core.notices import signature
 from mailflow.core.sender_auth import DkimCheck
 from mailflow.core.workdays import calendar_for
@@ -38,6 +39,7 @@ from mailflow.runners.outbox import Outbox, OutboxStats
 from mailflow.runners.schedule import Job, Schedule, ScheduleStats
 from mailflow.store.db import Engine, make_engine
 from mailflow.store.files import FileStore, private_directories
+from mailflow.store.lease import Lease, LeaseState, install_fence, instance_id
 from mailflow.store.lock import MailboxLock
 from mailflow.store.migrate import prepare
 
@@ -55,6 +57,8 @@ class PollResult:
     # Which login was refused (login_error says either); the daemon paces each server apart.
     imap_refused: str | None = None
     smtp_refused: str | None = None
+    # Another instance held the mailbox's lease: intake was left to it (the daemon).
+    lease: LeaseState | None = None
 
 
 class Service:
@@ -63,12 +67,18 @@ class Service:
                  dkim: DkimCheck | None = None, dns_txt: DnsTxt | None = None,
                  jobs: Sequence[Job] = (),
                  stop_requested: Callable[[], bool] = lambda: False,
-                 log_outages: bool = True) -> None:
+                 log_outages: bool = True, instance: str | None = None,
+                 keep_lease: bool = False) -> None:
         """`dns_txt` replaces DNS for DKIM key lookups (tests serve their own keys); `jobs` are
         the clock-driven jobs run once per poll (runners/schedule.py); `stop_requested` is
         asked between messages, and True ends the poll there (the daemon's SIGTERM);
         `log_outages` False leaves the lines about refused logins and unreachable servers to
-        the caller (the daemon logs one per change of state, not one per pass)."""
+        the caller (the daemon logs one per change of state, not one per pass).
+
+        `instance` names this process in the mailbox's lease (store/lease.py; a new one by
+        default); `keep_lease` True (the daemon) holds the lease from pass to pass and lets
+        a pass without it do the jobs and the outbox, False gives it up after each pass and
+        makes a pass without it MailboxBusy (`poll --once`)."""
         self.cfg = cfg
         self.log_outages = log_outages
         self.clock = clock
@@ -80,6 +90,10 @@ class Service:
         self.engine = engine or make_engine(cfg.database_url)
         prepare(self.engine)  # creates a new database; refuses one that needs `mailflow db upgrade`
         self.source = source or ImapSource(cfg.imap)
+        self.keep_lease = keep_lease
+        self.lease = Lease(self.engine, self.source_key, instance or instance_id(),
+                           LeaseRules(cfg.intake.lease_seconds, cfg.intake.lease_renew_seconds))
+        install_fence(self.engine, {self.lease.mailbox: self.lease}, clock)
         files = FileStore(cfg.storage_dir)
         composer = Composer(Renderer(), cfg.smtp.from_address, signature(cfg))
         # Read once per Service: a SIGHUP builds a new one, so an edited file is read again.
@@ -87,7 +101,7 @@ class Service:
         handlers = Handlers(cfg, calendar_for(cfg.calendar), composer, files, clock,
                             dkim or dkim_checker(dns_txt), lists)
         self.stop_requested = stop_requested
-        self.intake = Intake(cfg, self.engine, handlers, files, clock, stop_requested)
+        self.intake = Intake(cfg, self.engine, handlers, files, clock, self._between_messages)
         self.outbox = Outbox(self.engine, sender or SmtpSender(cfg.smtp), cfg.outbox,
                              stop_requested)
         self.schedule = Schedule(self.engine, jobs, stop_requested)
@@ -111,6 +125,8 @@ class Service:
         try:
             return self._pass(intake=intake, outbox=outbox)
         finally:
+            if not self.keep_lease:
+                self.lease.release(self.clock())
             lock.release()
 
     @property
@@ -121,13 +137,24 @@ class Service:
     def _pass(self, *, intake: bool, outbox: bool) -> PollResult:
         result = PollResult(None, OutboxStats())
         if intake:
-            self._intake(result)
+            state = self.lease.take(self.clock())
+            if state.held:
+                self._intake(result)
+            elif not self.keep_lease:
+                raise MailboxBusy(f"another mailflow instance ({state.holder}) holds the lease "
+                                  f"of the mailbox {self.source_key}; try again later")
+            else:
+                result.lease = state
         if self.stop_requested():
             return result  # what intake queued goes out at the next start
         result.jobs = self.schedule.run_due(self.clock())
         if outbox:
             self._outbox(result)
         return result
+
+    def _between_messages(self) -> bool:
+        """Asked by intake between messages: a stop, or the lease lost (renewed here)."""
+        return self.stop_requested() or not self.lease.keep(self.clock())
 
     def _say(self, level: int, message: str, *args: object) -> None:
         log.log(level if self.log_outages else logging.DEBUG, message, *args)
