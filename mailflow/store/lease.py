@@ -55,9 +55,16 @@ class LeaseLost(MailboxBusy):
     """This instance no longer holds the mailbox's lease: its intake writes are refused."""
 
 
+def host_name() -> str:
+    """This machine in a lease's holder: $MAILFLOW_HOST, or the host name. Containers that
+    share one host name need MAILFLOW_HOST apart (a holder on "this machine" whose pid is gone
+    is replaced at once)."""
+    return os.environ.get("MAILFLOW_HOST") or os.uname().nodename
+
+
 def instance_id() -> str:
     """`host:pid:random`: unique per process start, readable in `mailflow check` and logs."""
-    return f"{os.uname().nodename}:{os.getpid()}:{secrets.token_hex(3)}"
+    return f"{host_name()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 @dataclass(frozen=True)
@@ -177,7 +184,7 @@ def read_lease(engine: Engine, mailbox: str) -> LeaseRow | None:
 def _dead_here(holder: str) -> bool:
     """Whether `holder` names another process on this machine that no longer runs."""
     named = holder_process(holder)
-    if named is None or named[0] != os.uname().nodename or named[1] == os.getpid():
+    if named is None or named[0] != host_name() or named[1] == os.getpid():
         return False
     try:
         os.kill(named[1], 0)
