@@ -137,7 +137,8 @@ class Service:
     def _pass(self, *, intake: bool, outbox: bool) -> PollResult:
         result = PollResult(None, OutboxStats())
         if intake:
-            state = self.lease.take(self.clock())
+            # `poll --once` holds the lock file: a service on this machine is between passes.
+            state = self.lease.take(self.clock(), local=not self.keep_lease)
             if state.held:
                 self._intake(result)
             elif not self.keep_lease:

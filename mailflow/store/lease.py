@@ -89,6 +89,10 @@ class Lease:
         # goes on refusing them once the lease was lost, until the next take).
         self.active = False
         self._renewed: float | None = None  # monotonic time of the last take
+        # Open transactions the fence checked (and which lock the lease row until they end):
+        # meanwhile `keep` renews nothing, as a second connection of this process would wait
+        # for that lock (on PostgreSQL for ever).
+        self.open_fences = 0
 
     @property
     def held(self) -> bool:
@@ -101,15 +105,17 @@ class Lease:
             return True
         if self.generation is None:
             return False
-        if renewal_due(self._renewed, time.monotonic(), self.rules):
+        if self.open_fences == 0 and renewal_due(self._renewed, time.monotonic(), self.rules):
             return self.take(now).held
         return True
 
-    def take(self, now: datetime) -> LeaseState:
-        """Take or renew the lease at `now`; a lease another instance holds is left alone."""
+    def take(self, now: datetime, *, local: bool = False) -> LeaseState:
+        """Take or renew the lease at `now`; a lease another instance holds is left alone,
+        unless `local`: then one held by another process on this machine is taken over (a
+        `poll --once` that holds the mailbox's lock file: that service is between passes)."""
         self._renewed = time.monotonic()
         try:
-            generation = self._take(now)
+            generation = self._take(now, local)
         except Exception as exc:
             if storage_failure(exc):
                 raise StorageUnavailable(f"database: {exc}") from exc
@@ -127,21 +133,22 @@ class Lease:
         return LeaseState(False, held_by_other(row, self.me, now) or (row.holder if row else None),
                           row.expires_at if row else None)
 
-    def _take(self, now: datetime) -> int | None:
+    def _take(self, now: datetime, local: bool) -> int | None:
         with self.engine.begin() as conn:
             generation = _renew(conn, self.mailbox, self.me, self.rules, now)
         if generation is None:
             generation = self._insert(now)
         row = self.read() if generation is None else None
-        if row is not None and _dead_here(row.holder):
+        if row is not None and (_dead_here(row.holder) or (local and _here(row.holder))):
             # Its process is gone (a crash, then a restart on the same machine): no need to
             # wait for the lease to run out. Only that holder is replaced, in one UPDATE.
+            # (A live one that loses it this way is stopped by the fence, not harmed.)
             with self.engine.begin() as conn:
                 generation = _renew(conn, self.mailbox, self.me, self.rules, now,
                                     dead=row.holder)
             if generation is not None:
-                log.info("mailbox lease of a stopped process taken over mailbox=%s was=%s",
-                         self.mailbox, row.holder)
+                log.info("mailbox lease taken over from a process on this machine mailbox=%s "
+                         "was=%s", self.mailbox, row.holder)
         return generation
 
     def _insert(self, now: datetime) -> int | None:
@@ -181,10 +188,16 @@ def read_lease(engine: Engine, mailbox: str) -> LeaseRow | None:
     return None if row is None else LeaseRow(row.holder, row.expires_at)
 
 
+def _here(holder: str) -> bool:
+    """Whether `holder` names another process on this machine."""
+    named = holder_process(holder)
+    return named is not None and named[0] == host_name() and named[1] != os.getpid()
+
+
 def _dead_here(holder: str) -> bool:
     """Whether `holder` names another process on this machine that no longer runs."""
     named = holder_process(holder)
-    if named is None or named[0] != host_name() or named[1] == os.getpid():
+    if named is None or not _here(holder):
         return False
     try:
         os.kill(named[1], 0)
@@ -219,6 +232,7 @@ def install_fence(engine: Engine, leases: Mapping[str, Lease], clock: Any) -> No
     """Make `engine` refuse (LeaseLost) a transaction that writes an intake record of a
     mailbox in `leases` unless that lease is still this instance's at the generation taken.
     `clock()` is "now" for the renewal the check does. Mailboxes not in `leases` pass."""
+    key = (_DONE, secrets.token_hex(4))  # this fence's mark on a connection
 
     def check(conn: Connection, _cursor: Any, _statement: str, _parameters: Any,
               context: Any, _executemany: bool) -> None:
@@ -228,7 +242,7 @@ def install_fence(engine: Engine, leases: Mapping[str, Lease], clock: Any) -> No
         if getattr(compiled.statement, "table", None) is None \
                 or compiled.statement.table.name != _FENCED:
             return
-        done: set[str] = conn.info.setdefault(_DONE, set())
+        done: set[str] = conn.info.setdefault(key, set())
         for params in context.compiled_parameters:
             mailbox = params.get("mailbox")
             lease = leases.get(mailbox) if isinstance(mailbox, str) else None
@@ -240,9 +254,12 @@ def install_fence(engine: Engine, leases: Mapping[str, Lease], clock: Any) -> No
                 raise LeaseLost(f"this instance ({lease.me}) no longer holds the lease of the "
                                 f"mailbox {mailbox}; another instance serves it")
             done.add(mailbox)
+            lease.open_fences += 1
+            lease._renewed = time.monotonic()  # the check renewed it
 
     def forget(conn: Connection) -> None:
-        conn.info.pop(_DONE, None)
+        for mailbox in conn.info.pop(key, ()):
+            leases[mailbox].open_fences -= 1
 
     event.listen(engine, "before_cursor_execute", check)
     event.listen(engine, "commit", forget)

@@ -156,3 +156,45 @@ def test_a_holder_whose_process_died_on_this_machine_is_replaced_at_once(tmp_pat
     from mailflow.store.lease import instance_id
     assert _lease(engine, instance_id()).take(datetime.now(UTC)).held
     assert not _lease(engine, "heir").take(datetime.now(UTC)).held
+
+
+def test_renewing_waits_while_a_fenced_transaction_is_open(tmp_path: Path) -> None:
+    """Between messages of a transaction that the fence checked (a batch), `keep` renews
+    nothing: the open transaction locks the lease, and a renewal on another connection of
+    the same process would wait for it (on PostgreSQL for ever)."""
+    engine = _engine(tmp_path)
+    a = Lease(engine, MAILBOX, "a", LeaseRules(2, 0.01))
+    install_fence(engine, {MAILBOX: a}, lambda: NOW)
+    assert a.take(NOW).held
+    with transaction(engine) as session:
+        session.add(IntakeRecord(mailbox=MAILBOX, uidvalidity=1, uid=8, message_key="k8",
+                                 decision=IntakeOutcome.IGNORED, reason="test", created_at=NOW))
+        session.flush()
+        time.sleep(0.05)
+        started = time.monotonic()
+        assert a.keep(NOW)
+        assert time.monotonic() - started < 1
+    time.sleep(0.05)
+    assert a.open_fences == 0 and a.keep(NOW)  # after the commit it renews again
+
+
+def test_a_live_holder_on_this_machine_is_taken_over_only_when_asked(tmp_path: Path) -> None:
+    """`poll --once` (holding the mailbox's lock file) may take the lease from a service on
+    this machine that is between passes; nobody else takes a live holder's lease."""
+    engine = _engine(tmp_path)
+    code = ("import sys; from datetime import datetime, UTC; from mailflow.core.lease import "
+            "LeaseRules; from mailflow.store.db import make_engine; from mailflow.store.lease "
+            "import Lease, instance_id; lease = Lease(make_engine(sys.argv[1]), sys.argv[2], "
+            "instance_id(), LeaseRules()); assert lease.take(datetime.now(UTC)).held; "
+            "print('held', flush=True); sys.stdin.readline()")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(engine.url), MAILBOX],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        poll = _lease(engine, "poll")
+        refused = poll.take(datetime.now(UTC))
+        assert not refused.held and refused.holder is not None
+        assert refused.holder.split(":")[1] == str(holder.pid)
+        assert poll.take(datetime.now(UTC), local=True).held
+    finally:
+        holder.communicate("done\n", timeout=10)
