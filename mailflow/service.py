@@ -61,6 +61,12 @@ class PollResult:
     lease: LeaseState | None = None
 
 
+def mailbox_key(cfg: Config) -> str:
+    """The mailbox's name in its lock file and its lease: "user@host/folder"."""
+    imap = cfg.imap
+    return f"{imap.username}@{imap.host}/{imap.folder}"
+
+
 class Service:
     def __init__(self, cfg: Config, *, clock: Clock = utc_now, source: ImapSource | None = None,
                  sender: Sender | None = None, engine: Engine | None = None,
@@ -131,8 +137,7 @@ class Service:
 
     @property
     def source_key(self) -> str:
-        imap = self.cfg.imap
-        return f"{imap.username}@{imap.host}/{imap.folder}"
+        return mailbox_key(self.cfg)
 
     def _pass(self, *, intake: bool, outbox: bool) -> PollResult:
         result = PollResult(None, OutboxStats())

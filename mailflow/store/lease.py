@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, event, insert, select, update
+from sqlalchemy import case, event, insert, inspect, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from mailflow.core.lease import (
@@ -186,6 +186,20 @@ def read_lease(engine: Engine, mailbox: str) -> LeaseRow | None:
         row = conn.execute(select(_TABLE.c.holder, _TABLE.c.expires_at).where(
             _TABLE.c.mailbox == mailbox)).first()
     return None if row is None else LeaseRow(row.holder, row.expires_at)
+
+
+def describe_lease(engine: Engine, mailbox: str, now: datetime) -> str:
+    """Who polls `mailbox` (for `mailflow check`)."""
+    if not inspect(engine).has_table(_TABLE.name):
+        return f"{mailbox}: no instance has polled it yet"
+    row = read_lease(engine, mailbox)
+    if row is None or not row.holder:
+        return f"{mailbox}: no instance holds it" + ("" if row is None else " (released)")
+    left = (row.expires_at - now).total_seconds()
+    if left <= 0:
+        return (f"{mailbox}: the lease of {row.holder} ran out {-left:.0f}s ago; the next "
+                "instance to poll takes it")
+    return f"{mailbox}: polled by {row.holder} (lease renewed, {left:.0f}s left)"
 
 
 def _here(holder: str) -> bool:
