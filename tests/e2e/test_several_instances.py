@@ -10,6 +10,7 @@ out, as it would across machines (on one machine a dead holder's pid gives it aw
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import time
@@ -25,7 +26,8 @@ from tests.e2e.support import BUDI, INBOX, SITI, complaint, config_for, rows, ti
 from tests.e2e.test_cli import write_config
 from tests.e2e.test_daemon import Daemon, NotifySocket, _wait_until, is_ready
 
-LEASE = 3.0  # seconds; renewed every second
+#: The lease's length, renewed every third of it; MAILFLOW_TEST_LEASE=15 measures the default.
+LEASE = float(os.environ.get("MAILFLOW_TEST_LEASE", "3"))
 TAKEN = re.compile(r"mailbox lease taken mailbox=\S+ holder=(\S+)")
 
 
@@ -77,7 +79,7 @@ def test_two_instances_share_the_mailbox_and_take_over_from_a_dead_one(
         mail_world: Any, tmp_path: Path) -> None:
     cfg = config_for(mail_world, tmp_path, intake={
         "poll_seconds": 0.5, "idle": False, "lock_wait_seconds": 1.0,
-        "lease_seconds": LEASE, "lease_renew_seconds": 1.0},
+        "lease_seconds": LEASE, "lease_renew_seconds": LEASE / 3},
         limits={"resident_per_hour": 100, "resident_per_day": 100})
     config = write_config(cfg, tmp_path / "config.toml")
     for n in range(3):
@@ -101,8 +103,9 @@ def test_two_instances_share_the_mailbox_and_take_over_from_a_dead_one(
         first.process.wait()
         _wait_until(lambda: _takes(second) == 1, "the takeover", timeout=LEASE + 10)
         takeover = _logged_at(second, "mailbox lease taken") - killed
-        print(f"takeover after SIGKILL: {takeover:.1f}s (lease {LEASE:g}s, renewed every 1s)")
-        assert takeover <= LEASE + 1.5
+        print(f"takeover after SIGKILL: {takeover:.1f}s (lease {LEASE:g}s, renewed every "
+              f"{LEASE / 3:g}s)")
+        assert takeover <= LEASE + 1.5  # from its last renewal, which the fence makes often
         _wait_until(lambda: len(tickets(cfg)) == 26, "every complaint a ticket", timeout=30)
         assert _made(second) > 0  # the rest of the work was the survivor's
 
