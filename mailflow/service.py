@@ -98,7 +98,8 @@ class Service:
         self.source = source or ImapSource(cfg.imap)
         self.keep_lease = keep_lease
         self.lease = Lease(self.engine, self.source_key, instance or instance_id(),
-                           LeaseRules(cfg.intake.lease_seconds, cfg.intake.lease_renew_seconds))
+                           LeaseRules(cfg.intake.lease_seconds, cfg.intake.lease_renew_seconds),
+                           quiet=not keep_lease)
         install_fence(self.engine, {self.lease.mailbox: self.lease}, clock)
         files = FileStore(cfg.storage_dir)
         composer = Composer(Renderer(), cfg.smtp.from_address, signature(cfg))
@@ -121,7 +122,8 @@ class Service:
 
         The whole pass holds the mailbox's lock (store/lock.py): another process serving the
         same mailbox is waited for up to `wait` seconds ([intake] lock_wait_seconds by
-        default), then this raises MailboxBusy, naming it."""
+        default), then this raises MailboxBusy, naming it. Intake also needs the mailbox's
+        lease (store/lease.py), which instances on other machines see too."""
         lock = MailboxLock(self.cfg.storage_dir, self.source_key)
         if not lock.acquire(self.cfg.intake.lock_wait_seconds if wait is None else wait):
             holder = lock.holder()
@@ -143,20 +145,31 @@ class Service:
         result = PollResult(None, OutboxStats())
         if intake:
             # `poll --once` holds the lock file: a service on this machine is between passes.
-            state = self.lease.take(self.clock(), local=not self.keep_lease)
-            if state.held:
-                self._intake(result)
-            elif not self.keep_lease:
-                raise MailboxBusy(f"another mailflow instance ({state.holder}) holds the lease "
-                                  f"of the mailbox {self.source_key}; try again later")
+            try:
+                state = self.lease.take(self.clock(), local=not self.keep_lease)
+            except StorageUnavailable as exc:
+                result.storage_error = str(exc)
+                log.error("storage unavailable, intake paused until the next poll: %s", exc)
             else:
-                result.lease = state
+                self._lease_or_busy(state, result)
         if self.stop_requested():
+
             return result  # what intake queued goes out at the next start
         result.jobs = self.schedule.run_due(self.clock())
         if outbox:
             self._outbox(result)
         return result
+
+    def _lease_or_busy(self, state: LeaseState, result: PollResult) -> None:
+        """Intake when this instance holds the lease; else the daemon leaves it to the
+        holder, and `poll --once` says who that is (MailboxBusy, exit 75)."""
+        if state.held:
+            self._intake(result)
+        elif not self.keep_lease:
+            raise MailboxBusy(f"another mailflow instance ({state.holder}) holds the lease "
+                              f"of the mailbox {self.source_key}; try again later")
+        else:
+            result.lease = state
 
     def _between_messages(self) -> bool:
         """Asked by intake between messages: a stop, or the lease lost (renewed here)."""

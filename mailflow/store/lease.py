@@ -79,8 +79,12 @@ class LeaseState:
 class Lease:
     """The lease of one mailbox, as seen by one instance."""
 
-    def __init__(self, engine: Engine, mailbox: str, me: str, rules: LeaseRules) -> None:
+    def __init__(self, engine: Engine, mailbox: str, me: str, rules: LeaseRules, *,
+                 quiet: bool = False) -> None:
+        """`quiet`: taking and releasing it logs at DEBUG (a `poll --once` does both each time,
+        and an idle pass says nothing at INFO); a daemon logs them at INFO."""
         self.engine = engine
+        self._level = logging.DEBUG if quiet else logging.INFO
         self.mailbox = mailbox
         self.me = me
         self.rules = rules
@@ -116,20 +120,20 @@ class Lease:
         self._renewed = time.monotonic()
         try:
             generation = self._take(now, local)
+            row = None if generation is not None else self.read()
         except Exception as exc:
             if storage_failure(exc):
                 raise StorageUnavailable(f"database: {exc}") from exc
             raise
         if generation is not None:
             if self.generation != generation:
-                log.info("mailbox lease taken mailbox=%s holder=%s generation=%d", self.mailbox,
-                         self.me, generation)
+                log.log(self._level, "mailbox lease taken mailbox=%s holder=%s generation=%d",
+                        self.mailbox, self.me, generation)
             self.generation, self.active = generation, True
             return LeaseState(True, self.me)
         if self.generation is not None:
             log.warning("mailbox lease lost mailbox=%s holder=%s", self.mailbox, self.me)
         self.generation = None  # `active` stays: the fence goes on refusing until released
-        row = self.read()
         return LeaseState(False, held_by_other(row, self.me, now) or (row.holder if row else None),
                           row.expires_at if row else None)
 
@@ -147,8 +151,8 @@ class Lease:
                 generation = _renew(conn, self.mailbox, self.me, self.rules, now,
                                     dead=row.holder)
             if generation is not None:
-                log.info("mailbox lease taken over from a process on this machine mailbox=%s "
-                         "was=%s", self.mailbox, row.holder)
+                log.log(self._level, "mailbox lease taken over from a process on this machine "
+                        "mailbox=%s was=%s", self.mailbox, row.holder)
         return generation
 
     def _insert(self, now: datetime) -> int | None:
@@ -170,12 +174,19 @@ class Lease:
         self.active = False
         if self.generation is None:
             return
-        with self.engine.begin() as conn:
-            conn.execute(update(_TABLE).where(
-                _TABLE.c.mailbox == self.mailbox, _TABLE.c.holder == self.me,
-            ).values(holder="", expires_at=RELEASED, heartbeat_at=now))
         self.generation = None
-        log.info("mailbox lease released mailbox=%s holder=%s", self.mailbox, self.me)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(update(_TABLE).where(
+                    _TABLE.c.mailbox == self.mailbox, _TABLE.c.holder == self.me,
+                ).values(holder="", expires_at=RELEASED, heartbeat_at=now))
+        except Exception as exc:
+            if not storage_failure(exc):
+                raise
+            log.warning("mailbox lease not released, a peer takes over when it runs out: %s",
+                        exc)
+            return
+        log.log(self._level, "mailbox lease released mailbox=%s holder=%s", self.mailbox, self.me)
 
     def read(self) -> LeaseRow | None:
         return read_lease(self.engine, self.mailbox)
