@@ -178,6 +178,16 @@ class IntakeConfig(_Section):
     idle_renew_seconds: Annotated[float, Field(gt=0, le=29 * 60)] = 600.0
     # `mailflow poll --once` waits this long for a pass of the service to end, then exits 75.
     lock_wait_seconds: Annotated[float, Field(ge=0)] = 30.0
+    # The poller's lease on the mailbox, renewed every lease_renew_seconds (README).
+    lease_seconds: Annotated[float, Field(ge=2, le=600)] = 15.0
+    lease_renew_seconds: Annotated[float, Field(gt=0)] = 5.0
+
+    @model_validator(mode="after")
+    def _check_lease(self) -> IntakeConfig:
+        if self.lease_renew_seconds * 2 > self.lease_seconds:
+            raise ValueError(f"lease_renew_seconds ({self.lease_renew_seconds:g}) must be at most "
+                             f"half of lease_seconds ({self.lease_seconds:g})")
+        return self
 
 
 class CalendarConfig(_Section):

@@ -38,9 +38,11 @@ from mailflow.core.backoff import State
 from mailflow.core.login_notice import Server
 from mailflow.errors import LoginRefused, MailboxBusy, MailflowError, TransientError
 from mailflow.metrics import Metrics
+from mailflow.runners.lease_keeper import LeaseKeeper
 from mailflow.runners.links import Links
 from mailflow.runners.parked_note import daily_jobs
 from mailflow.service import PollResult, Service
+from mailflow.store.lease import instance_id
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,8 @@ class Daemon:
         self._idle_after = 0.0  # no new IDLE connection before (monotonic)
         self._smtp_failed = False  # the last outbox pass found SMTP unreachable
         self._busy = False  # another process held the mailbox at the last pass
+        # This process in the mailbox's lease, the same across reloads (runners/lease_keeper.py)
+        self._instance, self._lease = instance_id(), LeaseKeeper(clock)
 
     # -- the process ------------------------------------------------------------------------
 
@@ -84,7 +88,8 @@ class Daemon:
         except MailflowError as exc:
             self._notifier.status(f"not started: {exc}")
             raise
-        log.info("mailflow started poll_seconds=%s watchdog=%s", service.cfg.intake.poll_seconds,
+        log.info("mailflow started instance=%s poll_seconds=%s watchdog=%s", self._instance,
+                 service.cfg.intake.poll_seconds,
                  f"{self._notifier.watchdog_seconds:g}s" if self._notifier.watchdog_seconds
                  else "off")
         self._notifier.ready(self._first_login(service))
@@ -98,6 +103,7 @@ class Daemon:
         finally:
             self._close_idle()
             self._notice_stop()
+            self._lease.release(service.lease)
             self._metrics.close()
             service.engine.dispose()
             self._wakeup.close()
@@ -107,8 +113,10 @@ class Daemon:
         """The wiring for `cfg`; its runners ask the daemon between messages whether to stop.
         The daemon logs refused logins and outages itself, once per change of state."""
         self._links.configure(cfg)
-        return Service(cfg, jobs=daily_jobs(cfg), stop_requested=self._between_messages,
-                       log_outages=False)
+        service = Service(cfg, jobs=daily_jobs(cfg), stop_requested=self._between_messages,
+                          log_outages=False, instance=self._instance, keep_lease=True)
+        self._lease.lease = service.lease
+        return service
 
     def _first_login(self, service: Service) -> str:
         """READY's STATUS: one IMAP login, so that READY means the mailbox answered, or says why
@@ -147,8 +155,11 @@ class Daemon:
             self._notifier.status("last poll failed unexpectedly (see the log); retrying")
             return
         self._metrics.observe(result)
+        waiting = self._lease.follow(result.lease)  # another instance serves the mailbox
+        if waiting:
+            self._close_idle()
         if not self._stopping():
-            self._notifier.status(self._describe(result, service))
+            self._notifier.status(waiting or self._describe(result, service))
 
     # -- refused logins and outages: one line per change of state ----------------------------
 
@@ -178,6 +189,7 @@ class Daemon:
             if due is not None:
                 # At least half a second: a row that stays due (a bug) must not spin the loop.
                 waits.append(max(0.5, (due - self._clock()).total_seconds()))
+        waits += [] if self._lease.wait is None else [self._lease.wait]
         return min([service.cfg.intake.poll_seconds, *waits, *([1.0] if self._busy else [])])
 
     # -- IMAP IDLE: a pass as soon as mail arrives -------------------------------------------
@@ -186,6 +198,7 @@ class Daemon:
         """The IDLE connection, when configured, offered and the login works."""
         cfg = service.cfg.intake
         if (self._idle is not None or not cfg.idle or self._idle_offered is False
+                or self._lease.wait is not None
                 or self._links["imap"].state is not State.UP or time.monotonic() < self._idle_after):
             return
         waiter = ImapWaiter(service.source, cfg.idle_renew_seconds)
@@ -222,10 +235,10 @@ class Daemon:
         while not (self._stopping() or self._reload_requested):
             self._keepalive()
             left = end - time.monotonic()
-            if left <= 0:
+            if left <= 0 or self._lease.lost():
                 return
             try:
-                if idle.wait(min(left, self._notifier.watchdog_seconds or left),
+                if idle.wait(self._lease.piece(min(left, self._notifier.watchdog_seconds or left)),
                              self._wakeup.fileno()):
                     log.debug("imap IDLE: new mail, a pass starts")
                     return
@@ -246,9 +259,9 @@ class Daemon:
         while not (self._stopping() or self._reload_requested):
             self._keepalive()
             left = end - time.monotonic()
-            if left <= 0:
+            if left <= 0 or self._lease.lost():
                 return
-            self._wakeup.wait(min(left, self._notifier.watchdog_seconds or left))
+            self._wakeup.wait(self._lease.piece(min(left, self._notifier.watchdog_seconds or left)))
 
     # -- SIGHUP -----------------------------------------------------------------------------
 
@@ -269,6 +282,8 @@ class Daemon:
             log.error("configuration reload failed unexpectedly, the running configuration "
                       "stays: %s: %s", type(exc).__name__, exc, exc_info=True)
         else:
+            if fresh.lease.mailbox != current.lease.mailbox:
+                self._lease.release(current.lease)
             current.engine.dispose()
             log.info("configuration reloaded from %s", self._source)
             self._links.new_credentials(current.cfg, fresh.cfg)

@@ -20,6 +20,7 @@ from mailflow.adapters.smtp import Sender, SmtpSender
 from mailflow.compose.mime import Composer
 from mailflow.compose.render import Renderer
 from mailflow.config import Config
+from mailflow.core.lease import LeaseRules
 from mailflow.core.notices import signature
 from mailflow.core.sender_auth import DkimCheck
 from mailflow.core.workdays import calendar_for
@@ -38,6 +39,7 @@ from mailflow.runners.outbox import Outbox, OutboxStats
 from mailflow.runners.schedule import Job, Schedule, ScheduleStats
 from mailflow.store.db import Engine, make_engine
 from mailflow.store.files import FileStore, private_directories
+from mailflow.store.lease import Lease, LeaseState, install_fence, instance_id
 from mailflow.store.lock import MailboxLock
 from mailflow.store.migrate import prepare
 
@@ -55,6 +57,14 @@ class PollResult:
     # Which login was refused (login_error says either); the daemon paces each server apart.
     imap_refused: str | None = None
     smtp_refused: str | None = None
+    # Another instance held the mailbox's lease: intake was left to it (the daemon).
+    lease: LeaseState | None = None
+
+
+def mailbox_key(cfg: Config) -> str:
+    """The mailbox's name in its lock file and its lease: "user@host/folder"."""
+    imap = cfg.imap
+    return f"{imap.username}@{imap.host}/{imap.folder}"
 
 
 class Service:
@@ -63,12 +73,18 @@ class Service:
                  dkim: DkimCheck | None = None, dns_txt: DnsTxt | None = None,
                  jobs: Sequence[Job] = (),
                  stop_requested: Callable[[], bool] = lambda: False,
-                 log_outages: bool = True) -> None:
+                 log_outages: bool = True, instance: str | None = None,
+                 keep_lease: bool = False) -> None:
         """`dns_txt` replaces DNS for DKIM key lookups (tests serve their own keys); `jobs` are
         the clock-driven jobs run once per poll (runners/schedule.py); `stop_requested` is
         asked between messages, and True ends the poll there (the daemon's SIGTERM);
         `log_outages` False leaves the lines about refused logins and unreachable servers to
-        the caller (the daemon logs one per change of state, not one per pass)."""
+        the caller (the daemon logs one per change of state, not one per pass).
+
+        `instance` names this process in the mailbox's lease (store/lease.py; a new one by
+        default); `keep_lease` True (the daemon) holds the lease from pass to pass and lets
+        a pass without it do the jobs and the outbox, False gives it up after each pass and
+        makes a pass without it MailboxBusy (`poll --once`)."""
         self.cfg = cfg
         self.log_outages = log_outages
         self.clock = clock
@@ -80,6 +96,11 @@ class Service:
         self.engine = engine or make_engine(cfg.database_url)
         prepare(self.engine)  # creates a new database; refuses one that needs `mailflow db upgrade`
         self.source = source or ImapSource(cfg.imap)
+        self.keep_lease = keep_lease
+        self.lease = Lease(self.engine, self.source_key, instance or instance_id(),
+                           LeaseRules(cfg.intake.lease_seconds, cfg.intake.lease_renew_seconds),
+                           quiet=not keep_lease)
+        install_fence(self.engine, {self.lease.mailbox: self.lease}, clock)
         files = FileStore(cfg.storage_dir)
         composer = Composer(Renderer(), cfg.smtp.from_address, signature(cfg))
         # Read once per Service: a SIGHUP builds a new one, so an edited file is read again.
@@ -87,7 +108,7 @@ class Service:
         handlers = Handlers(cfg, calendar_for(cfg.calendar), composer, files, clock,
                             dkim or dkim_checker(dns_txt), lists)
         self.stop_requested = stop_requested
-        self.intake = Intake(cfg, self.engine, handlers, files, clock, stop_requested)
+        self.intake = Intake(cfg, self.engine, handlers, files, clock, self._between_messages)
         self.outbox = Outbox(self.engine, sender or SmtpSender(cfg.smtp), cfg.outbox,
                              stop_requested)
         self.schedule = Schedule(self.engine, jobs, stop_requested)
@@ -101,7 +122,8 @@ class Service:
 
         The whole pass holds the mailbox's lock (store/lock.py): another process serving the
         same mailbox is waited for up to `wait` seconds ([intake] lock_wait_seconds by
-        default), then this raises MailboxBusy, naming it."""
+        default), then this raises MailboxBusy, naming it. Intake also needs the mailbox's
+        lease (store/lease.py), which instances on other machines see too."""
         lock = MailboxLock(self.cfg.storage_dir, self.source_key)
         if not lock.acquire(self.cfg.intake.lock_wait_seconds if wait is None else wait):
             holder = lock.holder()
@@ -111,23 +133,47 @@ class Service:
         try:
             return self._pass(intake=intake, outbox=outbox)
         finally:
+            if not self.keep_lease:
+                self.lease.release(self.clock())
             lock.release()
 
     @property
     def source_key(self) -> str:
-        imap = self.cfg.imap
-        return f"{imap.username}@{imap.host}/{imap.folder}"
+        return mailbox_key(self.cfg)
 
     def _pass(self, *, intake: bool, outbox: bool) -> PollResult:
         result = PollResult(None, OutboxStats())
         if intake:
-            self._intake(result)
+            # `poll --once` holds the lock file: a service on this machine is between passes.
+            try:
+                state = self.lease.take(self.clock(), local=not self.keep_lease)
+            except StorageUnavailable as exc:
+                result.storage_error = str(exc)
+                log.error("storage unavailable, intake paused until the next poll: %s", exc)
+            else:
+                self._lease_or_busy(state, result)
         if self.stop_requested():
+
             return result  # what intake queued goes out at the next start
         result.jobs = self.schedule.run_due(self.clock())
         if outbox:
             self._outbox(result)
         return result
+
+    def _lease_or_busy(self, state: LeaseState, result: PollResult) -> None:
+        """Intake when this instance holds the lease; else the daemon leaves it to the
+        holder, and `poll --once` says who that is (MailboxBusy, exit 75)."""
+        if state.held:
+            self._intake(result)
+        elif not self.keep_lease:
+            raise MailboxBusy(f"another mailflow instance ({state.holder}) holds the lease "
+                              f"of the mailbox {self.source_key}; try again later")
+        else:
+            result.lease = state
+
+    def _between_messages(self) -> bool:
+        """Asked by intake between messages: a stop, or the lease lost (renewed here)."""
+        return self.stop_requested() or not self.lease.keep(self.clock())
 
     def _say(self, level: int, message: str, *args: object) -> None:
         log.log(level if self.log_outages else logging.DEBUG, message, *args)

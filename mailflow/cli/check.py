@@ -106,6 +106,18 @@ def _priority(cfg: Config) -> str:
             f"from {source}")
 
 
+def _lease(cfg: Config) -> str:
+    from mailflow.adapters.clock import utc_now
+    from mailflow.service import mailbox_key
+    from mailflow.store.lease import describe_lease
+
+    engine = make_engine(cfg.database_url)
+    try:
+        return describe_lease(engine, mailbox_key(cfg), utc_now())
+    finally:
+        engine.dispose()
+
+
 def run_checks(cfg: Config, offline: bool = False) -> list[Result]:
     """Every check; `offline` leaves out the two mail servers (a start-up check must not keep
     the service from taking complaints while the SMTP server is down)."""
@@ -122,6 +134,7 @@ def run_checks(cfg: Config, offline: bool = False) -> list[Result]:
         # An XOAUTH2 token is its own step: a refused refresh is told apart from a refused login.
         if cfg.imap.auth == "xoauth2":
             results.append(_attempt("imap-token", TokenSource(cfg.imap, "imap", ImapUnavailable).probe))
+        results.append(_attempt("lease", lambda: _lease(cfg)))  # who polls the mailbox
         results.append(_attempt("imap", ImapSource(cfg.imap).probe))
         if cfg.smtp.auth == "xoauth2":
             results.append(_attempt("smtp-token", TokenSource(cfg.smtp, "smtp", SmtpUnavailable).probe))

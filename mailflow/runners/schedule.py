@@ -27,6 +27,10 @@ class NothingDue(Exception):
     (its claim is rolled back) and is tried again at the next pass."""
 
 
+class _DoneElsewhere(Exception):
+    """The run's claim hit its unique key: another instance made (or is making) the run."""
+
+
 class Job(Protocol):
     name: str
 
@@ -82,9 +86,15 @@ class Schedule:
             with transaction(self.engine) as session:
                 record = JobRun(job=job.name, run_key=key, done_at=now)
                 session.add(record)
-                session.flush()  # claim the run first: a concurrent instance fails here
+                try:
+                    # The claim comes first, in the run's own transaction: an instance racing
+                    # for the same key waits here for this one's commit, then fails, and its
+                    # run writes nothing; a rolled-back run leaves no claim.
+                    session.flush()
+                except IntegrityError as exc:
+                    raise _DoneElsewhere from exc
                 record.note = job.run(session, key, now)[:500]
-        except IntegrityError:
+        except _DoneElsewhere:
             log.info("job run already done elsewhere job=%s key=%s", job.name, key)
             return
         except NothingDue:

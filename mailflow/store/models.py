@@ -340,3 +340,19 @@ class SuggestionBoxOpening(SQLModel, table=True):
     ticket_numbers: str = Field(default="", sa_column=Column(Text, nullable=False,
                                                              server_default=text("''")))
     message_id: str | None = None  # the opening's mail; None when recorded with the CLI
+
+
+class MailboxLease(SQLModel, table=True):
+    """Which instance polls a mailbox, until when (core/lease.py has the rules).
+
+    Taken and renewed only by one guarded UPDATE (store/lease.py): holder = me or expired.
+    `generation` grows by one at each change of holder; the intake's writes check it in their
+    own transaction (the fence), so a holder that lost the lease cannot commit.
+    """
+
+    __tablename__ = "mailbox_lease"
+    mailbox: str = Field(primary_key=True)  # the mailbox key, "user@host/folder"
+    holder: str  # "host:pid:random" of the instance, "" once released
+    generation: int = 0
+    expires_at: datetime = _utc_column()
+    heartbeat_at: datetime = _utc_column()

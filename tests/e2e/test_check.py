@@ -27,7 +27,7 @@ def test_every_check_passes_on_a_working_setup(mail_world: Any, tmp_path: Path) 
     assert result.returncode == 0, result.stdout + result.stderr
     assert _lines(result) == {name: "ok" for name in
                               ("configuration", "storage", "database", "tls", "priority",
-                               "imap", "smtp")}
+                               "lease", "imap", "smtp")}
     assert "folder 'INBOX'" in result.stdout
     assert "new database" in result.stdout
 

@@ -1,0 +1,291 @@
+"""A mailbox's lease in the database (core/lease.py has the rules), and the fence on intake.
+
+Taking and renewing is one guarded UPDATE, `... WHERE mailbox = :m AND (holder = :me OR
+expires_at <= :now)`: the database runs it atomically (SQLite has one writer at a time; on
+PostgreSQL a second UPDATE of the row waits for the first to commit and re-checks the WHERE
+against what it wrote), so of two instances racing for an expired lease exactly one sees
+its row updated. The first lease of a mailbox is an INSERT; its primary key turns a second
+INSERT into an IntegrityError, which means "someone else took it".
+
+The fence: an instance that stalls longer than the lease (a pause, a database wait) must not
+commit intake writes after a peer took over. `install_fence` makes the engine check, inside
+every transaction that writes an intake record of a leased mailbox, that this instance still
+holds that mailbox's lease at the generation it took, by the same kind of guarded UPDATE (which
+also renews it). That UPDATE locks the lease row (SQLite: the database) until the transaction
+ends, so no peer can take the lease between the check and the commit: either the writes
+commit while the lease is held, or the peer's takeover comes first and the check fails
+(LeaseLost), rolling the whole message back. The intake record's unique key (mailbox,
+uidvalidity, uid) stays the last guard against a second ticket.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, event, insert, inspect, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from mailflow.core.lease import (
+    RELEASED,
+    LeaseRow,
+    LeaseRules,
+    held_by_other,
+    holder_process,
+    renewal_due,
+)
+from mailflow.errors import MailboxBusy, StorageUnavailable
+from mailflow.store.db import IntegrityError, storage_failure
+from mailflow.store.models import IntakeRecord, MailboxLease
+
+log = logging.getLogger(__name__)
+
+_TABLE = MailboxLease.__table__  # type: ignore[attr-defined]
+_FENCED = IntakeRecord.__tablename__
+_DONE = "mailflow_fenced"  # conn.info: the mailboxes already checked in this transaction
+
+
+class LeaseLost(MailboxBusy):
+    """This instance no longer holds the mailbox's lease: its intake writes are refused."""
+
+
+def host_name() -> str:
+    """This machine in a lease's holder: $MAILFLOW_HOST, or the host name. Containers that
+    share one host name need MAILFLOW_HOST apart (a holder on "this machine" whose pid is gone
+    is replaced at once)."""
+    return os.environ.get("MAILFLOW_HOST") or os.uname().nodename
+
+
+def instance_id() -> str:
+    """`host:pid:random`: unique per process start, readable in `mailflow check` and logs."""
+    return f"{host_name()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True)
+class LeaseState:
+    """What `take` found: whether `me` holds it now, and the other holder if not."""
+
+    held: bool
+    holder: str | None = None
+    expires_at: datetime | None = None
+
+
+class Lease:
+    """The lease of one mailbox, as seen by one instance."""
+
+    def __init__(self, engine: Engine, mailbox: str, me: str, rules: LeaseRules, *,
+                 quiet: bool = False) -> None:
+        """`quiet`: taking and releasing it logs at DEBUG (a `poll --once` does both each time,
+        and an idle pass says nothing at INFO); a daemon logs them at INFO."""
+        self.engine = engine
+        self._level = logging.DEBUG if quiet else logging.INFO
+        self.mailbox = mailbox
+        self.me = me
+        self.rules = rules
+        self.generation: int | None = None  # set while held
+        # Between a successful take and a release: the fence checks this lease's writes (and
+        # goes on refusing them once the lease was lost, until the next take).
+        self.active = False
+        self._renewed: float | None = None  # monotonic time of the last take
+        # Open transactions the fence checked (and which lock the lease row until they end):
+        # meanwhile `keep` renews nothing, as a second connection of this process would wait
+        # for that lock (on PostgreSQL for ever).
+        self.open_fences = 0
+
+    @property
+    def held(self) -> bool:
+        return self.generation is not None
+
+    def keep(self, now: datetime) -> bool:
+        """Renew the lease if `renew` seconds passed since the last take; False once lost
+        (True when not taking part: never taken, or released)."""
+        if not self.active:
+            return True
+        if self.generation is None:
+            return False
+        if self.open_fences == 0 and renewal_due(self._renewed, time.monotonic(), self.rules):
+            return self.take(now).held
+        return True
+
+    def take(self, now: datetime, *, local: bool = False) -> LeaseState:
+        """Take or renew the lease at `now`; a lease another instance holds is left alone,
+        unless `local`: then one held by another process on this machine is taken over (a
+        `poll --once` that holds the mailbox's lock file: that service is between passes)."""
+        self._renewed = time.monotonic()
+        try:
+            generation = self._take(now, local)
+            row = None if generation is not None else self.read()
+        except Exception as exc:
+            if storage_failure(exc):
+                raise StorageUnavailable(f"database: {exc}") from exc
+            raise
+        if generation is not None:
+            if self.generation != generation:
+                log.log(self._level, "mailbox lease taken mailbox=%s holder=%s generation=%d",
+                        self.mailbox, self.me, generation)
+            self.generation, self.active = generation, True
+            return LeaseState(True, self.me)
+        if self.generation is not None:
+            log.warning("mailbox lease lost mailbox=%s holder=%s", self.mailbox, self.me)
+        self.generation = None  # `active` stays: the fence goes on refusing until released
+        return LeaseState(False, held_by_other(row, self.me, now) or (row.holder if row else None),
+                          row.expires_at if row else None)
+
+    def _take(self, now: datetime, local: bool) -> int | None:
+        with self.engine.begin() as conn:
+            generation = _renew(conn, self.mailbox, self.me, self.rules, now)
+        if generation is None:
+            generation = self._insert(now)
+        row = self.read() if generation is None else None
+        if row is not None and (_dead_here(row.holder) or (local and _here(row.holder))):
+            # Its process is gone (a crash, then a restart on the same machine): no need to
+            # wait for the lease to run out. Only that holder is replaced, in one UPDATE.
+            # (A live one that loses it this way is stopped by the fence, not harmed.)
+            with self.engine.begin() as conn:
+                generation = _renew(conn, self.mailbox, self.me, self.rules, now,
+                                    dead=row.holder)
+            if generation is not None:
+                log.log(self._level, "mailbox lease taken over from a process on this machine "
+                        "mailbox=%s was=%s", self.mailbox, row.holder)
+        return generation
+
+    def _insert(self, now: datetime) -> int | None:
+        """The mailbox's first lease; None when a row exists (another instance's)."""
+        try:
+            with self.engine.begin() as conn:
+                if conn.execute(select(_TABLE.c.mailbox).where(
+                        _TABLE.c.mailbox == self.mailbox)).first() is not None:
+                    return None
+                conn.execute(insert(_TABLE).values(
+                    mailbox=self.mailbox, holder=self.me, generation=1,
+                    expires_at=self.rules.expiry(now), heartbeat_at=now))
+        except IntegrityError:
+            return None  # inserted by another instance at the same moment
+        return 1
+
+    def release(self, now: datetime) -> None:
+        """Give the lease up (a clean stop): a peer may take it at once."""
+        self.active = False
+        if self.generation is None:
+            return
+        self.generation = None
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(update(_TABLE).where(
+                    _TABLE.c.mailbox == self.mailbox, _TABLE.c.holder == self.me,
+                ).values(holder="", expires_at=RELEASED, heartbeat_at=now))
+        except Exception as exc:
+            if not storage_failure(exc):
+                raise
+            log.warning("mailbox lease not released, a peer takes over when it runs out: %s",
+                        exc)
+            return
+        log.log(self._level, "mailbox lease released mailbox=%s holder=%s", self.mailbox, self.me)
+
+    def read(self) -> LeaseRow | None:
+        return read_lease(self.engine, self.mailbox)
+
+
+def read_lease(engine: Engine, mailbox: str) -> LeaseRow | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(_TABLE.c.holder, _TABLE.c.expires_at).where(
+            _TABLE.c.mailbox == mailbox)).first()
+    return None if row is None else LeaseRow(row.holder, row.expires_at)
+
+
+def describe_lease(engine: Engine, mailbox: str, now: datetime) -> str:
+    """Who polls `mailbox` (for `mailflow check`)."""
+    if not inspect(engine).has_table(_TABLE.name):
+        return f"{mailbox}: no instance has polled it yet"
+    row = read_lease(engine, mailbox)
+    if row is None or not row.holder:
+        return f"{mailbox}: no instance holds it" + ("" if row is None else " (released)")
+    left = (row.expires_at - now).total_seconds()
+    if left <= 0:
+        return (f"{mailbox}: the lease of {row.holder} ran out {-left:.0f}s ago; the next "
+                "instance to poll takes it")
+    return f"{mailbox}: polled by {row.holder} (lease renewed, {left:.0f}s left)"
+
+
+def _here(holder: str) -> bool:
+    """Whether `holder` names another process on this machine."""
+    named = holder_process(holder)
+    return named is not None and named[0] == host_name() and named[1] != os.getpid()
+
+
+def _dead_here(holder: str) -> bool:
+    """Whether `holder` names another process on this machine that no longer runs."""
+    named = holder_process(holder)
+    if named is None or not _here(holder):
+        return False
+    try:
+        os.kill(named[1], 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # it runs, as another user
+    return False
+
+
+def _renew(conn: Connection, mailbox: str, me: str, rules: LeaseRules, now: datetime,
+           generation: int | None = None, dead: str | None = None) -> int | None:
+    """The guarded UPDATE; the generation held afterwards, or None if another holds it.
+    With `generation` (the fence) only the holder at that generation passes; with `dead`,
+    that holder may be replaced too."""
+    table = _TABLE
+    guard = ((table.c.holder == me) & (table.c.generation == generation) if generation is not None
+             else (table.c.holder == me) | (table.c.expires_at <= now))
+    if dead is not None:
+        guard = guard | (table.c.holder == dead)
+    result = conn.execute(
+        update(table).where(table.c.mailbox == mailbox, guard).values(
+            holder=me, expires_at=rules.expiry(now), heartbeat_at=now,
+            generation=case((table.c.holder == me, table.c.generation),
+                            else_=table.c.generation + 1),
+        ).returning(table.c.generation))
+    row = result.first()
+    return None if row is None else int(row[0])
+
+
+def install_fence(engine: Engine, leases: Mapping[str, Lease], clock: Any) -> None:
+    """Make `engine` refuse (LeaseLost) a transaction that writes an intake record of a
+    mailbox in `leases` unless that lease is still this instance's at the generation taken.
+    `clock()` is "now" for the renewal the check does. Mailboxes not in `leases` pass."""
+    key = (_DONE, secrets.token_hex(4))  # this fence's mark on a connection
+
+    def check(conn: Connection, _cursor: Any, _statement: str, _parameters: Any,
+              context: Any, _executemany: bool) -> None:
+        compiled = getattr(context, "compiled", None)
+        if compiled is None or not context.isinsert:
+            return
+        if getattr(compiled.statement, "table", None) is None \
+                or compiled.statement.table.name != _FENCED:
+            return
+        done: set[str] = conn.info.setdefault(key, set())
+        for params in context.compiled_parameters:
+            mailbox = params.get("mailbox")
+            lease = leases.get(mailbox) if isinstance(mailbox, str) else None
+            if lease is None or not lease.active or mailbox in done:
+                continue
+            if lease.generation is None or _renew(conn, lease.mailbox, lease.me, lease.rules,
+                                                  clock(), lease.generation) is None:
+                lease.generation = None
+                raise LeaseLost(f"this instance ({lease.me}) no longer holds the lease of the "
+                                f"mailbox {mailbox}; another instance serves it")
+            done.add(mailbox)
+            lease.open_fences += 1
+            lease._renewed = time.monotonic()  # the check renewed it
+
+    def forget(conn: Connection) -> None:
+        for mailbox in conn.info.pop(key, ()):
+            leases[mailbox].open_fences -= 1
+
+    event.listen(engine, "before_cursor_execute", check)
+    event.listen(engine, "commit", forget)
+    event.listen(engine, "rollback", forget)
