@@ -1,11 +1,8 @@
 """The mailbox lease: which `mailflow run` instance polls each mailbox (mailbox_lease).
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-11-29
-
-Revision 0009 (the outbox's claims) is written in parallel; when both are merged this
-revision comes after it (down_revision "0009"): the table does not depend on it.
 """
 
 from __future__ import annotations
@@ -16,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
