@@ -165,11 +165,11 @@ def prepare(engine: Engine) -> None:
 
     Raises SchemaError with the command to run; never upgrades (see the module's docstring).
     """
-    found = status(engine)
-    if found.kind == "head":
+    if status(engine).kind == "head":
         return
-    if found.kind != "empty":
-        raise SchemaError(found.problem())
+    # Anything else is decided again under the schema lock: another instance may be creating
+    # the database at this moment, and a look without the lock can see its tables without its
+    # revision (two reads, each of the latest commit), which is not "made before migrations".
     _migrate(engine.url.render_as_string(hide_password=False), create_only=True)
 
 

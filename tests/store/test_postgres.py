@@ -139,3 +139,25 @@ def test_a_killed_server_is_a_storage_failure_and_a_restarted_one_is_used_again(
     with transaction(pg_engine) as session:
         session.add(JobRun(job="after", run_key="restart", done_at=NOW))
     assert migrate.status(pg_engine).kind == "head"
+
+
+def test_a_start_that_sees_another_instance_mid_creation_waits_for_it(
+        pg_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by the crash harness: three instances starting on an empty database. One look
+    without the lock (several reads, each of the latest commit) can see the creator's tables
+    but not yet its revision, which once stopped the instance as "made before migrations".
+    prepare decides again under the schema lock, where the creator has finished."""
+    migrate.prepare(pg_engine)  # the other instance, done by the time the lock is ours
+    real_status = migrate.status
+    looks: list[str] = []
+
+    def mid_creation(engine: Engine) -> migrate.Status:
+        found = real_status(engine)
+        looks.append(found.kind)
+        return found if len(looks) > 1 else migrate.Status(**{**vars(found),
+                                                                "kind": "unversioned"})
+
+    monkeypatch.setattr(migrate, "status", mid_creation)
+    migrate.prepare(pg_engine)  # no SchemaError
+    assert looks == ["head"]  # the unlocked look only; the locked one reads in its transaction
+    assert real_status(pg_engine).kind == "head"
