@@ -33,7 +33,8 @@ def main() -> int:
     parser.add_argument("--mailboxes", type=int, default=3)
     parser.add_argument("--instances", type=int, default=1, help="daemons per mailbox")
     parser.add_argument("--chaos-seconds", type=float, default=20.0)
-    parser.add_argument("--database-url", help="a PostgreSQL URL (default: a SQLite file)")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite",
+                        help="postgresql: a private cluster per seed, also killed and restarted")
     parser.add_argument("--keep", action="store_true", help="keep each seed's directory")
     args = parser.parse_args()
     if not dovecot_available():
@@ -44,7 +45,7 @@ def main() -> int:
     for seed in seeds:
         plan = ChaosPlan(seed=seed, mailboxes=args.mailboxes, instances=args.instances,
                          complaints=args.complaints, chaos_seconds=args.chaos_seconds,
-                         database_url=args.database_url)
+                         database=args.database)
         workdir = Path(tempfile.mkdtemp(prefix=f"mailflow-chaos-{seed}-"))
         workdir.chmod(0o755)  # Dovecot's mail user must enter it
         result = run_chaos(plan, workdir)

@@ -1,6 +1,7 @@
 """The crash harness (tests/harness/chaos.py), small enough for CI: daemons SIGKILLed at
 seeded random moments, Dovecot killed and restarted, SMTP refusing for a while, and then
-nothing lost, nothing made or sent twice. `bench/crash_harness.py` runs the large version."""
+nothing lost, nothing made or sent twice; on PostgreSQL (MAILFLOW_TEST_DB=postgresql) the
+database server is killed and restarted too. `bench/crash_harness.py` runs the large version."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness.chaos import ChaosPlan, run_chaos
+from tests.harness.postgres import chosen_database
 from tests.harness.servers import dovecot_available
 
 pytestmark = pytest.mark.skipif(not dovecot_available(), reason="needs Dovecot")
@@ -29,7 +31,7 @@ def workdir() -> Iterator[Path]:
 def test_nothing_lost_or_doubled_under_random_kills(workdir: Path, seed: int,
                                                     instances: int) -> None:
     plan = ChaosPlan(seed=seed, mailboxes=2, instances=instances, complaints=24,
-                     chaos_seconds=8.0)
+                     chaos_seconds=8.0, database=chosen_database())
     result = run_chaos(plan, workdir)
     assert result.ok, result.summary()
     # The run did what it claims: faults happened and every complaint made its ticket.

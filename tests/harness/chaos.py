@@ -36,7 +36,7 @@ from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, func, select
 
 from mailflow.config import Config
@@ -45,6 +45,7 @@ from mailflow.demo.smtp import LoopbackSMTP
 from mailflow.store.db import make_engine
 from mailflow.store.models import IntakeRecord, OutboxMessage, Ticket
 from mailflow.vocabulary import OutboxKind, OutboxState
+from tests.harness.postgres import PostgresCluster
 from tests.harness.servers import DovecotServer
 from tests.harness.village import ADMIN, INBOX, STAFF, complaint, config_for
 
@@ -69,7 +70,9 @@ class ChaosPlan:
     imap_restarts: bool = True
     smtp_refusals: bool = True
     settle_seconds: float = 120.0
-    database_url: str | None = None  # None: a SQLite file in the work directory
+    #: "sqlite" (a file in the work directory) or "postgresql" (a private cluster there,
+    #: which the faults then also kill and start again)
+    database: str = "sqlite"
 
 
 @dataclass
@@ -81,6 +84,7 @@ class ChaosResult:
     kills: int = 0
     imap_restarts: int = 0
     smtp_refusals: int = 0
+    database_restarts: int = 0
     own_exits: Counter[int] = field(default_factory=Counter)
     resent: int = 0
     settle_seconds: float = 0.0
@@ -98,6 +102,7 @@ class ChaosResult:
                 f"instances={plan.instances} complaints={self.complaints} "
                 f"deliveries={self.deliveries} tickets={self.tickets} kills={self.kills} "
                 f"imap_restarts={self.imap_restarts} smtp_refusals={self.smtp_refusals} "
+                f"database={plan.database} database_restarts={self.database_restarts} "
                 f"own_exits={exits} resent_acks={self.resent} "
                 f"settled_in={self.settle_seconds:.1f}s"
                 + "".join(f"\n  problem: {p}" for p in self.problems))
@@ -230,8 +235,7 @@ def run_chaos(plan: ChaosPlan, workdir: Path, log: Callable[[str], None] = lambd
     complaints = _complaints(plan, rng)
     result.complaints = len(complaints)
     result.deliveries = sum(c.copies for c in complaints)
-    url = plan.database_url or f"sqlite:///{workdir / 'state' / 'mailflow.sqlite3'}"
-    with _servers(workdir, plan) as (imap, smtp, recorder):
+    with _servers(workdir, plan) as (imap, smtp, recorder), _database(workdir, plan) as (url, pg):
         configs = _configs(plan, workdir, imap, smtp, url)
         instances = []
         for m, cfg in enumerate(configs):
@@ -242,7 +246,7 @@ def run_chaos(plan: ChaosPlan, workdir: Path, log: Callable[[str], None] = lambd
         for instance in instances:
             instance.start()
         try:
-            _chaos(plan, rng, complaints, imap, smtp, instances, result, log)
+            _chaos(plan, rng, complaints, _Faults(imap, smtp, pg), instances, result, log)
             started = time.monotonic()
             settled = _settle(configs, imap, instances, result, plan.settle_seconds)
             result.settle_seconds = time.monotonic() - started
@@ -256,10 +260,33 @@ def run_chaos(plan: ChaosPlan, workdir: Path, log: Callable[[str], None] = lambd
     return result
 
 
-def _chaos(plan: ChaosPlan, rng: random.Random, complaints: list[_Complaint],
-           imap: DovecotServer, smtp: LoopbackSMTP, instances: list[_Instance],
-           result: ChaosResult, log: Callable[[str], None]) -> None:
+@contextmanager
+def _database(workdir: Path, plan: ChaosPlan) -> Iterator[tuple[str, PostgresCluster | None]]:
+    """The shared database's URL, and the PostgreSQL cluster when there is one."""
+    if plan.database == "sqlite":
+        yield f"sqlite:///{workdir / 'state' / 'mailflow.sqlite3'}", None
+        return
+    cluster = PostgresCluster(workdir / "postgres")
+    (workdir / "postgres").mkdir()
+    try:
+        cluster.initdb()
+        cluster.start()
+        yield cluster.url(cluster.create_database()), cluster
+    finally:
+        cluster.stop()
+
+
+@dataclass(frozen=True)
+class _Faults:
+    imap: DovecotServer
+    smtp: LoopbackSMTP
+    pg: PostgresCluster | None
+
+
+def _chaos(plan: ChaosPlan, rng: random.Random, complaints: list[_Complaint], faults: _Faults,
+           instances: list[_Instance], result: ChaosResult, log: Callable[[str], None]) -> None:
     """Deliver the complaints at random moments while faults happen at others."""
+    imap, smtp = faults.imap, faults.smtp
     stop = threading.Event()
     deliveries = [(c, copy) for c in complaints for copy in range(c.copies)]
     rng.shuffle(deliveries)
@@ -274,7 +301,8 @@ def _chaos(plan: ChaosPlan, rng: random.Random, complaints: list[_Complaint],
 
     feeder = threading.Thread(target=feed, name="chaos-feeder", daemon=True)
     feeder.start()
-    actions = ["kill"] * 6 + ["imap"] * plan.imap_restarts + ["smtp"] * plan.smtp_refusals * 2
+    actions = (["kill"] * 6 + ["imap"] * plan.imap_restarts + ["smtp"] * plan.smtp_refusals * 2
+               + ["database"] * (faults.pg is not None))
     deadline = time.monotonic() + plan.chaos_seconds
     try:
         while time.monotonic() < deadline:
@@ -287,6 +315,11 @@ def _chaos(plan: ChaosPlan, rng: random.Random, complaints: list[_Complaint],
                 result.kills += 1
                 time.sleep(rng.uniform(0, 0.5))
                 victim.start()
+            elif action == "database" and faults.pg is not None:
+                faults.pg.kill()
+                result.database_restarts += 1
+                time.sleep(rng.uniform(0.1, 1.0))
+                faults.pg.start()
             elif action == "imap":
                 imap.stop(graceful=False)
                 result.imap_restarts += 1
@@ -304,6 +337,8 @@ def _chaos(plan: ChaosPlan, rng: random.Random, complaints: list[_Complaint],
         smtp.tempfail = False
         if not imap.running:
             imap.start()
+        if faults.pg is not None and faults.pg.pid is None:
+            faults.pg.start()
 
 
 def _restart_exited(instances: list[_Instance], result: ChaosResult) -> None:
@@ -324,7 +359,7 @@ def _settle(configs: list[Config], imap: DovecotServer, instances: list[_Instanc
         try:
             if _untaken(configs, imap) == [] and _pending(configs[0]) == 0:
                 return True
-        except OperationalError:
+        except DBAPIError:
             pass  # no daemon has created the database yet (a slow or killed first start)
         time.sleep(0.5)
     return False
