@@ -296,10 +296,13 @@ def install_fence(engine: Engine, leases: Mapping[str, Lease], clock: Any) -> No
             lease.open_fences += 1
             lease._renewed = time.monotonic()  # the check renewed it
 
-    def forget(conn: Connection) -> None:
-        for mailbox in conn.info.pop(key, ()):
+    def forget(info: dict[Any, Any]) -> None:
+        for mailbox in info.pop(key, ()):
             leases[mailbox].open_fences -= 1
 
     event.listen(engine, "before_cursor_execute", check)
-    event.listen(engine, "commit", forget)
-    event.listen(engine, "rollback", forget)
+    event.listen(engine, "commit", lambda conn: forget(conn.info))
+    event.listen(engine, "rollback", lambda conn: forget(conn.info))
+    # A connection that went back to the pool or broke has no transaction open either.
+    event.listen(engine, "checkin", lambda _dbapi, record: forget(record.info))
+    event.listen(engine, "invalidate", lambda _dbapi, record, _exc: forget(record.info))
