@@ -189,7 +189,6 @@ class Daemon:
             if due is not None:
                 # At least half a second: a row that stays due (a bug) must not spin the loop.
                 waits.append(max(0.5, (due - self._clock()).total_seconds()))
-        waits += [] if self._lease.wait is None else [self._lease.wait]
         return min([service.cfg.intake.poll_seconds, *waits, *([1.0] if self._busy else [])])
 
     # -- IMAP IDLE: a pass as soon as mail arrives -------------------------------------------
@@ -198,7 +197,7 @@ class Daemon:
         """The IDLE connection, when configured, offered and the login works."""
         cfg = service.cfg.intake
         if (self._idle is not None or not cfg.idle or self._idle_offered is False
-                or self._lease.wait is not None
+                or self._lease.waiting
                 or self._links["imap"].state is not State.UP or time.monotonic() < self._idle_after):
             return
         waiter = ImapWaiter(service.source, cfg.idle_renew_seconds)
@@ -235,7 +234,7 @@ class Daemon:
         while not (self._stopping() or self._reload_requested):
             self._keepalive()
             left = end - time.monotonic()
-            if left <= 0 or self._lease.lost():
+            if left <= 0 or self._lease.turn():
                 return
             try:
                 if idle.wait(self._lease.piece(min(left, self._notifier.watchdog_seconds or left)),
@@ -259,7 +258,7 @@ class Daemon:
         while not (self._stopping() or self._reload_requested):
             self._keepalive()
             left = end - time.monotonic()
-            if left <= 0 or self._lease.lost():
+            if left <= 0 or self._lease.turn():
                 return
             self._wakeup.wait(self._lease.piece(min(left, self._notifier.watchdog_seconds or left)))
 

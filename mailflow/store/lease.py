@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, event, insert, inspect, select, update
+from sqlalchemy import bindparam, case, event, insert, inspect, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from mailflow.core.lease import (
@@ -48,6 +48,13 @@ log = logging.getLogger(__name__)
 
 _TABLE = MailboxLease.__table__  # type: ignore[attr-defined]
 _FENCED = IntakeRecord.__tablename__
+# The fence's check, built once (it runs in every intake transaction): the holder at the
+# generation it took renews; anyone else matches no row.
+_FENCE = update(_TABLE).where(
+    _TABLE.c.mailbox == bindparam("b_mailbox"), _TABLE.c.holder == bindparam("b_me"),
+    _TABLE.c.generation == bindparam("b_generation"),
+).values(expires_at=bindparam("b_expires_at", type_=_TABLE.c.expires_at.type),
+         heartbeat_at=bindparam("b_now", type_=_TABLE.c.heartbeat_at.type))
 _DONE = "mailflow_fenced"  # conn.info: the mailboxes already checked in this transaction
 
 
@@ -253,6 +260,14 @@ def _renew(conn: Connection, mailbox: str, me: str, rules: LeaseRules, now: date
     return None if row is None else int(row[0])
 
 
+def _fence(conn: Connection, lease: Lease, now: datetime) -> bool:
+    """Whether `lease` is still this instance's at its generation (renewing it if so)."""
+    return conn.execute(_FENCE, {"b_mailbox": lease.mailbox, "b_me": lease.me,
+                                 "b_generation": lease.generation,
+                                 "b_expires_at": lease.rules.expiry(now), "b_now": now}
+                        ).rowcount == 1
+
+
 def install_fence(engine: Engine, leases: Mapping[str, Lease], clock: Any) -> None:
     """Make `engine` refuse (LeaseLost) a transaction that writes an intake record of a
     mailbox in `leases` unless that lease is still this instance's at the generation taken.
@@ -273,8 +288,7 @@ def install_fence(engine: Engine, leases: Mapping[str, Lease], clock: Any) -> No
             lease = leases.get(mailbox) if isinstance(mailbox, str) else None
             if lease is None or not lease.active or mailbox in done:
                 continue
-            if lease.generation is None or _renew(conn, lease.mailbox, lease.me, lease.rules,
-                                                  clock(), lease.generation) is None:
+            if lease.generation is None or not _fence(conn, lease, clock()):
                 lease.generation = None
                 raise LeaseLost(f"this instance ({lease.me}) no longer holds the lease of the "
                                 f"mailbox {mailbox}; another instance serves it")
@@ -282,10 +296,13 @@ def install_fence(engine: Engine, leases: Mapping[str, Lease], clock: Any) -> No
             lease.open_fences += 1
             lease._renewed = time.monotonic()  # the check renewed it
 
-    def forget(conn: Connection) -> None:
-        for mailbox in conn.info.pop(key, ()):
+    def forget(info: dict[Any, Any]) -> None:
+        for mailbox in info.pop(key, ()):
             leases[mailbox].open_fences -= 1
 
     event.listen(engine, "before_cursor_execute", check)
-    event.listen(engine, "commit", forget)
-    event.listen(engine, "rollback", forget)
+    event.listen(engine, "commit", lambda conn: forget(conn.info))
+    event.listen(engine, "rollback", lambda conn: forget(conn.info))
+    # A connection that went back to the pool or broke has no transaction open either.
+    event.listen(engine, "checkin", lambda _dbapi, record: forget(record.info))
+    event.listen(engine, "invalidate", lambda _dbapi, record, _exc: forget(record.info))

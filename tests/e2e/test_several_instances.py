@@ -6,6 +6,8 @@ once and every reporter is acknowledged once.
 The instances are real processes on one configuration and one SQLite database, each naming a
 different machine (MAILFLOW_HOST), so the takeover after SIGKILL waits for the lease to run
 out, as it would across machines (on one machine a dead holder's pid gives it away sooner).
+They wait for mail in IMAP IDLE and poll only every 30 s, so each takeover is the waiting
+instance's own watch on the lease, not a poll that happened to come.
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ def _acknowledged_once(cfg: Any, mail_world: Any, count: int) -> None:
 def test_two_instances_share_the_mailbox_and_take_over_from_a_dead_one(
         mail_world: Any, tmp_path: Path) -> None:
     cfg = config_for(mail_world, tmp_path, intake={
-        "poll_seconds": 0.5, "idle": False, "lock_wait_seconds": 1.0,
+        "poll_seconds": 30, "idle": True, "lock_wait_seconds": 1.0,
         "lease_seconds": LEASE, "lease_renew_seconds": LEASE / 3},
         limits={"resident_per_hour": 100, "resident_per_day": 100})
     config = write_config(cfg, tmp_path / "config.toml")

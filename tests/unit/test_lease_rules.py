@@ -51,3 +51,18 @@ def test_the_holder_names_its_host_and_process() -> None:
     assert holder_process("fe80::1:77:ab12cd") == ("fe80::1", 77)
     assert holder_process("") is None
     assert holder_process("node:x:ab") is None
+
+
+def test_the_lease_keys_are_checked_with_a_message_that_names_them() -> None:
+    from mailflow.config import parse_config
+    from mailflow.errors import ConfigError
+    from tests.unit.test_config import MINIMAL
+
+    cfg = parse_config(MINIMAL)
+    assert (cfg.intake.lease_seconds, cfg.intake.lease_renew_seconds) == (15.0, 5.0)
+    assert LeaseRules(cfg.intake.lease_seconds, cfg.intake.lease_renew_seconds).renew == 5.0
+    with pytest.raises(ConfigError, match=r"\[intake\].*lease_renew_seconds \(10\) must be at "
+                                          r"most half of lease_seconds \(15\)"):
+        parse_config({**MINIMAL, "intake": {"lease_renew_seconds": 10}})
+    with pytest.raises(ConfigError, match=r"\[intake\] lease_seconds"):
+        parse_config({**MINIMAL, "intake": {"lease_seconds": 1}})
