@@ -60,8 +60,9 @@ def _encode(text: str, charset: str) -> bytes:
 
 
 @st.composite
-def encoded_words(draw: st.DrawFn, text: str) -> str:
-    """`text` as RFC 2047 encoded-words, possibly split, lying about their charset, or broken."""
+def encoded_words(draw: st.DrawFn, text: str, damage: bool = True) -> str:
+    """`text` as RFC 2047 encoded-words, possibly split, lying about their charset, or (with
+    `damage`) broken."""
     charset = draw(st.sampled_from(CHARSETS))
     data = _encode(text, draw(st.sampled_from([charset, "utf-8", "latin-1"])))
     pieces = []
@@ -70,12 +71,12 @@ def encoded_words(draw: st.DrawFn, text: str) -> str:
         chunk = data[start:start + size]
         if draw(st.booleans()):
             body = base64.b64encode(chunk).decode()
-            if draw(st.integers(0, 5)) == 0:
+            if damage and draw(st.integers(0, 5)) == 0:
                 body = body.rstrip("=") + draw(st.sampled_from(["", "=", "===", "!", "*"]))
             pieces.append(f"=?{charset}?{draw(st.sampled_from('bB'))}?{body}?=")
         else:
             body = binascii.b2a_qp(chunk, header=True).decode("ascii").replace("?", "=3F")
-            if draw(st.integers(0, 5)) == 0:
+            if damage and draw(st.integers(0, 5)) == 0:
                 body += draw(st.sampled_from(["=", "=Z", "=4", "=\n"]))
             pieces.append(f"=?{charset}?{draw(st.sampled_from('qQ'))}?{body}?=")
     return draw(st.sampled_from([" ", "\r\n ", "", "\t"])).join(pieces)
@@ -339,7 +340,7 @@ def complaint_subjects(draw: st.DrawFn) -> tuple[str, bytes]:
     text = before + phrase + after
     style = draw(st.sampled_from(["plain-utf8", "words", "folded"]))
     if style == "words":
-        data = draw(encoded_words(text)).encode("ascii")
+        data = draw(encoded_words(text, damage=False)).encode("ascii")
         # An unknown or lying charset cannot be promised to read; utf-8 words must.
         data = data if "?utf-8?" in data.decode().lower() else text.encode("utf-8")
     elif style == "folded":
