@@ -116,8 +116,12 @@ def _child(spec: dict[str, Any]) -> None:
     from mailflow.service import Service
 
     world = _World(spec["host"], spec["imap_port"], spec["smtp_port"], spec["password"])
+    # Staff limits out of the way: every ticket queues its notification, as the target says;
+    # the attachment, if any, within the limit so that it is stored, not dropped.
+    storage = {"max_attachment_bytes": (spec["attachment_mb"] + 8) << 20}
     cfg = config_for(world, Path(spec["tmp"]), limits={
-        "staff_per_hour": 10_000_000, "staff_per_day": 10_000_000})
+        "staff_per_hour": 10_000_000, "staff_per_day": 10_000_000},
+        storage=storage if spec["attachment_mb"] else {})
     service = Service(cfg)
     profile = None
     if spec["profile"]:
@@ -183,7 +187,8 @@ def run(args: argparse.Namespace) -> None:
             raw_n, raw_s = _raw_fetch(imap.host, imap.port, password)
             tools_n, tools_s = _imap_tools(imap.host, imap.port, password)
             spec = {"host": imap.host, "imap_port": imap.port, "smtp_port": smtp.port,
-                    "password": password, "tmp": tmp, "profile": args.profile}
+                    "password": password, "tmp": tmp, "profile": args.profile,
+                    "attachment_mb": args.attachment_mb}
             flow = _mailflow(spec)
         finally:
             smtp.stop()
