@@ -150,7 +150,11 @@ class Words:
                 if token.isalpha() and len(token) >= self._typo_min - 1 and token not in self._known:
                     for key in {token} | _deletions(token):
                         self._near.setdefault(key, set()).add(token)
-        tokens = set().union(*(self._near.get(key, ()) for key in _pattern_keys(pattern)))
+        near = self._near
+        hits = [near[key] for key in _pattern_keys(pattern) if key in near]
+        if not hits:
+            return []
+        tokens = set().union(*hits)
         return [i for token in tokens if _one_edit(pattern, token) for i in self._by_token[token]]
 
     def _union(self, alternatives: tuple[str, ...], typos: bool = False) -> list[int]:
@@ -169,10 +173,11 @@ class Words:
         key = (pattern, typos)
         found = self._found.get(key)
         if found is None:
-            every = set(self._positions(pattern))
-            if typos:
-                every.update(self._typo_positions(pattern))
-            found = self._found[key] = sorted(every)
+            found = self._positions(pattern)
+            typo = self._typo_positions(pattern) if typos else []
+            if typo or len(found) > 1:
+                found = sorted({*found, *typo})
+            self._found[key] = found
         return found
 
     def spans(self, phrase: Phrase, typos: bool = False) -> list[tuple[int, int]]:
