@@ -1,15 +1,16 @@
 """One intake pass over one mailbox: new messages -> decisions -> tickets and outbox rows.
 
-Each message is one unit of work in one transaction: its intake record, its ticket,
-identity, attachments, first event, acknowledgement and the new last UID commit together.
-The mailbox is marked only afterwards, and the database is checked before anything is
-created, so a crash at any point neither loses a complaint nor makes a second ticket.
+Each message is one unit of work, all or nothing: its intake record, its ticket, identity,
+attachments, first event and acknowledgement, in a savepoint of its group's transaction,
+which commits with the new last UID (runners/intake_batch.py). The mailbox is marked only
+afterwards, and the database is checked before anything is created, so a crash at any
+point neither loses a complaint nor makes a second ticket.
 Marking comes last in a pass, is best effort, and never blocks intake (runners/marking.py).
 
 The crash barrier: a message that fails for its own sake (a parser or decision bug, a
-hostile message) is rolled back, quarantined with its reason, and the pass goes on. A
-failure of the environment (IMAP, the disk, the database) is not the message's fault: it
-ends the pass, the message stays unrecorded, and the next pass takes it again.
+hostile message) is rolled back alone, quarantined with its reason, and the pass goes on.
+A failure of the environment (IMAP, the disk, the database) is not the message's fault: it
+ends the pass, its group stays unrecorded, and the next pass takes it again.
 """
 
 from __future__ import annotations
