@@ -182,6 +182,25 @@ class ImapSession:
                 return item[1]
         return None
 
+    @_imap_call
+    def fetch_bodies(self, uids: Sequence[int]) -> dict[int, bytes]:
+        """The whole messages of `uids` by UID, in as few UID FETCH commands as the bounded
+        sets allow (the caller bounds how many bytes that is); a vanished one is missing."""
+        found: dict[int, bytes] = {}
+        for uid_set in uid_sets(uids, UID_SET_BYTES):
+            typ, data = self.client.uid("FETCH", uid_set.text, "(UID BODY.PEEK[])")
+            _check(typ, data, "UID FETCH bodies")
+            for index, item in enumerate(data):
+                if not isinstance(item, tuple) or len(item) != 2:
+                    continue
+                meta, literal = item
+                trailer = data[index + 1] if index + 1 < len(data) else b""
+                uid = _UID.search(meta + b" " + trailer if isinstance(trailer, bytes) else meta)
+                if uid is not None and isinstance(literal, bytes):
+                    found[int(uid.group(1))] = literal
+            del data
+        return found
+
     @staticmethod
     def mark_sets(uids: Sequence[int]) -> list[UidSet]:
         """The taken UIDs as the bounded sets `mark_set` sends, one command each."""

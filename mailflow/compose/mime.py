@@ -13,6 +13,7 @@ from email.message import EmailMessage
 from email.policy import default as default_policy
 from email.utils import format_datetime, formataddr, make_msgid
 
+from mailflow.compose.fast_mime import build_fast
 from mailflow.compose.render import Renderer
 from mailflow.core.notices import Outgoing
 
@@ -56,6 +57,23 @@ def thread_references(references: Sequence[str], in_reply_to: str | None) -> lis
 def build_message(
     envelope: Envelope, text: str, html: str, message_id: str, now: datetime
 ) -> bytes:
+    if not envelope.attachments:
+        fast = build_fast(
+            from_name=envelope.from_name, from_address=envelope.from_address, to=envelope.to,
+            subject=envelope.subject, reply_to=envelope.reply_to,
+            in_reply_to=envelope.in_reply_to,
+            references=thread_references(envelope.references, envelope.in_reply_to),
+            ticket_number=envelope.ticket_number, text=text, html=html,
+            message_id=message_id, now=now)
+        if fast is not None:
+            return fast
+    return build_with_email_package(envelope, text, html, message_id, now)
+
+
+def build_with_email_package(
+    envelope: Envelope, text: str, html: str, message_id: str, now: datetime
+) -> bytes:
+    """The general case (attachments, addresses that are not ASCII): EmailMessage."""
     msg = EmailMessage()
     msg["From"] = formataddr((envelope.from_name, envelope.from_address))
     msg["To"] = envelope.to

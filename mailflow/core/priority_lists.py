@@ -24,6 +24,7 @@ import unicodedata
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 GAP_WORDS = 6  # how many words "..." may skip
@@ -90,6 +91,10 @@ class Words:
         for index, token in enumerate(self.tokens):
             self._by_token.setdefault(token, []).append(index)
         self._unions: dict[tuple[tuple[str, ...], bool], list[int]] = {}
+        # Per list word: many phrases share their words, and each is looked up once a text.
+        self._found: dict[tuple[str, bool], list[int]] = {}
+        self._stems: dict[str, list[int]] | None = None
+        self._prefixes: dict[str, list[int]] | None = None
         self._known = known  # real words, never read as a typo of another
         self._typo_min = typo_min_length
         self._near: dict[str, set[str]] | None = None
@@ -112,14 +117,27 @@ class Words:
         return " ".join(parts)
 
     def _positions(self, pattern: str) -> list[int]:
-        """Where one list word matches: exactly (or with a suffix), as a prefix, or a number."""
+        """Where one list word matches: exactly (or with a suffix), as a prefix, or a number.
+
+        Answered from indexes of the text built once (its words' stems without a suffix,
+        and their prefixes), so each of the lists' hundreds of words is one lookup."""
         if pattern == "#":
             return [i for token, at in self._by_token.items() if token.isdigit() for i in at]
         if pattern.endswith("*"):
-            stem = pattern[:-1]
-            return [i for token, at in self._by_token.items() if token.startswith(stem) for i in at]
-        return [i for form in (pattern, *(pattern + s for s in _SUFFIXES))
-                for i in self._by_token.get(form, ())]
+            if self._prefixes is None:
+                self._prefixes = {}
+                for token, at in self._by_token.items():
+                    for end in range(1, len(token) + 1):
+                        self._prefixes.setdefault(token[:end], []).extend(at)
+            return self._prefixes.get(pattern[:-1], [])
+        if self._stems is None:
+            self._stems = {}
+            for token, at in self._by_token.items():
+                self._stems.setdefault(token, []).extend(at)
+                for suffix in _SUFFIXES:
+                    if len(token) > len(suffix) and token.endswith(suffix):
+                        self._stems.setdefault(token[:-len(suffix)], []).extend(at)
+        return self._stems.get(pattern, [])
 
     def _typo_positions(self, pattern: str) -> list[int]:
         """Where a word one letter away from a plain list word stands (dropped, added, changed
@@ -132,17 +150,35 @@ class Words:
                 if token.isalpha() and len(token) >= self._typo_min - 1 and token not in self._known:
                     for key in {token} | _deletions(token):
                         self._near.setdefault(key, set()).add(token)
-        tokens = set().union(*(self._near.get(key, ()) for key in {pattern} | _deletions(pattern)))
+        near = self._near
+        hits = [near[key] for key in _pattern_keys(pattern) if key in near]
+        if not hits:
+            return []
+        tokens = set().union(*hits)
         return [i for token in tokens if _one_edit(pattern, token) for i in self._by_token[token]]
 
     def _union(self, alternatives: tuple[str, ...], typos: bool = False) -> list[int]:
         key = (alternatives, typos)
-        if key not in self._unions:
-            found = {i for p in alternatives for i in self._positions(p)}
-            if typos:
-                found.update(i for p in alternatives for i in self._typo_positions(p))
-            self._unions[key] = sorted(found)
-        return self._unions[key]
+        union = self._unions.get(key)
+        if union is None:
+            if len(alternatives) == 1:
+                union = self._word(alternatives[0], typos)
+            else:
+                union = sorted({i for p in alternatives for i in self._word(p, typos)})
+            self._unions[key] = union
+        return union
+
+    def _word(self, pattern: str, typos: bool) -> list[int]:
+        """Where one list word matches (with its typos when asked), sorted, once a text."""
+        key = (pattern, typos)
+        found = self._found.get(key)
+        if found is None:
+            found = self._positions(pattern)
+            typo = self._typo_positions(pattern) if typos else []
+            if typo or len(found) > 1:
+                found = sorted({*found, *typo})
+            self._found[key] = found
+        return found
 
     def spans(self, phrase: Phrase, typos: bool = False) -> list[tuple[int, int]]:
         """Every (start, end) where the phrase occurs."""
@@ -286,6 +322,12 @@ def _number(settings: Mapping[str, Any], key: str, default: int, low: int, high:
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
         raise ValueError(f"settings.{key} must be a whole number from {low} to {high}")
     return value
+
+
+@lru_cache(maxsize=4096)
+def _pattern_keys(pattern: str) -> frozenset[str]:
+    """A list word and its deletions: the keys its typos are found by (bounded by the lists)."""
+    return frozenset({pattern} | _deletions(pattern))
 
 
 def _deletions(word: str) -> set[str]:

@@ -1,22 +1,23 @@
 """One intake pass over one mailbox: new messages -> decisions -> tickets and outbox rows.
 
-Each message is one unit of work in one transaction: its intake record, its ticket,
-identity, attachments, first event, acknowledgement and the new last UID commit together.
-The mailbox is marked only afterwards, and the database is checked before anything is
-created, so a crash at any point neither loses a complaint nor makes a second ticket.
+Each message is one unit of work, all or nothing: its intake record, its ticket, identity,
+attachments, first event and acknowledgement, in a savepoint of its group's transaction,
+which commits with the new last UID (runners/intake_batch.py). The mailbox is marked only
+afterwards, and the database is checked before anything is created, so a crash at any
+point neither loses a complaint nor makes a second ticket.
 Marking comes last in a pass, is best effort, and never blocks intake (runners/marking.py).
 
 The crash barrier: a message that fails for its own sake (a parser or decision bug, a
-hostile message) is rolled back, quarantined with its reason, and the pass goes on. A
-failure of the environment (IMAP, the disk, the database) is not the message's fault: it
-ends the pass, the message stays unrecorded, and the next pass takes it again.
+hostile message) is rolled back alone, quarantined with its reason, and the pass goes on.
+A failure of the environment (IMAP, the disk, the database) is not the message's fault: it
+ends the pass, its group stays unrecorded, and the next pass takes it again.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from mailflow.adapters.clock import Clock
@@ -36,7 +37,7 @@ from mailflow.core.intake_rules import (
 from mailflow.core.parse import ParsedMessage, parse_message
 from mailflow.core.suggestion_box import PHRASE as BOX_PHRASE
 from mailflow.core.suggestion_box import is_opening_subject
-from mailflow.errors import MailboxBusy, StorageUnavailable, TransientError
+from mailflow.errors import TransientError
 from mailflow.runners.first_start import (
     backlog_due,
     backlog_uids,
@@ -46,13 +47,14 @@ from mailflow.runners.first_start import (
     record_before_start,
 )
 from mailflow.runners.handlers import Handlers
+from mailflow.runners.intake_batch import GroupIntake, Item, Look, UnreadableMessage
 from mailflow.runners.intake_stats import IntakeStats
 from mailflow.runners.marking import Marker
 from mailflow.runners.tracing import Tracer
 from mailflow.store import queries, trace
-from mailflow.store.db import Engine, IntegrityError, Session, storage_failure, transaction
+from mailflow.store.db import Engine, Session, transaction
 from mailflow.store.files import FileStore
-from mailflow.store.models import IntakeRecord, Quarantine, Ticket
+from mailflow.store.models import IntakeRecord, Ticket
 from mailflow.vocabulary import IntakeOutcome
 
 log = logging.getLogger(__name__)
@@ -61,11 +63,7 @@ log = logging.getLogger(__name__)
 _SMALL_ENOUGH = 5 * 1024 * 1024
 
 
-class UnreadableMessage(Exception):
-    """A message whose full reading contradicts its header block; the barrier quarantines it."""
-
-
-class Intake:
+class Intake(GroupIntake):
     def __init__(self, cfg: Config, engine: Engine, handlers: Handlers, files: FileStore,
                  clock: Clock, stop_requested: Callable[[], bool] = lambda: False) -> None:
         """`stop_requested` is asked between messages: True ends the pass there (SIGTERM)."""
@@ -109,27 +107,37 @@ class Intake:
 
     def _examine(self, imap: ImapSession, uids: Sequence[int], boundary: Boundary,
                  stats: IntakeStats, *, advance: bool = True) -> bool:
-        """Examine `uids` in chunks; False when a stop was requested (the pass ends there)."""
+        """Examine `uids` in chunks; False when a stop was requested (the pass ends there).
+
+        Each chunk's header block is read first; the messages are then taken in groups
+        (runners/intake_batch.py), in UID order, old ones recorded between them."""
         chunk = self.cfg.imap.fetch_chunk
         for start in range(0, len(uids), chunk):
+            headers = imap.fetch_headers(uids[start:start + chunk])
+            with Session(self.engine) as session:
+                done = queries.intake_uids(session, imap.mailbox_key, imap.uidvalidity,
+                                           [h.uid for h in headers])
             old: list[FetchedHeader] = []
-            for header in imap.fetch_headers(uids[start:start + chunk]):
+            items: list[Item] = []
+            for header in headers:
                 if skipped(boundary, header.uid, header.internaldate):
+                    if items and not self._run_items(imap, items, stats):
+                        return self._stopped(imap)
                     old.append(header)
                     continue
                 self._record_old(imap, old, stats)
-                if self.stop_requested():
-                    # Not advancing the last UID: the next pass starts at this message.
-                    log.info("intake pass stopped before uid=%d examined=%d", header.uid,
-                             stats.examined)
-                    self._advance(imap, 0)  # keeps the skipped records, not the UID
-                    return False
-                stats.examined += 1
-                self._one(imap, header, stats)
+                items.append(self._first_look(imap, header, header.uid in done))
+            if items and not self._run_items(imap, items, stats):
+                return self._stopped(imap)
             self._record_old(imap, old, stats)
             # Without `advance` (old mail) the skipped records are written, not the last UID.
             self._advance(imap, uids[min(start + chunk, len(uids)) - 1] if advance else 0)
         return True
+
+    def _stopped(self, imap: ImapSession) -> bool:
+        # Not advancing the last UID past the stop: the next pass starts at that message.
+        self._advance(imap, 0)  # keeps the skipped records, not the UID
+        return False
 
     def _start(self, imap: ImapSession) -> tuple[int, Boundary, bool]:
         """The last UID seen, the first start's boundary, and whether old mail is to be looked
@@ -175,71 +183,32 @@ class Intake:
             trace.add_skipped(session, skipped)
             queries.set_last_uid(session, imap.mailbox_key, uid)
 
-    # -- one message: the crash barrier -----------------------------------------------------
+    # -- the header block ---------------------------------------------------------------------
 
-    def _one(self, imap: ImapSession, header: FetchedHeader, stats: IntakeStats) -> None:
-        raw: bytes | None = None
+    def _first_look(self, imap: ImapSession, header: FetchedHeader, done: bool) -> Item:
+        """The decision from the header block alone, so unrelated mail is never downloaded."""
+        if done:
+            return Item(header, Look.DONE)
         try:
-            with Session(self.engine) as session:
-                if queries.intake_exists(session, imap.mailbox_key, imap.uidvalidity, header.uid):
-                    stats.already_done += 1
-                    return
-            decision, head = self._first_look(imap, header)
-            if decision.kind is Kind.SKIP:
-                stats.skipped += 1
-                log.debug("skipped uid=%d reason=%s", header.uid, decision.reason)
-                self.tracer.skip(imap.mailbox_key, imap.uidvalidity, header, decision.reason,
-                                 head, self.clock())
-                return
-            if header.size > self.cfg.storage.max_message_bytes:
-                reason = (f"message too large ({header.size} bytes > "
-                          f"{self.cfg.storage.max_message_bytes})")
-                self._quarantine(imap, header, None, f"size:{header.uid}", reason, stats)
-                return
-            if decision.kind is Kind.IGNORE:
-                self._record_ignored(imap, header, decision, stats, head)
-                return
-            raw = imap.fetch_raw(header.uid)
-            if raw is None:
-                log.warning("message vanished before its body was fetched uid=%d", header.uid)
-                return
-            self._take(imap, header, raw, stats)
+            head = parse_message(header.header)
+            decision = self._classify(head)
+            if decision.kind is Kind.SKIP and not head.subject and header.size <= _SMALL_ENOUGH:
+                # No subject in the header block the server returned (CR-only line endings or
+                # a server quirk): judge the whole message rather than risk overlooking one.
+                raw_whole = imap.fetch_raw(header.uid)
+                if raw_whole is not None:
+                    decision = self._classify(parse_message(raw_whole))
+            return Item(header, Look.DECIDED, decision, head)
         except TransientError:
             raise
         except Exception as exc:
-            if isinstance(exc, IntegrityError):
-                # Another process wrote the same row at the same moment: not the message's
-                # fault. The pass ends; the next one finds what the other process did.
-                raise MailboxBusy(f"another process took uid {header.uid} at the same "
-                                  "moment") from exc
-            if storage_failure(exc):
-                # The database is locked, full or read-only: nothing is the message's fault.
-                raise StorageUnavailable(f"database: {exc}") from exc
-            # The exception text may quote the message, so the log names only its type.
             log.error("message failed uid=%d error=%s", header.uid, type(exc).__name__)
             log.debug("message failure detail", exc_info=True)
-            self._quarantine(imap, header, raw, f"uid:{header.uid}",
-                             f"{type(exc).__name__}: {exc}", stats)
+            return Item(header, Look.FAILED, failure=f"{type(exc).__name__}: {exc}")
 
-    def _first_look(self, imap: ImapSession, header: FetchedHeader
-                    ) -> tuple[Decision, ParsedMessage]:
-        """The decision from the header block alone, so unrelated mail is never downloaded."""
-        head = parse_message(header.header)
-        decision = self._classify(head)
-        if decision.kind is Kind.SKIP and not head.subject and header.size <= _SMALL_ENOUGH:
-            # No subject in the header block the server returned (CR-only line endings or a
-            # server quirk): judge the whole message rather than risk overlooking a complaint.
-            raw_whole = imap.fetch_raw(header.uid)
-            if raw_whole is not None:
-                decision = self._classify(parse_message(raw_whole))
-        if decision.kind is Kind.SKIP and (head.in_reply_to or head.references):
-            decision = self._thread_reply(head) or decision
-        return decision, head
-
-    def _thread_reply(self, head: ParsedMessage) -> Decision | None:
+    def _thread_reply(self, head: ParsedMessage, session: Session) -> Decision | None:
         """A reply whose subject lost the ticket number still belongs to the ticket it cites."""
-        with Session(self.engine) as session:
-            ticket = queries.ticket_by_reference(session, [*head.in_reply_to, *head.references])
+        ticket = queries.ticket_by_reference(session, [*head.in_reply_to, *head.references])
         if ticket is None:
             return None
         reason = not_complaint_reason(head, self.own_addresses)
@@ -255,7 +224,9 @@ class Intake:
 
     # -- taking a message -------------------------------------------------------------------
 
-    def _take(self, imap: ImapSession, header: FetchedHeader, raw: bytes, stats: IntakeStats) -> None:
+    def _take(self, session: Session, imap: ImapSession, header: FetchedHeader, raw: bytes,
+              stats: IntakeStats) -> None:
+        """Parse, decide and act in the group's transaction, inside the message's savepoint."""
         storage = self.cfg.storage
         msg = parse_message(raw, max_attachment_bytes=storage.max_attachment_bytes,
                             max_attachments=storage.max_attachments)
@@ -263,21 +234,19 @@ class Intake:
             log.info("parse note uid=%d: %s", header.uid, problem)
         decision = self._classify(msg)
         if decision.kind is Kind.SKIP:
-            decision = self._thread_reply(msg) or decision
+            decision = self._thread_reply(msg, session) or decision
         if decision.kind is Kind.SKIP:
             # Its header block was taken, the whole message is not: parsing lost what the
             # headers said. Recording "subject does not match" would drop it in silence.
             raise UnreadableMessage(f"the headers were taken but the whole message was not "
                                     f"({decision.reason}); parse notes: {'; '.join(msg.problems)}")
         key = message_key(msg)
-        with transaction(self.engine) as session:
-            outcome, ticket, reason = self._handle(session, decision, msg, header, raw, key)
-            session.add(IntakeRecord(
-                mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity, uid=header.uid,
-                message_key=key, decision=outcome, reason=reason,
-                ticket_id=ticket.id if ticket else None, created_at=self.clock(),
-                **self.tracer.fields(header, msg)))
-            queries.set_last_uid(session, imap.mailbox_key, header.uid)
+        outcome, ticket, reason = self._handle(session, decision, msg, header, raw, key)
+        session.add(IntakeRecord(
+            mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity, uid=header.uid,
+            message_key=key, decision=outcome, reason=reason,
+            ticket_id=ticket.id if ticket else None, created_at=self.clock(),
+            **self.tracer.fields(header, msg)))
         stats.count(outcome, ticket.number if ticket is not None else None)
 
     def _handle(self, session: Session, decision: Decision, msg: ParsedMessage,
@@ -339,37 +308,3 @@ class Intake:
             if found is not None:
                 return found
         return queries.ticket_by_reference(session, [*msg.in_reply_to, *msg.references])
-
-    # -- records without a ticket -----------------------------------------------------------
-
-    def _record_ignored(self, imap: ImapSession, header: FetchedHeader, decision: Decision,
-                        stats: IntakeStats, head: ParsedMessage) -> None:
-        """Not a complaint (auto-reply, bounce, our own mail): recorded, never answered."""
-        with transaction(self.engine) as session:
-            session.add(IntakeRecord(mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity,
-                                     uid=header.uid, message_key=f"uid:{header.uid}",
-                                     decision=IntakeOutcome.IGNORED, reason=decision.reason,
-                                     created_at=self.clock(), **self.tracer.fields(header, head)))
-            queries.set_last_uid(session, imap.mailbox_key, header.uid)
-        stats.ignored += 1
-        log.info("ignored uid=%d reason=%s", header.uid, decision.reason)
-
-    def _quarantine(self, imap: ImapSession, header: FetchedHeader, raw: bytes | None, key: str,
-                    reason: str, stats: IntakeStats) -> None:
-        raw_path = None
-        if raw is not None:
-            raw_path = self.files.save_quarantined(f"{imap.uidvalidity}-{header.uid}", raw)
-        now: datetime = self.clock()
-        with transaction(self.engine) as session:
-            session.add(Quarantine(mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity,
-                                   uid=header.uid, message_key=key, reason=reason[:2000],
-                                   raw_path=raw_path, created_at=now))
-            session.add(IntakeRecord(mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity,
-                                     uid=header.uid, message_key=key,
-                                     decision=IntakeOutcome.QUARANTINED, reason=reason[:500],
-                                     created_at=now, **self.tracer.fields(header, None)))
-            queries.set_last_uid(session, imap.mailbox_key, header.uid)
-        stats.quarantined += 1
-        # The reason may quote an exception that quotes the message (a name, a NIK): the log
-        # gets only what precedes its first ":" (the exception's type); the row keeps it all.
-        log.error("quarantined uid=%d reason=%s", header.uid, reason.split(":", 1)[0][:300])

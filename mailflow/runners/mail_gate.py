@@ -35,7 +35,7 @@ from mailflow.core.mail_limits import (
 )
 from mailflow.core.notices import Outgoing
 from mailflow.core.tickets import EventPlan
-from mailflow.store import queries
+from mailflow.store import intake_queries, queries
 from mailflow.store.db import Session
 from mailflow.store.models import OutboxMessage, Ticket
 from mailflow.vocabulary import EventKind, OutboxKind, OutboxState, Role
@@ -47,6 +47,26 @@ class MailGate:
     def __init__(self, cfg: Config, composer: Composer) -> None:
         self.cfg = cfg
         self.composer = composer
+        # Counts per address, kept for one transaction (one intake group): read once, then
+        # counted up as rows are queued. Dropped by `forget` when a message's savepoint is
+        # rolled back, and whenever a new session comes. The hour's count is the one read
+        # at the group's start: a row that leaves the hour during the group still counts,
+        # so the limit is kept, if anything, a few seconds early.
+        self._counts_of: Session | None = None
+        self._counts: dict[str, list[int]] = {}
+
+    def prefetch(self, session: Session, addresses: Iterable[str], now: datetime) -> None:
+        """Read the counts of `addresses` at once for this transaction (an intake group)."""
+        if self._counts_of is not session:
+            self._counts_of, self._counts = session, {}
+        wanted = {a.lower() for a in addresses} - self._counts.keys()
+        if wanted:
+            found = intake_queries.mail_counts_many(session, wanted, now - HOUR, now - DAY)
+            self._counts.update({a: list(c) for a, c in found.items()})
+
+    def forget(self) -> None:
+        """Forget the counts read in this transaction (a savepoint was rolled back)."""
+        self._counts_of, self._counts = None, {}
 
     def queue(self, session: Session, ticket: Ticket | None, outgoing: Iterable[Outgoing],
               now: datetime, *, security: bool = False,
@@ -83,8 +103,13 @@ class MailGate:
     # -- limits -----------------------------------------------------------------------------
 
     def _sent(self, session: Session, address: str, now: datetime) -> Sent:
-        hour, day = queries.mail_counts(session, address, now - HOUR, now - DAY)
-        return Sent(hour, day)
+        if self._counts_of is not session:
+            self._counts_of, self._counts = session, {}
+        counts = self._counts.get(address.lower())
+        if counts is None:
+            counts = list(intake_queries.mail_counts(session, address, now - HOUR, now - DAY))
+            self._counts[address.lower()] = counts
+        return Sent(counts[0], counts[1])
 
     def _withhold(self, item: Outgoing, number: str | None, reason: str) -> EventPlan:
         staff = self.cfg.staff_member(item.to)
@@ -145,6 +170,10 @@ class MailGate:
     def _add(self, session: Session, ticket: Ticket | None, item: Outgoing, now: datetime, *,
              topic: str | None = None, due: datetime | None = None) -> None:
         composed = self.composer.compose(item, ticket.number if ticket is not None else None, now)
+        counts = self._counts.get(item.to.lower()) if self._counts_of is session else None
+        if counts is not None and item.kind is not OutboxKind.RECEIPT:
+            counts[0] += 1
+            counts[1] += 1
         session.add(OutboxMessage(
             ticket_id=ticket.id if ticket is not None else None, kind=item.kind,
             message_id=composed.message_id,

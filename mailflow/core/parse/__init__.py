@@ -26,8 +26,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from email.feedparser import BytesFeedParser
 from email.message import Message
-from email.parser import BytesParser
 
 from mailflow.core.parse.body import Block, Walker, body_text, clean_text, content_type_of, safe_filename
 from mailflow.core.parse.charsets import decode_bytes
@@ -55,13 +55,29 @@ def _repair_header_block(raw: bytes) -> bytes | None:
     return b"".join(kept) + raw[end:]
 
 
+# The message is fed to the parser in pieces, as BytesParser.parse does from a file:
+# parsebytes decodes the whole message into one string and copies it again, so a message
+# with a 25 MB attachment cost 260 MB to parse; fed in pieces, 90 MB (issue 10).
+_FEED_PIECE = 64 * 1024
+
+
+def _feed(raw: bytes, headersonly: bool) -> Message:
+    parser = BytesFeedParser()
+    if headersonly:
+        parser._set_headersonly()  # type: ignore[attr-defined]  # as BytesParser does
+    view = memoryview(raw)
+    for start in range(0, len(view), _FEED_PIECE):
+        parser.feed(bytes(view[start:start + _FEED_PIECE]))
+    return parser.close()
+
+
 def _parse_bytes(raw: bytes, problems: Problems, *, headersonly: bool = False) -> Message:
-    msg = BytesParser().parsebytes(raw, headersonly=headersonly)
+    msg = _feed(raw, headersonly)
     if any(type(d).__name__ == "MissingHeaderBodySeparatorDefect" for d in msg.defects):
         repaired = _repair_header_block(raw)
         if repaired is not None:
             problems.add("invalid header line dropped")
-            msg = BytesParser().parsebytes(repaired, headersonly=headersonly)
+            msg = _feed(repaired, headersonly)
     return msg
 
 

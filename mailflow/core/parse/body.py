@@ -12,6 +12,7 @@ hostile here before anything downstream stores or shows them.
 
 from __future__ import annotations
 
+import binascii
 import html as htmllib
 import mimetypes
 import re
@@ -40,6 +41,9 @@ _RESERVED_NAMES = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
 
 
 def _payload_bytes(part: Message, problems: Problems) -> bytes:
+    direct = _base64_payload(part)
+    if direct is not None:
+        return direct
     try:
         data = part.get_payload(decode=True)
     except Exception as exc:
@@ -52,6 +56,22 @@ def _payload_bytes(part: Message, problems: Problems) -> bytes:
     except Exception:
         return b""
     return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+
+
+def _base64_payload(part: Message) -> bytes | None:
+    """A well-formed base64 part decoded in one step, None for anything else. The email
+    package splits the text into lines, joins and copies it before decoding: for a 25 MB
+    attachment, three copies more of it at once (issue 10). Anything this refuses (bad
+    padding, bytes that are not ASCII) is left to the email package's lenient decoding."""
+    if str(part.get("content-transfer-encoding", "")).strip().lower() != "base64":
+        return None
+    payload = part.get_payload()
+    if not isinstance(payload, str):
+        return None
+    try:
+        return binascii.a2b_base64(payload)
+    except (binascii.Error, ValueError):
+        return None
 
 
 def _strip_tags(html: str) -> str:

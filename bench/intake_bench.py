@@ -1,0 +1,260 @@
+"""Intake throughput side by side (issue 10): raw IMAP, imap-tools, and mailflow's intake.
+
+Starts a private Dovecot, APPENDs `--messages` messages (mostly complaints from many
+residents with varied bodies, some other mail), then in one run against the same mailbox:
+
+- raw `UID FETCH 1:* (BODY.PEEK[])` through imaplib (the mail server's limit);
+- imap-tools `fetch(bulk=500, mark_seen=False)` (what a plain IMAP client gets);
+- mailflow's intake pass (`poll --once` without the outbox: tickets committed with their
+  acknowledgement and notification queued, not sent), in a subprocess whose peak RSS is
+  reported.
+
+    .venv/bin/python bench/intake_bench.py                      # 2,000 messages
+    .venv/bin/python bench/intake_bench.py --backlog 10000      # the 60 MB target
+    .venv/bin/python bench/intake_bench.py --attachment-mb 25   # the 100 MB target
+    .venv/bin/python bench/intake_bench.py --profile 25         # cProfile's top items
+
+Targets: mailflow >= 0.5 x imap-tools; peak RSS < 60 MB over 10,000 complaints, < 100 MB with
+one 25 MB attachment. Needs Dovecot (`scripts/install-test-deps.sh`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import imaplib
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.harness.village import INBOX, SENT_AT, complaint, config_for
+
+NON_COMPLAINT_EVERY = 6  # one message in six is other mail (about 1,666 of 2,000 complaints)
+_PLACES = ["Krajan", "Ngablak", "Sidomulyo", "Gondang", "Karangrejo", "Wonosari", "Tegalsari"]
+_TOPICS = ["jalan berlubang", "lampu jalan mati", "saluran air tersumbat", "sampah menumpuk",
+           "jembatan retak", "air PDAM keruh", "pohon tumbang", "bantuan sosial belum cair"]
+
+
+class _World:
+    """Just what `config_for` reads."""
+
+    def __init__(self, host: str, imap_port: int, smtp_port: int, password: str) -> None:
+        self.imap_host = self.smtp_host = host
+        self.imap_port, self.smtp_port = imap_port, smtp_port
+        self.users = {INBOX: password}
+
+
+def _message(n: int) -> bytes:
+    sender = f"Warga {n} <warga{n}@warga{n % 97}.example>"
+    if n % NON_COMPLAINT_EVERY == 5:
+        return complaint(sender=sender, subject=f"Info kegiatan posyandu {n}",
+                         body=f"Jadwal kegiatan {n} minggu depan.\n")
+    place, topic = _PLACES[n % len(_PLACES)], _TOPICS[(n // 7) % len(_TOPICS)]
+    body = (f"Nama: Warga Nomor {n}\nNIK: 33221145{n:08d}\nAlamat: Dusun {place} RT {n % 9 + 1:02d}"
+            f"/RW {n % 5 + 1:02d}\nNo. HP: 0812-{n % 10000:04d}-{(n * 7) % 10000:04d}\n\n"
+            f"Mohon perhatian: {topic} di dusun {place} sejak {n % 28 + 1} hari yang lalu.\n"
+            + "Warga sudah melapor ke ketua RT tetapi belum ada tindak lanjut. " * (1 + n % 5)
+            + "\nTerima kasih.\n")
+    return complaint(sender=sender, subject="Pengaduan Masyarakat", body=body)
+
+
+def _with_attachment(megabytes: int) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = "Warga Lampiran <lampiran@warga.example>"
+    msg["To"] = INBOX
+    msg["Subject"] = "Pengaduan Masyarakat"
+    msg["Date"] = SENT_AT.strftime("%a, %d %b %Y %H:%M:%S +0000")
+    msg["Message-ID"] = "<lampiran@warga.example>"
+    msg.set_content("Nama: Warga Lampiran\nAlamat: Dusun Krajan\n\nFoto jalan rusak terlampir.\n")
+    data = bytes(range(256)) * (megabytes * 4096)
+    msg.add_attachment(data, maintype="application", subtype="octet-stream", filename="foto.bin")
+    return msg.as_bytes()
+
+
+def _fill(host: str, port: int, password: str, count: int, attachment_mb: int) -> float:
+    started = time.perf_counter()
+    client = imaplib.IMAP4(host, port)
+    client.login(INBOX, password)
+    if attachment_mb:
+        client.append("INBOX", None, None, _with_attachment(attachment_mb))
+    for n in range(count):
+        client.append("INBOX", None, None, _message(n))
+    client.logout()
+    return time.perf_counter() - started
+
+
+def _raw_fetch(host: str, port: int, password: str) -> tuple[int, float]:
+    client = imaplib.IMAP4(host, port)
+    client.login(INBOX, password)
+    client.select("INBOX", readonly=True)
+    started = time.perf_counter()
+    _typ, data = client.uid("FETCH", "1:*", "(BODY.PEEK[])")
+    elapsed = time.perf_counter() - started
+    count = sum(1 for item in data if isinstance(item, tuple))
+    client.logout()
+    return count, elapsed
+
+
+def _imap_tools(host: str, port: int, password: str) -> tuple[int, float]:
+    from imap_tools import MailBoxUnencrypted
+
+    with MailBoxUnencrypted(host, port).login(INBOX, password, initial_folder="INBOX") as box:
+        started = time.perf_counter()
+        count = sum(1 for _ in box.fetch(bulk=500, mark_seen=False))
+        return count, time.perf_counter() - started
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS. Not getrusage's ru_maxrss: Linux carries over into it the
+    RSS the process had before exec, that is the parent's at fork (here the parent has just
+    fetched the whole mailbox twice). VmHWM is the peak of this program's memory alone."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _child(spec: dict[str, Any]) -> None:
+    """The mailflow side: one intake pass in a fresh process, so its peak RSS is its own."""
+    from mailflow.service import Service
+
+    world = _World(spec["host"], spec["imap_port"], spec["smtp_port"], spec["password"])
+    # Staff limits out of the way: every ticket queues its notification, as the target says;
+    # the attachment, if any, within the limit so that it is stored, not dropped.
+    storage = {"max_attachment_bytes": (spec["attachment_mb"] + 8) << 20}
+    cfg = config_for(world, Path(spec["tmp"]), limits={
+        "staff_per_hour": 10_000_000, "staff_per_day": 10_000_000},
+        storage=storage if spec["attachment_mb"] else {})
+    service = Service(cfg)
+    ready_mb = _peak_rss_mb()  # interpreter, libraries, templates, word lists: before the pass
+    profile = None
+    if spec["profile"]:
+        import cProfile
+
+        profile = cProfile.Profile()
+        profile.enable()
+    started, cpu_started = time.perf_counter(), time.process_time()
+    result = service.poll_once(outbox=False)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    if profile is not None:
+        import pstats
+
+        profile.disable()
+        pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(spec["profile"])
+        pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(
+            spec["profile"])
+    stats = result.intake
+    from sqlalchemy import func, select
+
+    from mailflow.store.db import Session
+    from mailflow.store.models import OutboxMessage
+
+    with Session(service.engine) as session:
+        queued = session.execute(select(func.count()).select_from(OutboxMessage)).scalar_one()
+    print(json.dumps({
+        "seconds": elapsed, "cpu_seconds": cpu, "examined": stats.examined if stats else 0,
+        "tickets": stats.tickets if stats else 0, "quarantined": stats.quarantined if stats else 0,
+        "outbox": queued, "error": result.imap_error or result.storage_error,
+        "peak_rss_mb": _peak_rss_mb(), "ready_rss_mb": ready_mb,
+    }))
+
+
+def _mailflow(spec: dict[str, Any]) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr[-4000:])
+        raise SystemExit(f"bench: the mailflow pass failed (exit {done.returncode})")
+    if spec["profile"]:
+        sys.stderr.write(done.stderr)
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def run(args: argparse.Namespace) -> None:
+    from mailflow.demo.smtp import LoopbackSMTP
+    from tests.harness.servers import DovecotServer
+
+    count = args.backlog or args.messages
+    password = "bench"
+    with tempfile.TemporaryDirectory(prefix="mailflow-bench-") as tmp:
+        Path(tmp).chmod(0o755)  # Dovecot's unprivileged processes must reach the mail
+        imap = DovecotServer(Path(tmp) / "dovecot", {INBOX: password})
+        imap.start()
+        smtp = LoopbackSMTP(deliver=lambda _user, _raw: None, knows=lambda _addr: True)
+        smtp.start()
+        try:
+            fill = _fill(imap.host, imap.port, password, count, args.attachment_mb)
+            total = count + (1 if args.attachment_mb else 0)
+            print(f"mailbox: {total} messages appended in {fill:.1f} s "
+                  f"({total - count // NON_COMPLAINT_EVERY} complaints"
+                  f"{f', one with a {args.attachment_mb} MB attachment' if args.attachment_mb else ''})")
+            raw_n, raw_s = _raw_fetch(imap.host, imap.port, password)
+            tools_n, tools_s = _imap_tools(imap.host, imap.port, password)
+            spec = {"host": imap.host, "imap_port": imap.port, "smtp_port": smtp.port,
+                    "password": password, "tmp": tmp, "profile": args.profile,
+                    "attachment_mb": args.attachment_mb}
+            flow = _mailflow(spec)
+        finally:
+            smtp.stop()
+            imap.stop()
+    raw_rate, tools_rate = raw_n / raw_s, tools_n / tools_s
+    flow_rate = flow["examined"] / flow["seconds"]
+    ticket_rate = flow["tickets"] / flow["seconds"]
+    print(f"raw UID FETCH 1:* (BODY.PEEK[])    {raw_n:6d} msg in {raw_s:7.2f} s  "
+          f"{raw_rate:9.0f} msg/s")
+    print(f"imap-tools fetch(bulk=500)         {tools_n:6d} msg in {tools_s:7.2f} s  "
+          f"{tools_rate:9.0f} msg/s")
+    print(f"mailflow intake pass               {flow['examined']:6d} msg in {flow['seconds']:7.2f} s  "
+          f"{flow_rate:9.0f} msg/s  ({flow['tickets']} tickets: {ticket_rate:.0f} tickets/s; "
+          f"{flow['outbox']} outbox rows queued; {flow['quarantined']} quarantined)")
+    # The CPU the pass used: what its rate is on a machine that other work does not share.
+    print(f"  mailflow CPU time {flow['cpu_seconds']:.2f} s: "
+          f"{flow['examined'] / flow['cpu_seconds']:.0f} msg per CPU second, "
+          f"{flow['tickets'] / flow['cpu_seconds']:.0f} tickets per CPU second")
+    if flow["error"]:
+        print(f"  mailflow pass error: {flow['error']}")
+    print(f"ratio mailflow/imap-tools          {flow_rate / tools_rate:9.2f}   (target >= 0.5)")
+    print(f"ratio mailflow/raw fetch           {flow_rate / raw_rate:9.3f}")
+    target = 100 if args.attachment_mb else 60
+    print(f"mailflow peak RSS                  {flow['peak_rss_mb']:9.1f} MB (target < {target} MB "
+          f"{'with the attachment' if args.attachment_mb else 'over a 10,000-complaint backlog'}); "
+          f"{flow['ready_rss_mb']:.1f} MB before the pass, so the pass itself "
+          f"{flow['peak_rss_mb'] - flow['ready_rss_mb']:.1f} MB")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--backlog", type=int, default=0,
+                        help="this many messages instead (10000 for the 60 MB target)")
+    parser.add_argument("--attachment-mb", type=int, default=0,
+                        help="add one complaint with an attachment this large (25: 100 MB target)")
+    parser.add_argument("--profile", type=int, default=0,
+                        help="print cProfile's top N functions of the mailflow pass (stderr)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _child(json.loads(args.child))
+        return 0
+    from tests.harness.servers import dovecot_available
+
+    if not dovecot_available():
+        print("bench: Dovecot is not installed (run scripts/install-test-deps.sh as root)",
+              file=sys.stderr)
+        return 69
+    run(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,235 @@
+"""Taking a chunk of messages in groups: bodies fetched together, one commit per group.
+
+A chunk's header block decides, message by message, what is to be done (runners/intake.py
+`_first_look`); the messages that need their body are then fetched in batches (one UID
+FETCH for many, bounded by bytes and by count, a huge message alone), and each batch is one
+group: one transaction, every message in it inside its own SAVEPOINT.
+
+The crash barrier per message is kept: a message that fails for its own sake rolls back its
+savepoint alone, is quarantined, and the group goes on. A failure of the environment (IMAP,
+the disk, the database) rolls the whole group back and ends the pass; nothing of the group
+is recorded, and the next pass takes it again. The intake record per UID is what makes a
+message taken, so a group that commits is taken once, and a group that does not is not taken
+at all. The last UID moves with the group, in its transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from mailflow.adapters.clock import Clock
+from mailflow.adapters.imap import FetchedHeader, ImapSession
+from mailflow.config import Config
+from mailflow.core.intake_rules import Decision, Kind
+from mailflow.core.parse import ParsedMessage
+from mailflow.errors import MailboxBusy, StorageUnavailable, TransientError
+from mailflow.runners.handlers import Handlers
+from mailflow.runners.intake_stats import IntakeStats
+from mailflow.runners.tracing import Tracer
+from mailflow.store import intake_queries, queries, trace
+from mailflow.store.db import Engine, IntegrityError, Session, storage_failure, transaction
+from mailflow.store.files import FileStore
+from mailflow.store.models import IntakeRecord, Quarantine
+from mailflow.vocabulary import IntakeOutcome
+
+log = logging.getLogger(__name__)
+
+# One group: at most this many messages, and bodies of at most this many bytes together
+# (RFC822.SIZE from the header fetch); a message larger than that is fetched alone.
+GROUP_MESSAGES = 100
+GROUP_BYTES = 4 * 1024 * 1024
+
+
+class Look(Enum):
+    """What the header block said, before the group's transaction."""
+
+    DONE = "done"  # an intake record exists: taken by an earlier pass
+    DECIDED = "decided"  # a decision from the header block (core/intake_rules.py)
+    FAILED = "failed"  # reading the header block failed: quarantined in the group
+
+
+@dataclass
+class Item:
+    header: FetchedHeader
+    look: Look
+    decision: Decision | None = None
+    head: ParsedMessage | None = None
+    failure: str = ""
+
+    def needs_body(self, max_bytes: int) -> bool:
+        return (self.look is Look.DECIDED and self.decision is not None
+                and self.decision.kind not in (Kind.SKIP, Kind.IGNORE)
+                and self.header.size <= max_bytes)
+
+
+def groups(items: Sequence[Item], max_bytes: int) -> Iterator[list[Item]]:
+    """`items` in order, cut into groups of at most GROUP_MESSAGES, whose bodies to fetch
+    come to at most GROUP_BYTES together (one larger than that is alone with its neighbours
+    that need no body)."""
+    messages, body_bytes = GROUP_MESSAGES, GROUP_BYTES
+    group: list[Item] = []
+    size = 0
+    for item in items:
+        need = item.header.size if item.needs_body(max_bytes) else 0
+        if group and (len(group) >= messages or (need and size and size + need > body_bytes)):
+            yield group
+            group, size = [], 0
+        group.append(item)
+        size += need
+    if group:
+        yield group
+
+
+class UnreadableMessage(Exception):
+    """A message whose full reading contradicts its header block; the barrier quarantines it."""
+
+
+class GroupIntake:
+    """The group half of `Intake` (runners/intake.py), which provides `_take` and the rest."""
+
+    cfg: Config
+    engine: Engine
+    handlers: Handlers
+    files: FileStore
+    clock: Clock
+    tracer: Tracer
+    stop_requested: Callable[[], bool]
+
+    def _take(self, session: Session, imap: ImapSession, header: FetchedHeader, raw: bytes,
+              stats: IntakeStats) -> None:
+        raise NotImplementedError
+
+    def _thread_reply(self, head: ParsedMessage, session: Session) -> Decision | None:
+        raise NotImplementedError
+
+    def _run_items(self, imap: ImapSession, items: list[Item], stats: IntakeStats) -> bool:
+        """Take `items` group by group; False when a stop was requested (the pass ends)."""
+        max_bytes = self.cfg.storage.max_message_bytes
+        try:
+            for group in groups(items, max_bytes):
+                wanted = [item.header.uid for item in group if item.needs_body(max_bytes)]
+                bodies = imap.fetch_bodies(wanted) if wanted else {}
+                if not self._commit_group(imap, group, bodies, stats):
+                    return False
+                del bodies  # the group's bodies go before the next batch comes
+            return True
+        finally:
+            items.clear()
+
+    def _commit_group(self, imap: ImapSession, group: list[Item], bodies: dict[int, bytes],
+                      stats: IntakeStats) -> bool:
+        """One transaction for the group; False if a stop came before its end."""
+        going = True
+        with transaction(self.engine) as session:
+            intake_queries.begin_group(session, imap.mailbox_key)
+            # The per-address mail limits of everyone the group may answer, in one query.
+            self.handlers.gate.prefetch(session, [
+                *(item.head.from_addr for item in group if item.head and item.head.from_addr),
+                *(member.email for member in self.cfg.staff)], self.clock())
+            last = 0
+            for item in group:
+                if self.stop_requested():
+                    # The messages in hand are committed; the next pass starts at this one.
+                    log.info("intake pass stopped before uid=%d examined=%d", item.header.uid,
+                             stats.examined)
+                    going = False
+                    break
+                stats.examined += 1
+                self._item(session, imap, item, bodies.pop(item.header.uid, None), stats)
+                last = item.header.uid
+            trace.add_skipped(session, self.tracer.take_skipped())
+            queries.set_last_uid(session, imap.mailbox_key, last)
+        return going
+
+    # -- one message: the crash barrier -----------------------------------------------------
+
+    def _item(self, session: Session, imap: ImapSession, item: Item, raw: bytes | None,
+              stats: IntakeStats) -> None:
+        header = item.header
+        if item.look is Look.DONE:
+            stats.already_done += 1
+            return
+        try:
+            with session.begin_nested():
+                self._act(session, imap, item, raw, stats)
+        except TransientError:
+            raise
+        except Exception as exc:
+            if isinstance(exc, IntegrityError):
+                # Another process wrote the same row at the same moment: not the message's
+                # fault. The pass ends; the next one finds what the other process did.
+                raise MailboxBusy(f"another process took uid {header.uid} at the same "
+                                  "moment") from exc
+            if storage_failure(exc):
+                # The database is locked, full or read-only: nothing is the message's fault.
+                raise StorageUnavailable(f"database: {exc}") from exc
+            self.handlers.gate.forget()  # its counts may include what was rolled back
+            # The exception text may quote the message, so the log names only its type.
+            log.error("message failed uid=%d error=%s", header.uid, type(exc).__name__)
+            log.debug("message failure detail", exc_info=True)
+            self._quarantine(session, imap, header, raw, f"uid:{header.uid}",
+                             f"{type(exc).__name__}: {exc}", stats)
+
+    def _act(self, session: Session, imap: ImapSession, item: Item, raw: bytes | None,
+             stats: IntakeStats) -> None:
+        header, decision, head = item.header, item.decision, item.head
+        if item.look is Look.FAILED or decision is None or head is None:
+            self._quarantine(session, imap, header, None, f"uid:{header.uid}", item.failure,
+                             stats)
+            return
+        if decision.kind is Kind.SKIP and (head.in_reply_to or head.references):
+            # In the group's transaction: a reply to a ticket made earlier in this group counts.
+            decision = self._thread_reply(head, session) or decision
+        if decision.kind is Kind.SKIP:
+            stats.skipped += 1
+            log.debug("skipped uid=%d reason=%s", header.uid, decision.reason)
+            self.tracer.skip(imap.mailbox_key, imap.uidvalidity, header, decision.reason, head,
+                             self.clock())
+            return
+        if header.size > self.cfg.storage.max_message_bytes:
+            reason = (f"message too large ({header.size} bytes > "
+                      f"{self.cfg.storage.max_message_bytes})")
+            self._quarantine(session, imap, header, None, f"size:{header.uid}", reason, stats)
+            return
+        if decision.kind is Kind.IGNORE:
+            self._record_ignored(session, imap, header, decision, stats, head)
+            return
+        if raw is None:
+            raw = imap.fetch_raw(header.uid)  # a reply found by its thread, or vanished
+        if raw is None:
+            log.warning("message vanished before its body was fetched uid=%d", header.uid)
+            return
+        self._take(session, imap, header, raw, stats)
+
+    # -- records without a ticket -----------------------------------------------------------
+
+    def _record_ignored(self, session: Session, imap: ImapSession, header: FetchedHeader,
+                        decision: Decision, stats: IntakeStats, head: ParsedMessage) -> None:
+        """Not a complaint (auto-reply, bounce, our own mail): recorded, never answered."""
+        session.add(IntakeRecord(mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity,
+                                 uid=header.uid, message_key=f"uid:{header.uid}",
+                                 decision=IntakeOutcome.IGNORED, reason=decision.reason,
+                                 created_at=self.clock(), **self.tracer.fields(header, head)))
+        stats.ignored += 1
+        log.info("ignored uid=%d reason=%s", header.uid, decision.reason)
+
+    def _quarantine(self, session: Session, imap: ImapSession, header: FetchedHeader,
+                    raw: bytes | None, key: str, reason: str, stats: IntakeStats) -> None:
+        raw_path = None
+        if raw is not None:
+            raw_path = self.files.save_quarantined(f"{imap.uidvalidity}-{header.uid}", raw)
+        now = self.clock()
+        session.add(Quarantine(mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity,
+                               uid=header.uid, message_key=key, reason=reason[:2000],
+                               raw_path=raw_path, created_at=now))
+        session.add(IntakeRecord(mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity,
+                                 uid=header.uid, message_key=key,
+                                 decision=IntakeOutcome.QUARANTINED, reason=reason[:500],
+                                 created_at=now, **self.tracer.fields(header, None)))
+        stats.quarantined += 1
+        # The reason may quote an exception that quotes the message (a name, a NIK): the log
+        # gets only what precedes its first ":" (the exception's type); the row keeps it all.
+        log.error("quarantined uid=%d reason=%s", header.uid, reason.split(":", 1)[0][:300])

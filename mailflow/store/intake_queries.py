@@ -1,0 +1,67 @@
+"""Queries of the intake's hot path, each answered by the database in one round trip.
+
+Kept apart from queries.py (at its size limit) and, like it, free of SQLite-only SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import case, func, update
+from sqlmodel import Session, col, select
+
+from mailflow.store.models import MailboxState, OutboxMessage
+from mailflow.vocabulary import OutboxKind
+
+
+def mail_counts(session: Session, address: str, hour_since: datetime,
+                day_since: datetime) -> tuple[int, int]:
+    """Outbox rows created for `address` (any case) since each moment: the per-address limits.
+
+    Receipts are not counted: each answers a proven staff reply, one for one, and a busy
+    verifier's receipts must not use up the allowance their notifications need. Counted by
+    the database: a verifier notified of thousands of tickets in a day must not cost
+    thousands of rows read per new ticket."""
+    query = select(
+        func.count(),
+        func.coalesce(func.sum(case((col(OutboxMessage.created_at) >= hour_since, 1), else_=0)), 0),
+    ).where(
+        func.lower(OutboxMessage.recipient) == address.lower(),
+        col(OutboxMessage.created_at) >= day_since,
+        OutboxMessage.kind != OutboxKind.RECEIPT)
+    day, hour = session.exec(query).one()
+    return int(hour), int(day)
+
+
+def begin_group(session: Session, mailbox: str) -> None:
+    """Open the intake group's transaction with a write (one that changes nothing).
+
+    Each message of a group runs in a SAVEPOINT. SQLite's Python driver begins a transaction
+    only before a write, and a SAVEPOINT outside a transaction starts one that its RELEASE
+    commits: without a write first, each message would commit alone. On PostgreSQL this also
+    locks the mailbox's row for the group, which is the right order anyway."""
+    session.exec(update(MailboxState).where(col(MailboxState.mailbox) == mailbox)
+                 .values(last_uid=MailboxState.last_uid))
+
+
+def mail_counts_many(session: Session, addresses: Iterable[str], hour_since: datetime,
+                     day_since: datetime) -> dict[str, tuple[int, int]]:
+    """`mail_counts` for many addresses (lower-cased keys, every one given), in one query per
+    500: an intake group asks once for the addresses its messages will answer."""
+    wanted = sorted({a.lower() for a in addresses})
+    found: dict[str, tuple[int, int]] = dict.fromkeys(wanted, (0, 0))
+    for start in range(0, len(wanted), 500):
+        recipient = func.lower(OutboxMessage.recipient)
+        query = select(
+            recipient, func.count(),
+            func.coalesce(func.sum(case((col(OutboxMessage.created_at) >= hour_since, 1),
+                                        else_=0)), 0),
+        ).where(
+            recipient.in_(wanted[start:start + 500]),
+            col(OutboxMessage.created_at) >= day_since,
+            OutboxMessage.kind != OutboxKind.RECEIPT,
+        ).group_by(recipient)
+        for address, day, hour in session.exec(query).all():
+            found[address] = (int(hour), int(day))
+    return found

@@ -1,0 +1,153 @@
+"""Intake takes messages in groups (runners/intake_batch.py): one body fetch and one commit
+for many, each message still all-or-nothing in its own savepoint (issue 10).
+
+Through the real path (Dovecot, SQLite, the loopback SMTP server); the failures are injected
+into the store's event insert, which runs after a ticket, its reporter and its number exist.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+import mailflow.runners.intake_batch
+from mailflow.service import PollResult, Service
+from mailflow.store import intake_queries, queries
+from mailflow.store.models import Quarantine, Reporter
+from tests.e2e.support import (
+    COMPLETE_BODY,
+    INBOX,
+    FixedClock,
+    complaint,
+    config_for,
+    intake_records,
+    outbox,
+    rows,
+    tickets,
+)
+
+pytestmark = pytest.mark.e2e
+
+NOW = datetime(2026, 11, 27, 3, 5, tzinfo=UTC)
+PLACES = ["balai dusun", "masjid", "sekolah", "pasar", "makam"]
+SENDERS = [f"Warga {n} <warga{n}@warga.example>" for n in range(len(PLACES))]
+
+
+def _address(sender: str) -> str:
+    return sender.split("<")[1].rstrip(">")
+
+
+def _deliver(world: Any, marker_at: int | None = None) -> None:
+    for n, place in enumerate(PLACES):
+        world.add_user(_address(SENDERS[n]), "rahasia")
+        body = COMPLETE_BODY.replace("balai dusun", place)
+        if n == marker_at:
+            body += "MEMICU-GALAT\n"
+        world.deliver(INBOX, complaint(sender=SENDERS[n], body=body))
+
+
+def _poll(cfg: Any) -> PollResult:
+    service = Service(cfg, clock=FixedClock(NOW))
+    try:
+        return service.poll_once()
+    finally:
+        service.engine.dispose()
+
+
+def _groups_counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    opened: list[int] = []
+    real = intake_queries.begin_group
+
+    def counted(session: Any, mailbox: str) -> None:
+        opened.append(1)
+        real(session, mailbox)
+
+    monkeypatch.setattr(intake_queries, "begin_group", counted)
+    return opened
+
+
+def test_a_hostile_message_in_a_group_is_quarantined_alone_and_the_rest_commit(
+        mail_world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = queries.add_events
+
+    def explode_for_the_marked_ticket(session: Any, ticket_id: int, *args: Any) -> None:
+        from mailflow.store.models import Ticket
+
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is not None and "MEMICU-GALAT" in ticket.description:
+            raise RuntimeError("simulated bug after the ticket row was written")
+        real(session, ticket_id, *args)
+
+    monkeypatch.setattr(queries, "add_events", explode_for_the_marked_ticket)
+    opened = _groups_counted(monkeypatch)
+    cfg = config_for(mail_world, tmp_path)
+    _deliver(mail_world, marker_at=2)
+
+    result = _poll(cfg)
+
+    assert opened == [1]  # the five messages were one group, one transaction
+    assert result.intake is not None and result.intake.quarantined == 1
+    assert [r.decision for r in intake_records(cfg)] == [
+        "ticket", "ticket", "quarantined", "ticket", "ticket"]
+    # Its savepoint took back its ticket, its reporter and its number: no gap, no orphan.
+    assert [t.number for t in tickets(cfg)] == [f"ADU-2026-0000{n}" for n in range(1, 5)]
+    assert not any("MEMICU-GALAT" in t.description for t in tickets(cfg))
+    assert len(rows(cfg, Reporter)) == 4
+    [entry] = rows(cfg, Quarantine)
+    assert entry.raw_path and b"MEMICU-GALAT" in (cfg.storage_dir / entry.raw_path).read_bytes()
+    for n, sender in enumerate(SENDERS):
+        assert len(mail_world.messages(_address(sender))) == (0 if n == 2 else 1)
+
+
+def test_a_database_failure_mid_group_loses_and_duplicates_nothing(
+        mail_world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = queries.add_events
+    calls: list[int] = []
+
+    def locked_at_the_fourth(*args: Any) -> None:
+        calls.append(1)
+        if len(calls) == 4:
+            raise OperationalError("INSERT INTO ticketevent", {},
+                                   sqlite3.OperationalError("database is locked"))
+        real(*args)
+
+    monkeypatch.setattr(queries, "add_events", locked_at_the_fourth)
+    cfg = config_for(mail_world, tmp_path)
+    _deliver(mail_world)
+
+    first = _poll(cfg)
+
+    # The group is one transaction: the three messages before the failure went with it.
+    assert first.storage_error is not None
+    assert tickets(cfg) == [] and intake_records(cfg) == [] and outbox(cfg) == []
+    assert rows(cfg, Quarantine) == []
+
+    monkeypatch.setattr(queries, "add_events", real)
+    second = _poll(cfg)
+
+    assert second.storage_error is None and second.intake is not None
+    assert second.intake.tickets == 5
+    assert [t.number for t in tickets(cfg)] == [f"ADU-2026-0000{n}" for n in range(1, 6)]
+    for sender in SENDERS:
+        assert len(mail_world.messages(_address(sender))) == 1
+    third = _poll(cfg)
+    assert third.intake is not None and third.intake.tickets == 0
+    assert len(tickets(cfg)) == 5
+
+
+def test_bodies_are_fetched_in_bounded_batches(mail_world: Any, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mailflow.runners.intake_batch, "GROUP_MESSAGES", 2)
+    opened = _groups_counted(monkeypatch)
+    cfg = config_for(mail_world, tmp_path)
+    _deliver(mail_world)
+
+    result = _poll(cfg)
+
+    assert result.intake is not None and result.intake.tickets == 5
+    assert len(opened) == 3  # 2 + 2 + 1
