@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import case, func, update
 from sqlmodel import Session, col, select
 
+from mailflow.store.lease import FENCE_OPTION
 from mailflow.store.models import MailboxState, OutboxMessage
 from mailflow.vocabulary import OutboxKind
 
@@ -40,9 +41,12 @@ def begin_group(session: Session, mailbox: str) -> None:
     Each message of a group runs in a SAVEPOINT. SQLite's Python driver begins a transaction
     only before a write, and a SAVEPOINT outside a transaction starts one that its RELEASE
     commits: without a write first, each message would commit alone. On PostgreSQL this also
-    locks the mailbox's row for the group, which is the right order anyway."""
+    locks the mailbox's row for the group, which is the right order anyway. The lease is
+    checked and renewed in the same statement's transaction (store/lease.py FENCE_OPTION),
+    so that nothing renews it from another connection while the group holds the lock."""
     session.exec(update(MailboxState).where(col(MailboxState.mailbox) == mailbox)
-                 .values(last_uid=MailboxState.last_uid))
+                 .values(last_uid=MailboxState.last_uid)
+                 .execution_options(**{FENCE_OPTION: mailbox}))
 
 
 def mail_counts_many(session: Session, addresses: Iterable[str], hour_since: datetime,

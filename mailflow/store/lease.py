@@ -56,6 +56,12 @@ _FENCE = update(_TABLE).where(
 ).values(expires_at=bindparam("b_expires_at", type_=_TABLE.c.expires_at.type),
          heartbeat_at=bindparam("b_now", type_=_TABLE.c.heartbeat_at.type))
 _DONE = "mailflow_fenced"  # conn.info: the mailboxes already checked in this transaction
+#: An execution option naming the mailbox a statement opens a transaction for: the fence
+#: checks (and renews) the lease right there. An intake group opens its transaction with a
+#: write that takes SQLite's write lock before any intake record is inserted; without the
+#: check then, the daemon's renewal between two messages would run on a second connection
+#: and wait for that very lock (30 s, then "database is locked").
+FENCE_OPTION = "mailflow_fence_mailbox"
 
 
 class LeaseLost(MailboxBusy):
@@ -268,6 +274,24 @@ def _fence(conn: Connection, lease: Lease, now: datetime) -> bool:
                         ).rowcount == 1
 
 
+def _fenced_mailboxes(context: Any) -> list[str]:
+    """The mailboxes a statement writes for: those of the intake records it inserts, or the
+    one named by FENCE_OPTION (an intake group's first statement, store/intake_queries.py)."""
+    if context is None:
+        return []
+    named = context.execution_options.get(FENCE_OPTION)
+    if isinstance(named, str):
+        return [named]
+    compiled = getattr(context, "compiled", None)
+    if compiled is None or not context.isinsert:
+        return []
+    if getattr(compiled.statement, "table", None) is None \
+            or compiled.statement.table.name != _FENCED:
+        return []
+    return [m for m in (p.get("mailbox") for p in context.compiled_parameters)
+            if isinstance(m, str)]
+
+
 def install_fence(engine: Engine, leases: Mapping[str, Lease], clock: Any) -> None:
     """Make `engine` refuse (LeaseLost) a transaction that writes an intake record of a
     mailbox in `leases` unless that lease is still this instance's at the generation taken.
@@ -276,16 +300,9 @@ def install_fence(engine: Engine, leases: Mapping[str, Lease], clock: Any) -> No
 
     def check(conn: Connection, _cursor: Any, _statement: str, _parameters: Any,
               context: Any, _executemany: bool) -> None:
-        compiled = getattr(context, "compiled", None)
-        if compiled is None or not context.isinsert:
-            return
-        if getattr(compiled.statement, "table", None) is None \
-                or compiled.statement.table.name != _FENCED:
-            return
         done: set[str] = conn.info.setdefault(key, set())
-        for params in context.compiled_parameters:
-            mailbox = params.get("mailbox")
-            lease = leases.get(mailbox) if isinstance(mailbox, str) else None
+        for mailbox in _fenced_mailboxes(context):
+            lease = leases.get(mailbox)
             if lease is None or not lease.active or mailbox in done:
                 continue
             if lease.generation is None or not _fence(conn, lease, clock()):

@@ -186,7 +186,7 @@ def test_install_script_gives_a_passing_check_and_reruns_as_an_upgrade(
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert [line.split()[:2] for line in checked.stdout.splitlines()] == [
         ["ok", "configuration"], ["ok", "storage"], ["ok", "database"], ["ok", "tls"],
-        ["ok", "priority"], ["ok", "imap"], ["ok", "smtp"]]
+        ["ok", "priority"], ["ok", "lease"], ["ok", "imap"], ["ok", "smtp"]]
     # The wrapper ran it as the service's user: the database it made is mailflow's.
     assert owner(namespace, "/var/lib/mailflow/mailflow.sqlite3")[1:] == ("mailflow", "mailflow")
     # A complaint taken through the wrapper; a look at its identity is recorded under the name
