@@ -41,6 +41,13 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     parsed = postgresql_url(url)
+    try:
+        import psycopg  # noqa: F401  (SQLAlchemy imports it on first connect; say it here)
+    except ImportError as exc:
+        raise ConfigError(
+            "[database] url is PostgreSQL, but psycopg 3 is not installed: install mailflow "
+            "with its PostgreSQL extra (pip install 'mailflow[postgresql]'; for scripts/"
+            "install.sh: /opt/mailflow/.venv/bin/pip install 'psycopg[binary]>=3.1,<4')") from exc
     # A daemon holds a few connections for hours: pre_ping finds one a restarted server
     # closed, recycle retires connections before a firewall's idle timeout cuts them, and
     # the connect timeout turns an unreachable server into an error instead of a hang.

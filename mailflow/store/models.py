@@ -13,7 +13,17 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, DateTime, LargeBinary, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -58,6 +68,11 @@ def _utc_column(nullable: bool = False, index: bool = False) -> Any:
     return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
 
 
+#: An IMAP UID or UIDVALIDITY: unsigned 32 bits (RFC 9051), past PostgreSQL's INTEGER (signed
+#: 32 bits); SQLite's INTEGER holds 64 bits, so it stays INTEGER there (revision 0011).
+IMAP_NUMBER = Integer().with_variant(BigInteger(), "postgresql")
+
+
 class EnumValue(TypeDecorator[StrEnum]):
     """Stores a vocabulary enum as its value (the Indonesian word) and gives the enum back.
 
@@ -94,12 +109,12 @@ class MailboxState(SQLModel, table=True):
     __tablename__ = "mailbox_state"
     id: int | None = Field(default=None, primary_key=True)
     mailbox: str = Field(unique=True)  # "user@host/folder"
-    uidvalidity: int
-    last_uid: int = 0
+    uidvalidity: int = Field(sa_type=IMAP_NUMBER)
+    last_uid: int = Field(default=0, sa_type=IMAP_NUMBER)
     # The first start's boundary (core/first_start.py): UIDNEXT at first sight, valid under
     # `uidvalidity` (cleared when it changes), and the moment of first sight. Both None for a
     # mailbox first seen before they were recorded: it is taken whole, as it was then.
-    first_uid: int | None = None
+    first_uid: int | None = Field(default=None, sa_type=IMAP_NUMBER)
     first_seen_at: datetime | None = _utc_column(nullable=True)
     # The `[intake] take_since` day whose older mail has been looked at again (once per day).
     backlog_since: date | None = None
@@ -112,8 +127,8 @@ class IntakeRecord(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", "uid"),)
     id: int | None = Field(default=None, primary_key=True)
     mailbox: str
-    uidvalidity: int
-    uid: int
+    uidvalidity: int = Field(sa_type=IMAP_NUMBER)
+    uid: int = Field(sa_type=IMAP_NUMBER)
     message_key: str = Field(index=True)
     decision: IntakeOutcome = _enum_column(IntakeOutcome)
     reason: str = ""
@@ -137,8 +152,8 @@ class SkippedMessage(SQLModel, table=True):
     __tablename__ = "skipped_message"
     id: int | None = Field(default=None, primary_key=True)
     mailbox: str
-    uidvalidity: int
-    uid: int
+    uidvalidity: int = Field(sa_type=IMAP_NUMBER)
+    uid: int = Field(sa_type=IMAP_NUMBER)
     reason: str = ""
     message_id: str | None = Field(default=None, index=True)
     received_at: datetime | None = _utc_column(nullable=True, index=True)
@@ -288,8 +303,8 @@ class Quarantine(SQLModel, table=True):
     __tablename__ = "quarantine"
     id: int | None = Field(default=None, primary_key=True)
     mailbox: str
-    uidvalidity: int
-    uid: int
+    uidvalidity: int = Field(sa_type=IMAP_NUMBER)
+    uid: int = Field(sa_type=IMAP_NUMBER)
     message_key: str
     reason: str = Field(sa_column=Column(Text, nullable=False))
     raw_path: str | None = None

@@ -18,7 +18,8 @@ from sqlmodel import SQLModel, select
 from mailflow.errors import ConfigError, StorageUnavailable
 from mailflow.store import migrate
 from mailflow.store.db import Engine, IntegrityError, make_engine, storage_failure, transaction
-from mailflow.store.models import JobRun
+from mailflow.store.models import IntakeRecord, JobRun, MailboxState
+from mailflow.vocabulary import IntakeOutcome
 from tests.harness.postgres import PostgresCluster
 
 NOW = datetime(2026, 11, 27, 3, 5, tzinfo=UTC)
@@ -161,3 +162,19 @@ def test_a_start_that_sees_another_instance_mid_creation_waits_for_it(
     migrate.prepare(pg_engine)  # no SchemaError
     assert looks == ["head"]  # the unlocked look only; the locked one reads in its transaction
     assert real_status(pg_engine).kind == "head"
+
+
+def test_imap_numbers_past_2_to_the_31_are_kept(pg_engine: Engine) -> None:
+    """UIDVALIDITY and UIDs are unsigned 32-bit (RFC 9051): PostgreSQL's INTEGER is too small."""
+    migrate.prepare(pg_engine)
+    largest = 2**32 - 1
+    with transaction(pg_engine) as session:
+        session.add(MailboxState(mailbox="m", uidvalidity=largest, last_uid=largest,
+                                 first_uid=largest))
+        session.add(IntakeRecord(mailbox="m", uidvalidity=largest, uid=largest, message_key="k",
+                                 decision=IntakeOutcome.IGNORED, created_at=NOW))
+    with transaction(pg_engine) as session:
+        state = session.exec(select(MailboxState)).one()
+        record = session.exec(select(IntakeRecord)).one()
+    assert (state.uidvalidity, state.last_uid, state.first_uid) == (largest,) * 3
+    assert (record.uidvalidity, record.uid) == (largest, largest)
