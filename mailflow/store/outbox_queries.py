@@ -76,9 +76,13 @@ class OutboxStore:
               limit: int, after_id: int = 0) -> list[Claimed]:
         """Claim up to `limit` due rows after `after_id` for `owner` until `until`, in one short
         transaction; the rows claimed, oldest first (none: nothing more is due for us)."""
+        # The page is a CTE, not a subquery in the WHERE: PostgreSQL may run such a subquery
+        # again for each row it scans, and with SKIP LOCKED each run locks the next rows, so
+        # the LIMIT limited nothing and the first instance claimed every due row. A CTE with
+        # FOR UPDATE is run once.
         page = (select(_ID).where(_due(now), after_id < _ID).order_by(_ID).limit(limit)
-                .with_for_update(skip_locked=True))
-        claim = (update(_T).where(_ID.in_(page.scalar_subquery()), _due(now))
+                .with_for_update(skip_locked=True).cte("page"))
+        claim = (update(_T).where(_ID.in_(select(page.c.id)), _due(now))
                  .values(claimed_by=owner, claimed_until=until)
                  .returning(_ID, _T.c.recipient, _T.c.raw, _T.c.kind, _T.c.ticket_id,
                             _T.c.attempts))

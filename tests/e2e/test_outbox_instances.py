@@ -12,6 +12,7 @@ import os
 import platform
 import signal
 import subprocess
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -63,6 +64,15 @@ def _instance(cfg: Config, start: Any, results: Any) -> None:
 def test_two_processes_send_every_row_exactly_once(mail_world: Any, tmp_path: Path) -> None:
     cfg = config_for(mail_world, tmp_path)
     _queue(cfg, ROWS)
+    # A server that takes its time (20 ms a message): one instance cannot send everything
+    # before the other has started, however the machine schedules them.
+    deliver = mail_world.smtp.deliver
+
+    def slowly(rcpt: str, raw: bytes) -> None:
+        time.sleep(0.02)
+        deliver(rcpt, raw)
+
+    mail_world.smtp.deliver = slowly
     context = multiprocessing.get_context("spawn")
     start, results = context.Barrier(2), context.Queue()
     workers = [context.Process(target=_instance, args=(cfg, start, results)) for _ in range(2)]

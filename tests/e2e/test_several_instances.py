@@ -82,7 +82,10 @@ def test_two_instances_share_the_mailbox_and_take_over_from_a_dead_one(
     cfg = config_for(mail_world, tmp_path, intake={
         "poll_seconds": 30, "idle": True, "lock_wait_seconds": 1.0,
         "lease_seconds": LEASE, "lease_renew_seconds": LEASE / 3},
-        limits={"resident_per_hour": 100, "resident_per_day": 100})
+        limits={"resident_per_hour": 100, "resident_per_day": 100},
+        # Intake commits a group at a time (runners/intake_batch.py); small groups let the
+        # kill below land with most of the backlog still to take.
+        imap={"fetch_chunk": 4})
     config = write_config(cfg, tmp_path / "config.toml")
     for n in range(3):
         mail_world.deliver(INBOX, _complaint(n))

@@ -17,6 +17,7 @@ from mailflow.runners.schedule import Schedule
 from mailflow.store.db import make_engine
 from mailflow.store.migrate import prepare
 from mailflow.store.models import JobRun, TicketCounter
+from tests.harness.postgres import store_url
 
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 KEYS = ["2026-11-29", "2026-11-30", "2026-12-01"]
@@ -53,7 +54,7 @@ def _racer(url: str, barrier: Any, results: Any) -> None:
 
 
 def test_two_processes_racing_for_the_same_runs_make_each_once(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    url = store_url(tmp_path)
     prepare(make_engine(url))
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(3), context.Queue()

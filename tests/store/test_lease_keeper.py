@@ -11,12 +11,13 @@ from mailflow.runners.lease_keeper import LeaseKeeper
 from mailflow.store.db import make_engine
 from mailflow.store.lease import Lease
 from mailflow.store.migrate import prepare
+from tests.harness.postgres import store_url
 
 MAILBOX = "pengaduan@klero.desa.id@127.0.0.1/INBOX"
 
 
 def test_a_waiting_instance_tries_when_the_peers_lease_may_run_out(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    engine = make_engine(store_url(tmp_path))
     prepare(engine)
     rules = LeaseRules(1.0, 0.3)
     peer, mine = Lease(engine, MAILBOX, "peer", rules), Lease(engine, MAILBOX, "me", rules)
@@ -38,7 +39,7 @@ def test_a_waiting_instance_tries_when_the_peers_lease_may_run_out(tmp_path: Pat
 
 
 def test_a_holder_that_lost_its_lease_starts_a_pass_at_once(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    engine = make_engine(store_url(tmp_path))
     prepare(engine)
     rules = LeaseRules(1.0, 0.01)
     mine, peer = Lease(engine, MAILBOX, "me", rules), Lease(engine, MAILBOX, "peer", rules)

@@ -19,6 +19,7 @@ from mailflow.store.lease import Lease, LeaseLost, install_fence, read_lease
 from mailflow.store.migrate import prepare
 from mailflow.store.models import IntakeRecord
 from mailflow.vocabulary import IntakeOutcome
+from tests.harness.postgres import store_url
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 MAILBOX = "pengaduan@klero.desa.id@127.0.0.1/INBOX"
@@ -26,7 +27,7 @@ RULES = LeaseRules(15, 5)
 
 
 def _engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    engine = make_engine(store_url(tmp_path))
     prepare(engine)
     return engine
 

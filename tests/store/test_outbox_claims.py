@@ -1,0 +1,37 @@
+"""A claim takes one page of due rows, and a second instance's claim the next page: on both
+databases (MAILFLOW_TEST_DB). On PostgreSQL a page chosen by a subquery in the UPDATE's WHERE
+once claimed every due row (the subquery ran again per row, each run locking the next rows)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from mailflow.store.db import make_engine, transaction
+from mailflow.store.migrate import prepare
+from mailflow.store.models import OutboxMessage
+from mailflow.store.outbox_queries import OutboxStore
+from mailflow.vocabulary import OutboxKind
+from tests.harness.postgres import store_url
+
+NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
+
+
+def test_two_instances_claim_one_page_each(tmp_path: Path) -> None:
+    engine = make_engine(store_url(tmp_path))
+    prepare(engine)
+    with transaction(engine) as session:
+        for n in range(30):
+            session.add(OutboxMessage(kind=OutboxKind.STAFF_NOTE, message_id=f"<{n}@klero>",
+                                      recipient="admin@klero.desa.id", raw=b"x",
+                                      next_attempt_at=NOW, created_at=NOW))
+    until = NOW + timedelta(minutes=5)
+    with OutboxStore.connect(engine) as first, OutboxStore.connect(engine) as second:
+        mine = [row.id for row in first.claim(owner="a:1:x", now=NOW, until=until, limit=10)]
+        theirs = [row.id for row in second.claim(owner="b:2:y", now=NOW, until=until, limit=10)]
+        assert mine == list(range(1, 11))
+        assert theirs == list(range(11, 21))
+        # A live claim is nobody else's: the third page is all that is left for anyone.
+        rest = [row.id for row in second.claim(owner="c:3:z", now=NOW, until=until, limit=50)]
+        assert rest == list(range(21, 31))
+    engine.dispose()
