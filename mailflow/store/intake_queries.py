@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import case, func, update
+from sqlalchemy import case, func, inspect, update
 from sqlmodel import Session, col, select
 
-from mailflow.store.models import MailboxState, OutboxMessage
+from mailflow.store.models import MailboxState, OutboxMessage, TicketCounter
 from mailflow.vocabulary import OutboxKind
 
 
@@ -65,3 +65,22 @@ def mail_counts_many(session: Session, addresses: Iterable[str], hour_since: dat
         for address, day, hour in session.exec(query).all():
             found[address] = (int(hour), int(day))
     return found
+
+
+def next_ticket_number(session: Session, year: int) -> int:
+    """`queries.next_ticket_number_seq` without a SELECT and a flush of its own per ticket.
+
+    The counter's row is read FOR UPDATE once per transaction (an intake group) and kept in
+    the session; each ticket counts it up in memory, and its UPDATE goes to the database in
+    the flush that inserts the ticket (the row lock holds until the group commits). After a
+    rolled-back savepoint the row is expired, and the lock may have gone with it (PostgreSQL
+    releases a subtransaction's locks): it is read FOR UPDATE again."""
+    counter = session.identity_map.get(inspect(TicketCounter).identity_key_from_primary_key(
+        (year,)))
+    if not isinstance(counter, TicketCounter) or inspect(counter).expired_attributes:
+        counter = session.get(TicketCounter, year, with_for_update=True, populate_existing=True)
+    if counter is None:
+        counter = TicketCounter(year=year, last=0)
+        session.add(counter)
+    counter.last += 1
+    return counter.last
