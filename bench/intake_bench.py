@@ -135,6 +135,13 @@ def _child(spec: dict[str, Any]) -> None:
     cfg = config_for(world, Path(spec["tmp"]), limits={
         "staff_per_hour": 10_000_000, "staff_per_day": 10_000_000},
         storage=storage if spec["attachment_mb"] else {})
+    if spec.get("create"):
+        # The database is made by a process of its own, as a daemon restarted on it finds
+        # it: creating it imports Alembic, which a start on a database at head does not.
+        from mailflow.store.migrate import open_database
+
+        open_database(cfg.database_url).dispose()
+        return
     service = Service(cfg)
     ready_mb = _peak_rss_mb()  # interpreter, libraries, templates, word lists: before the pass
     profile = None
@@ -143,9 +150,20 @@ def _child(spec: dict[str, Any]) -> None:
 
         profile = cProfile.Profile()
         profile.enable()
+    if spec.get("tracemalloc"):
+        import tracemalloc
+
+        tracemalloc.start(8)
+        before = tracemalloc.take_snapshot()
     started, cpu_started = time.perf_counter(), time.process_time()
     result = service.poll_once(outbox=False)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    if spec.get("tracemalloc"):
+        # What the pass left allocated (grows with the backlog if anything does), and its peak.
+        after = tracemalloc.take_snapshot()
+        sys.stderr.write(f"tracemalloc peak {tracemalloc.get_traced_memory()[1] / 2**20:.1f} MB\n")
+        for stat in after.compare_to(before, "traceback")[:spec["tracemalloc"]]:
+            sys.stderr.write(f"{stat}\n" + "\n".join(stat.traceback.format()[-6:]) + "\n")
     if profile is not None:
         import pstats
 
@@ -175,8 +193,10 @@ def _mailflow(spec: dict[str, Any]) -> dict[str, Any]:
     if done.returncode != 0:
         sys.stderr.write(done.stderr[-4000:])
         raise SystemExit(f"bench: the mailflow pass failed (exit {done.returncode})")
-    if spec["profile"]:
+    if spec["profile"] or spec.get("tracemalloc"):
         sys.stderr.write(done.stderr)
+    if spec.get("create"):
+        return {}
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
@@ -202,7 +222,8 @@ def run(args: argparse.Namespace) -> None:
             tools_n, tools_s = _imap_tools(imap.host, imap.port, password)
             spec = {"host": imap.host, "imap_port": imap.port, "smtp_port": smtp.port,
                     "password": password, "tmp": tmp, "profile": args.profile,
-                    "attachment_mb": args.attachment_mb}
+                    "attachment_mb": args.attachment_mb, "tracemalloc": args.tracemalloc}
+            _mailflow({**spec, "create": True, "profile": 0})
             flow = _mailflow(spec)
         finally:
             smtp.stop()
@@ -241,6 +262,8 @@ def main() -> int:
                         help="add one complaint with an attachment this large (25: 100 MB target)")
     parser.add_argument("--profile", type=int, default=0,
                         help="print cProfile's top N functions of the mailflow pass (stderr)")
+    parser.add_argument("--tracemalloc", type=int, default=0,
+                        help="print the N largest allocations the pass left behind (stderr)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
 from mailflow.errors import ConfigError
 
@@ -41,7 +41,14 @@ class Renderer:
             undefined=StrictUndefined,
         )
 
+        # Each template compiled once and kept: get_template looks at the file again (a
+        # stat) on every call, four times per new ticket (issue 10).
+        self._templates: dict[str, tuple[Template, Template]] = {}
+
     def render(self, name: str, context: Mapping[str, Any]) -> tuple[str, str]:
-        text = self._text.get_template(f"{name}.txt.j2").render(context)
-        html = self._html.get_template(f"{name}.html.j2").render(context)
-        return text, html
+        pair = self._templates.get(name)
+        if pair is None:
+            pair = (self._text.get_template(f"{name}.txt.j2"),
+                    self._html.get_template(f"{name}.html.j2"))
+            self._templates[name] = pair
+        return pair[0].render(context), pair[1].render(context)

@@ -40,7 +40,7 @@ from mailflow.errors import MailflowError
 from mailflow.runners.box_opening import record_opening
 from mailflow.runners.clock import event_facts, timeline_of
 from mailflow.runners.mail_gate import MailGate
-from mailflow.store import queries
+from mailflow.store import intake_queries, queries
 from mailflow.store.db import Session
 from mailflow.store.files import FileStore
 from mailflow.store.models import Attachment, Reporter, Ticket
@@ -82,7 +82,7 @@ class Handlers:
                 return None
         year = ticket_year(received, self.calendar)
         number = format_number(self.cfg.tickets.prefix, year,
-                               queries.next_ticket_number_seq(session, year))
+                               intake_queries.next_ticket_number(session, year))
         now = self.clock()
         plan = plan_new_ticket(msg, received, number, self.cfg, self.calendar, taken=now,
                                lists=self.lists)

@@ -51,10 +51,10 @@ from mailflow.runners.intake_batch import GroupIntake, Item, Look, UnreadableMes
 from mailflow.runners.intake_stats import IntakeStats
 from mailflow.runners.marking import Marker
 from mailflow.runners.tracing import Tracer
-from mailflow.store import queries, trace
+from mailflow.store import intake_queries, queries, trace
 from mailflow.store.db import Engine, Session, transaction
 from mailflow.store.files import FileStore
-from mailflow.store.models import IntakeRecord, Ticket
+from mailflow.store.models import Ticket
 from mailflow.vocabulary import IntakeOutcome
 
 log = logging.getLogger(__name__)
@@ -242,11 +242,11 @@ class Intake(GroupIntake):
                                     f"({decision.reason}); parse notes: {'; '.join(msg.problems)}")
         key = message_key(msg)
         outcome, ticket, reason = self._handle(session, decision, msg, header, raw, key)
-        session.add(IntakeRecord(
-            mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity, uid=header.uid,
+        intake_queries.add_intake_record(
+            session, mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity, uid=header.uid,
             message_key=key, decision=outcome, reason=reason,
             ticket_id=ticket.id if ticket else None, created_at=self.clock(),
-            **self.tracer.fields(header, msg)))
+            **self.tracer.fields(header, msg))
         stats.count(outcome, ticket.number if ticket is not None else None)
 
     def _handle(self, session: Session, decision: Decision, msg: ParsedMessage,

@@ -97,6 +97,11 @@ class GroupIntake:
     clock: Clock
     tracer: Tracer
     stop_requested: Callable[[], bool]
+    # True while a group's transaction holds its write lock and asks `stop_requested`: the
+    # service then does not renew the lease from another connection (SQLite would make that
+    # renewal wait for this transaction and fail as "database is locked"); the fence renews
+    # it in the group's own transaction at its first intake record (store/lease.py).
+    in_group = False
 
     def _take(self, session: Session, imap: ImapSession, header: FetchedHeader, raw: bytes,
               stats: IntakeStats) -> None:
@@ -123,26 +128,36 @@ class GroupIntake:
                       stats: IntakeStats) -> bool:
         """One transaction for the group; False if a stop came before its end."""
         going = True
-        with transaction(self.engine) as session:
-            intake_queries.begin_group(session, imap.mailbox_key)
-            # The per-address mail limits of everyone the group may answer, in one query.
-            self.handlers.gate.prefetch(session, [
-                *(item.head.from_addr for item in group if item.head and item.head.from_addr),
-                *(member.email for member in self.cfg.staff)], self.clock())
-            last = 0
-            for item in group:
-                if self.stop_requested():
-                    # The messages in hand are committed; the next pass starts at this one.
-                    log.info("intake pass stopped before uid=%d examined=%d", item.header.uid,
-                             stats.examined)
-                    going = False
-                    break
-                stats.examined += 1
-                self._item(session, imap, item, bodies.pop(item.header.uid, None), stats)
-                last = item.header.uid
-            trace.add_skipped(session, self.tracer.take_skipped())
-            queries.set_last_uid(session, imap.mailbox_key, last)
+        try:
+            with transaction(self.engine) as session:
+                last = 0
+                for index, item in enumerate(group):
+                    # Asked before the group's first write: a lease renewal it does (from
+                    # another connection) must not wait for this transaction's write lock.
+                    self.in_group = index > 0
+                    if self.stop_requested():
+                        # The messages in hand are committed; the next pass starts at this one.
+                        log.info("intake pass stopped before uid=%d examined=%d",
+                                 item.header.uid, stats.examined)
+                        going = False
+                        break
+                    if index == 0:
+                        self._open_group(session, imap, group)
+                    stats.examined += 1
+                    self._item(session, imap, item, bodies.pop(item.header.uid, None), stats)
+                    last = item.header.uid
+                trace.add_skipped(session, self.tracer.take_skipped())
+                queries.set_last_uid(session, imap.mailbox_key, last)
+        finally:
+            self.in_group = False
         return going
+
+    def _open_group(self, session: Session, imap: ImapSession, group: list[Item]) -> None:
+        intake_queries.begin_group(session, imap.mailbox_key)
+        # The per-address mail limits of everyone the group may answer, in one query.
+        self.handlers.gate.prefetch(session, [
+            *(item.head.from_addr for item in group if item.head and item.head.from_addr),
+            *(member.email for member in self.cfg.staff)], self.clock())
 
     # -- one message: the crash barrier -----------------------------------------------------
 

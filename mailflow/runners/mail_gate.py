@@ -174,11 +174,11 @@ class MailGate:
         if counts is not None and item.kind is not OutboxKind.RECEIPT:
             counts[0] += 1
             counts[1] += 1
-        session.add(OutboxMessage(
-            ticket_id=ticket.id if ticket is not None else None, kind=item.kind,
+        intake_queries.add_outbox_row(
+            session, ticket_id=ticket.id if ticket is not None else None, kind=item.kind,
             message_id=composed.message_id,
             recipient=composed.recipient, raw=composed.raw, next_attempt_at=due or now,
-            created_at=now, topic=topic))
+            created_at=now, topic=topic)
 
 
 def _message_id(key: str) -> str | None:

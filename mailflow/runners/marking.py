@@ -61,24 +61,28 @@ class Marker:
         now = self.clock()
         if self.next_try is not None and now < self.next_try:
             return 0
-        with Session(self.engine) as session:
-            records = queries.unmarked_intake(session, imap.mailbox_key, imap.uidvalidity)
-            ids: dict[int, list[int]] = {}
-            for record in records:
-                if record.id is not None:
-                    ids.setdefault(record.uid, []).append(record.id)
-        if not ids:
-            return 0
-        marked = 0
+        marked = pending = 0
+        after = 0
         try:
-            for uid_set in imap.mark_sets(sorted(ids)):
-                imap.mark_set(uid_set)
-                queries.set_marked(self.engine, [i for uid in uid_set.uids for i in ids[uid]])
-                marked += len(uid_set.uids)
+            while True:
+                # A page of (uid, id) at a time: memory bounded by the page, not the backlog.
+                with Session(self.engine) as session:
+                    page = queries.unmarked_intake(session, imap.mailbox_key, imap.uidvalidity,
+                                                   after)
+                if not page:
+                    break
+                ids = {uid: record_id for uid, record_id in page if record_id is not None}
+                pending += len(page)
+                after = page[-1][0]
+                for uid_set in imap.mark_sets(sorted(ids)):
+                    imap.mark_set(uid_set)
+                    queries.set_marked(self.engine, [ids[uid] for uid in uid_set.uids])
+                    marked += len(uid_set.uids)
         except ImapUnavailable as exc:
-            self._failed(now, len(ids) - marked, exc)
+            self._failed(now, pending - marked, exc)
         else:
-            self._worked()
+            if pending:
+                self._worked()
         if marked:
             log.info("imap marked taken messages count=%d", marked)
         return marked

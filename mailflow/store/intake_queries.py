@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case, func, update
-from sqlmodel import Session, col, select
+from sqlalchemy import Insert, case, func, insert, inspect, update
+from sqlmodel import Session, SQLModel, col, select
 
 from mailflow.store.lease import FENCE_OPTION
-from mailflow.store.models import MailboxState, OutboxMessage
-from mailflow.vocabulary import OutboxKind
+from mailflow.store.models import MailboxState, OutboxMessage, TicketCounter
+from mailflow.vocabulary import OutboxKind, OutboxState
 
 
 def mail_counts(session: Session, address: str, hour_since: datetime,
@@ -69,3 +70,53 @@ def mail_counts_many(session: Session, addresses: Iterable[str], hour_since: dat
         for address, day, hour in session.exec(query).all():
             found[address] = (int(hour), int(day))
     return found
+
+
+def next_ticket_number(session: Session, year: int) -> int:
+    """`queries.next_ticket_number_seq` without a SELECT and a flush of its own per ticket.
+
+    The counter's row is read FOR UPDATE once per transaction (an intake group) and kept in
+    the session; each ticket counts it up in memory, and its UPDATE goes to the database in
+    the flush that inserts the ticket (the row lock holds until the group commits). After a
+    rolled-back savepoint the row is expired, and the lock may have gone with it (PostgreSQL
+    releases a subtransaction's locks): it is read FOR UPDATE again."""
+    counter = session.identity_map.get(inspect(TicketCounter).identity_key_from_primary_key(
+        (year,)))
+    if not isinstance(counter, TicketCounter) or inspect(counter).expired_attributes:
+        counter = session.get(TicketCounter, year, with_for_update=True, populate_existing=True)
+    if counter is None:
+        counter = TicketCounter(year=year, last=0)
+        session.add(counter)
+    counter.last += 1
+    return counter.last
+
+
+# Rows of the hot path written by one Core INSERT each on the session's connection, inside
+# the message's savepoint (rolled back with it): no SQLModel object to build and no unit of
+# work to flush for rows whose id nothing needs (issue 10). Every column is given, so one
+# compiled statement serves them all; the lease fence (store/lease.py) checks these INSERTs
+# into the intake table exactly as it checks the ORM's.
+_INTAKE_DEFAULTS: dict[str, Any] = {
+    "reason": "", "ticket_id": None, "marked": False, "message_id": None, "received_at": None,
+    "sender_digest": None}
+_OUTBOX_DEFAULTS: dict[str, Any] = {
+    "ticket_id": None, "state": OutboxState.PENDING, "attempts": 0, "last_error": "",
+    "sent_at": None, "topic": None, "claimed_by": None, "claimed_until": None}
+_INSERTS: dict[str, Insert] = {}
+
+
+def _insert(table: str) -> Insert:
+    statement = _INSERTS.get(table)
+    if statement is None:
+        statement = _INSERTS[table] = insert(SQLModel.metadata.tables[table])
+    return statement
+
+
+def add_intake_record(session: Session, **values: Any) -> None:
+    """An IntakeRecord's row (the columns of models.IntakeRecord but `id`)."""
+    session.connection().execute(_insert("intake"), {**_INTAKE_DEFAULTS, **values})
+
+
+def add_outbox_row(session: Session, **values: Any) -> None:
+    """An OutboxMessage's row, pending (the columns of models.OutboxMessage but `id`)."""
+    session.connection().execute(_insert("outbox"), {**_OUTBOX_DEFAULTS, **values})

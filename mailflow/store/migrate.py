@@ -48,7 +48,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine
@@ -57,6 +57,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from mailflow.errors import ConfigError, MailflowError, SchemaError, StorageUnavailable
 from mailflow.store.backup import copy_sqlite
 from mailflow.store.db import make_engine, storage_failure
+from mailflow.store.schema_head import plain_head
 
 # Alembic logs INFO lines as it is imported and each time it looks at a database (every
 # start of the service); mailflow logs one line per revision applied instead (env.py).
@@ -64,10 +65,10 @@ from mailflow.store.db import make_engine, storage_failure
 if logging.getLogger("alembic").level == logging.NOTSET:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
+# Alembic is imported only where a migration runs (issue 10, memory: store/schema_head.py).
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +154,7 @@ def status(engine: Engine) -> Status:
     """Where the database stands; reads only. StorageUnavailable if it cannot be reached."""
     try:
         with _connected(engine) as conn:
-            return _status(conn, _where(engine))
+            return _status_at_head(conn, _where(engine)) or _status(conn, _where(engine))
     except DBAPIError as exc:  # connected, then lost
         if not storage_failure(exc):
             raise
@@ -198,6 +199,8 @@ def new_revision(message: str, rev_id: str) -> list[Path]:
     """
     import tempfile
 
+    from alembic import command
+
     with tempfile.TemporaryDirectory() as scratch:
         url = f"sqlite:///{scratch}/head.sqlite3"
         _migrate(url, create_only=True)
@@ -218,6 +221,8 @@ def _migrate(url: str, *, create_only: bool) -> Upgrade:
         backup = None
         if before.kind != "empty":
             backup = _copy_aside(conn, before)
+        from alembic import command
+
         cfg = _config(conn)
         if before.kind == "unversioned":
             command.stamp(cfg, BASELINE)
@@ -331,6 +336,17 @@ def _copy_aside(conn: Connection, before: Status) -> Path | None:
     return target
 
 
+def _status_at_head(conn: Connection, where: str) -> Status | None:
+    """Status "head" without Alembic when the database is plainly there; None otherwise."""
+    top = plain_head(MIGRATIONS / "versions")
+    if top is None or not inspect(conn).has_table("alembic_version"):
+        return None
+    found = list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    if found != [top]:
+        return None
+    return Status("head", top, top, where, copied=conn.dialect.name == "sqlite")
+
+
 def _status(conn: Connection, where: str) -> Status:
     revision = _revision(conn)
     top = head()
@@ -350,6 +366,8 @@ def _status(conn: Connection, where: str) -> Status:
 
 
 def _revision(conn: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     heads = MigrationContext.configure(conn).get_current_heads()
     if len(heads) > 1:
         raise SchemaError(f"the database has several schema revisions ({', '.join(heads)}); "
@@ -358,6 +376,8 @@ def _revision(conn: Connection) -> str | None:
 
 
 def _config(conn: Connection) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     # configparser would read "%" in the path as interpolation.
     cfg.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
@@ -367,6 +387,8 @@ def _config(conn: Connection) -> AlembicConfig:
 
 
 def _scripts() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory(str(MIGRATIONS))
 
 

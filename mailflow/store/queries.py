@@ -265,13 +265,18 @@ def job_run_keys(session: Session, job: str) -> set[str]:
     return set(session.exec(select(JobRun.run_key).where(JobRun.job == job)).all())
 
 
-def unmarked_intake(session: Session, mailbox: str, uidvalidity: int) -> Sequence[IntakeRecord]:
-    query = select(IntakeRecord).where(
+def unmarked_intake(session: Session, mailbox: str, uidvalidity: int, after_uid: int = 0,
+                    limit: int = 2000) -> Sequence[tuple[int, int | None]]:
+    """(uid, id) of taken, unmarked records past `after_uid`, by UID: one page of a backlog of
+    any size, two columns rather than whole rows (issue 10: the marking of a pass must not
+    hold every record it took). One record per UID (the unique constraint)."""
+    query = select(IntakeRecord.uid, IntakeRecord.id).where(
         IntakeRecord.mailbox == mailbox,
         IntakeRecord.uidvalidity == uidvalidity,
         IntakeRecord.marked == False,  # noqa: E712 - SQL expression, not a Python comparison
         col(IntakeRecord.decision).in_(TAKEN_OUTCOMES),
-    )
+        col(IntakeRecord.uid) > after_uid,
+    ).order_by(col(IntakeRecord.uid)).limit(limit)
     return session.exec(query).all()
 
 

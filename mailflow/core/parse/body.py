@@ -21,8 +21,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.message import Message
 
-from inscriptis import get_text as inscriptis_text  # type: ignore[import-untyped, unused-ignore]
-
 from mailflow.core.parse.charsets import decode_with_note
 from mailflow.core.parse.headers import decode_words, one_line, unsurrogate
 from mailflow.core.parse.model import MAX_DEPTH, MAX_FILENAME, MAX_HTML_CHARS, MAX_PARTS, Attachment, Problems
@@ -105,6 +103,10 @@ def _html_to_text(html: str, problems: Problems) -> str:
         html = html[:MAX_HTML_CHARS]
     # lxml refuses a str that still declares its byte encoding.
     html = re.sub(r"^\s*<\?xml[^<>]*\?>", "", html)
+    # Imported here (issue 10, memory): inscriptis and lxml cost some 4 MB of RSS that
+    # plain-text mail never needs.
+    from inscriptis import get_text as inscriptis_text  # type: ignore[import-untyped, unused-ignore]
+
     try:
         text: str = inscriptis_text(html)  # inscriptis is untyped; it returns str
         return text
