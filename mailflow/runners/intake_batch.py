@@ -16,6 +16,7 @@ at all. The last UID moves with the group, in its transaction.
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -87,7 +88,7 @@ class UnreadableMessage(Exception):
     """A message whose full reading contradicts its header block; the barrier quarantines it."""
 
 
-class GroupIntake:
+class GroupIntake(ABC):
     """The group half of `Intake` (runners/intake.py), which provides `_take` and the rest."""
 
     cfg: Config
@@ -103,12 +104,14 @@ class GroupIntake:
     # it in the group's own transaction at its first intake record (store/lease.py).
     in_group = False
 
+    @abstractmethod
     def _take(self, session: Session, imap: ImapSession, header: FetchedHeader, raw: bytes,
               stats: IntakeStats) -> None:
-        raise NotImplementedError
+        """Take one message whose body is in hand, inside its savepoint (Intake._take)."""
 
+    @abstractmethod
     def _thread_reply(self, head: ParsedMessage, session: Session) -> Decision | None:
-        raise NotImplementedError
+        """The ticket a reply without a number cites, if any (Intake._thread_reply)."""
 
     def _run_items(self, imap: ImapSession, items: list[Item], stats: IntakeStats) -> bool:
         """Take `items` group by group; False when a stop was requested (the pass ends)."""
