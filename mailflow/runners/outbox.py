@@ -22,7 +22,7 @@ from mailflow.adapters.smtp import Letter, Outcome, Sender
 from mailflow.config import OutboxConfig
 from mailflow.errors import SmtpUnavailable
 from mailflow.store import queries
-from mailflow.store.db import Engine, Session, transaction
+from mailflow.store.db import Engine, Session, storage_failure, transaction
 from mailflow.store.outbox_queries import Claimed, OutboxStore, next_outbox_due
 from mailflow.vocabulary import OutboxState
 
@@ -129,9 +129,16 @@ class Outbox:
         self._swept = False  # the claims of this host's dead instances, at the first pass
 
     def next_due(self) -> datetime | None:
-        """When the earliest pending message falls due (the daemon wakes for it)."""
-        with Session(self.engine) as session:
-            return next_outbox_due(session)
+        """When the earliest pending message falls due (the daemon wakes for it); None while
+        the database is unreachable (restarting): the next poll finds and reports that."""
+        try:
+            with Session(self.engine) as session:
+                return next_outbox_due(session)
+        except Exception as exc:
+            if not storage_failure(exc):
+                raise
+            log.debug("outbox: next due time unknown, the database is unavailable: %s", exc)
+            return None
 
     def send_pass(self, now: datetime) -> OutboxStats:
         """Send what is due, over one connection, for at most [outbox] pass_seconds; what is

@@ -9,13 +9,13 @@ URL, $PGPASSFILE, or the service user's ~/.pgpass) or from a service file (`?ser
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import URL, event, make_url
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, create_engine
 
 from mailflow.errors import ConfigError
@@ -90,7 +90,11 @@ def transaction(engine: Engine) -> Iterator[Session]:
             yield session
             session.commit()
         except BaseException:
-            session.rollback()
+            # When the connection died (the database server restarted), the rollback fails
+            # too; the transaction died with the connection, and the error that ended it is
+            # the one to report (a StorageUnavailable, say), not the failed rollback's.
+            with suppress(SQLAlchemyError):
+                session.rollback()
             raise
 
 

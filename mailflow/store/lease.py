@@ -317,9 +317,17 @@ def install_fence(engine: Engine, leases: Mapping[str, Lease], clock: Any) -> No
         for mailbox in info.pop(key, ()):
             leases[mailbox].open_fences -= 1
 
+    def ended(conn: Connection) -> None:
+        # An invalidated connection (the server restarted) has no `info` to read: reading it
+        # raised inside the rollback, which then never finished, and every later use of the
+        # connection failed ("Can't reconnect until invalid transaction is rolled back").
+        # Its marks were forgotten when it was invalidated.
+        if not conn.invalidated:
+            forget(conn.info)
+
     event.listen(engine, "before_cursor_execute", check)
-    event.listen(engine, "commit", lambda conn: forget(conn.info))
-    event.listen(engine, "rollback", lambda conn: forget(conn.info))
+    event.listen(engine, "commit", ended)
+    event.listen(engine, "rollback", ended)
     # A connection that went back to the pool or broke has no transaction open either.
     event.listen(engine, "checkin", lambda _dbapi, record: forget(record.info))
     event.listen(engine, "invalidate", lambda _dbapi, record, _exc: forget(record.info))
