@@ -15,9 +15,11 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel, select
 
+from mailflow.core.lease import LeaseRules
 from mailflow.errors import ConfigError, StorageUnavailable
 from mailflow.store import migrate
 from mailflow.store.db import Engine, IntegrityError, make_engine, storage_failure, transaction
+from mailflow.store.lease import Lease, install_fence
 from mailflow.store.models import IntakeRecord, JobRun, MailboxState
 from mailflow.vocabulary import IntakeOutcome
 from tests.harness.postgres import PostgresCluster
@@ -178,3 +180,25 @@ def test_imap_numbers_past_2_to_the_31_are_kept(pg_engine: Engine) -> None:
         record = session.exec(select(IntakeRecord)).one()
     assert (state.uidvalidity, state.last_uid, state.first_uid) == (largest,) * 3
     assert (record.uidvalidity, record.uid) == (largest, largest)
+
+
+def test_a_restarted_server_leaves_the_lease_and_its_fence_usable(
+        postgres_cluster: PostgresCluster, pg_engine: Engine) -> None:
+    """Found by the crash harness: after a restart, a daemon's every lease renewal failed for
+    good ("Can't reconnect until invalid transaction is rolled back"): the fence's rollback
+    hook read the invalidated connection's info, which broke the rollback itself."""
+    migrate.prepare(pg_engine)
+    lease = Lease(pg_engine, "box@host/INBOX", "me:1:a", LeaseRules(15, 5))
+    install_fence(pg_engine, {lease.mailbox: lease}, lambda: NOW)
+    assert lease.take(NOW).held
+    # A connection in a transaction when the server dies, as the lease's own renewal uses.
+    with pytest.raises(DBAPIError), pg_engine.begin() as conn:
+        conn.execute(text("SELECT 1"))
+        postgres_cluster.kill()
+        try:
+            conn.execute(text("SELECT 1"))
+        finally:
+            postgres_cluster.start()
+    assert lease.take(NOW + timedelta(seconds=1)).held  # renewed on a fresh connection
+    with transaction(pg_engine) as session:
+        session.add(JobRun(job="after", run_key="restart-fenced", done_at=NOW))
