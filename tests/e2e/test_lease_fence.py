@@ -86,19 +86,20 @@ def test_check_names_the_instance_that_polls_the_mailbox(mail_world: Any, tmp_pa
 
 def test_renewing_between_messages_never_waits_for_the_groups_own_lock(
         mail_world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A group's first statement takes SQLite's write lock. When the renewal falls due right
-    then, renewing from a second connection would wait for that lock (30 s, then "database is
-    locked" and a paused intake): the group's first statement checks and renews the lease
-    itself (store/lease.py FENCE_OPTION), so the daemon's renewal waits for the group."""
+    """A group's first statement takes SQLite's write lock. When the renewal falls due while a
+    group holds it and has written no intake record yet (its first message was not a complaint,
+    so only a trace row), renewing from a second connection would wait for that lock (30 s,
+    then "database is locked" and a paused intake): the group's first statement checks and
+    renews the lease itself (store/lease.py FENCE_OPTION), so nothing renews it meanwhile."""
     cfg = config_for(mail_world, tmp_path, intake={"lease_seconds": 2, "lease_renew_seconds": 1})
+    mail_world.deliver(INBOX, complaint(subject="Undangan rapat RT"))  # skipped: not a complaint
     for n in range(3):
         mail_world.deliver(INBOX, _complaint(n))
-    monkeypatch.setattr(mailflow.runners.intake_batch, "GROUP_MESSAGES", 1)
     real_begin = intake_queries.begin_group
 
     def slow_begin(session: Any, mailbox: str) -> None:
-        time.sleep(1.1)  # the renewal is due when the group's first message is looked at
         real_begin(session, mailbox)
+        time.sleep(1.1)  # the group holds the lock; the renewal is due at its next message
 
     monkeypatch.setattr(intake_queries, "begin_group", slow_begin)
     daemon = Service(cfg, keep_lease=True, instance="busy:3:z")
