@@ -173,8 +173,8 @@ class Service:
 
     def _between_messages(self) -> bool:
         """Asked by intake between messages: a stop, or the lease lost (renewed here)."""
-        if self.intake.in_group:  # no renewal inside an intake group (runners/intake_batch.py)
-            return self.stop_requested()
+        # Inside an intake group `keep` renews nothing: the group's first statement checked and
+        # renewed the lease in the group's own transaction (store/lease.py FENCE_OPTION).
         return self.stop_requested() or not self.lease.keep(self.clock())
 
     def _say(self, level: int, message: str, *args: object) -> None:

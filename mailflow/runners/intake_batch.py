@@ -98,11 +98,6 @@ class GroupIntake(ABC):
     clock: Clock
     tracer: Tracer
     stop_requested: Callable[[], bool]
-    # True while a group's transaction holds its write lock and asks `stop_requested`: the
-    # service then does not renew the lease from another connection (SQLite would make that
-    # renewal wait for this transaction and fail as "database is locked"); the fence renews
-    # it in the group's own transaction at its first intake record (store/lease.py).
-    in_group = False
 
     @abstractmethod
     def _take(self, session: Session, imap: ImapSession, header: FetchedHeader, raw: bytes,
@@ -131,28 +126,25 @@ class GroupIntake(ABC):
                       stats: IntakeStats) -> bool:
         """One transaction for the group; False if a stop came before its end."""
         going = True
-        try:
-            with transaction(self.engine) as session:
-                last = 0
-                for index, item in enumerate(group):
-                    # Asked before the group's first write: a lease renewal it does (from
-                    # another connection) must not wait for this transaction's write lock.
-                    self.in_group = index > 0
-                    if self.stop_requested():
-                        # The messages in hand are committed; the next pass starts at this one.
-                        log.info("intake pass stopped before uid=%d examined=%d",
-                                 item.header.uid, stats.examined)
-                        going = False
-                        break
-                    if index == 0:
-                        self._open_group(session, imap, group)
-                    stats.examined += 1
-                    self._item(session, imap, item, bodies.pop(item.header.uid, None), stats)
-                    last = item.header.uid
-                trace.add_skipped(session, self.tracer.take_skipped())
-                queries.set_last_uid(session, imap.mailbox_key, last)
-        finally:
-            self.in_group = False
+        with transaction(self.engine) as session:
+            last = 0
+            for index, item in enumerate(group):
+                # Asked before the group's first write as well: a lease renewal it does (from
+                # another connection) must not wait for this transaction's write lock; after
+                # that write the lease is renewed inside the group (store/lease.py FENCE_OPTION).
+                if self.stop_requested():
+                    # The messages in hand are committed; the next pass starts at this one.
+                    log.info("intake pass stopped before uid=%d examined=%d",
+                             item.header.uid, stats.examined)
+                    going = False
+                    break
+                if index == 0:
+                    self._open_group(session, imap, group)
+                stats.examined += 1
+                self._item(session, imap, item, bodies.pop(item.header.uid, None), stats)
+                last = item.header.uid
+            trace.add_skipped(session, self.tracer.take_skipped())
+            queries.set_last_uid(session, imap.mailbox_key, last)
         return going
 
     def _open_group(self, session: Session, imap: ImapSession, group: list[Item]) -> None:
