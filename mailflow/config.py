@@ -24,7 +24,9 @@ from pydantic import (
     model_validator,
 )
 
+from mailflow.config_file import describe_error, mailbox_tables
 from mailflow.config_parts import (
+    CommandsConfig,
     DatabaseConfig,
     DigestConfig,
     LimitsConfig,
@@ -37,6 +39,8 @@ from mailflow.config_parts import (
     ReportConfig,
     RetryConfig,
     SuggestionBoxConfig,
+    TemplatesConfig,
+    read_secret,
 )
 from mailflow.errors import ConfigError
 from mailflow.vocabulary import IDENTITY_ROLES, Role
@@ -52,24 +56,6 @@ class _Section(BaseModel):
     """Unknown keys are errors: a typo in a key must not silently fall back to a default."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-def _read_secret(path: str, key: str) -> str:
-    """A secret file's content, read once at load time.
-
-    Read here rather than when first needed, so that a missing, unreadable or empty file is
-    a configuration error at start (and in `mailflow check`), never a failure in the middle
-    of handling a complaint.
-    """
-    try:
-        value = Path(path).read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-        raise ValueError(f"cannot read {key} {path!r}: {reason} (create it, readable by the "
-                         "service user, holding only the secret)") from exc
-    if not value:
-        raise ValueError(f"{key} {path!r} is empty; write the secret into it")
-    return value
 
 
 class VillageConfig(_Section):
@@ -101,14 +87,14 @@ class ImapConfig(MailAuth):
     @model_validator(mode="after")
     def _check(self) -> ImapConfig:
         self._check_auth(self.password is not None or self.password_file is not None,
-                         self.username, _read_secret)
+                         self.username, read_secret)
         if self.auth == "password" and (self.password is None) == (self.password_file is None):
             raise ValueError("give exactly one of 'password' or 'password_file'")
         if self.mark == "move" and not self.move_to_folder:
             raise ValueError("mark = \"move\" needs 'move_to_folder'")
         if self.auth == "password":
             self._secret = (self.password if self.password is not None
-                            else _read_secret(str(self.password_file), "password_file"))
+                            else read_secret(str(self.password_file), "password_file"))
         return self
 
     @property
@@ -137,12 +123,12 @@ class SmtpConfig(MailAuth):
     @model_validator(mode="after")
     def _check(self) -> SmtpConfig:
         self._check_auth(self.password is not None or self.password_file is not None,
-                         self.username, _read_secret)
+                         self.username, read_secret)
         if self.password is not None and self.password_file is not None:
             raise ValueError("give at most one of 'password' or 'password_file'")
         if (self.password or self.password_file) and not self.username:
             raise ValueError("a password needs 'username'")
-        self._secret = (_read_secret(self.password_file, "password_file")
+        self._secret = (read_secret(self.password_file, "password_file")
                         if self.password_file is not None else self.password)
         return self
 
@@ -243,46 +229,6 @@ class StaffMember(_Section):
         return not IDENTITY_ROLES.isdisjoint(self.roles)
 
 
-AuthMethod = Literal["signed_reply", "dkim", "authserv"]
-
-
-class CommandsConfig(_Section):
-    """How a staff command by mail is proven to come from that staff member."""
-
-    # Any one of these is enough (the sender must also be configured staff).
-    accept: Annotated[list[AuthMethod], Field(min_length=1)] = ["dkim"]
-    # Secret for signed reply addresses (pengaduan+adu-2026-00042.<token>.<hmac>@..., one per
-    # person and ticket; core/reply_address.py).
-    secret: str | None = None
-    secret_file: str | None = None
-    # authserv-ids of the receiving servers whose Authentication-Results header is trusted.
-    trusted_authserv_ids: list[str] = []
-    # Where security events (forged or unauthenticated commands) are reported.
-    admin_address: Annotated[str, Field(pattern=r"^[^@\s<>]+@[^@\s<>]+$")] | None = None
-    # A staff member whose reply was applied gets a short receipt in its thread (what changed,
-    # who was told); a [[staff]] entry's own `receipts` overrides this.
-    receipts: bool = True
-    _secret: bytes = PrivateAttr(default=b"")
-
-    @model_validator(mode="after")
-    def _check(self) -> CommandsConfig:
-        if "signed_reply" in self.accept and not (self.secret or self.secret_file):
-            raise ValueError("accept includes \"signed_reply\": give 'secret' or 'secret_file'")
-        if self.secret is not None and self.secret_file is not None:
-            raise ValueError("give at most one of 'secret' or 'secret_file'")
-        if "authserv" in self.accept and not self.trusted_authserv_ids:
-            raise ValueError("accept includes \"authserv\": list 'trusted_authserv_ids'")
-        value = (_read_secret(self.secret_file, "secret_file") if self.secret_file is not None
-                 else self.secret or "")
-        if value and len(value) < 16:
-            raise ValueError("the secret must be at least 16 characters")
-        self._secret = value.encode()
-        return self
-
-    def secret_bytes(self) -> bytes:
-        return self._secret
-
-
 class Config(_Section):
     village: VillageConfig
     imap: ImapConfig
@@ -305,6 +251,9 @@ class Config(_Section):
     publish: PublishConfig = PublishConfig()
     report: ReportConfig = ReportConfig()
     suggestion_box: SuggestionBoxConfig = SuggestionBoxConfig()
+    templates: TemplatesConfig = TemplatesConfig()
+    # The [[mailboxes]] entry's name; "" for a file serving one mailbox (config_file.py).
+    _name: str = PrivateAttr(default="")
 
     @model_validator(mode="after")
     def _check_staff(self) -> Config:
@@ -334,6 +283,20 @@ class Config(_Section):
         return [m for m in self.staff if m.has(role)]
 
     @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def scope(self) -> str:
+        """Whose tickets these are: the prefix, which no two villages of one database share."""
+        return self.tickets.prefix
+
+    @property
+    def mailbox_key(self) -> str:
+        """The mailbox's name in its lock file and its lease: "user@host/folder"."""
+        return f"{self.imap.username}@{self.imap.host}/{self.imap.folder}"
+
+    @property
     def storage_dir(self) -> Path:
         return Path(self.storage.directory)
 
@@ -355,7 +318,25 @@ def resolve_path(cli_path: str | None) -> Path:
     return DEFAULT_CONFIG_PATH
 
 
-def load_config(path: Path) -> Config:
+def load_config(path: Path, mailbox: str | None = None) -> Config:
+    """The configuration of one mailbox: `mailbox` names a [[mailboxes]] entry, and may be
+    left out only when the file serves one mailbox (`--mailbox NAME` on the command line)."""
+    configs = load_configs(path)
+    if mailbox is None:
+        if len(configs) > 1:
+            names = ", ".join(cfg.name for cfg in configs)
+            raise ConfigError(f"{path}: serves {len(configs)} mailboxes ({names}); say which "
+                              "with --mailbox NAME")
+        return configs[0]
+    found = next((cfg for cfg in configs if cfg.name == mailbox), None)
+    if found is None:
+        names = ", ".join(cfg.name for cfg in configs if cfg.name) or "none: it has no [[mailboxes]]"
+        raise ConfigError(f"{path}: no mailbox named {mailbox!r} (its mailboxes: {names})")
+    return found
+
+
+def load_configs(path: Path) -> list[Config]:
+    """Every mailbox the file serves, each a whole Config; one without [[mailboxes]]."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -365,34 +346,32 @@ def load_config(path: Path) -> Config:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_config(data, source=str(path))
+    return parse_configs(data, source=str(path))
+
+
+def parse_configs(data: dict[str, Any], source: str = "<config>") -> list[Config]:
+    configs, problems = [], []
+    for name, table in mailbox_tables(data, source):
+        try:
+            cfg = parse_config(table, f"{source} [[mailboxes]] {name!r}" if name else source)
+        except ConfigError as exc:
+            problems.append(str(exc))
+            continue
+        cfg._name = name
+        configs.append(cfg)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    for what, key in (("[tickets] prefix", "scope"), ("[imap] mailbox", "mailbox_key")):
+        values = [getattr(cfg, key) for cfg in configs]
+        twice = sorted({value for value in values if values.count(value) > 1})
+        if twice:
+            raise ConfigError(f"{source}: {what} {twice[0]!r} is given to two mailboxes; each "
+                              "village needs its own (a ticket's prefix says whose it is)")
+    return configs
 
 
 def parse_config(data: dict[str, Any], source: str = "<config>") -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError("\n".join(_describe(source, err) for err in exc.errors())) from exc
-
-
-def _describe(source: str, err: Any) -> str:
-    """Turn one pydantic error into 'FILE: [section] key: what is expected'."""
-    loc = [str(part) for part in err["loc"]]
-    if len(loc) > 1:
-        where = f"[{loc[0]}] " + ".".join(loc[1:])
-    elif loc and err["type"] != "missing":
-        where = f"[{loc[0]}]"
-    else:
-        where = loc[0] if loc else ""
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        what = "unknown key (check the spelling against config.example.toml)"
-    elif kind == "missing":
-        what = "missing; this value is required"
-    else:
-        given = err.get("input")
-        # A database URL may hold a password: never echoed.
-        secret = loc[:2] == ["database", "url"]
-        shown = "" if isinstance(given, dict) or secret else f" (got {given!r})"
-        what = err["msg"].removeprefix("Value error, ") + shown
-    return f"{source}: {where.strip()}: {what}" if where else f"{source}: {what}"
+        raise ConfigError("\n".join(describe_error(source, err) for err in exc.errors())) from exc

@@ -317,3 +317,76 @@ class DatabaseConfig(Section):
                              "host:port:database:user:password, mode 0600) and add "
                              "?passfile=/path/to/it to the url (README, PostgreSQL)")
         return url
+
+
+def read_secret(path: str, key: str) -> str:
+    """A secret file's content, read once at load time.
+
+    Read here rather than when first needed, so that a missing, unreadable or empty file is
+    a configuration error at start (and in `mailflow check`), never a failure in the middle
+    of handling a complaint.
+    """
+    try:
+        value = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ValueError(f"cannot read {key} {path!r}: {reason} (create it, readable by the "
+                         "service user, holding only the secret)") from exc
+    if not value:
+        raise ValueError(f"{key} {path!r} is empty; write the secret into it")
+    return value
+
+
+AuthMethod = Literal["signed_reply", "dkim", "authserv"]
+
+
+class CommandsConfig(Section):
+    """How a staff command by mail is proven to come from that staff member."""
+
+    # Any one of these is enough (the sender must also be configured staff).
+    accept: Annotated[list[AuthMethod], Field(min_length=1)] = ["dkim"]
+    # Secret for signed reply addresses (pengaduan+adu-2026-00042.<token>.<hmac>@..., one per
+    # person and ticket; core/reply_address.py).
+    secret: str | None = None
+    secret_file: str | None = None
+    # authserv-ids of the receiving servers whose Authentication-Results header is trusted.
+    trusted_authserv_ids: list[str] = []
+    # Where security events (forged or unauthenticated commands) are reported.
+    admin_address: Annotated[str, Field(pattern=r"^[^@\s<>]+@[^@\s<>]+$")] | None = None
+    # A staff member whose reply was applied gets a short receipt in its thread (what changed,
+    # who was told); a [[staff]] entry's own `receipts` overrides this.
+    receipts: bool = True
+    _secret: bytes = PrivateAttr(default=b"")
+
+    @model_validator(mode="after")
+    def _check(self) -> CommandsConfig:
+        if "signed_reply" in self.accept and not (self.secret or self.secret_file):
+            raise ValueError("accept includes \"signed_reply\": give 'secret' or 'secret_file'")
+        if self.secret is not None and self.secret_file is not None:
+            raise ValueError("give at most one of 'secret' or 'secret_file'")
+        if "authserv" in self.accept and not self.trusted_authserv_ids:
+            raise ValueError("accept includes \"authserv\": list 'trusted_authserv_ids'")
+        value = (read_secret(self.secret_file, "secret_file") if self.secret_file is not None
+                 else self.secret or "")
+        if value and len(value) < 16:
+            raise ValueError("the secret must be at least 16 characters")
+        self._secret = value.encode()
+        return self
+
+    def secret_bytes(self) -> bytes:
+        return self._secret
+
+
+class TemplatesConfig(Section):
+    """A village's own wording: a directory of templates (same file names as the shipped
+    `templates/`) that replace the shipped ones they name; the rest stay as shipped."""
+
+    directory: str | None = None
+
+    @field_validator("directory")
+    @classmethod
+    def _exists(cls, value: str | None) -> str | None:
+        if value is not None and not Path(value).is_dir():
+            raise ValueError(f"{value!r} is not a directory (create it, or remove the key to use "
+                             "the shipped templates)")
+        return value

@@ -17,11 +17,9 @@ from mailflow.adapters.dkim import DnsTxt, dkim_checker
 from mailflow.adapters.imap import ImapSource
 from mailflow.adapters.priority_words import configured_word_lists
 from mailflow.adapters.smtp import Sender, SmtpSender
-from mailflow.compose.mime import Composer
-from mailflow.compose.render import Renderer
+from mailflow.compose.mime import composer_for
 from mailflow.config import Config
 from mailflow.core.lease import LeaseRules
-from mailflow.core.notices import signature
 from mailflow.core.sender_auth import DkimCheck
 from mailflow.core.workdays import calendar_for
 from mailflow.errors import (
@@ -63,8 +61,7 @@ class PollResult:
 
 def mailbox_key(cfg: Config) -> str:
     """The mailbox's name in its lock file and its lease: "user@host/folder"."""
-    imap = cfg.imap
-    return f"{imap.username}@{imap.host}/{imap.folder}"
+    return cfg.mailbox_key
 
 
 class Service:
@@ -102,7 +99,7 @@ class Service:
                            quiet=not keep_lease)
         install_fence(self.engine, {self.lease.mailbox: self.lease}, clock)
         files = FileStore(cfg.storage_dir)
-        composer = Composer(Renderer(), cfg.smtp.from_address, signature(cfg))
+        composer = composer_for(cfg)
         # Read once per Service: a SIGHUP builds a new one, so an edited file is read again.
         lists = configured_word_lists(cfg.priority.path)
         handlers = Handlers(cfg, calendar_for(cfg.calendar), composer, files, clock,

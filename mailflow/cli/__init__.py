@@ -88,6 +88,8 @@ def _common_options(*, after_command: bool) -> argparse.ArgumentParser:
     default: Any = argparse.SUPPRESS if after_command else None
     options.add_argument("--config", metavar="FILE", default=default,
                          help=f"configuration file (default: ${ENV_CONFIG}, else {DEFAULT_CONFIG_PATH})")
+    options.add_argument("--mailbox", metavar="NAME", default=default,
+                         help="which [[mailboxes]] entry, when the file serves several villages")
     options.add_argument("-v", "--verbose", action="store_true",
                          default=argparse.SUPPRESS if after_command else False, help="debug logging")
     return options

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from datetime import date, datetime
 
-from mailflow.config import ENV_CONFIG, Config, load_config, resolve_path
+from mailflow.config import ENV_CONFIG, Config, load_config, load_configs, resolve_path
 from mailflow.core.workdays import WorkCalendar, calendar_for, format_tanggal
 
 
@@ -41,12 +41,14 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    return load_config(resolve_path(args.config))
+    return load_config(resolve_path(args.config), args.mailbox)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from mailflow.cli.check import report, run_checks
+    from mailflow.cli.check import check_all, report, run_checks
 
+    if args.mailbox is None:
+        return check_all(load_configs(resolve_path(args.config)), offline=args.offline)
     return report(run_checks(_config(args), offline=args.offline))
 
 
@@ -57,7 +59,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from mailflow.daemon import Daemon
 
     path = resolve_path(args.config)
-    Daemon(lambda: checked_config(path), str(path)).run()
+    Daemon(lambda: checked_config(path, args.mailbox), str(path)).run()
     return os.EX_OK
 
 
@@ -98,7 +100,7 @@ def _calendar_of(args: argparse.Namespace) -> tuple[WorkCalendar, str | None]:
         return WorkCalendar(), (f"note: {path} is not readable by this user; the built-in "
                                 "calendar was used (Asia/Jakarta, 7 working days, national "
                                 "holidays and cuti bersama, no village holidays)")
-    return calendar_for(load_config(path).calendar), None
+    return calendar_for(load_config(path, args.mailbox).calendar), None
 
 
 def _moment(text: str) -> datetime | str:

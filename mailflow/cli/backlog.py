@@ -34,7 +34,7 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
 
 
 def cmd_backlog(args: argparse.Namespace) -> int:
-    cfg = load_config(resolve_path(args.config))
+    cfg = load_config(resolve_path(args.config), args.mailbox)
     since: date | None = cfg.intake.take_since
     if args.since:
         try:

@@ -108,12 +108,11 @@ def _priority(cfg: Config) -> str:
 
 def _lease(cfg: Config) -> str:
     from mailflow.adapters.clock import utc_now
-    from mailflow.service import mailbox_key
     from mailflow.store.lease import describe_lease
 
     engine = make_engine(cfg.database_url)
     try:
-        return describe_lease(engine, mailbox_key(cfg), utc_now())
+        return describe_lease(engine, cfg.mailbox_key, utc_now())
     finally:
         engine.dispose()
 
@@ -142,14 +141,25 @@ def run_checks(cfg: Config, offline: bool = False) -> list[Result]:
     return results
 
 
-def report(results: list[Result]) -> int:
+def report(results: list[Result], indent: str = "") -> int:
     """Print one line per check; the exit status of the most fundamental failure."""
     for result in results:
-        print(f"{'ok  ' if result.ok else 'FAIL'} {result.name:<13} {result.detail}")
+        print(f"{indent}{'ok  ' if result.ok else 'FAIL'} {result.name:<13} {result.detail}")
     return _worst([r.status for r in results if not r.ok])
 
 
-def checked_config(path: Path) -> Config:
+def check_all(configs: list[Config], offline: bool = False) -> int:
+    """Every mailbox of the file in turn, under its name when it has one; the worst status."""
+    if len(configs) == 1 and not configs[0].name:
+        return report(run_checks(configs[0], offline=offline))
+    statuses = []
+    for cfg in configs:
+        print(f"mailbox {cfg.name} ({cfg.village.name}, prefix {cfg.scope}):")
+        statuses.append(report(run_checks(cfg, offline=offline), indent="  "))
+    return _worst(statuses)
+
+
+def checked_config(path: Path, mailbox: str | None = None) -> Config:
     """The configuration at `path` once every offline check passed, else the error of the most
     fundamental failure (ConfigError: exit 78), naming each failed check.
 
@@ -157,7 +167,7 @@ def checked_config(path: Path) -> Config:
     names an unwritable storage directory, a missing CA file or a database needing an upgrade
     must not start, nor replace a running one.
     """
-    cfg = load_config(path)
+    cfg = load_config(path, mailbox)
     failed = [result for result in run_checks(cfg, offline=True) if not result.ok]
     if not failed:
         return cfg

@@ -27,7 +27,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from mailflow.config import load_config, resolve_path
+from mailflow.config import load_configs, resolve_path
 from mailflow.errors import MailflowError
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,8 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    url = load_config(resolve_path(args.config)).database_url
+    # One database for every mailbox of the file (config_file.py SHARED_ONLY).
+    url = load_configs(resolve_path(args.config))[0].database_url
     if args.db_action == "current":
         return _current(url)
     return _upgrade(url)

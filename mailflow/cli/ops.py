@@ -25,7 +25,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from mailflow.config import load_config, resolve_path
+from mailflow.config import load_configs, resolve_path
 from mailflow.errors import ConfigError, StorageUnavailable
 
 EX_CANTCREAT = 73
@@ -45,7 +45,7 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
 def cmd_backup(args: argparse.Namespace) -> int:
     from mailflow.store.backup import copy_sqlite, sqlite_file
 
-    cfg = load_config(resolve_path(args.config))
+    cfg = load_configs(resolve_path(args.config))[0]  # the database and storage are shared
     database = sqlite_file(cfg.database_url)
     if database is None:
         raise ConfigError(_not_sqlite(cfg.database_url, Path(args.dest).absolute()))

@@ -53,7 +53,7 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    return load_config(resolve_path(args.config))
+    return load_config(resolve_path(args.config), args.mailbox)
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:

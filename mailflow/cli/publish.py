@@ -32,7 +32,7 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    cfg = load_config(resolve_path(args.config))
+    cfg = load_config(resolve_path(args.config), args.mailbox)
     engine = open_database(cfg.database_url)
     directory = Path(args.dir)
     try:

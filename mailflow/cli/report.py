@@ -49,7 +49,7 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    return load_config(resolve_path(args.config))
+    return load_config(resolve_path(args.config), args.mailbox)
 
 
 def _month(text: str | None) -> Month | None:
@@ -69,8 +69,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         return os.EX_DATAERR
     report = read_report(cfg, open_database(cfg.database_url), month, now)
     if args.html:
-        _, html = Renderer().render("report", html_context(report, cfg.calendar.timezone,
-                                                           cfg.village.name))
+        renderer = Renderer(own=cfg.templates.directory)
+        _, html = renderer.render("report", html_context(report, cfg.calendar.timezone,
+                                                   cfg.village.name))
         try:
             Path(args.html).write_text(html, encoding="utf-8")
         except OSError as exc:

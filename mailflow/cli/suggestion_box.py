@@ -29,11 +29,9 @@ from typing import Any
 
 from mailflow.adapters.clock import utc_now
 from mailflow.adapters.priority_words import configured_word_lists
-from mailflow.compose.mime import Composer
-from mailflow.compose.render import Renderer
+from mailflow.compose.mime import composer_for
 from mailflow.config import Config, load_config, resolve_path
 from mailflow.core.box_opening import may_open, team_of
-from mailflow.core.notices import signature
 from mailflow.core.parse import Attachment as Part
 from mailflow.core.suggestion_box import parse_entries
 from mailflow.core.workdays import calendar_for, format_moment
@@ -62,7 +60,7 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
 
 
 def cmd_suggestion_box(args: argparse.Namespace) -> int:
-    cfg = load_config(resolve_path(args.config))
+    cfg = load_config(resolve_path(args.config), args.mailbox)
     if args.list:
         return _list(cfg, args.json)
     if not args.by:
@@ -101,7 +99,7 @@ def _record(cfg: Config, by: str, text: str, parts: list[Part]) -> int:
         raise ConfigError(f"{by} is not in [[staff]]")
     engine = open_database(cfg.database_url)
     files = FileStore(cfg.storage_dir)
-    composer = Composer(Renderer(), cfg.smtp.from_address, signature(cfg))
+    composer = composer_for(cfg)
     handlers = Handlers(cfg, calendar_for(cfg.calendar), composer, files, utc_now,
                         lambda raw: (), configured_word_lists(cfg.priority.path))
     now = utc_now()

@@ -74,7 +74,7 @@ def register(add: Callable[..., argparse.ArgumentParser]) -> None:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    return load_config(resolve_path(args.config))
+    return load_config(resolve_path(args.config), args.mailbox)
 
 
 def _word(read: Callable[[str], StrEnum | None], what: str) -> Callable[[str], StrEnum]:

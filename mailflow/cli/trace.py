@@ -116,7 +116,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    return load_config(resolve_path(args.config))
+    return load_config(resolve_path(args.config), args.mailbox)
 
 
 def trace_rows(records: Sequence[tuple[IntakeRecord, str | None]],

@@ -15,7 +15,8 @@ from email.utils import format_datetime, formataddr, make_msgid
 
 from mailflow.compose.fast_mime import build_fast
 from mailflow.compose.render import Renderer
-from mailflow.core.notices import Outgoing
+from mailflow.config import Config
+from mailflow.core.notices import Outgoing, signature
 
 
 @dataclass(frozen=True)
@@ -137,3 +138,8 @@ class Composer:
         )
         message_id = new_message_id(self.from_address)
         return Composed(message_id, outgoing.to, build_message(envelope, text, html, message_id, now))
+
+
+def composer_for(cfg: Config) -> Composer:
+    """The village's composer: its own templates over the shipped ones, its address."""
+    return Composer(Renderer(own=cfg.templates.directory), cfg.smtp.from_address, signature(cfg))

@@ -12,7 +12,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    select_autoescape,
+)
 
 from mailflow.errors import ConfigError
 
@@ -30,14 +37,17 @@ def default_templates_dir() -> Path:
 
 
 class Renderer:
-    def __init__(self, directory: Path | None = None) -> None:
-        folder = directory or default_templates_dir()
+    def __init__(self, directory: Path | None = None, own: str | None = None) -> None:
+        """`own` is a village's [templates] directory: a file there replaces the shipped one of
+        the same name, and every other template stays as shipped."""
+        folders = [*([Path(own)] if own else []), directory or default_templates_dir()]
+        loader = ChoiceLoader([FileSystemLoader(folder) for folder in folders])
         self._text = Environment(
-            loader=FileSystemLoader(folder), autoescape=False, undefined=StrictUndefined,
+            loader=loader, autoescape=False, undefined=StrictUndefined,
             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         )
         self._html = Environment(
-            loader=FileSystemLoader(folder), autoescape=select_autoescape(["html", "j2"]),
+            loader=loader, autoescape=select_autoescape(["html", "j2"]),
             undefined=StrictUndefined,
         )
 

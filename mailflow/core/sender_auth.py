@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
-from mailflow.config import CommandsConfig
+from mailflow.config_parts import CommandsConfig
 from mailflow.core.auth_results import vouches
 from mailflow.core.dkim_rules import (
     DkimSignature,

@@ -12,11 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from mailflow.compose.mime import Composer
-from mailflow.compose.render import Renderer
+from mailflow.compose.mime import Composer, composer_for
 from mailflow.config import Config
 from mailflow.core.box_opening import box_reminder, team_of
-from mailflow.core.notices import signature
 from mailflow.core.suggestion_box import WEEKDAYS, BoxSchedule, opening_due
 from mailflow.core.workdays import WorkCalendar, calendar_for, format_tanggal
 from mailflow.runners.schedule import NothingDue
@@ -38,7 +36,7 @@ class SuggestionBoxReminder:
     def __init__(self, cfg: Config, composer: Composer | None = None,
                  calendar: WorkCalendar | None = None, engine: Engine | None = None) -> None:
         self.cfg = cfg
-        self.composer = composer or Composer(Renderer(), cfg.smtp.from_address, signature(cfg))
+        self.composer = composer or composer_for(cfg)
         self.calendar = calendar or calendar_for(cfg.calendar)
         self.schedule = schedule_of(cfg)
         self.engine = engine

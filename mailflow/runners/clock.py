@@ -18,12 +18,11 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
-from mailflow.compose.mime import Composer
-from mailflow.compose.render import Renderer
+from mailflow.compose.mime import Composer, composer_for
 from mailflow.config import Config
 from mailflow.core.clock_mail import digest_mail, escalation_mail, reminder_mail
 from mailflow.core.first_start import promise
-from mailflow.core.notices import Outgoing, signature
+from mailflow.core.notices import Outgoing
 from mailflow.core.privacy import redactor_for
 from mailflow.core.promise import EventFact, Targets, Timeline, targets_from, timeline_from_events
 from mailflow.core.reminders import (
@@ -93,7 +92,7 @@ class ClockJob:
     def __init__(self, cfg: Config, composer: Composer | None = None,
                  calendar: WorkCalendar | None = None, engine: Engine | None = None) -> None:
         self.cfg = cfg
-        self.composer = composer or Composer(Renderer(), cfg.smtp.from_address, signature(cfg))
+        self.composer = composer or composer_for(cfg)
         self.calendar = calendar or calendar_for(cfg.calendar)
         self.rules = rules_for(cfg)
         self.targets = targets_for(cfg)

@@ -12,10 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from mailflow.compose.mime import Composer
-from mailflow.compose.render import Renderer
+from mailflow.compose.mime import Composer, composer_for
 from mailflow.config import Config
-from mailflow.core.notices import signature
 from mailflow.core.parked import ParkedMail, parked_note
 from mailflow.core.workdays import WorkCalendar, calendar_for
 from mailflow.runners.box_reminder import SuggestionBoxReminder
@@ -33,7 +31,7 @@ class ParkedMailNote:
     def __init__(self, cfg: Config, composer: Composer | None = None,
                  calendar: WorkCalendar | None = None) -> None:
         self.cfg = cfg
-        self.composer = composer or Composer(Renderer(), cfg.smtp.from_address, signature(cfg))
+        self.composer = composer or composer_for(cfg)
         self.calendar = calendar or calendar_for(cfg.calendar)
 
     def due(self, now: datetime) -> Iterable[str]:

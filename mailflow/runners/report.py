@@ -11,10 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from mailflow.compose.mime import Composer
-from mailflow.compose.render import Renderer
+from mailflow.compose.mime import Composer, composer_for
 from mailflow.config import Config
-from mailflow.core.notices import signature
 from mailflow.core.privacy import redactor_for
 from mailflow.core.report import (
     TREND_MONTHS,
@@ -101,7 +99,7 @@ class MonthlyReport:
     def __init__(self, cfg: Config, composer: Composer | None = None,
                  calendar: WorkCalendar | None = None) -> None:
         self.cfg = cfg
-        self.composer = composer or Composer(Renderer(), cfg.smtp.from_address, signature(cfg))
+        self.composer = composer or composer_for(cfg)
         self.calendar = calendar or calendar_for(cfg.calendar)
 
     def due(self, now: datetime) -> Iterable[str]:

@@ -175,7 +175,8 @@ def test_the_contracts_state_the_design() -> None:
     by_id = {contract["id"]: contract for contract in CONTRACTS}
     assert by_id["layers"]["layers"] == [
         "__main__", "cli", "demo | daemon", "metrics", "service", "runners", "(views)",
-        "compose | store | adapters", "core", "config", "config_parts", "vocabulary | errors",
+        "compose | store | adapters", "core", "config", "config_parts | config_file",
+        "vocabulary | errors",
     ]
     assert set(by_id["core-is-pure"]["forbidden_modules"]) >= {
         "sqlmodel", "sqlalchemy", "imap_tools", "imaplib", "aiosmtplib", "smtplib", "socket", "ssl",
