@@ -118,7 +118,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         if refused is not None:
             return refused
     with Session(engine) as session:
-        ticket = ticket_by_number(session, args.id)
+        ticket = ticket_by_number(session, args.id, cfg.scope)
         if ticket is None:
             print(f"mailflow: no ticket {args.id!r} (see `mailflow tickets`)", file=sys.stderr)
             return os.EX_NOINPUT
@@ -126,7 +126,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         identity = views.identity_lines(reporter) if args.with_identity else None
         known = views.known_addresses(cfg)
         mail = [views.outbox_row(item, ticket.number, cfg.zone, known)
-                for item, _ in outbox_listing(session, ticket_id=ticket.id)]
+                for item, _ in outbox_listing(session, scope=cfg.scope,
+                                                      ticket_id=ticket.id)]
         lines = views.show_lines(ticket, cfg.zone, attachments=attachments_of(session, ticket.id),
                                  events=events_of(session, ticket.id), identity=identity,
                                  hide=views.redactor(cfg, reporter), mail=mail)
@@ -146,7 +147,7 @@ def _record_identity_view(cfg: Config, engine: Engine, args: argparse.Namespace)
         print(f"mailflow: identity not shown: {event}", file=sys.stderr)
         return os.EX_NOPERM
     with transaction(engine) as session:
-        ticket: Ticket | None = ticket_by_number(session, args.id)
+        ticket: Ticket | None = ticket_by_number(session, args.id, cfg.scope)
         if ticket is None or ticket.id is None:
             print(f"mailflow: no ticket {args.id!r} (see `mailflow tickets`)", file=sys.stderr)
             return os.EX_NOINPUT
