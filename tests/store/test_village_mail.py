@@ -57,7 +57,7 @@ def test_each_villages_refused_login_is_its_own_episode_and_mail(tmp_path: Path)
 
 
 def test_parked_mail_is_listed_and_put_back_per_village(tmp_path: Path) -> None:
-    klero, tegal, engine = _villages(tmp_path)
+    _, _, engine = _villages(tmp_path)
     try:
         with transaction(engine) as session:
             for n, scope in enumerate(("KLR", "TGL", None)):
