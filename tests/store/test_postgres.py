@@ -20,8 +20,8 @@ from mailflow.errors import ConfigError, StorageUnavailable
 from mailflow.store import migrate
 from mailflow.store.db import Engine, IntegrityError, make_engine, storage_failure, transaction
 from mailflow.store.lease import Lease, install_fence
-from mailflow.store.models import IntakeRecord, JobRun, MailboxState
-from mailflow.vocabulary import IntakeOutcome
+from mailflow.store.models import IntakeRecord, JobRun, MailboxState, OutboxMessage
+from mailflow.vocabulary import IntakeOutcome, OutboxKind
 from tests.harness.postgres import PostgresCluster
 
 NOW = datetime(2026, 11, 27, 3, 5, tzinfo=UTC)
@@ -202,3 +202,47 @@ def test_a_restarted_server_leaves_the_lease_and_its_fence_usable(
     assert lease.take(NOW + timedelta(seconds=1)).held  # renewed on a fresh connection
     with transaction(pg_engine) as session:
         session.add(JobRun(job="after", run_key="restart-fenced", done_at=NOW))
+
+
+def test_the_outbox_next_due_time_is_unknown_not_an_error_while_the_server_is_down(
+        postgres_cluster: PostgresCluster, pg_engine: Engine) -> None:
+    """Found by the crash harness: asked between passes while PostgreSQL restarted, the
+    query raised out of the daemon's loop (exit 1). It is "unknown" now; the next poll
+    reports the outage."""
+    from mailflow.adapters.smtp import SmtpSender
+    from mailflow.runners.outbox import Outbox
+    from tests.unit.plan_support import config
+
+    migrate.prepare(pg_engine)
+    outbox = Outbox(pg_engine, SmtpSender(config().smtp), config().outbox, scope="ADU")
+    assert outbox.next_due() is None  # nothing pending
+    with transaction(pg_engine) as session:
+        session.add(OutboxMessage(kind=OutboxKind.ACK, message_id="<a@desa>", raw=b"x",
+                                  recipient="warga@warga.example", next_attempt_at=NOW,
+                                  created_at=NOW, scope="ADU"))
+    assert outbox.next_due() == NOW
+    postgres_cluster.kill()
+    try:
+        assert outbox.next_due() is None
+    finally:
+        postgres_cluster.start()
+    assert outbox.next_due() == NOW
+
+
+def test_a_failed_rollback_does_not_hide_the_error_that_ended_the_transaction(
+        postgres_cluster: PostgresCluster, pg_engine: Engine) -> None:
+    """Found by the crash harness: when the server died inside a transaction, the rollback
+    failed too, and its error replaced the one that ended the transaction (a storage failure,
+    which the daemon waits out, became an unexpected one)."""
+    migrate.prepare(pg_engine)
+
+    class Ended(Exception):
+        pass
+
+    with pytest.raises(Ended), transaction(pg_engine) as session:
+        session.exec(select(JobRun)).all()  # the transaction holds a connection
+        postgres_cluster.kill()
+        try:
+            raise Ended("the error that ended it")
+        finally:
+            postgres_cluster.start()
