@@ -24,8 +24,16 @@ import unicodedata
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property
 from typing import Any
+
+from mailflow.core.list_checks import (
+    checked_level,
+    checked_number,
+    checked_strings,
+    checked_table,
+)
+from mailflow.core.phrase_index import Occurring, PatternIndex, deletions, one_edit, pattern_keys
 
 GAP_WORDS = 6  # how many words "..." may skip
 _SUFFIXES = ("nya", "lah", "pun", "kah", "ne", "e")
@@ -35,9 +43,12 @@ _REPEAT = re.compile(r"([a-z])\1+")
 
 def normalise(text: str) -> list[str]:
     """The words of a text as matching sees them (see the module's docstring)."""
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    return [_REPEAT.sub(r"\1", token) for token in _TOKEN.findall(plain)]
+    folded = text.casefold()
+    if not folded.isascii():  # accents off; plain ASCII (most mail) has none to take off
+        folded = unicodedata.normalize("NFKD", folded)
+        folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    # A run of one letter lies inside one word, so squeezing the whole text squeezes each word.
+    return _TOKEN.findall(_REPEAT.sub(r"\1", folded))
 
 
 @dataclass(frozen=True)
@@ -98,9 +109,27 @@ class Words:
         self._known = known  # real words, never read as a typo of another
         self._typo_min = typo_min_length
         self._near: dict[str, set[str]] | None = None
+        # The list words the text holds, once `occurring` worked them out (phrase_index.py).
+        self._there: Occurring | None = None
+        # A window's whole text's list words: what is not among them is not in the window.
+        self._within: Occurring | None = None
 
     def __len__(self) -> int:
         return len(self.tokens)
+
+    def occurring(self, index: PatternIndex) -> Occurring:
+        """The list words of `index` this text holds, worked out once per text; from then on
+        a list word not among them is not looked for at all."""
+        if self._there is None:
+            self._there = index.occurring(self._by_token)
+        return self._there
+
+    def window(self, start: int, end: int) -> Words:
+        """The words from `start` to `end`, for a negation's look around a match: what the
+        whole text does not hold, the window does not either."""
+        part = Words(self.tokens[max(0, start):end], self._known, self._typo_min)
+        part._within = self._there or self._within
+        return part
 
     def text(self, start: int, end: int) -> str:
         return " ".join(self.tokens[start:end])
@@ -148,14 +177,14 @@ class Words:
             self._near = {}
             for token in self._by_token:
                 if token.isalpha() and len(token) >= self._typo_min - 1 and token not in self._known:
-                    for key in {token} | _deletions(token):
+                    for key in {token} | deletions(token):
                         self._near.setdefault(key, set()).add(token)
         near = self._near
-        hits = [near[key] for key in _pattern_keys(pattern) if key in near]
+        hits = [near[key] for key in pattern_keys(pattern) if key in near]
         if not hits:
             return []
         tokens = set().union(*hits)
-        return [i for token in tokens if _one_edit(pattern, token) for i in self._by_token[token]]
+        return [i for token in tokens if one_edit(pattern, token) for i in self._by_token[token]]
 
     def _union(self, alternatives: tuple[str, ...], typos: bool = False) -> list[int]:
         key = (alternatives, typos)
@@ -172,6 +201,14 @@ class Words:
         """Where one list word matches (with its typos when asked), sorted, once a text."""
         key = (pattern, typos)
         found = self._found.get(key)
+        there = self._there
+        if found is None and there is not None:
+            written, typo = there.written.get(pattern, []), there.typos.get(pattern, [])
+            found = self._found[key] = sorted({*written, *typo}) if typos and typo else written
+        within = self._within
+        if found is None and within is not None and pattern not in within.written and not (
+                typos and pattern in within.typos):
+            found = self._found[key] = []
         if found is None:
             found = self._positions(pattern)
             typo = self._typo_positions(pattern) if typos else []
@@ -258,27 +295,42 @@ class WordLists:
     def from_data(cls, data: Mapping[str, Any], urgency_levels: Sequence[str],
                   impact_levels: Sequence[str]) -> WordLists:
         """Compile the parsed lists; ValueError names the entry that is wrong."""
-        settings = _table(data, "settings")
-        default_urgency = _level(settings, "default_urgency", urgency_levels, "settings")
-        default_impact = _level(settings, "default_impact", impact_levels, "settings")
+        settings = checked_table(data, "settings")
+        default_urgency = checked_level(settings, "default_urgency", urgency_levels, "settings")
+        default_impact = checked_level(settings, "default_impact", impact_levels, "settings")
         return cls(
             urgency=_families(data, "urgency", urgency_levels),
             impact=_families(data, "impact", impact_levels),
             negations_before=_phrases(settings, "negations_before", "settings"),
             negations_after=_phrases(settings, "negations_after", "settings"),
-            window_before=_number(settings, "window_before", 3, 0, 10),
-            window_after=_number(settings, "window_after", 3, 0, 10),
+            window_before=checked_number(settings, "window_before", 3, 0, 10),
+            window_after=checked_number(settings, "window_after", 3, 0, 10),
             default_urgency=default_urgency, default_impact=default_impact,
-            typo_min_length=_number(settings, "typo_min_length", 5, 3, 20),
+            typo_min_length=checked_number(settings, "typo_min_length", 5, 3, 20),
             known=frozenset(_plain_words(data, settings)),
         )
 
+    @cached_property
+    def _index(self) -> PatternIndex:
+        """Every word of every phrase, exception and negation (core/phrase_index.py)."""
+        phrases = [*self.negations_before, *self.negations_after]
+        for family in (*self.urgency, *self.impact):
+            phrases += [*family.phrases, *family.exceptions]
+        return PatternIndex.of((p for phrase in phrases for step, _ in phrase.steps for p in step),
+                               self.typo_min_length, self.known, _SUFFIXES)
+
     def find(self, words: Words, families: Sequence[Family]) -> list[Match]:
-        """Every phrase of these families in the words, each at most once per family."""
+        """Every phrase of these families in the words, each at most once per family; only the
+        phrases whose first word occurs are followed (the others cannot match)."""
         matches = []
+        there = words.occurring(self._index)
+        written, typos = there.written.keys(), there.typos.keys()
         for family in families:
             seen: set[str] = set()
             for phrase in family.phrases:
+                first = phrase.steps[0][0]
+                if written.isdisjoint(first) and (not family.typos or typos.isdisjoint(first)):
+                    continue
                 for positions in words.matches(phrase, family.typos):
                     start, end = positions[0], positions[-1] + 1
                     found = words.shown(positions)
@@ -290,12 +342,12 @@ class WordLists:
         return matches
 
     def _negation(self, words: Words, start: int, end: int) -> str | None:
-        before = Words(words.tokens[max(0, start - self.window_before - 2):start])
+        before = words.window(start - self.window_before - 2, start)
         for phrase in self.negations_before:
             for s, e in before.spans(phrase):
                 if e >= len(before) - self.window_before:
                     return before.text(s, e)
-        after = Words(words.tokens[end:end + self.window_after + 2])
+        after = words.window(end, end + self.window_after + 2)
         for phrase in self.negations_after:
             for s, e in after.spans(phrase):
                 if s <= self.window_after:
@@ -303,52 +355,9 @@ class WordLists:
         return None
 
 
-def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = data.get(key)
-    if not isinstance(value, Mapping):
-        raise ValueError(f"[{key}] is missing or not a table")
-    return value
-
-
-def _level(table: Mapping[str, Any], key: str, levels: Sequence[str], where: str) -> str:
-    value = table.get(key)
-    if value not in levels:
-        raise ValueError(f"{where}.{key} = {value!r}: choose one of {', '.join(levels)}")
-    return str(value)
-
-
-def _number(settings: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
-    value = settings.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise ValueError(f"settings.{key} must be a whole number from {low} to {high}")
-    return value
-
-
-@lru_cache(maxsize=4096)
-def _pattern_keys(pattern: str) -> frozenset[str]:
-    """A list word and its deletions: the keys its typos are found by (bounded by the lists)."""
-    return frozenset({pattern} | _deletions(pattern))
-
-
-def _deletions(word: str) -> set[str]:
-    return {word[:i] + word[i + 1:] for i in range(len(word))}
-
-
-def _one_edit(a: str, b: str) -> bool:
-    """At most one letter dropped, added or changed, or two neighbours swapped."""
-    if abs(len(a) - len(b)) == 1:
-        longer, shorter = (a, b) if len(a) > len(b) else (b, a)
-        return shorter in _deletions(longer)
-    if len(a) != len(b):
-        return False
-    differ = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
-    return len(differ) <= 1 or (len(differ) == 2 and differ[1] == differ[0] + 1
-                                 and a[differ[0]] == b[differ[1]] and a[differ[1]] == b[differ[0]])
-
-
 def _plain_words(data: Mapping[str, Any], settings: Mapping[str, Any]) -> set[str]:
     """Every plain word of every list (a listed word is real, not a typo) and not_typos."""
-    words = {w for w in (_compile_word(x) for x in _strings(settings, "not_typos", "settings")) if w}
+    words = {w for w in (_compile_word(x) for x in checked_strings(settings, "not_typos", "settings")) if w}
     for key in ("urgency", "impact"):
         for entry in data.get(key, []):
             for phrase in _phrases(entry, "words", f"[[{key}]]"):
@@ -357,15 +366,8 @@ def _plain_words(data: Mapping[str, Any], settings: Mapping[str, Any]) -> set[st
     return words
 
 
-def _strings(table: Mapping[str, Any], key: str, where: str) -> list[str]:
-    words = table.get(key, [])
-    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
-        raise ValueError(f"{where}.{key} must be a list of strings")
-    return words
-
-
 def _phrases(table: Mapping[str, Any], key: str, where: str) -> tuple[Phrase, ...]:
-    words = _strings(table, key, where)
+    words = checked_strings(table, key, where)
     try:
         return tuple(Phrase.parse(word) for word in words)
     except ValueError as exc:  # name the family or setting too, not only the phrase
@@ -388,6 +390,6 @@ def _families(data: Mapping[str, Any], key: str, levels: Sequence[str]) -> tuple
         phrases = _phrases(entry, "words", where)
         if not phrases:
             raise ValueError(f"{where} has no words")
-        families.append(Family(entry["family"], _level(entry, "level", levels, where),
+        families.append(Family(entry["family"], checked_level(entry, "level", levels, where),
                                phrases, negatable, _phrases(entry, "except", where), typos))
     return tuple(families)
