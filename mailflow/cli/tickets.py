@@ -1,7 +1,9 @@
 """The staff's subcommands: `tickets` lists them, `show` prints one with its audit trail.
 
 Reading goes through mailflow.store.queries and formatting through mailflow.views,
-which the demo uses too. Both commands read the reporter's row to know what to hide
+which the demo uses too. Both see only the tickets of the configuration's village
+(store/village_reads.py): another village's ticket is "no ticket", as a missing one.
+Both commands read the reporter's row to know what to hide
 (subjects, descriptions, file names, notes) and print none of it; the identity itself is
 printed only for `show --with-identity`, and that view is first recorded as an event on
 the ticket (who, when, how), committed before anything is printed, and logged. If it
@@ -28,16 +30,8 @@ from mailflow.core.privacy import identity_view
 from mailflow.store.db import Engine, Session, transaction
 from mailflow.store.migrate import open_database
 from mailflow.store.models import Ticket
-from mailflow.store.queries import (
-    add_events,
-    attachments_of,
-    events_of,
-    outbox_listing,
-    reporter_of,
-    reporters_of_tickets,
-    ticket_by_number,
-    ticket_count,
-)
+from mailflow.store.queries import add_events, attachments_of, events_of, outbox_listing, reporter_of
+from mailflow.store.village_reads import count_in, listing, ticket_in
 from mailflow.vocabulary import Priority, Status
 
 # The audit line keeps the logger name it has always had ("mailflow"), so that searches
@@ -93,13 +87,12 @@ def cmd_tickets(args: argparse.Namespace) -> int:
     today = utc_now().astimezone(cfg.zone).date()
     filtered = bool(args.status or args.priority or args.assignee or args.overdue)
     with Session(engine) as session:
-        found = reporters_of_tickets(session, args.status, priority=args.priority,
-                                     assignee=args.assignee,
-                                     due_before=today if args.overdue else None)
+        found = listing(session, cfg.scope, args.status, priority=args.priority,
+                        assignee=args.assignee, due_before=today if args.overdue else None)
         rows = views.by_urgency([
             views.ticket_row(ticket, cfg.zone, views.redactor(cfg, reporter), today)
             for ticket, reporter in found])
-        filtered = filtered and not rows and ticket_count(session) > 0
+        filtered = filtered and not rows and count_in(session, cfg.scope) > 0
     if args.json:
         json.dump([{k: v for k, v in row.items() if not k.endswith("_text")} for row in rows],
                   sys.stdout, ensure_ascii=False, indent=2)
@@ -118,7 +111,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         if refused is not None:
             return refused
     with Session(engine) as session:
-        ticket = ticket_by_number(session, args.id)
+        ticket = ticket_in(session, cfg.scope, args.id)
         if ticket is None:
             print(f"mailflow: no ticket {args.id!r} (see `mailflow tickets`)", file=sys.stderr)
             return os.EX_NOINPUT
@@ -146,7 +139,7 @@ def _record_identity_view(cfg: Config, engine: Engine, args: argparse.Namespace)
         print(f"mailflow: identity not shown: {event}", file=sys.stderr)
         return os.EX_NOPERM
     with transaction(engine) as session:
-        ticket: Ticket | None = ticket_by_number(session, args.id)
+        ticket: Ticket | None = ticket_in(session, cfg.scope, args.id)
         if ticket is None or ticket.id is None:
             print(f"mailflow: no ticket {args.id!r} (see `mailflow tickets`)", file=sys.stderr)
             return os.EX_NOINPUT

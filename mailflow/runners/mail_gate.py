@@ -38,6 +38,7 @@ from mailflow.core.tickets import EventPlan
 from mailflow.store import intake_queries, queries
 from mailflow.store.db import Session
 from mailflow.store.models import OutboxMessage, Ticket
+from mailflow.store.village_reads import refused_in, security_events_in
 from mailflow.vocabulary import EventKind, OutboxKind, OutboxState, Role
 
 log = logging.getLogger(__name__)
@@ -156,9 +157,9 @@ class MailGate:
         the attempt at hand (its intake record is written after this)."""
         since = row.created_at
         attempts = [Attempt(number, event.at, event.message_id, event.note)
-                    for number, event in queries.security_events_since(session, since)]
+                    for number, event in security_events_in(session, self.cfg.scope, since)]
         attempts += [Attempt(None, record.created_at, _message_id(record.message_key), record.reason)
-                     for record in queries.refused_since(session, since)]
+                     for record in refused_in(session, self.cfg.mailbox_key, since)]
         attempts = sorted([*attempts, *([attempt] if attempt else [])], key=lambda a: a.at)
         composed = self.composer.compose(alert_digest(self.cfg, row.recipient, attempts), None, now)
         # It covers several tickets now: no ticket, so no reply to it is taken for one of them.
