@@ -1,0 +1,164 @@
+"""Two villages in one database (a regency's, [[mailboxes]]): what one village's staff read and
+what its clock-driven jobs mail never carries the other's tickets, and both villages' jobs
+run on the same day under their own names; a single-mailbox file keeps its job names."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from mailflow.config import Config, parse_configs
+from mailflow.core.report import Month
+from mailflow.runners.box_reminder import SuggestionBoxReminder
+from mailflow.runners.clock import ClockJob
+from mailflow.runners.parked_note import daily_jobs
+from mailflow.runners.publish import build_page
+from mailflow.runners.report import MonthlyReport, read_export, read_report
+from mailflow.runners.schedule import Schedule
+from mailflow.store.clock_queries import open_tickets_with_events
+from mailflow.store.db import make_engine, transaction
+from mailflow.store.migrate import prepare
+from mailflow.store.models import (
+    JobRun,
+    OutboxMessage,
+    Reporter,
+    SuggestionBoxOpening,
+    Ticket,
+    TicketEvent,
+)
+from mailflow.store.village_reads import count_in, listing, security_events_in, ticket_in
+from mailflow.vocabulary import EventKind, Priority, Status
+from tests.harness.postgres import store_url
+from tests.unit.plan_support import ADMIN, KASI, SECRET, STAFF, WIB, config
+
+RECEIVED = datetime(2026, 11, 2, 9, tzinfo=WIB)  # Monday; due 11 November, overdue in December
+DECEMBER_1 = datetime(2026, 12, 1, 9, tzinfo=WIB)  # Tuesday, the month's first working day
+#: What only a village's own staff may read of its tickets (numbers, subject, reporter).
+MARKS = {"KLR": ("KLR-", "Klero", "Warga Klero"), "TGL": ("TGL-", "Tegal", "Warga Tegal")}
+
+
+def villages(url: str) -> tuple[Config, Config]:
+    """Klero (KLR) and Tegal (TGL), one database, the same staff list (so the same addresses:
+    a digest's run key, `digest:<address>:<day>`, is the same in both)."""
+    def entry(name: str, prefix: str) -> dict[str, Any]:
+        return {"name": name, "village": {"name": f"Desa {name.title()}"},
+                "imap": {"username": f"pengaduan@{name}.desa.id"}, "tickets": {"prefix": prefix},
+                "suggestion_box": {"enabled": True, "every": "tuesday"}}
+    klero, tegal = parse_configs({
+        "village": {"name": "-"},
+        "imap": {"host": "imap.invalid", "security": "plain", "password": "x"},
+        "smtp": {"host": "smtp.invalid", "security": "plain",
+                 "from_address": "pengaduan@semarangkab.go.id"},
+        "storage": {"directory": "/nonexistent/mailflow"}, "database": {"url": url},
+        "commands": {"accept": ["signed_reply"], "secret": SECRET, "admin_address": ADMIN},
+        "staff": STAFF, "mailboxes": [entry("klero", "KLR"), entry("tegal", "TGL")]})
+    return klero, tegal
+
+
+def seed(engine: Engine, prefix: str, received: datetime = RECEIVED) -> list[str]:
+    """Two open tickets of the village `prefix` (numbers 1 and 2, as the other village's),
+    each with a reporter and a security event, assigned to KASI."""
+    _, place, who = MARKS[prefix]
+    numbers = [f"{prefix}-2026-0000{n}" for n in (1, 2)]
+    with transaction(engine) as session:
+        for number in numbers:
+            ticket = Ticket(number=number, status=Status.DITERIMA, priority=Priority.SEDANG,
+                            assignee=KASI, received_at=received, due_date=date(2026, 11, 11),
+                            subject=f"Pengaduan Masyarakat: jalan {place} rusak",
+                            description=f"jalan {place}", message_key=f"mid:<{number}@warga>",
+                            created_at=received)
+            session.add(ticket)
+            session.flush()
+            assert ticket.id is not None
+            session.add(Reporter(ticket_id=ticket.id, name=who, email=f"warga@{place}.example"))
+            session.add(TicketEvent(ticket_id=ticket.id, at=received, actor="system",
+                                    kind=EventKind.CREATED, to_status=Status.DITERIMA))
+            session.add(TicketEvent(ticket_id=ticket.id, at=received, actor="other",
+                                    kind=EventKind.SECURITY, note=f"forged #status {place}"))
+    return numbers
+
+
+def _engine(tmp_path: Path) -> Engine:
+    engine = make_engine(store_url(tmp_path))
+    prepare(engine)
+    return engine
+
+
+def _foreign(text: str, prefix: str) -> list[str]:
+    """The other village's marks found in `text`."""
+    return [mark for other, marks in MARKS.items() if other != prefix
+            for mark in marks if mark in text]
+
+
+def test_a_villages_reads_never_carry_anothers_tickets(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    klero, tegal = villages(str(engine.url))
+    mine, theirs = seed(engine, "KLR"), seed(engine, "TGL")
+    with Session(engine) as session:
+        assert [t.number for t, _ in listing(session, "KLR")] == mine
+        assert [t.number for t, _ in listing(session, "TGL", due_before=date(2026, 12, 1))] == theirs
+        assert count_in(session, "KLR") == 2
+        # Another village's ticket is no ticket, however it is written.
+        assert ticket_in(session, "TGL", mine[0]) is None
+        assert ticket_in(session, "KLR", mine[0].lower()) is not None
+        assert [n for n, _ in security_events_in(session, "KLR", RECEIVED)] == mine
+        assert [t.number for t in open_tickets_with_events(session, "TGL")] == theirs
+    rows = read_export(klero, engine, None, DECEMBER_1, with_subject=True)
+    assert [row["nomor"] for row in rows] == mine
+    assert not _foreign(repr(rows), "KLR")
+    report = read_report(tegal, engine, Month(2026, 11), DECEMBER_1)
+    assert report.received == 2 and [o.number for o in report.overdue] == theirs
+    page = build_page(klero, engine, DECEMBER_1)
+    assert page.total == 2 and not _foreign(repr(page), "KLR")
+    engine.dispose()
+
+
+def _text(row: OutboxMessage) -> str:
+    msg = cast(EmailMessage, message_from_bytes(row.raw, policy=default))
+    body = msg.get_body(("plain",))
+    assert body is not None
+    return f"{msg['Subject']}\n{msg['To']}\n{body.get_content()}"
+
+
+def test_each_villages_jobs_run_the_same_day_and_mail_only_its_own_tickets(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    klero, tegal = villages(str(engine.url))
+    seed(engine, "KLR")
+    seed(engine, "TGL")
+    with transaction(engine) as session:  # Klero's box was opened this morning, Tegal's not
+        session.add(SuggestionBoxOpening(opened_on=DECEMBER_1.date(), opened_at=DECEMBER_1,
+                                         opened_by=KASI, entries=1, ticket_numbers="KLR-2026-00009"))
+    jobs = [job for cfg in (klero, tegal)
+            for job in (ClockJob(cfg), MonthlyReport(cfg), SuggestionBoxReminder(cfg))]
+    ran = Schedule(engine, jobs).run_due(DECEMBER_1).ran
+    digest = f"digest:{KASI}:2026-12-01"
+    assert {f"clock@klero:{digest}", f"clock@tegal:{digest}", "monthly-report@klero:2026-11",
+            "monthly-report@tegal:2026-11", "suggestion-box-reminder@tegal:2026-12-01"} <= set(ran)
+    assert not any(label.startswith("suggestion-box-reminder@klero") for label in ran)
+    assert Schedule(engine, jobs).run_due(DECEMBER_1).ran == []  # a restart: nothing again
+    with Session(engine) as session:
+        mails = [_text(row) for row in session.exec(select(OutboxMessage)
+                                                    .order_by(col(OutboxMessage.id)))]
+    by_village = {prefix: [m for m in mails if marks[0] in m] for prefix, marks in MARKS.items()}
+    assert len(by_village["KLR"]) == len(by_village["TGL"]) >= 4  # digests, escalation, report
+    for prefix, texts in by_village.items():
+        assert [_foreign(text, prefix) for text in texts] == [[]] * len(texts)
+    engine.dispose()
+
+
+def test_a_single_mailbox_keeps_its_job_names(tmp_path: Path) -> None:
+    cfg = config(report={"enabled": True})
+    assert [job.name for job in daily_jobs(cfg)] == [
+        "parked-mail-note", "clock", "monthly-report", "suggestion-box-reminder"]
+    engine = _engine(tmp_path)
+    with transaction(engine) as session:  # run by an earlier version: not again
+        session.add(JobRun(job="monthly-report", run_key="2026-11", done_at=DECEMBER_1))
+    assert Schedule(engine, [MonthlyReport(cfg)]).run_due(DECEMBER_1).ran == []
+    engine.dispose()
