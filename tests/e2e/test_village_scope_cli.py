@@ -1,6 +1,7 @@
 """The staff's commands on a regency's configuration (two [[mailboxes]], one database), run
-through mailflow.cli's `main` on a real database: `--mailbox tegal` lists, shows, exports, reports and publishes Tegal's
-tickets only, and Klero's ticket is "no ticket" (66) with the message of a missing one."""
+through mailflow.cli's `main` on a real database: `--mailbox tegal` lists, shows, exports,
+reports and publishes Tegal's tickets only, and Klero's ticket is "no ticket" (66) with the
+message of a missing one."""
 
 from __future__ import annotations
 
