@@ -4,18 +4,21 @@ run on the same day under their own names; a single-mailbox file keeps its job n
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
 from typing import Any, cast
 
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from mailflow.adapters.clock import FixedClock
 from mailflow.config import Config, parse_configs
 from mailflow.core.report import Month
+from mailflow.metrics import Metrics
 from mailflow.runners.box_reminder import SuggestionBoxReminder
 from mailflow.runners.clock import ClockJob
 from mailflow.runners.parked_note import daily_jobs
@@ -44,13 +47,15 @@ DECEMBER_1 = datetime(2026, 12, 1, 9, tzinfo=WIB)  # Tuesday, the month's first 
 MARKS = {"KLR": ("KLR-", "Klero", "Warga Klero"), "TGL": ("TGL-", "Tegal", "Warga Tegal")}
 
 
-def villages(url: str) -> tuple[Config, Config]:
+def villages(engine: Engine, tegal_zone: str = "Asia/Jakarta") -> tuple[Config, Config]:
     """Klero (KLR) and Tegal (TGL), one database, the same staff list (so the same addresses:
     a digest's run key, `digest:<address>:<day>`, is the same in both)."""
-    def entry(name: str, prefix: str) -> dict[str, Any]:
+    def entry(name: str, prefix: str, zone: str = "Asia/Jakarta") -> dict[str, Any]:
         return {"name": name, "village": {"name": f"Desa {name.title()}"},
                 "imap": {"username": f"pengaduan@{name}.desa.id"}, "tickets": {"prefix": prefix},
-                "suggestion_box": {"enabled": True, "every": "tuesday"}}
+                "suggestion_box": {"enabled": True, "every": "tuesday"},
+                "calendar": {"timezone": zone}}
+    url = engine.url.render_as_string(hide_password=False)
     klero, tegal = parse_configs({
         "village": {"name": "-"},
         "imap": {"host": "imap.invalid", "security": "plain", "password": "x"},
@@ -58,7 +63,8 @@ def villages(url: str) -> tuple[Config, Config]:
                  "from_address": "pengaduan@semarangkab.go.id"},
         "storage": {"directory": "/nonexistent/mailflow"}, "database": {"url": url},
         "commands": {"accept": ["signed_reply"], "secret": SECRET, "admin_address": ADMIN},
-        "staff": STAFF, "mailboxes": [entry("klero", "KLR"), entry("tegal", "TGL")]})
+        "staff": STAFF,
+        "mailboxes": [entry("klero", "KLR"), entry("tegal", "TGL", tegal_zone)]})
     return klero, tegal
 
 
@@ -99,7 +105,7 @@ def _foreign(text: str, prefix: str) -> list[str]:
 
 def test_a_villages_reads_never_carry_anothers_tickets(tmp_path: Path) -> None:
     engine = _engine(tmp_path)
-    klero, tegal = villages(str(engine.url))
+    klero, tegal = villages(engine)
     mine, theirs = seed(engine, "KLR"), seed(engine, "TGL")
     with Session(engine) as session:
         assert [t.number for t, _ in listing(session, "KLR")] == mine
@@ -129,7 +135,7 @@ def _text(row: OutboxMessage) -> str:
 
 def test_each_villages_jobs_run_the_same_day_and_mail_only_its_own_tickets(tmp_path: Path) -> None:
     engine = _engine(tmp_path)
-    klero, tegal = villages(str(engine.url))
+    klero, tegal = villages(engine)
     seed(engine, "KLR")
     seed(engine, "TGL")
     with transaction(engine) as session:  # Klero's box was opened this morning, Tegal's not
@@ -161,4 +167,31 @@ def test_a_single_mailbox_keeps_its_job_names(tmp_path: Path) -> None:
     with transaction(engine) as session:  # run by an earlier version: not again
         session.add(JobRun(job="monthly-report", run_key="2026-11", done_at=DECEMBER_1))
     assert Schedule(engine, [MonthlyReport(cfg)]).run_due(DECEMBER_1).ran == []
+    engine.dispose()
+
+
+def _gauges(metrics: Metrics) -> dict[tuple[str, ...], float]:
+    return {(s.name, *sorted(s.labels.values())): s.value
+            for family in text_string_to_metric_families(metrics.text().decode())
+            for s in family.samples if s.name.startswith("mailflow_tickets")}
+
+
+def test_a_regencys_ticket_gauges_are_per_village_each_on_its_own_day(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    klero, tegal = villages(engine, tegal_zone="Asia/Jayapura")
+    seed(engine, "KLR")
+    seed(engine, "TGL")
+    # 23:00 on 11 November in Klero (WIB), already 01:00 on the 12th in Tegal (WIT): the
+    # tickets due on the 11th are overdue in Tegal only.
+    moment = FixedClock(datetime(2026, 11, 11, 16, tzinfo=UTC))
+    metrics = Metrics(klero, clock=moment, villages=[klero, tegal])
+    try:
+        found = _gauges(metrics)
+    finally:
+        metrics.close()
+    assert found[("mailflow_tickets", "KLR", "diterima")] == 2
+    assert found[("mailflow_tickets", "TGL", "diterima")] == 2
+    assert found[("mailflow_tickets", "TGL", "selesai")] == 0
+    assert found[("mailflow_tickets_overdue", "KLR")] == 0
+    assert found[("mailflow_tickets_overdue", "TGL")] == 2
     engine.dispose()
