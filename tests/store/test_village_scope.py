@@ -4,7 +4,7 @@ run on the same day under their own names; a single-mailbox file keeps its job n
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
@@ -16,11 +16,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from mailflow.adapters.clock import FixedClock
+from mailflow.compose.mime import composer_for
 from mailflow.config import Config, parse_configs
 from mailflow.core.report import Month
 from mailflow.metrics import Metrics
 from mailflow.runners.box_reminder import SuggestionBoxReminder
 from mailflow.runners.clock import ClockJob
+from mailflow.runners.mail_gate import MailGate
 from mailflow.runners.parked_note import daily_jobs
 from mailflow.runners.publish import build_page
 from mailflow.runners.report import MonthlyReport, read_export, read_report
@@ -29,6 +31,7 @@ from mailflow.store.clock_queries import open_tickets_with_events
 from mailflow.store.db import make_engine, transaction
 from mailflow.store.migrate import prepare
 from mailflow.store.models import (
+    IntakeRecord,
     JobRun,
     OutboxMessage,
     Reporter,
@@ -37,7 +40,7 @@ from mailflow.store.models import (
     TicketEvent,
 )
 from mailflow.store.village_reads import count_in, listing, security_events_in, ticket_in
-from mailflow.vocabulary import EventKind, Priority, Status
+from mailflow.vocabulary import EventKind, IntakeOutcome, OutboxKind, Priority, Status
 from tests.harness.postgres import store_url
 from tests.unit.plan_support import ADMIN, KASI, SECRET, STAFF, WIB, config
 
@@ -167,6 +170,29 @@ def test_a_single_mailbox_keeps_its_job_names(tmp_path: Path) -> None:
     with transaction(engine) as session:  # run by an earlier version: not again
         session.add(JobRun(job="monthly-report", run_key="2026-11", done_at=DECEMBER_1))
     assert Schedule(engine, [MonthlyReport(cfg)]).run_due(DECEMBER_1).ran == []
+    engine.dispose()
+
+
+def test_a_villages_merged_security_alert_lists_only_its_own_attempts(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    klero, tegal = villages(engine)
+    seed(engine, "KLR")
+    seed(engine, "TGL")
+    with transaction(engine) as session:  # a refused recording at each mailbox
+        for cfg, place in ((klero, "Klero"), (tegal, "Tegal")):
+            session.add(IntakeRecord(mailbox=cfg.mailbox_key, uidvalidity=1, uid=7,
+                                     message_key=f"mid:<rekaman-{place}@x>",
+                                     decision=IntakeOutcome.REFUSED, reason=f"rekaman {place}",
+                                     created_at=RECEIVED))
+        waiting = OutboxMessage(ticket_id=None, kind=OutboxKind.STAFF_NOTE, message_id="<a@x>",
+                                recipient=ADMIN, raw=b"", next_attempt_at=RECEIVED,
+                                created_at=RECEIVED - timedelta(hours=1))
+        session.add(waiting)
+        session.flush()
+        MailGate(tegal, composer_for(tegal))._merge_alert(session, waiting, RECEIVED, None)
+        text = _text(waiting)
+    assert text.count("TGL-2026-0000") == 2 and "rekaman Tegal" in text
+    assert _foreign(text, "TGL") == []
     engine.dispose()
 
 
