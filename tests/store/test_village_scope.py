@@ -16,10 +16,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from mailflow.adapters.clock import FixedClock
+from mailflow.adapters.imap import FetchedHeader
 from mailflow.compose.mime import composer_for
 from mailflow.config import Config, parse_configs
 from mailflow.core.report import Month
 from mailflow.metrics import Metrics
+from mailflow.runners.backlog import _taken
 from mailflow.runners.box_reminder import SuggestionBoxReminder
 from mailflow.runners.clock import ClockJob
 from mailflow.runners.mail_gate import MailGate
@@ -42,7 +44,7 @@ from mailflow.store.models import (
 from mailflow.store.village_reads import count_in, listing, security_events_in, ticket_in
 from mailflow.vocabulary import EventKind, IntakeOutcome, OutboxKind, Priority, Status
 from tests.harness.postgres import store_url
-from tests.unit.plan_support import ADMIN, KASI, SECRET, STAFF, WIB, config
+from tests.unit.plan_support import ADMIN, KASI, SECRET, STAFF, WIB, config, mail
 
 RECEIVED = datetime(2026, 11, 2, 9, tzinfo=WIB)  # Monday; due 11 November, overdue in December
 DECEMBER_1 = datetime(2026, 12, 1, 9, tzinfo=WIB)  # Tuesday, the month's first working day
@@ -81,7 +83,8 @@ def seed(engine: Engine, prefix: str, received: datetime = RECEIVED) -> list[str
             ticket = Ticket(number=number, status=Status.DITERIMA, priority=Priority.SEDANG,
                             assignee=KASI, received_at=received, due_date=date(2026, 11, 11),
                             subject=f"Pengaduan Masyarakat: jalan {place} rusak",
-                            description=f"jalan {place}", message_key=f"mid:<{number}@warga>",
+                            description=f"jalan {place}",
+                            message_key=f"mid:<{number.lower()}@warga>",
                             created_at=received)
             session.add(ticket)
             session.flush()
@@ -193,6 +196,21 @@ def test_a_villages_merged_security_alert_lists_only_its_own_attempts(tmp_path: 
         text = _text(waiting)
     assert text.count("TGL-2026-0000") == 2 and "rekaman Tegal" in text
     assert _foreign(text, "TGL") == []
+    engine.dispose()
+
+
+def test_the_backlog_dry_run_names_no_other_villages_ticket(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    _, tegal = villages(engine)
+    klero_ticket = seed(engine, "KLR")[0]
+    header = FetchedHeader(1, DECEMBER_1, 100, (), b"")
+    reply = mail(subject=f"Re: [{klero_ticket}] jalan", message_id="<klero-1@warga.example>",
+                 in_reply_to=f"<{klero_ticket}@warga>")
+    outcome, new = _taken(tegal, engine, reply, klero_ticket, header, DECEMBER_1)
+    assert (outcome, new) == ("ticket", True)  # as a new complaint would be, not "reply for"
+    same = mail(message_id=f"<{klero_ticket}@warga>")  # the message Klero took already
+    outcome, _ = _taken(tegal, engine, same, None, header, DECEMBER_1)
+    assert outcome == "duplicate of another mailbox"
     engine.dispose()
 
 
