@@ -107,7 +107,7 @@ class Service:
         self.stop_requested = stop_requested
         self.intake = Intake(cfg, self.engine, handlers, files, clock, self._between_messages)
         self.outbox = Outbox(self.engine, sender or SmtpSender(cfg.smtp), cfg.outbox,
-                             stop_requested)
+                             stop_requested, scope=cfg.scope)
         self.schedule = Schedule(self.engine, jobs, stop_requested)
         self.alerts = LoginAlerts(cfg, self.engine, composer)
 

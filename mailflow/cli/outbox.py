@@ -28,7 +28,8 @@ from mailflow import views
 from mailflow.config import Config, load_config, resolve_path
 from mailflow.store.db import Session
 from mailflow.store.migrate import open_database
-from mailflow.store.queries import IN_LIMIT, outbox_listing, parked_outbox
+from mailflow.store.outbox_queries import parked_outbox
+from mailflow.store.queries import IN_LIMIT, outbox_listing
 from mailflow.vocabulary import OutboxState
 
 #: At most this many rows are listed: a backlog larger than this is one problem, not a list.
@@ -66,7 +67,8 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     try:
         with Session(engine) as session:
             rows = [views.outbox_row(item, number, cfg.zone, known)
-                    for item, number in outbox_listing(session, states=states, limit=SHOWN)]
+                    for item, number in outbox_listing(session, scope=cfg.scope, states=states,
+                                                         limit=SHOWN)]
     finally:
         engine.dispose()
     if args.json:
@@ -94,17 +96,18 @@ def cmd_retry_parked(args: argparse.Namespace) -> int:
         print(f"mailflow: at most {IN_LIMIT} IDs at once; give none to put back all parked mail",
               file=sys.stderr)
         return 2  # a usage error, as argparse says it
-    engine = open_database(_config(args).database_url)
+    cfg = _config(args)
+    engine = open_database(cfg.database_url)
     try:
         if ids is not None:
             with Session(engine) as session:
-                found = {item.id for item in parked_outbox(session, ids)}
+                found = {item.id for item in parked_outbox(session, ids, cfg.scope)}
             wrong = sorted(set(ids) - found)
             if wrong:
                 print(f"mailflow: not parked (see `mailflow outbox`): "
                       f"{', '.join(map(str, wrong))}; nothing was put back", file=sys.stderr)
                 return os.EX_DATAERR
-        count = retry_parked(engine, datetime.now(UTC), ids)
+        count = retry_parked(engine, datetime.now(UTC), cfg.scope, ids)
     finally:
         engine.dispose()
     print(f"{count} parked message(s) put back in the queue; the next outbox pass sends them")

@@ -2,7 +2,8 @@
 
 Reading goes through mailflow.store.queries and formatting through mailflow.views,
 which the demo uses too. Both see only the tickets of the configuration's village
-(store/village_reads.py): another village's ticket is "no ticket", as a missing one.
+(store/village_reads.py, queries.py `ticket_by_number`): another village's ticket is
+"no ticket", as a missing one.
 Both commands read the reporter's row to know what to hide
 (subjects, descriptions, file names, notes) and print none of it; the identity itself is
 printed only for `show --with-identity`, and that view is first recorded as an event on
@@ -30,8 +31,15 @@ from mailflow.core.privacy import identity_view
 from mailflow.store.db import Engine, Session, transaction
 from mailflow.store.migrate import open_database
 from mailflow.store.models import Ticket
-from mailflow.store.queries import add_events, attachments_of, events_of, outbox_listing, reporter_of
-from mailflow.store.village_reads import count_in, listing, ticket_in
+from mailflow.store.queries import (
+    add_events,
+    attachments_of,
+    events_of,
+    outbox_listing,
+    reporter_of,
+    ticket_by_number,
+)
+from mailflow.store.village_reads import count_in, listing
 from mailflow.vocabulary import Priority, Status
 
 # The audit line keeps the logger name it has always had ("mailflow"), so that searches
@@ -111,7 +119,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         if refused is not None:
             return refused
     with Session(engine) as session:
-        ticket = ticket_in(session, cfg.scope, args.id)
+        ticket = ticket_by_number(session, args.id, cfg.scope)
         if ticket is None:
             print(f"mailflow: no ticket {args.id!r} (see `mailflow tickets`)", file=sys.stderr)
             return os.EX_NOINPUT
@@ -119,7 +127,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         identity = views.identity_lines(reporter) if args.with_identity else None
         known = views.known_addresses(cfg)
         mail = [views.outbox_row(item, ticket.number, cfg.zone, known)
-                for item, _ in outbox_listing(session, ticket_id=ticket.id)]
+                for item, _ in outbox_listing(session, scope=cfg.scope,
+                                                      ticket_id=ticket.id)]
         lines = views.show_lines(ticket, cfg.zone, attachments=attachments_of(session, ticket.id),
                                  events=events_of(session, ticket.id), identity=identity,
                                  hide=views.redactor(cfg, reporter), mail=mail)
@@ -139,7 +148,7 @@ def _record_identity_view(cfg: Config, engine: Engine, args: argparse.Namespace)
         print(f"mailflow: identity not shown: {event}", file=sys.stderr)
         return os.EX_NOPERM
     with transaction(engine) as session:
-        ticket: Ticket | None = ticket_in(session, cfg.scope, args.id)
+        ticket: Ticket | None = ticket_by_number(session, args.id, cfg.scope)
         if ticket is None or ticket.id is None:
             print(f"mailflow: no ticket {args.id!r} (see `mailflow tickets`)", file=sys.stderr)
             return os.EX_NOINPUT

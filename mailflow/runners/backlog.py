@@ -28,7 +28,6 @@ from mailflow.core.workdays import calendar_for
 from mailflow.store import queries
 from mailflow.store.db import Engine, Session
 from mailflow.store.models import MailboxState
-from mailflow.store.scope import number_in_scope
 from mailflow.vocabulary import IntakeOutcome
 
 
@@ -135,15 +134,13 @@ def _taken(cfg: Config, engine: Engine | None, msg: ParsedMessage, number: str |
     """A new complaint or a reply, as intake would route it: (outcome, new ticket?)."""
     if engine is not None:
         with Session(engine) as session:
-            existing = queries.ticket_by_key(session, message_key(msg)) if msg.message_id else None
+            key = message_key(msg)
+            existing = queries.ticket_by_key(session, key, cfg.scope) if msg.message_id else None
             if existing is not None:
-                mine = number_in_scope(existing.number, cfg.scope)
-                return f"duplicate of {existing.number if mine else 'another mailbox'}", False
-            target = queries.ticket_by_number(session, number) if number else None
-            target = target or queries.ticket_by_reference(session,
-                                                           [*msg.in_reply_to, *msg.references])
-            if target is not None and not number_in_scope(target.number, cfg.scope):
-                target = None  # another village's ticket: not this mailbox's to name
+                return f"duplicate of {existing.number}", False
+            target = queries.ticket_by_number(session, number, cfg.scope) if number else None
+            target = target or queries.ticket_by_reference(
+                session, [*msg.in_reply_to, *msg.references], cfg.scope)
         if target is not None:
             who = "staff command" if cfg.staff_member(msg.from_addr) else "reply"
             if predates_ticket(header.internaldate, target.created_at):

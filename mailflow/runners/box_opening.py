@@ -67,7 +67,8 @@ def record_opening(h: Handlers, session: Session, member: StaffMember, text: str
     tickets: list[Ticket] = []
     for index, (entry, own) in enumerate(zip(entries, files_for(entries, [p.filename for p in parts]),
                                              strict=True)):
-        number = format_number(h.cfg.tickets.prefix, year, queries.next_ticket_number_seq(session, year))
+        sequence = queries.next_ticket_number_seq(session, h.cfg.scope, year)
+        number = format_number(h.cfg.tickets.prefix, year, sequence)
         plan = plan_entry(h.cfg, h.calendar, entry, number, received, now, member.address,
                           [parts[i] for i in own], h.lists)
         facts = plan.ticket

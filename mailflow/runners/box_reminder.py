@@ -70,5 +70,6 @@ class SuggestionBoxReminder:
             composed = self.composer.compose(note, None, now)
             session.add(OutboxMessage(ticket_id=None, kind=note.kind, message_id=composed.message_id,
                                       recipient=composed.recipient, raw=composed.raw,
-                                      next_attempt_at=now, created_at=now))
+                                      next_attempt_at=now, created_at=now,
+                                      scope=self.cfg.scope))
         return f"team={len(team)}"

@@ -163,4 +163,5 @@ class ClockJob:
         composed = self.composer.compose(mail, ticket.number if ticket else None, now)
         session.add(OutboxMessage(ticket_id=ticket.id if ticket else None, kind=mail.kind,
                                   message_id=composed.message_id, recipient=composed.recipient,
-                                  raw=composed.raw, next_attempt_at=now, created_at=now))
+                                  raw=composed.raw, next_attempt_at=now, created_at=now,
+                                  scope=self.cfg.scope))

@@ -44,6 +44,7 @@ from mailflow.store import intake_queries, queries
 from mailflow.store.db import Session
 from mailflow.store.files import FileStore
 from mailflow.store.models import Attachment, Reporter, Ticket
+from mailflow.store.scope import ticket_key
 from mailflow.vocabulary import IntakeOutcome, OutboxKind, Status
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class Handlers:
                 return None
         year = ticket_year(received, self.calendar)
         number = format_number(self.cfg.tickets.prefix, year,
-                               intake_queries.next_ticket_number(session, year))
+                               intake_queries.next_ticket_number(session, self.cfg.scope, year))
         now = self.clock()
         plan = plan_new_ticket(msg, received, number, self.cfg, self.calendar, taken=now,
                                lists=self.lists)
@@ -93,7 +94,8 @@ class Handlers:
             priority_set_by=facts.priority_set_by, due_date=facts.due_date,
             subject=facts.subject, description=facts.description,
             missing=",".join(facts.missing), source_message_id=plan.source_message_id,
-            message_key=key, content_key=content_key(msg), html_only=plan.html_only,
+            message_key=ticket_key(self.cfg.scope, key), content_key=content_key(msg),
+            html_only=plan.html_only,
             created_at=now,
         )
         session.add(ticket)

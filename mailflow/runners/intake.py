@@ -208,7 +208,8 @@ class Intake(GroupIntake):
 
     def _thread_reply(self, head: ParsedMessage, session: Session) -> Decision | None:
         """A reply whose subject lost the ticket number still belongs to the ticket it cites."""
-        ticket = queries.ticket_by_reference(session, [*head.in_reply_to, *head.references])
+        ticket = queries.ticket_by_reference(session, [*head.in_reply_to, *head.references],
+                                             self.cfg.scope)
         if ticket is None:
             return None
         reason = not_complaint_reason(head, self.own_addresses)
@@ -255,7 +256,9 @@ class Intake(GroupIntake):
         """Route the message and let the handler act, in the message's transaction."""
         # The same message delivered twice (or seen again after a UIDVALIDITY change) must
         # not make a second ticket nor apply its commands twice.
-        existing = queries.ticket_by_key(session, key) or queries.ticket_of_taken_reply(session, key)
+        scope = self.cfg.scope
+        existing = (queries.ticket_by_key(session, key, scope)
+                    or queries.ticket_of_taken_reply(session, key, scope))
         target = None if existing else self._reply_target(session, decision, msg)
         repeat = None if existing or target else self._repeat_of(session, decision, msg)
         member = self.cfg.staff_member(msg.from_addr)
@@ -300,11 +303,12 @@ class Intake(GroupIntake):
         if content is None:
             return None
         since = self.clock() - timedelta(hours=self.cfg.limits.repeat_window_hours)
-        return queries.first_ticket_with_content(session, content, since)
+        return queries.first_ticket_with_content(session, content, since, self.cfg.scope)
 
     def _reply_target(self, session: Session, decision: Decision, msg: ParsedMessage) -> Ticket | None:
         if decision.ticket_number:
-            found = queries.ticket_by_number(session, decision.ticket_number)
+            found = queries.ticket_by_number(session, decision.ticket_number, self.cfg.scope)
             if found is not None:
                 return found
-        return queries.ticket_by_reference(session, [*msg.in_reply_to, *msg.references])
+        return queries.ticket_by_reference(session, [*msg.in_reply_to, *msg.references],
+                                           self.cfg.scope)

@@ -36,10 +36,11 @@ class LoginAlerts:
         # Servers whose episode may be open in the database: unknown (both) at start.
         self._maybe_open: set[Server] = {"imap", "smtp"}
 
-    @staticmethod
-    def key(server: Server) -> str:
-        """One episode per server role, whatever the fix (a new password, user, host or port)."""
-        return f"{server} login"
+    def key(self, server: Server) -> str:
+        """One episode per server role, whatever the fix (a new password, user, host or port),
+        and per village when the file serves several ("imap login klero"): one village's
+        refused login must not hide another's."""
+        return f"{server} login" + (f" {self.cfg.name}" if self.cfg.name else "")
 
     def refused(self, server: Server, now: datetime) -> bool:
         """Open the episode and queue the mail; False when it was open already."""
@@ -57,7 +58,7 @@ class LoginAlerts:
                     session.add(OutboxMessage(
                         kind=notice.kind, message_id=composed.message_id,
                         recipient=composed.recipient, raw=composed.raw, next_attempt_at=now,
-                        created_at=now))
+                        created_at=now, scope=self.cfg.scope))
                     record.note = "administrator mailed"
         except IntegrityError:
             return False

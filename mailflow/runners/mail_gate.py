@@ -38,7 +38,6 @@ from mailflow.core.tickets import EventPlan
 from mailflow.store import intake_queries, queries
 from mailflow.store.db import Session
 from mailflow.store.models import OutboxMessage, Ticket
-from mailflow.store.village_reads import refused_in, security_events_in
 from mailflow.vocabulary import EventKind, OutboxKind, OutboxState, Role
 
 log = logging.getLogger(__name__)
@@ -126,7 +125,8 @@ class MailGate:
         """Each verifier hears once per address and day that it reached its limit."""
         topic = limit_topic(address)
         for member in self.cfg.staff_with(Role.VERIFIKATOR):
-            action, _ = coalesce(_previous(queries.last_with_topic(session, topic, member.email)),
+            action, _ = coalesce(_previous(queries.last_with_topic(session, topic, member.email,
+                                                                  self.cfg.scope)),
                                  now, DAY, mergeable=False)
             if action is Coalesce.SEND:
                 notice = limit_notice(self.cfg, member, address, reached, number)
@@ -141,7 +141,7 @@ class MailGate:
         admin = (self.cfg.commands.admin_address or "").lower()
         topic = SECURITY_ALERT if item.to.lower() == admin else SECURITY_NOTE
         window = timedelta(minutes=self.cfg.limits.alert_window_minutes)
-        row = queries.last_with_topic(session, topic, item.to)
+        row = queries.last_with_topic(session, topic, item.to, self.cfg.scope)
         action, when = coalesce(_previous(row), now, window, mergeable=topic == SECURITY_ALERT)
         log.info("security mail coalesced ticket=%s topic=%s action=%s",
                  ticket.number if ticket is not None else "-", topic, action)
@@ -157,9 +157,10 @@ class MailGate:
         the attempt at hand (its intake record is written after this)."""
         since = row.created_at
         attempts = [Attempt(number, event.at, event.message_id, event.note)
-                    for number, event in security_events_in(session, self.cfg.scope, since)]
+                    for number, event in queries.security_events_since(session, since, self.cfg.scope)]
         attempts += [Attempt(None, record.created_at, _message_id(record.message_key), record.reason)
-                     for record in refused_in(session, self.cfg.mailbox_key, since)]
+                     for record in queries.refused_since(session, since,
+                                                               self.cfg.mailbox_key)]
         attempts = sorted([*attempts, *([attempt] if attempt else [])], key=lambda a: a.at)
         composed = self.composer.compose(alert_digest(self.cfg, row.recipient, attempts), None, now)
         # It covers several tickets now: no ticket, so no reply to it is taken for one of them.
@@ -179,7 +180,7 @@ class MailGate:
             session, ticket_id=ticket.id if ticket is not None else None, kind=item.kind,
             message_id=composed.message_id,
             recipient=composed.recipient, raw=composed.raw, next_attempt_at=due or now,
-            created_at=now, topic=topic)
+            created_at=now, topic=topic, scope=self.cfg.scope)
 
 
 def _message_id(key: str) -> str | None:

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from mailflow.adapters.smtp import Letter, Outcome, Sender
 from mailflow.config import OutboxConfig
 from mailflow.errors import SmtpUnavailable
-from mailflow.store import queries
+from mailflow.store import outbox_queries
 from mailflow.store.db import Engine, Session, storage_failure, transaction
 from mailflow.store.outbox_queries import Claimed, OutboxStore, next_outbox_due
 from mailflow.vocabulary import OutboxState
@@ -117,9 +117,11 @@ class _Claims:
 class Outbox:
     def __init__(self, engine: Engine, sender: Sender, policy: OutboxConfig,
                  stop_requested: Callable[[], bool] = lambda: False, *,
-                 owner: str | None = None) -> None:
+                 owner: str | None = None, scope: str | None = None) -> None:
         """`stop_requested` is asked after each message: True ends the pass there (SIGTERM).
-        `owner` names this instance in its claims (default: host, pid and a random part)."""
+        `owner` names this instance in its claims (default: host, pid and a random part).
+        `scope` is the village whose mail this outbox sends (cfg.scope; None: every row)."""
+        self.scope = scope
         self.stop_requested = stop_requested
         self.monotonic = time.monotonic  # the pass's time budget; tests may replace it
         self.engine = engine
@@ -133,7 +135,7 @@ class Outbox:
         the database is unreachable (restarting): the next poll finds and reports that."""
         try:
             with Session(self.engine) as session:
-                return next_outbox_due(session)
+                return next_outbox_due(session, self.scope)
         except Exception as exc:
             if not storage_failure(exc):
                 raise
@@ -143,7 +145,7 @@ class Outbox:
     def send_pass(self, now: datetime) -> OutboxStats:
         """Send what is due, over one connection, for at most [outbox] pass_seconds; what is
         left stays due, and the daemon runs the next pass at once."""
-        with OutboxStore.connect(self.engine) as store:
+        with OutboxStore.connect(self.engine, self.scope) as store:
             if not self._swept:
                 self._sweep(store)
             due = _Claims(self, store, now)
@@ -220,11 +222,12 @@ def _redact(text: str, address: str) -> str:
     return text.replace(address, "<recipient>") if address else text
 
 
-def retry_parked(engine: Engine, now: datetime, ids: Sequence[int] | None = None) -> int:
-    """Put parked messages (all, or those among `ids`) back in the queue, after the
-    administrator fixed the cause."""
+def retry_parked(engine: Engine, now: datetime, scope: str | None,
+                 ids: Sequence[int] | None = None) -> int:
+    """Put the village's parked messages (all, or those among `ids`) back in the queue, after
+    the administrator fixed the cause."""
     with transaction(engine) as session:
-        parked = queries.parked_outbox(session, ids)
+        parked = outbox_queries.parked_outbox(session, ids, scope)
         for item in parked:
             item.state, item.attempts, item.next_attempt_at = OutboxState.PENDING, 0, now
         return len(parked)

@@ -20,7 +20,7 @@ from mailflow.runners.box_reminder import SuggestionBoxReminder
 from mailflow.runners.clock import ClockJob
 from mailflow.runners.report import MonthlyReport
 from mailflow.runners.schedule import Job, NothingDue
-from mailflow.store import queries
+from mailflow.store import outbox_queries
 from mailflow.store.db import Session
 from mailflow.store.models import OutboxMessage
 
@@ -44,7 +44,7 @@ class ParkedMailNote:
 
     def run(self, session: Session, key: str, now: datetime) -> str:
         admin = self.cfg.commands.admin_address
-        rows = queries.parked_with_numbers(session)
+        rows = outbox_queries.parked_with_numbers(session, self.cfg.scope)
         if not rows or not admin:
             raise NothingDue
         parked = [ParkedMail(row.kind, number, row.recipient, row.next_attempt_at, row.last_error)
@@ -53,7 +53,7 @@ class ParkedMailNote:
         composed = self.composer.compose(note, None, now)
         session.add(OutboxMessage(ticket_id=None, kind=note.kind, message_id=composed.message_id,
                                   recipient=composed.recipient, raw=composed.raw,
-                                  next_attempt_at=now, created_at=now))
+                                  next_attempt_at=now, created_at=now, scope=self.cfg.scope))
         return f"parked={len(parked)}"
 
 

@@ -138,5 +138,6 @@ class MonthlyReport:
             composed = self.composer.compose(mail, None, now)
             session.add(OutboxMessage(ticket_id=None, kind=mail.kind,
                                       message_id=composed.message_id, recipient=composed.recipient,
-                                      raw=composed.raw, next_attempt_at=now, created_at=now))
+                                      raw=composed.raw, next_attempt_at=now, created_at=now,
+                                      scope=self.cfg.scope))
         return f"month={key} received={report.received} mails={len(heads)}"

@@ -72,7 +72,7 @@ def mail_counts_many(session: Session, addresses: Iterable[str], hour_since: dat
     return found
 
 
-def next_ticket_number(session: Session, year: int) -> int:
+def next_ticket_number(session: Session, scope: str, year: int) -> int:
     """`queries.next_ticket_number_seq` without a SELECT and a flush of its own per ticket.
 
     The counter's row is read FOR UPDATE once per transaction (an intake group) and kept in
@@ -81,11 +81,12 @@ def next_ticket_number(session: Session, year: int) -> int:
     rolled-back savepoint the row is expired, and the lock may have gone with it (PostgreSQL
     releases a subtransaction's locks): it is read FOR UPDATE again."""
     counter = session.identity_map.get(inspect(TicketCounter).identity_key_from_primary_key(
-        (year,)))
+        (scope, year)))
     if not isinstance(counter, TicketCounter) or inspect(counter).expired_attributes:
-        counter = session.get(TicketCounter, year, with_for_update=True, populate_existing=True)
+        counter = session.get(TicketCounter, (scope, year), with_for_update=True,
+                              populate_existing=True)
     if counter is None:
-        counter = TicketCounter(year=year, last=0)
+        counter = TicketCounter(scope=scope, year=year, last=0)
         session.add(counter)
     counter.last += 1
     return counter.last

@@ -162,9 +162,10 @@ class SkippedMessage(SQLModel, table=True):
 
 
 class TicketCounter(SQLModel, table=True):
-    """Per-year sequence; a number once given is never given again."""
+    """Per-village, per-year sequence; a number once given is never given again."""
 
     __tablename__ = "ticket_counter"
+    scope: str = Field(primary_key=True)  # the village's prefix (store/scope.py)
     year: int = Field(primary_key=True)
     last: int = 0
 
@@ -295,6 +296,8 @@ class OutboxMessage(SQLModel, table=True):
     # skip it meanwhile, and take it when the lease ends (the instance died). None: unclaimed.
     claimed_by: str | None = None
     claimed_until: datetime | None = _utc_column(nullable=True, index=True)
+    # The village whose SMTP settings send it (its prefix); None: any (rows before 0012).
+    scope: str | None = None
 
 
 class Quarantine(SQLModel, table=True):

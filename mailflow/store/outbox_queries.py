@@ -25,9 +25,12 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, or_, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Session
+from sqlmodel import Session, col
+from sqlmodel import select as orm_select
 
-from mailflow.store.models import OutboxMessage
+from mailflow.store.models import OutboxMessage, Ticket
+from mailflow.store.queries import IN_LIMIT
+from mailflow.store.scope import outbox_of
 from mailflow.vocabulary import OutboxKind, OutboxState
 
 _T: Any = OutboxMessage.__table__  # type: ignore[attr-defined]
@@ -53,24 +56,26 @@ class Claimed:
     attempts: int  # before this attempt
 
 
-def _due(now: datetime) -> ColumnElement[bool]:
-    """Pending, its time has come, and no live claim by anyone."""
+def _due(now: datetime, scope: str | None) -> ColumnElement[bool]:
+    """Pending, its time has come, no live claim by anyone, and the village's to send."""
     return and_(_STATE == OutboxState.PENDING, now >= _NEXT,
-                or_(_UNTIL.is_(None), now >= _UNTIL))
+                or_(_UNTIL.is_(None), now >= _UNTIL), outbox_of(scope))
 
 
 class OutboxStore:
     """The outbox table as one sending pass uses it, over one connection (`connect`)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, scope: str | None = None) -> None:
+        """`scope`: the village whose rows this store claims (its SMTP settings send them)."""
         self.conn = conn
+        self.scope = scope
         self._postgres = conn.dialect.name == "postgresql"
 
     @classmethod
     @contextmanager
-    def connect(cls, engine: Engine) -> Iterator[OutboxStore]:
+    def connect(cls, engine: Engine, scope: str | None = None) -> Iterator[OutboxStore]:
         with engine.connect() as conn:
-            yield cls(conn)
+            yield cls(conn, scope)
 
     def claim(self, *, owner: str, now: datetime, until: datetime,
               limit: int, after_id: int = 0) -> list[Claimed]:
@@ -80,9 +85,9 @@ class OutboxStore:
         # again for each row it scans, and with SKIP LOCKED each run locks the next rows, so
         # the LIMIT limited nothing and the first instance claimed every due row. A CTE with
         # FOR UPDATE is run once.
-        page = (select(_ID).where(_due(now), after_id < _ID).order_by(_ID).limit(limit)
+        page = (select(_ID).where(_due(now, self.scope), after_id < _ID).order_by(_ID).limit(limit)
                 .with_for_update(skip_locked=True).cte("page"))
-        claim = (update(_T).where(_ID.in_(select(page.c.id)), _due(now))
+        claim = (update(_T).where(_ID.in_(select(page.c.id)), _due(now, self.scope))
                  .values(claimed_by=owner, claimed_until=until)
                  .returning(_ID, _T.c.recipient, _T.c.raw, _T.c.kind, _T.c.ticket_id,
                             _T.c.attempts))
@@ -137,13 +142,32 @@ class OutboxStore:
                                   .values(claimed_by=None, claimed_until=None))
 
 
-def next_outbox_due(session: Session) -> datetime | None:
+def next_outbox_due(session: Session, scope: str | None = None) -> datetime | None:
     """When the earliest pending message falls due (None: nothing pending). A claimed row is
     due again when its claim runs out (claims are taken only on due rows, and end with the
     attempt, so its `claimed_until` is past its `next_attempt_at`)."""
-    unclaimed = (select(_NEXT).where(_STATE == OutboxState.PENDING, _UNTIL.is_(None))
-                 .order_by(_NEXT).limit(1))
-    claimed = (select(_UNTIL).where(_STATE == OutboxState.PENDING, _UNTIL.is_not(None))
+    pending = and_(_STATE == OutboxState.PENDING, outbox_of(scope))
+    unclaimed = select(_NEXT).where(pending, _UNTIL.is_(None)).order_by(_NEXT).limit(1)
+    claimed = (select(_UNTIL).where(pending, _UNTIL.is_not(None))
                .order_by(_UNTIL).limit(1))
     found = [session.scalars(query).first() for query in (unclaimed, claimed)]
     return min((moment for moment in found if moment is not None), default=None)
+
+
+def parked_outbox(session: Session, ids: Sequence[int] | None,
+                  scope: str | None) -> Sequence[OutboxMessage]:
+    """The village's parked messages: all of them, or those among `ids` (at most IN_LIMIT)."""
+    query = orm_select(OutboxMessage).where(OutboxMessage.state == OutboxState.PARKED,
+                                        outbox_of(scope))
+    if ids is not None:
+        query = query.where(col(OutboxMessage.id).in_(list(ids)[:IN_LIMIT]))
+    return session.exec(query).all()
+
+
+def parked_with_numbers(session: Session, scope: str) -> list[tuple[OutboxMessage, str | None]]:
+    """The village's parked rows, oldest first, each with its ticket's number (None: none)."""
+    query = (orm_select(OutboxMessage, Ticket.number)
+             .outerjoin(Ticket, col(OutboxMessage.ticket_id) == col(Ticket.id))
+             .where(OutboxMessage.state == OutboxState.PARKED, outbox_of(scope))
+             .order_by(col(OutboxMessage.id)))
+    return [(row, number) for row, number in session.exec(query).all()]

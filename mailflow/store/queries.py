@@ -29,6 +29,7 @@ from mailflow.store.models import (
     TicketEvent,
     UsedSignature,
 )
+from mailflow.store.scope import outbox_of, ticket_key, tickets_of
 from mailflow.vocabulary import (
     TAKEN_OUTCOMES,
     EventKind,
@@ -53,11 +54,12 @@ def chunks(values: Sequence[_T], size: int = IN_LIMIT) -> Iterator[Sequence[_T]]
         yield values[start:start + size]
 
 
-def next_ticket_number_seq(session: Session, year: int) -> int:
-    """Take the next sequence number of `year`; the row lock keeps it unique under concurrency."""
-    counter = session.get(TicketCounter, year, with_for_update=True)
+def next_ticket_number_seq(session: Session, scope: str, year: int) -> int:
+    """Take the next sequence number of the village `scope` in `year`; the row lock keeps it
+    unique under concurrency."""
+    counter = session.get(TicketCounter, (scope, year), with_for_update=True)
     if counter is None:
-        counter = TicketCounter(year=year, last=0)
+        counter = TicketCounter(scope=scope, year=year, last=0)
         session.add(counter)
     counter.last += 1
     session.flush()
@@ -100,22 +102,27 @@ def intake_uids(session: Session, mailbox: str, uidvalidity: int, uids: Sequence
     return found
 
 
-def ticket_by_key(session: Session, key: str) -> Ticket | None:
-    return session.exec(select(Ticket).where(Ticket.message_key == key)).first()
+def ticket_by_key(session: Session, key: str, scope: str) -> Ticket | None:
+    """The village's ticket made from the message with this key (stored either way)."""
+    keys = (key, ticket_key(scope, key))
+    return session.exec(select(Ticket).where(col(Ticket.message_key).in_(keys),
+                                             tickets_of(scope))).first()
 
 
-def ticket_of_taken_reply(session: Session, key: str) -> Ticket | None:
-    """The ticket a reply with this message key was already applied to, if any."""
+def ticket_of_taken_reply(session: Session, key: str, scope: str) -> Ticket | None:
+    """The village's ticket a reply with this message key was already applied to, if any."""
     query = select(Ticket).join(IntakeRecord, col(IntakeRecord.ticket_id) == Ticket.id).where(
-        IntakeRecord.message_key == key,
+        IntakeRecord.message_key == key, tickets_of(scope),
         col(IntakeRecord.decision).in_((IntakeOutcome.REPLY, IntakeOutcome.STAFF)))
     return session.exec(query).first()
 
 
-def first_ticket_with_content(session: Session, content_key: str, since: datetime) -> Ticket | None:
-    """The first ticket made since `since` from a message with this content key (a repeat's)."""
+def first_ticket_with_content(session: Session, content_key: str, since: datetime,
+                              scope: str) -> Ticket | None:
+    """The village's first ticket made since `since` from a message with this content key."""
     query = (select(Ticket)
-             .where(Ticket.content_key == content_key, col(Ticket.created_at) >= since)
+             .where(Ticket.content_key == content_key, col(Ticket.created_at) >= since,
+                    tickets_of(scope))
              .order_by(col(Ticket.id)).limit(1))
     return session.exec(query).first()
 
@@ -124,24 +131,29 @@ def reporter_of(session: Session, ticket_id: int | None) -> Reporter | None:
     return session.exec(select(Reporter).where(Reporter.ticket_id == ticket_id)).first()
 
 
-def ticket_by_number(session: Session, number: str) -> Ticket | None:
-    return session.exec(select(Ticket).where(Ticket.number == number.upper())).first()
+def ticket_by_number(session: Session, number: str, scope: str) -> Ticket | None:
+    """The village's ticket with this number; another village's is not found."""
+    return session.exec(select(Ticket).where(Ticket.number == number.upper(),
+                                             tickets_of(scope))).first()
 
 
-def ticket_by_reference(session: Session, message_ids: Sequence[str]) -> Ticket | None:
-    """The ticket a reply belongs to, from the Message-IDs it cites (ours or the complaint's).
+def ticket_by_reference(session: Session, message_ids: Sequence[str],
+                        scope: str) -> Ticket | None:
+    """The village's ticket a reply belongs to, from the Message-IDs it cites (ours or the
+    complaint's): a message citing another village's ticket belongs to none of ours.
 
     Any number of ids is safe: they are looked up IN_LIMIT at a time.
     """
     unique = list(dict.fromkeys(message_ids))
     for part in chunks(unique):
         query = select(Ticket).join(OutboxMessage, col(OutboxMessage.ticket_id) == Ticket.id).where(
-            col(OutboxMessage.message_id).in_(part))
+            col(OutboxMessage.message_id).in_(part), tickets_of(scope))
         found = session.exec(query).first()
         if found is not None:
             return found
     for part in chunks(unique):
-        found = session.exec(select(Ticket).where(col(Ticket.source_message_id).in_(part))).first()
+        found = session.exec(select(Ticket).where(col(Ticket.source_message_id).in_(part),
+                                                  tickets_of(scope))).first()
         if found is not None:
             return found
     return None
@@ -201,48 +213,46 @@ def mail_counts(session: Session, address: str, hour_since: datetime,
     return sum(1 for at in times if at >= hour_since), len(times)
 
 
-def last_with_topic(session: Session, topic: str, recipient: str) -> OutboxMessage | None:
-    """The newest coalesced row of `topic` for `recipient` (any case)."""
+def last_with_topic(session: Session, topic: str, recipient: str,
+                    scope: str) -> OutboxMessage | None:
+    """The newest coalesced row of `topic` for `recipient` (any case) from the village."""
     query = (select(OutboxMessage)
-             .where(OutboxMessage.topic == topic,
+             .where(OutboxMessage.topic == topic, outbox_of(scope),
                     func.lower(OutboxMessage.recipient) == recipient.lower())
              .order_by(col(OutboxMessage.id).desc()).limit(1))
     return session.exec(query).first()
 
 
-def security_events_since(session: Session, since: datetime) -> list[tuple[str, TicketEvent]]:
-    """Security events on any ticket since `since`, oldest first, with their ticket's number."""
+def security_events_since(session: Session, since: datetime,
+                          scope: str) -> list[tuple[str, TicketEvent]]:
+    """Security events on the village's tickets since `since`, oldest first, with numbers."""
     query = (select(Ticket.number, TicketEvent)
              .join(Ticket, col(TicketEvent.ticket_id) == Ticket.id)
-             .where(TicketEvent.kind == EventKind.SECURITY, col(TicketEvent.at) >= since)
+             .where(TicketEvent.kind == EventKind.SECURITY, col(TicketEvent.at) >= since,
+                    tickets_of(scope))
              .order_by(col(TicketEvent.at), col(TicketEvent.id)))
     return [(number, event) for number, event in session.exec(query).all()]
 
 
-def refused_since(session: Session, since: datetime) -> Sequence[IntakeRecord]:
-    """Messages refused as unproven staff actions without a ticket (recordings) since `since`."""
+def refused_since(session: Session, since: datetime, mailbox: str) -> Sequence[IntakeRecord]:
+    """Messages to `mailbox` refused as unproven staff actions without a ticket (recordings)
+    since `since`."""
     query = (select(IntakeRecord)
-             .where(IntakeRecord.decision == IntakeOutcome.REFUSED,
+             .where(IntakeRecord.decision == IntakeOutcome.REFUSED, IntakeRecord.mailbox == mailbox,
                     col(IntakeRecord.created_at) >= since)
              .order_by(col(IntakeRecord.id)))
     return session.exec(query).all()
 
 
-def parked_outbox(session: Session, ids: Sequence[int] | None = None) -> Sequence[OutboxMessage]:
-    """Parked messages: all of them, or those among `ids` (at most IN_LIMIT ids)."""
-    query = select(OutboxMessage).where(OutboxMessage.state == OutboxState.PARKED)
-    if ids is not None:
-        query = query.where(col(OutboxMessage.id).in_(list(ids)[:IN_LIMIT]))
-    return session.exec(query).all()
-
-
-def outbox_listing(session: Session, *, states: Sequence[OutboxState] | None = None,
+def outbox_listing(session: Session, *, scope: str | None,
+                   states: Sequence[OutboxState] | None = None,
                    ticket_id: int | None = None, limit: int = 1000
                    ) -> list[tuple[OutboxMessage, str | None]]:
-    """Outbox rows (in `states`, or of one ticket), oldest first, each with its ticket's
-    number, without the raw message (which may be megabytes and is never printed)."""
+    """The village's outbox rows (in `states`, or of one ticket), oldest first, each with its
+    ticket's number, without the raw message (which may be megabytes and is never printed)."""
     query = (select(OutboxMessage, Ticket.number)
              .join(Ticket, col(OutboxMessage.ticket_id) == Ticket.id, isouter=True)
+             .where(outbox_of(scope))
              .options(defer(OutboxMessage.raw))  # type: ignore[arg-type]
              .order_by(col(OutboxMessage.id)).limit(limit))
     if states is not None:
@@ -250,14 +260,6 @@ def outbox_listing(session: Session, *, states: Sequence[OutboxState] | None = N
     if ticket_id is not None:
         query = query.where(OutboxMessage.ticket_id == ticket_id)
     return [(item, number) for item, number in session.exec(query).all()]
-
-
-def parked_with_numbers(session: Session) -> list[tuple[OutboxMessage, str | None]]:
-    """Parked outbox rows, oldest first, each with its ticket's number (None: no ticket)."""
-    query = (select(OutboxMessage, Ticket.number)
-             .outerjoin(Ticket, col(OutboxMessage.ticket_id) == col(Ticket.id))
-             .where(OutboxMessage.state == OutboxState.PARKED).order_by(col(OutboxMessage.id)))
-    return [(row, number) for row, number in session.exec(query).all()]
 
 
 def job_run_keys(session: Session, job: str) -> set[str]:

@@ -8,10 +8,10 @@ filters with `tickets_of(cfg.scope)`.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, or_, true
 from sqlmodel import col
 
-from mailflow.store.models import Ticket
+from mailflow.store.models import OutboxMessage, Ticket
 
 
 def tickets_of(scope: str) -> ColumnElement[bool]:
@@ -19,6 +19,20 @@ def tickets_of(scope: str) -> ColumnElement[bool]:
     return col(Ticket.number).startswith(f"{scope}-", autoescape=True)
 
 
+def ticket_key(scope: str, key: str) -> str:
+    """A ticket's stored message key: unique per village, so one message sent to two villages'
+    mailboxes is a ticket in each (core/intake_rules.py message_key is the unscoped part)."""
+    return f"{scope}:{key}"
+
+
 def number_in_scope(number: str, scope: str) -> bool:
     """The same test on a number in hand, e.g. one a staff reply names."""
     return number.upper().startswith(f"{scope}-")
+
+
+def outbox_of(scope: str | None) -> ColumnElement[bool]:
+    """The outgoing mail one village sends and sees: its own rows, and those of no village
+    (written before migration 0012, when a database held one village). None: every row."""
+    if scope is None:
+        return true()
+    return or_(col(OutboxMessage.scope) == scope, col(OutboxMessage.scope).is_(None))

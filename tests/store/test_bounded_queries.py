@@ -59,16 +59,21 @@ def test_a_reference_lookup_over_any_number_of_ids_finds_the_ticket(tmp_path: Pa
                                   recipient="siti@warga.example", raw=b"x", next_attempt_at=NOW,
                                   created_at=NOW))
         other = _ticket(session, "ADU-2026-00002", "<lain@warga.example>")
+        elsewhere = _ticket(session, "TGL-2026-00001", "<tegal@warga.example>")
     junk = [f"<banjir-{n}@spam.example>" for n in range(MANY)]
 
     with Session(engine) as session:
-        by_ack = queries.ticket_by_reference(session, [*junk, "<ack@desa>"])
-        by_source = queries.ticket_by_reference(session, [*junk, "<lain@warga.example>"])
-        nothing = queries.ticket_by_reference(session, junk)
+        by_ack = queries.ticket_by_reference(session, [*junk, "<ack@desa>"], "ADU")
+        by_source = queries.ticket_by_reference(session, [*junk, "<lain@warga.example>"], "ADU")
+        nothing = queries.ticket_by_reference(session, junk, "ADU")
+        # Another village's ticket is found by its own village only.
+        not_ours = queries.ticket_by_reference(session, ["<tegal@warga.example>"], "ADU")
+        theirs = queries.ticket_by_reference(session, ["<tegal@warga.example>"], "TGL")
 
     assert by_ack is not None and by_ack.id == ours.id
     assert by_source is not None and by_source.id == other.id
     assert nothing is None
+    assert not_ours is None and theirs is not None and theirs.id == elsewhere.id
 
 
 def test_a_backlog_of_any_size_is_marked(tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ class SlowCounter:
         return KEYS
 
     def run(self, session: Session, key: str, now: datetime) -> str:
-        counter = session.get(TicketCounter, 1) or TicketCounter(year=1, last=0)
+        counter = session.get(TicketCounter, ("T", 1)) or TicketCounter(scope="T", year=1, last=0)
         counter.last += 1
         session.add(counter)
         session.flush()
@@ -71,6 +71,6 @@ def test_two_processes_racing_for_the_same_runs_make_each_once(tmp_path: Path) -
     assert ran == [f"slow-counter:{key}" for key in KEYS]  # each key by exactly one racer
     engine = make_engine(url)
     with Session(engine) as session:
-        counter = session.get(TicketCounter, 1)
+        counter = session.get(TicketCounter, ("T", 1))
         assert counter is not None and counter.last == len(KEYS)  # each run's work once
         assert sorted(r.run_key for r in session.exec(select(JobRun)).all()) == KEYS

@@ -38,7 +38,7 @@ class DailyCounter:
         self.calls.append(key)
         if key == self.fail_on:
             raise RuntimeError("simulated job bug")
-        counter = session.get(TicketCounter, 1) or TicketCounter(year=1, last=0)
+        counter = session.get(TicketCounter, ("T", 1)) or TicketCounter(scope="T", year=1, last=0)
         counter.last += 1
         session.add(counter)
         return f"ran for {key}"
@@ -52,7 +52,7 @@ def _engine(tmp_path: Path) -> Engine:
 
 def _effects(engine: Engine) -> int:
     with Session(engine) as session:
-        counter = session.get(TicketCounter, 1)
+        counter = session.get(TicketCounter, ("T", 1))
         return counter.last if counter else 0
 
 
