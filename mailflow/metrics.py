@@ -8,6 +8,14 @@ Only numbers and a small fixed set of label values (a status, a reason, a server
 an address, a name, a subject or any other text from a message, so the metrics can leave
 the machine without carrying anyone's identity. Counters start at zero with the process.
 
+A regency's process (a [[mailboxes]] file) labels the two ticket gauges by village, its
+ticket prefix (`mailflow_tickets{village="KLR",status="baru"}`): one process serves many
+villages, and "which village is falling behind" is the question its operators ask. The
+prefix, not the mailbox's name, because it is what the database knows (one grouped query for
+every village, whoever serves it) and what staff read in every number. A single-mailbox
+file keeps the unlabelled gauges it always had. The outbox gauges and the counters stay
+process-wide: they measure the process and its mail server, not a village.
+
     mailflow_messages_seen_total                messages intake looked at
     mailflow_messages_taken_total{kind}         ticket / reply
     mailflow_messages_skipped_total{reason}     not_complaint / ignored / duplicate /
@@ -29,7 +37,8 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +65,13 @@ SERVERS = ("imap", "smtp")
 class _DatabaseGauges(Collector):
     """Reads the gauges at scrape (or write) time, so they are never stale."""
 
-    def __init__(self, cfg: Config, clock: Clock) -> None:
+    def __init__(self, cfg: Config, clock: Clock, villages: Sequence[Config] = ()) -> None:
         self.cfg = cfg
         self.clock = clock
         self.engine = make_engine(cfg.database_url)
+        # By village when the file names its mailboxes; each village's day in its own zone.
+        self.by_village = bool(cfg.name or villages)
+        self.zones = {v.scope: v.zone for v in (*villages, cfg)}
 
     def collect(self) -> Iterator[Metric]:
         readable = GaugeMetricFamily("mailflow_database_readable",
@@ -78,16 +90,10 @@ class _DatabaseGauges(Collector):
     def _families(self) -> Iterator[Metric]:
         now = self.clock()
         with Session(self.engine) as session:
-            by_status = counts.tickets_by_status(session)
-            overdue = counts.overdue_tickets(session, now.astimezone(self.cfg.zone).date())
+            tickets = list(self._ticket_families(session, now))
             by_state = counts.outbox_by_state(session)
             oldest = counts.oldest_pending_outbox(session)
-        tickets = GaugeMetricFamily("mailflow_tickets", "Tickets per status", labels=["status"])
-        for status in Status:
-            tickets.add_metric([status.value], by_status.get(status, 0))
-        yield tickets
-        yield GaugeMetricFamily("mailflow_tickets_overdue",
-                                "Open tickets whose due date has passed", value=overdue)
+        yield from tickets
         outbox = GaugeMetricFamily("mailflow_outbox_messages", "Outbox messages waiting to go "
                                    "(pending) or given up on until retried (parked)",
                                    labels=["state"])
@@ -98,6 +104,31 @@ class _DatabaseGauges(Collector):
         yield GaugeMetricFamily("mailflow_outbox_oldest_pending_age_seconds",
                                 "Age of the oldest pending outbox message (0 when none)", value=age)
 
+    def _ticket_families(self, session: Session, now: datetime) -> Iterator[Metric]:
+        tickets = GaugeMetricFamily("mailflow_tickets", "Tickets per status",
+                                    labels=["village", "status"] if self.by_village else ["status"])
+        overdue = GaugeMetricFamily("mailflow_tickets_overdue",
+                                    "Open tickets whose due date has passed",
+                                    labels=["village"] if self.by_village else None)
+        if not self.by_village:
+            by_status = counts.tickets_by_status(session)
+            for status in Status:
+                tickets.add_metric([status.value], by_status.get(status, 0))
+            overdue.add_metric([], counts.overdue_tickets(session, now.astimezone(self.cfg.zone).date()))
+            yield from (tickets, overdue)
+            return
+        found = counts.tickets_by_village(session)
+        today = {scope: now.astimezone(zone).date() for scope, zone in self.zones.items()}
+        late = counts.overdue_by_village(session, today, now.astimezone(self.cfg.zone).date())
+        # Every configured village has every status (0 too); a prefix no longer configured
+        # (old tickets) keeps its counts.
+        villages = sorted({*self.zones, *(village for village, _ in found)})
+        for village in villages:
+            for status in Status:
+                tickets.add_metric([village, status.value], found.get((village, status), 0))
+            overdue.add_metric([village], late.get(village, 0))
+        yield from (tickets, overdue)
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -105,10 +136,13 @@ class _DatabaseGauges(Collector):
 class Metrics:
     """The metrics of one `mailflow run`; `start(cfg)` makes the configured kind."""
 
-    def __init__(self, cfg: Config, *, clock: Clock = utc_now) -> None:
+    def __init__(self, cfg: Config, *, clock: Clock = utc_now,
+                 villages: Sequence[Config] = ()) -> None:
+        """`villages`: every mailbox a regency's process serves (their ticket gauges are
+        labelled by village; `cfg` gives the shared [metrics] and [database])."""
         self.cfg = cfg
         self.registry = CollectorRegistry()
-        self._gauges = _DatabaseGauges(cfg, clock)
+        self._gauges = _DatabaseGauges(cfg, clock, villages)
         self.registry.register(self._gauges)
         self.clock = clock
         self._counters(self.registry)
@@ -139,9 +173,10 @@ class Metrics:
             self.login_failures.labels(server)
 
     @classmethod
-    def start(cls, cfg: Config, *, clock: Clock = utc_now) -> Metrics:
+    def start(cls, cfg: Config, *, clock: Clock = utc_now,
+              villages: Sequence[Config] = ()) -> Metrics:
         """The metrics `cfg` asks for, the HTTP endpoint already listening (off: they only count)."""
-        metrics = cls(cfg, clock=clock)
+        metrics = cls(cfg, clock=clock, villages=villages)
         if cfg.metrics.listen is not None:
             host, port = cfg.metrics.address
             try:

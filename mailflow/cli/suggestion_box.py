@@ -120,7 +120,7 @@ def _list(cfg: Config, as_json: bool) -> int:
         rows: list[dict[str, Any]] = [{"opened_at": format_moment(o.opened_at, cfg.calendar.timezone),
                  "date": o.opened_on.isoformat(), "by": o.opened_by, "entries": o.entries,
                  "tickets": [n for n in o.ticket_numbers.split(",") if n],
-                 "by_mail": o.message_id is not None} for o in openings(session)]
+                 "by_mail": o.message_id is not None} for o in openings(session, cfg.scope)]
     engine.dispose()
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))

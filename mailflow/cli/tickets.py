@@ -1,7 +1,10 @@
 """The staff's subcommands: `tickets` lists them, `show` prints one with its audit trail.
 
 Reading goes through mailflow.store.queries and formatting through mailflow.views,
-which the demo uses too. Both commands read the reporter's row to know what to hide
+which the demo uses too. Both see only the tickets of the configuration's village
+(store/village_reads.py, queries.py `ticket_by_number`): another village's ticket is
+"no ticket", as a missing one.
+Both commands read the reporter's row to know what to hide
 (subjects, descriptions, file names, notes) and print none of it; the identity itself is
 printed only for `show --with-identity`, and that view is first recorded as an event on
 the ticket (who, when, how), committed before anything is printed, and logged. If it
@@ -34,10 +37,9 @@ from mailflow.store.queries import (
     events_of,
     outbox_listing,
     reporter_of,
-    reporters_of_tickets,
     ticket_by_number,
-    ticket_count,
 )
+from mailflow.store.village_reads import count_in, listing
 from mailflow.vocabulary import Priority, Status
 
 # The audit line keeps the logger name it has always had ("mailflow"), so that searches
@@ -93,13 +95,12 @@ def cmd_tickets(args: argparse.Namespace) -> int:
     today = utc_now().astimezone(cfg.zone).date()
     filtered = bool(args.status or args.priority or args.assignee or args.overdue)
     with Session(engine) as session:
-        found = reporters_of_tickets(session, args.status, priority=args.priority,
-                                     assignee=args.assignee,
-                                     due_before=today if args.overdue else None)
+        found = listing(session, cfg.scope, args.status, priority=args.priority,
+                        assignee=args.assignee, due_before=today if args.overdue else None)
         rows = views.by_urgency([
             views.ticket_row(ticket, cfg.zone, views.redactor(cfg, reporter), today)
             for ticket, reporter in found])
-        filtered = filtered and not rows and ticket_count(session) > 0
+        filtered = filtered and not rows and count_in(session, cfg.scope) > 0
     if args.json:
         json.dump([{k: v for k, v in row.items() if not k.endswith("_text")} for row in rows],
                   sys.stdout, ensure_ascii=False, indent=2)

@@ -100,7 +100,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
     try:
         with Session(engine) as session:
             records, skipped = traced_messages(
-                session, message_id=normal_message_id(args.message_id) if args.message_id
+                session, cfg.mailbox_key, message_id=normal_message_id(args.message_id) if args.message_id
                 else None, sender_digest=digest, since=since, until=until)
             rows = trace_rows(records, skipped, cfg.zone)
     finally:

@@ -17,7 +17,7 @@ from mailflow.config import Config
 from mailflow.core.box_opening import box_reminder, team_of
 from mailflow.core.suggestion_box import WEEKDAYS, BoxSchedule, opening_due
 from mailflow.core.workdays import WorkCalendar, calendar_for, format_tanggal
-from mailflow.runners.schedule import NothingDue
+from mailflow.runners.schedule import NothingDue, job_name
 from mailflow.store.box_queries import last_opening_day
 from mailflow.store.db import Engine, Session
 from mailflow.store.models import OutboxMessage
@@ -31,10 +31,14 @@ def schedule_of(cfg: Config) -> BoxSchedule:
 
 
 class SuggestionBoxReminder:
-    name = "suggestion-box-reminder"
+    """The job "suggestion-box-reminder", one per village (runners/schedule.py `job_name`),
+    due after the village's own last opening."""
+
+    name = "suggestion-box-reminder"  # the job alone; an instance's is its village's (job_name)
 
     def __init__(self, cfg: Config, composer: Composer | None = None,
                  calendar: WorkCalendar | None = None, engine: Engine | None = None) -> None:
+        self.name = job_name(type(self).name, cfg)
         self.cfg = cfg
         self.composer = composer or composer_for(cfg)
         self.calendar = calendar or calendar_for(cfg.calendar)
@@ -51,7 +55,7 @@ class SuggestionBoxReminder:
                 or not self.calendar.is_workday(local.date())):
             return []
         with Session(self.engine) as session:
-            last = last_opening_day(session)
+            last = last_opening_day(session, self.cfg.scope)
         if not opening_due(local.date(), self.schedule, self.calendar, last):
             return []
         return [local.date().isoformat()]
@@ -60,11 +64,12 @@ class SuggestionBoxReminder:
         team = team_of(self.cfg)
         if not team:
             raise NothingDue
-        last = last_opening_day(session)
+        last = last_opening_day(session, self.cfg.scope)
         for member in team:
             note = box_reminder(self.cfg, member, format_tanggal(last) if last else None)
             composed = self.composer.compose(note, None, now)
             session.add(OutboxMessage(ticket_id=None, kind=note.kind, message_id=composed.message_id,
                                       recipient=composed.recipient, raw=composed.raw,
-                                      next_attempt_at=now, created_at=now))
+                                      next_attempt_at=now, created_at=now,
+                                      scope=self.cfg.scope))
         return f"team={len(team)}"

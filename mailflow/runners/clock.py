@@ -37,7 +37,7 @@ from mailflow.core.reminders import (
     sending_day,
 )
 from mailflow.core.workdays import WorkCalendar, calendar_for
-from mailflow.runners.schedule import NothingDue
+from mailflow.runners.schedule import NothingDue, job_name
 from mailflow.store.clock_queries import open_tickets_with_events, tickets_with_reporters
 from mailflow.store.db import Engine, Session
 from mailflow.store.models import OutboxMessage, Ticket, TicketEvent
@@ -85,12 +85,14 @@ def timeline_of(ticket: Clocked, events: Iterable[EventFact], calendar: WorkCale
 
 
 class ClockJob:
-    """The job "clock"; `bind` gives it the service's engine (Schedule calls it)."""
+    """The job "clock" (runners/schedule.py `job_name`: one per village) over the tickets of
+    the configuration's village only; `bind` gives it the service's engine (Schedule calls it)."""
 
-    name = "clock"
+    name = "clock"  # the job alone; an instance's is its village's (job_name)
 
     def __init__(self, cfg: Config, composer: Composer | None = None,
                  calendar: WorkCalendar | None = None, engine: Engine | None = None) -> None:
+        self.name = job_name(type(self).name, cfg)
         self.cfg = cfg
         self.composer = composer or composer_for(cfg)
         self.calendar = calendar or calendar_for(cfg.calendar)
@@ -114,7 +116,7 @@ class ClockJob:
         if self.engine is None or not self._may_send(now):
             return []
         with Session(self.engine) as session:
-            rows = open_tickets_with_events(session)
+            rows = open_tickets_with_events(session, self.cfg.scope)
         watched = [Watched(timeline_of(row, row.events, self.calendar), row.assignee) for row in rows]
         plan = plan_clock(watched, self.cfg.staff, self.calendar, self.targets, self.rules, now)
         if not self.cfg.digest.enabled:
@@ -151,7 +153,7 @@ class ClockJob:
         rights (the reporter's identity hidden wherever it recurs)."""
         tickets: dict[str, Ticket] = {}
         subjects: dict[str, Redacted] = {}
-        for ticket, reporter in tickets_with_reporters(session, numbers):
+        for ticket, reporter in tickets_with_reporters(session, self.cfg.scope, numbers):
             identity = reporter.identity() if reporter is not None else None
             tickets[ticket.number] = ticket
             subjects[ticket.number] = Redacted(redactor_for(self.cfg, identity).subject(ticket.subject))
@@ -161,4 +163,5 @@ class ClockJob:
         composed = self.composer.compose(mail, ticket.number if ticket else None, now)
         session.add(OutboxMessage(ticket_id=ticket.id if ticket else None, kind=mail.kind,
                                   message_id=composed.message_id, recipient=composed.recipient,
-                                  raw=composed.raw, next_attempt_at=now, created_at=now))
+                                  raw=composed.raw, next_attempt_at=now, created_at=now,
+                                  scope=self.cfg.scope))

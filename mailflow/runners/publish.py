@@ -46,11 +46,11 @@ _LAST = (LIST_FILE, LOOKUP_FILE, "index.html")  # moved into place after what th
 
 def build_page(cfg: Config, engine: Engine, now: datetime,
                calendar: WorkCalendar | None = None) -> PageData:
-    """The public page's data for every ticket in the database, at `now`."""
+    """The public page's data for every ticket of the configuration's village, at `now`."""
     calendar = calendar or calendar_for(cfg.calendar)
     targets = targets_for(cfg)
     with Session(engine) as session:
-        rows = tickets_for_publishing(session)
+        rows = tickets_for_publishing(session, cfg.scope)
     tickets = []
     for row in rows:
         if not _SAFE_NUMBER.match(row.number):

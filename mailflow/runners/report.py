@@ -28,11 +28,17 @@ from mailflow.core.report_export import export_rows
 from mailflow.core.report_text import report_mail
 from mailflow.core.workdays import WorkCalendar, calendar_for
 from mailflow.runners.clock import targets_for, timeline_of
+from mailflow.runners.schedule import job_name
 from mailflow.store import queries
 from mailflow.store.clock_queries import tickets_with_reporters
 from mailflow.store.db import Engine, Session
 from mailflow.store.models import OutboxMessage
-from mailflow.store.report_queries import ReportRow, openings_between, tickets_for_report
+from mailflow.store.report_queries import (
+    ReportRow,
+    first_seen,
+    openings_between,
+    tickets_for_report,
+)
 from mailflow.vocabulary import Role
 
 
@@ -56,8 +62,8 @@ def report_in(session: Session, cfg: Config, month: Month, now: datetime,
     calendar = calendar or calendar_for(cfg.calendar)
     since = month.shifted(-(TREND_MONTHS - 1)).start(calendar.zone)
     cutoff = cutoff_of(month, calendar.zone, now)
-    rows = tickets_for_report(session, since, cutoff)
-    openings = openings_between(session, month.start(calendar.zone), cutoff)
+    rows = tickets_for_report(session, cfg.scope, since, cutoff)
+    openings = openings_between(session, cfg.scope, month.start(calendar.zone), cutoff)
     return month_report(report_tickets(rows, calendar), month, calendar, targets_for(cfg), now,
                         openings=openings)
 
@@ -71,11 +77,12 @@ def read_export(cfg: Config, engine: Engine, month: Month | None, now: datetime,
     since = None if month is None else month.start(calendar.zone)
     before = now if month is None else min(now, month.end(calendar.zone))
     with Session(engine) as session:
-        rows = tickets_for_report(session, since, before)
+        rows = tickets_for_report(session, cfg.scope, since, before)
         subjects = None
         if with_subject:
             subjects = {}
-            for ticket, reporter in tickets_with_reporters(session, [r.number for r in rows]):
+            for ticket, reporter in tickets_with_reporters(session, cfg.scope,
+                                                           [r.number for r in rows]):
                 identity = reporter.identity() if reporter is not None else None
                 subjects[ticket.number] = redactor_for(cfg, identity).subject(ticket.subject)
     return export_rows(report_tickets(rows, calendar), calendar, targets_for(cfg), now, month,
@@ -94,10 +101,11 @@ class MonthlyReport:
     `[digest] hour` local time, or at the first poll after that if mailflow was down then.
     Off with `[report] enabled = false`, and nothing is due without a village head."""
 
-    name = "monthly-report"
+    name = "monthly-report"  # the job alone; an instance's is its village's (job_name)
 
     def __init__(self, cfg: Config, composer: Composer | None = None,
                  calendar: WorkCalendar | None = None) -> None:
+        self.name = job_name(type(self).name, cfg)
         self.cfg = cfg
         self.composer = composer or composer_for(cfg)
         self.calendar = calendar or calendar_for(cfg.calendar)
@@ -114,7 +122,10 @@ class MonthlyReport:
     def run(self, session: Session, key: str, now: datetime) -> str:
         month = parse_month(key)
         report = report_in(session, self.cfg, month, now, self.calendar)
-        started = queries.first_start(session)
+        # A village added to a regency's database later starts when its own mailbox was
+        # first read; a single-mailbox file keeps reading the earliest of any (as before).
+        started = (first_seen(session, self.cfg.mailbox_key) if self.cfg.name
+                   else queries.first_start(session))
         unseen = started is None or started >= month.shifted(1).start(self.calendar.zone)
         if unseen and report.received == 0 and not report.overdue:
             # A new installation does not open with an empty report of a month it never saw
@@ -127,5 +138,6 @@ class MonthlyReport:
             composed = self.composer.compose(mail, None, now)
             session.add(OutboxMessage(ticket_id=None, kind=mail.kind,
                                       message_id=composed.message_id, recipient=composed.recipient,
-                                      raw=composed.raw, next_attempt_at=now, created_at=now))
+                                      raw=composed.raw, next_attempt_at=now, created_at=now,
+                                      scope=self.cfg.scope))
         return f"month={key} received={report.received} mails={len(heads)}"

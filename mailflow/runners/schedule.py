@@ -15,11 +15,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from mailflow.config import Config
 from mailflow.store import queries
 from mailflow.store.db import Engine, IntegrityError, Session, transaction
 from mailflow.store.models import JobRun
 
 log = logging.getLogger(__name__)
+
+
+def job_name(job: str, cfg: Config) -> str:
+    """A job's name in `job_run` for the village of `cfg`: the job alone for a single-mailbox
+    file (the names existing databases hold, so nothing runs again), "clock@klero" for the
+    village "klero" of a regency's file, so that one village's run (its digest of the day,
+    keyed by a staff address two villages may share) never counts as another's."""
+    return f"{job}@{cfg.name}" if cfg.name else job
 
 
 class NothingDue(Exception):

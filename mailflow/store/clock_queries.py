@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from mailflow.core.promise import EventFact
 from mailflow.core.workflow import FINAL
 from mailflow.store.models import Reporter, Ticket, TicketEvent
+from mailflow.store.scope import tickets_of
 from mailflow.vocabulary import EventKind, Priority, Status
 
 # The kinds core/promise.py `timeline_from_events` reads.
@@ -43,9 +44,11 @@ class OpenTicket:
     events: tuple[EventFact, ...]
 
 
-def open_tickets_with_events(session: Session, limit: int = OPEN_LIMIT) -> list[OpenTicket]:
-    """The open tickets (oldest first, at most `limit`), each with its timeline's events."""
-    open_ = col(Ticket.status).not_in(list(FINAL))
+def open_tickets_with_events(session: Session, scope: str, limit: int = OPEN_LIMIT
+                             ) -> list[OpenTicket]:
+    """The village `scope`'s open tickets (oldest first, at most `limit`), each with its
+    timeline's events."""
+    open_ = tickets_of(scope) & col(Ticket.status).not_in(list(FINAL))
     columns = (col(Ticket.id), col(Ticket.number), col(Ticket.status), col(Ticket.priority),
                col(Ticket.assignee), col(Ticket.received_at), col(Ticket.created_at))
     tickets = session.execute(
@@ -74,15 +77,15 @@ def timeline_events(session: Session, wanted: ColumnElement[bool], last_id: int
     return by_ticket
 
 
-def tickets_with_reporters(session: Session, numbers: Sequence[str]
+def tickets_with_reporters(session: Session, scope: str, numbers: Sequence[str]
                            ) -> list[tuple[Ticket, Reporter | None]]:
-    """The tickets of these numbers with their reporters (what a redactor needs), in one
-    query per at most 500 numbers."""
+    """The village `scope`'s tickets of these numbers with their reporters (what a redactor
+    needs), in one query per at most 500 numbers."""
     found: list[tuple[Ticket, Reporter | None]] = []
     wanted = list(dict.fromkeys(numbers))
     for start in range(0, len(wanted), 500):
         query = (select(Ticket, Reporter)
                  .join(Reporter, col(Reporter.ticket_id) == Ticket.id, isouter=True)
-                 .where(col(Ticket.number).in_(wanted[start:start + 500])))
+                 .where(tickets_of(scope), col(Ticket.number).in_(wanted[start:start + 500])))
         found += [(ticket, reporter) for ticket, reporter in session.exec(query).all()]
     return found

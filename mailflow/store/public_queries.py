@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from mailflow.core.identity import Identity
 from mailflow.core.promise import EventFact
 from mailflow.store.models import Reporter, Ticket, TicketEvent
+from mailflow.store.scope import tickets_of
 from mailflow.vocabulary import Channel, EventKind, Priority
 
 # The kinds core/promise.py `timeline_from_events` reads, and the #publik texts.
@@ -40,17 +41,22 @@ class PublishedTicket:
     reporter: Identity | None
 
 
-def tickets_for_publishing(session: Session, limit: int = PUBLISH_LIMIT) -> list[PublishedTicket]:
-    """Every ticket (the oldest first, at most `limit`) with what the public page needs."""
+def tickets_for_publishing(session: Session, scope: str, limit: int = PUBLISH_LIMIT
+                           ) -> list[PublishedTicket]:
+    """Every ticket of the village `scope` (the oldest first, at most `limit`) with what the
+    public page needs; the events and reporters through a join on the same condition."""
+    mine = tickets_of(scope)
     columns = (col(Ticket.id), col(Ticket.number), col(Ticket.channel), col(Ticket.priority),
                col(Ticket.received_at), col(Ticket.created_at))
-    tickets = session.execute(sa_select(*columns).order_by(col(Ticket.id)).limit(limit)).all()
+    tickets = session.execute(
+        sa_select(*columns).where(mine).order_by(col(Ticket.id)).limit(limit)).all()
     if not tickets:
         return []
     last_id = tickets[-1][0]
     query = (sa_select(col(TicketEvent.ticket_id), col(TicketEvent.kind), col(TicketEvent.at),
                        col(TicketEvent.actor), col(TicketEvent.to_status), col(TicketEvent.note))
-             .where(col(TicketEvent.ticket_id) <= last_id,
+             .join(Ticket, col(Ticket.id) == TicketEvent.ticket_id)
+             .where(mine, col(TicketEvent.ticket_id) <= last_id,
                     col(TicketEvent.kind).in_([k.value for k in _KINDS]))
              .order_by(col(TicketEvent.ticket_id), col(TicketEvent.at), col(TicketEvent.id)))
     events: dict[int, list[EventFact]] = {}
@@ -61,7 +67,8 @@ def tickets_for_publishing(session: Session, limit: int = PUBLISH_LIMIT) -> list
         else:
             events.setdefault(ticket_id, []).append(EventFact(kind, at, actor, to_status))
     reporters = {r.ticket_id: r.identity() for r in session.exec(
-        select(Reporter).where(col(Reporter.ticket_id) <= last_id)).all()}
+        select(Reporter).join(Ticket, col(Ticket.id) == Reporter.ticket_id)
+        .where(mine, col(Reporter.ticket_id) <= last_id)).all()}
     return [PublishedTicket(number, channel, priority, received, created,
                             tuple(events.get(ticket_id, ())), tuple(notes.get(ticket_id, ())),
                             reporters.get(ticket_id))

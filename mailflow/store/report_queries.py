@@ -17,8 +17,10 @@ from sqlmodel import Session, col
 
 from mailflow.core.promise import EventFact
 from mailflow.core.workflow import FINAL
+from mailflow.store.box_queries import openings_of
 from mailflow.store.clock_queries import timeline_events
-from mailflow.store.models import SuggestionBoxOpening, Ticket
+from mailflow.store.models import MailboxState, SuggestionBoxOpening, Ticket
+from mailflow.store.scope import tickets_of
 from mailflow.vocabulary import Channel, Priority, Status
 
 # Tickets read at most for one report (a village receives tens a month, not thousands).
@@ -41,11 +43,12 @@ class ReportRow:
     kind: str | None = None  # a suggestion-box entry's kind (saran, kritik, ...)
 
 
-def tickets_for_report(session: Session, since: datetime | None, before: datetime,
+def tickets_for_report(session: Session, scope: str, since: datetime | None, before: datetime,
                        limit: int = REPORT_LIMIT) -> list[ReportRow]:
-    """Tickets received before `before` and either on or after `since` (every one when
-    `since` is None) or not closed now, oldest first, each with its timeline's events."""
-    wanted = col(Ticket.received_at) < before
+    """The village `scope`'s tickets received before `before` and either on or after `since`
+    (every one when `since` is None) or not closed now, oldest first, each with its
+    timeline's events."""
+    wanted = tickets_of(scope) & (col(Ticket.received_at) < before)
     if since is not None:
         wanted = wanted & or_(col(Ticket.received_at) >= since,
                               col(Ticket.status).not_in(list(FINAL)))
@@ -63,8 +66,16 @@ def tickets_for_report(session: Session, since: datetime | None, before: datetim
             in tickets]
 
 
-def openings_between(session: Session, since: datetime, before: datetime) -> int:
-    """How many times the suggestion box was opened in [since, before)."""
+def openings_between(session: Session, scope: str, since: datetime, before: datetime) -> int:
+    """How many times the village's suggestion box was opened in [since, before)."""
     query = sa_select(func.count()).select_from(SuggestionBoxOpening).where(
-        col(SuggestionBoxOpening.opened_at) >= since, col(SuggestionBoxOpening.opened_at) < before)
+        openings_of(scope), col(SuggestionBoxOpening.opened_at) >= since,
+        col(SuggestionBoxOpening.opened_at) < before)
     return int(session.execute(query).scalar_one())
+
+
+def first_seen(session: Session, mailbox: str) -> datetime | None:
+    """When mailflow first read this mailbox (None: never, or a database from before 0005)."""
+    query = sa_select(col(MailboxState.first_seen_at)).where(col(MailboxState.mailbox) == mailbox)
+    found: datetime | None = session.execute(query).scalar_one_or_none()
+    return found

@@ -20,17 +20,19 @@ def add_skipped(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         session.exec(insert(SkippedMessage), params=list(rows))
 
 
-def traced_messages(session: Session, *, message_id: str | None = None,
+def traced_messages(session: Session, mailbox: str, *, message_id: str | None = None,
                     sender_digest: str | None = None, since: datetime | None = None,
                     until: datetime | None = None, limit: int = 500
                     ) -> tuple[list[tuple[IntakeRecord, str | None]], list[SkippedMessage]]:
-    """What intake did with the messages that match every filter given: its records (each
+    """What intake did with the messages of `mailbox` (its key, "user@host/folder": a
+    village's staff trace their own mailbox) that match every filter given: its records (each
     with its ticket's number) and the messages it skipped, at most `limit` of each, oldest
     first. `since`/`until` bound the arrival (INTERNALDATE); a record written before
     arrivals were kept (revision 0006) is placed by when it was recorded."""
     records = (select(IntakeRecord, Ticket.number)
-               .join(Ticket, col(IntakeRecord.ticket_id) == Ticket.id, isouter=True))
-    skipped = select(SkippedMessage)
+               .join(Ticket, col(IntakeRecord.ticket_id) == Ticket.id, isouter=True)
+               .where(IntakeRecord.mailbox == mailbox))
+    skipped = select(SkippedMessage).where(SkippedMessage.mailbox == mailbox)
     if message_id is not None:
         records = records.where(func.lower(IntakeRecord.message_id) == message_id.lower())
         skipped = skipped.where(func.lower(SkippedMessage.message_id) == message_id.lower())

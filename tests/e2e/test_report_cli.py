@@ -51,7 +51,7 @@ def test_october_as_text_json_and_html(tmp_path: Path) -> None:
     assert figures["resolution_days"] == {"count": 0, "median": None, "p90": None}
     assert figures["closed"] == {"selesai": 0, "ditolak": 0}
     assert figures["by_status"]["diproses"] == 1 and figures["by_status"]["diterima"] == 1
-    assert [(o["number"], o["days_late"]) for o in figures["overdue"]] == [("T0", 5)]
+    assert [(o["number"], o["days_late"]) for o in figures["overdue"]] == [("ADU-T0", 5)]
     assert len(figures["trend"]) == 12 and figures["trend"][-1]["month"] == "2026-10"
 
     html = page.read_text(encoding="utf-8")
@@ -68,7 +68,7 @@ def test_october_as_text_json_and_html(tmp_path: Path) -> None:
     assert "Pengaduan diterima: 2" in lines
     assert any(line.startswith("Ditanggapi dalam batas janji (7 hari kerja): 50,0 % (1 dari 2")
                for line in lines)
-    assert any(line.split()[:2] == ["T0", "2026-10-15"] for line in lines)
+    assert any(line.split()[:2] == ["ADU-T0", "2026-10-15"] for line in lines)
 
 
 def test_a_bad_month_is_65_and_an_unwritable_file_74(tmp_path: Path) -> None:

@@ -79,7 +79,8 @@ def test_every_n_working_days_counts_from_the_last_opening_and_skips_a_holiday(t
         # Opened Thursday 20 August 2026; Friday 21 is a working day, Monday 24 the second.
         session.add(SuggestionBoxOpening(opened_on=date(2026, 8, 20),
                                          opened_at=datetime(2026, 8, 20, 3, tzinfo=UTC),
-                                         opened_by=SEKDES, entries=2, ticket_numbers=""))
+                                         opened_by=SEKDES, entries=2,
+                                         ticket_numbers="ADU-2026-00001,ADU-2026-00002"))
     friday = datetime(2026, 8, 21, 2, tzinfo=UTC)
     assert _run(engine, friday, cfg) == []
     assert _run(engine, friday + timedelta(days=3), cfg) == ["suggestion-box-reminder:2026-08-24"]

@@ -74,28 +74,30 @@ def message(moment: datetime, actor: str = KASI) -> Step:
     return (moment, EventKind.MESSAGE, actor, None)
 
 
+# The numbers carry the village's prefix (ADU, the default): a report reads only its own.
+OTHER_VILLAGE = "KLR-2026-00001"
 FIXTURE: list[tuple[str, datetime, Channel, Priority, Status, list[Step]]] = [
-    ("T0", at(10, 15), Channel.EMAIL, Priority.SEDANG, Status.DITERIMA, []),
-    ("T00", at(10, 20), Channel.EMAIL, Priority.SEDANG, Status.DITERIMA,
+    ("ADU-T0", at(10, 15), Channel.EMAIL, Priority.SEDANG, Status.DITERIMA, []),
+    ("ADU-T00", at(10, 20), Channel.EMAIL, Priority.SEDANG, Status.DITERIMA,
      [status(at(10, 21), Status.DIPROSES), status(at(11, 3), Status.SELESAI)]),
-    ("T1", at(11, 2), Channel.EMAIL, Priority.SEDANG, Status.DITERIMA,
+    ("ADU-T1", at(11, 2), Channel.EMAIL, Priority.SEDANG, Status.DITERIMA,
      [status(at(11, 4), Status.DIPROSES), status(at(11, 6), Status.SELESAI)]),
-    ("T2", at(11, 3, 10), Channel.TELEPON, Priority.TINGGI, Status.DITERIMA,
+    ("ADU-T2", at(11, 3, 10), Channel.TELEPON, Priority.TINGGI, Status.DITERIMA,
      [message(at(11, 3, 15)), status(at(11, 12), Status.SELESAI)]),
-    ("T3", at(11, 6, 23), Channel.WHATSAPP, Priority.RENDAH, Status.DITERIMA,
+    ("ADU-T3", at(11, 6, 23), Channel.WHATSAPP, Priority.RENDAH, Status.DITERIMA,
      [status(at(11, 7), Status.DIVERIFIKASI), status(at(11, 9), Status.DITOLAK)]),
-    ("T4", at(11, 9), Channel.EMAIL, Priority.SEDANG, Status.DITERIMA,
+    ("ADU-T4", at(11, 9), Channel.EMAIL, Priority.SEDANG, Status.DITERIMA,
      [status(at(11, 19), Status.DIPROSES)]),
-    ("T5", at(11, 10), Channel.EMAIL, Priority.DARURAT, Status.DITERIMA, []),
-    ("T6", at(11, 23, 8), Channel.EMAIL, Priority.SEDANG, Status.PERLU_DATA, []),
-    ("T7", at(11, 26), Channel.KOTAK_SARAN, Priority.RENDAH, Status.DITERIMA, []),
-    ("T8", at(11, 20), Channel.EMAIL, Priority.SEDANG, Status.DITERIMA,
+    ("ADU-T5", at(11, 10), Channel.EMAIL, Priority.DARURAT, Status.DITERIMA, []),
+    ("ADU-T6", at(11, 23, 8), Channel.EMAIL, Priority.SEDANG, Status.PERLU_DATA, []),
+    ("ADU-T7", at(11, 26), Channel.KOTAK_SARAN, Priority.RENDAH, Status.DITERIMA, []),
+    ("ADU-T8", at(11, 20), Channel.EMAIL, Priority.SEDANG, Status.DITERIMA,
      [status(at(11, 30), Status.DIPROSES), status(at(12, 2), Status.SELESAI)]),
-    ("T9", at(11, 2), Channel.TELEPON, Priority.SEDANG, Status.DITERIMA,
+    ("ADU-T9", at(11, 2), Channel.TELEPON, Priority.SEDANG, Status.DITERIMA,
      [status(at(11, 2, 11), Status.DIPROSES), status(at(11, 24), Status.SELESAI)]),
-    ("T10", at(11, 11), Channel.EMAIL, Priority.SEDANG, Status.DITERIMA,
+    ("ADU-T10", at(11, 11), Channel.EMAIL, Priority.SEDANG, Status.DITERIMA,
      [message(at(11, 12), actor="system"), status(at(11, 20), Status.DIVERIFIKASI)]),
-    ("T11", at(12, 1), Channel.EMAIL, Priority.SEDANG, Status.DITERIMA, []),
+    ("ADU-T11", at(12, 1), Channel.EMAIL, Priority.SEDANG, Status.DITERIMA, []),
 ]
 
 
@@ -123,6 +125,17 @@ def build(tmp_path: Path, first_start: datetime = datetime(2026, 9, 1, tzinfo=UT
             for moment, kind, actor, to in steps:
                 session.add(TicketEvent(ticket_id=ticket.id, at=moment, actor=actor, kind=kind,
                                         to_status=to))
+        # Another village's ticket in the same database (a regency's): every figure below is
+        # the village ADU's alone, so a report that counted it would be off by one.
+        other = Ticket(number=OTHER_VILLAGE, status=Status.DITERIMA, priority=Priority.DARURAT,
+                       channel=Channel.EMAIL, received_at=at(11, 5), due_date=date(2026, 11, 6),
+                       subject="Pengaduan Masyarakat: jalan Klero", description="-",
+                       message_key="mid:<klero@warga.example>", created_at=at(11, 5))
+        session.add(other)
+        session.flush()
+        assert other.id is not None
+        session.add(TicketEvent(ticket_id=other.id, at=at(11, 5), actor="system",
+                                kind=EventKind.CREATED, to_status=Status.DITERIMA))
     return engine
 
 
@@ -144,7 +157,7 @@ def test_november_figures_match_the_hand_count(tmp_path: Path) -> None:
             report.resolution.p90) == (4, 5.5, 16)
     assert (report.promise.in_time, report.promise.late, report.promise.pending) == (6, 2, 2)
     assert report.promise.percent == 75.0
-    assert [(o.number, o.days_late) for o in report.overdue] == [("T0", 26), ("T5", 8)]
+    assert [(o.number, o.days_late) for o in report.overdue] == [("ADU-T0", 26), ("ADU-T5", 8)]
     assert report.overdue[1].promise_due == date(2026, 11, 19)
     assert report.resolved_in_month == 5
     box = report.suggestion_box
@@ -157,10 +170,16 @@ def test_the_months_suggestion_box_openings_are_counted(tmp_path: Path) -> None:
         for day in (2, 16, 30):  # 30 Nov 23:00 WIB is still November; 1 Dec is not
             session.add(SuggestionBoxOpening(opened_on=date(2026, 11, day),
                                              opened_at=datetime(2026, 11, day, 16, tzinfo=UTC),
-                                             opened_by=KASI, entries=1))
+                                             opened_by=KASI, entries=1,
+                                             ticket_numbers=f"ADU-2026-001{day:02}"))
         session.add(SuggestionBoxOpening(opened_on=date(2026, 12, 1),
                                          opened_at=datetime(2026, 11, 30, 17, tzinfo=UTC),
-                                         opened_by=KASI, entries=2))
+                                         opened_by=KASI, entries=2,
+                                         ticket_numbers="ADU-2026-00201,ADU-2026-00202"))
+        # Another village's opening in November: not ADU's.
+        session.add(SuggestionBoxOpening(opened_on=date(2026, 11, 9),
+                                         opened_at=datetime(2026, 11, 9, 3, tzinfo=UTC),
+                                         opened_by=KASI, entries=1, ticket_numbers="KLR-2026-00009"))
     report = read_report(config(), engine, NOVEMBER, at(12, 3, 10))
     assert report.suggestion_box.openings == 3
 

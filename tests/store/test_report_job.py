@@ -75,7 +75,7 @@ def test_once_a_month_to_the_head_from_the_digest_hour_across_restarts(tmp_path:
     assert "median 2, persentil ke-90 8 (7 pengaduan sudah ditanggapi)" in text
     assert html.count("<svg") == 2 and "<script" not in html
     assert "Ditanggapi dalam batas janji (%)</title>" in html
-    assert "<td>T5</td>" in html and "<td>T0</td>" in html  # the overdue tickets by number
+    assert "<td>ADU-T5</td>" in html and "<td>ADU-T0</td>" in html  # the overdue tickets by number
     for secret in (*SITI_SECRETS, "Aminah"):  # every fixture subject names Siti Aminah
         assert secret.casefold() not in (subject + text + html).casefold()
 

@@ -16,7 +16,7 @@ DAY = datetime(2026, 11, 26, 17, tzinfo=UTC)  # Friday 27 November, 00:00 in WIB
 NEXT = DAY + timedelta(days=1)
 
 
-def test_filters_combine_and_old_records_are_found_by_day(tmp_path: Path) -> None:
+def test_filters_combine_and_old_records_are_found_by_day_in_one_mailbox(tmp_path: Path) -> None:
     engine = make_engine(store_url(tmp_path))
     prepare(engine)
     with transaction(engine) as session:
@@ -33,10 +33,18 @@ def test_filters_combine_and_old_records_are_found_by_day(tmp_path: Path) -> Non
             {"mailbox": "m", "uidvalidity": 1, "uid": 4, "reason": "subject does not match",
              "message_id": "<d@x>", "received_at": DAY + timedelta(hours=3),
              "sender_digest": "s1", "created_at": NEXT}])
+        # Another village's mailbox in the same database: never traced from mailbox "m".
+        session.add(IntakeRecord(uid=9, message_key="z", message_id="<a@x>", sender_digest="s1",
+                                 received_at=DAY + timedelta(hours=1), created_at=NEXT,
+                                 **{**common, "mailbox": "other"}))
+        trace.add_skipped(session, [
+            {"mailbox": "other", "uidvalidity": 1, "uid": 10, "reason": "subject does not match",
+             "message_id": "<a@x>", "received_at": DAY + timedelta(hours=3),
+             "sender_digest": "s1", "created_at": NEXT}])
 
     def uids(**filters: object) -> list[int]:
         with Session(engine) as session:
-            records, skipped = trace.traced_messages(session, **filters)  # type: ignore[arg-type]
+            records, skipped = trace.traced_messages(session, "m", **filters)  # type: ignore[arg-type]
         return sorted([r.uid for r, _ in records] + [s.uid for s in skipped])
 
     assert uids(since=DAY, until=NEXT) == [1, 3, 4]  # uid 2 arrived the evening before
