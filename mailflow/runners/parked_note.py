@@ -19,17 +19,19 @@ from mailflow.core.workdays import WorkCalendar, calendar_for
 from mailflow.runners.box_reminder import SuggestionBoxReminder
 from mailflow.runners.clock import ClockJob
 from mailflow.runners.report import MonthlyReport
-from mailflow.runners.schedule import Job, NothingDue
+from mailflow.runners.schedule import Job, NothingDue, job_name
 from mailflow.store import outbox_queries
 from mailflow.store.db import Session
 from mailflow.store.models import OutboxMessage
 
 
 class ParkedMailNote:
-    name = "parked-mail-note"
+    name = "parked-mail-note"  # the job alone; an instance's is its village's (job_name)
 
     def __init__(self, cfg: Config, composer: Composer | None = None,
                  calendar: WorkCalendar | None = None) -> None:
+        # Per village in a regency: one village's note must not stand for another's day.
+        self.name = job_name(type(self).name, cfg)
         self.cfg = cfg
         self.composer = composer or composer_for(cfg)
         self.calendar = calendar or calendar_for(cfg.calendar)

@@ -150,6 +150,8 @@ def test_each_villages_jobs_run_the_same_day_and_mail_only_its_own_tickets(tmp_p
                                          opened_by=KASI, entries=1, ticket_numbers="KLR-2026-00009"))
     jobs = [job for cfg in (klero, tegal)
             for job in (ClockJob(cfg), MonthlyReport(cfg), SuggestionBoxReminder(cfg))]
+    assert {job.name for cfg in (klero, tegal) for job in daily_jobs(cfg)} >= {
+        "parked-mail-note@klero", "parked-mail-note@tegal"}  # every job has the village's name
     ran = Schedule(engine, jobs).run_due(DECEMBER_1).ran
     digest = f"digest:{KASI}:2026-12-01"
     assert {f"clock@klero:{digest}", f"clock@tegal:{digest}", "monthly-report@klero:2026-11",
