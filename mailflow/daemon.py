@@ -165,19 +165,7 @@ class Daemon:
 
     def _follow(self, result: PollResult, service: Service, *, intake: bool, outbox: bool) -> None:
         """Tell each server's Link what the pass found, and log when its state changes."""
-        if intake:
-            if result.imap_refused:
-                self._links.refused("imap", result.imap_refused, service.cfg)
-            elif result.imap_error:
-                self._links.unreachable("imap", result.imap_error)
-            elif result.intake is not None:
-                self._links.works("imap")
-        if outbox:
-            stats = result.outbox
-            if result.smtp_refused:
-                self._links.refused("smtp", result.smtp_refused, service.cfg)
-            elif stats.sent or stats.deferred or stats.parked:
-                self._links.works("smtp")
+        self._links.follow(result, service.cfg, intake=intake, outbox=outbox)
 
     def _pause(self, service: Service) -> float:
         """Until the next pass: `poll_seconds`, or less when a server is due to be tried or

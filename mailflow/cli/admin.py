@@ -59,6 +59,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from mailflow.daemon import Daemon
 
     path = resolve_path(args.config)
+    if args.mailbox is None and len(load_configs(path)) > 1:
+        from mailflow.fleet import Fleet
+
+        # Several mailboxes and none named: one process serves them all (a regency).
+        Fleet(lambda: [checked_config(path, cfg.name) for cfg in load_configs(path)],
+              str(path)).run()
+        return os.EX_OK
     Daemon(lambda: checked_config(path, args.mailbox), str(path)).run()
     return os.EX_OK
 
