@@ -42,9 +42,9 @@ def regency_file(world: Any, tmp_path: Path, places: list[Village], path: Path,
     return path
 
 
-def village_complaint(village: Village, n: int, resident: str) -> bytes:
-    """A complaint to `village`, its text unique by (village, n)."""
-    return complaint(sender=f"Warga {n} <{resident}>", to=village.inbox,
+def village_complaint(village: Village, n: int, resident: str, message_id: str = "") -> bytes:
+    """A complaint to `village`, its text unique by (village, n); `message_id` "" a fresh one."""
+    return complaint(sender=f"Warga {n} <{resident}>", to=village.inbox, message_id=message_id,
                      body=f"Nama: Warga {n}\nAlamat: Dusun Krajan RT {n}\n\n"
                           f"Lampu jalan nomor {n} di {village.name} padam sejak {n % 20 + 2} "
                           "hari. Mohon diperbaiki.\n")
