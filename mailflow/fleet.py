@@ -176,6 +176,8 @@ class Fleet:
         if self._control.between_messages():
             return True
         polling = self._polling
+        if polling is not None and polling.slice_over():
+            return True
         if polling is None or polling.lease.open_fences == 0:
             self._renew(skip=polling)
         return False

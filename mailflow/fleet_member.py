@@ -32,6 +32,9 @@ from mailflow.store.lease_table import forget_presences, lease_rows
 
 log = logging.getLogger("mailflow.fleet")
 
+#: Intake of one mailbox in one pass stops after this long (between messages) and the rest waits
+#: for its next turn, due at once: a flooded village does not hold back its neighbours.
+SLICE_SECONDS = 2.0
 #: Presence rows of instances gone this long are deleted (they count for nothing once expired).
 FORGET_AFTER = timedelta(days=1)
 
@@ -54,6 +57,8 @@ class Member:
         self.due = 0.0  # monotonic time of the next pass
         self.last: PollResult | None = None
         self._busy = False
+        self._slice_end: float | None = None  # while a pass runs (monotonic)
+        self._cut = False  # the pass's intake was stopped at the end of its slice
 
     @property
     def name(self) -> str:
@@ -70,17 +75,20 @@ class Member:
         self.links.new_credentials(self.cfg, cfg)
         self.cfg, self.service, self.due = cfg, None, 0.0
 
+    def slice_over(self) -> bool:
+        """Asked between messages: True once this pass had its slice (its intake stops)."""
+        if self._slice_end is not None and time.monotonic() >= self._slice_end:
+            self._cut = True
+            return True
+        return False
+
     def poll(self) -> PollResult | None:
         """One pass of this mailbox; None when it could not run (the reason is logged)."""
         now = time.monotonic()
         intake, outbox = self.links["imap"].may_try(now), self.links["smtp"].may_try(now)
+        self._slice_end, self._cut = now + SLICE_SECONDS, False
         try:
-            if self.service is None:
-                self.service = Service(self.cfg, clock=self.clock, engine=self.engine,
-                                       jobs=daily_jobs(self.cfg),
-                                       stop_requested=self._between_messages,
-                                       log_outages=False, keep_lease=True, lease=self.lease)
-            result = self.service.poll_once(intake=intake, outbox=outbox, wait=0)
+            result = self._pass(intake, outbox)
         except MailboxBusy as exc:
             if not self._busy:
                 log.info("mailbox %s: pass skipped, another process serves it: %s", self.name, exc)
@@ -94,10 +102,25 @@ class Member:
             self.service = None  # built again at the next pass
             return None
         finally:
-            self.due = time.monotonic() + self.pause()
+            self._slice_end = None
+            self.due = time.monotonic() + (0.0 if self._cut else self.pause())
         self._busy = False
         self.links.follow(result, self.cfg, intake=intake, outbox=outbox)
         self.last = result
+        return result
+
+    def _pass(self, intake: bool, outbox: bool) -> PollResult:
+        if self.service is None:
+            self.service = Service(self.cfg, clock=self.clock, engine=self.engine,
+                                   jobs=daily_jobs(self.cfg), stop_requested=self._between_messages,
+                                   log_outages=False, keep_lease=True, lease=self.lease)
+        result = self.service.poll_once(intake=intake, outbox=outbox, wait=0)
+        if self._cut:
+            # The slice ended intake, and with it the pass: what it queued goes out now.
+            self._slice_end = None
+            rest = self.service.poll_once(intake=False, outbox=outbox, wait=0)
+            result.outbox, result.jobs = rest.outbox, rest.jobs
+            result.smtp_refused = rest.smtp_refused
         return result
 
     def pause(self) -> float:

@@ -133,6 +133,21 @@ def test_one_process_serves_every_village_and_a_refused_login_stops_none(
                     "STATUS with the refused login", notify=notify)
         assert any(s.startswith("STATUS=serving 4 of 4 mailboxes; last round ")
                    for s in _statuses(notify)), _statuses(notify)
+
+        # SIGHUP: a bad file is refused with one ERROR line and the running one stays; the
+        # fixed password is then tried at once, and desa9's complaint becomes its ticket.
+        good = config.read_text()
+        config.write_text(good + "\n[[mailboxes]]\nname = 'Not A Name'\n")
+        running.signal(signal.SIGHUP)
+        running.wait_for_log("configuration reload refused", notify=notify)
+        _deliver(mail_world, places[2], 8)
+        _wait_until(lambda: len(tickets(cfg)) == 8, "a ticket after the refused reload",
+                    notify=notify)
+        fixed = Village(refused.name, refused.inbox, refused.prefix, "another-password")
+        assert _regency(mail_world, tmp_path, [*places, fixed]) == config
+        running.signal(signal.SIGHUP)
+        _wait_until(lambda: [t.number[:2] for t in tickets(cfg)].count("D9") == 1,
+                    "desa9's ticket after the reload", notify=notify)
         stopped = time.monotonic()
         running.signal(signal.SIGTERM)
         assert running.process.wait(timeout=10) == 0
@@ -142,7 +157,8 @@ def test_one_process_serves_every_village_and_a_refused_login_stops_none(
     text = running.text()
     assert text.count("mailbox lease released") == 4, text
     assert "Traceback" not in text and "poll failed unexpectedly" not in text, text
-    assert not [t for t in tickets(cfg) if t.number.startswith("D9")]
+    assert text.count("configuration reload refused") == 1, text
+    assert text.count("configuration reloaded") == 1, text
 
 
 def test_two_processes_split_the_villages_and_one_takes_over_a_killed_ones(
