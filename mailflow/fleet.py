@@ -157,6 +157,9 @@ class Fleet:
         for member in due:
             if self._control.stopping() or self._control.reload_requested:
                 break
+            self._look()  # a long round still gives up its surplus and takes free ones
+            if not member.lease.held:
+                continue
             self._polling = member
             try:
                 result = member.poll()
