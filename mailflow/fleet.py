@@ -43,6 +43,8 @@ log = logging.getLogger("mailflow.fleet")
 
 #: Loads the file's configurations and runs the offline checks; raises MailflowError.
 FleetLoader = Callable[[], list[Config]]
+#: STATUS= while a backlog keeps the passes going without a pause, at most this often.
+STATUS_SECONDS = 10.0
 
 
 class Fleet:
@@ -147,31 +149,38 @@ class Fleet:
         return sum(1 for member in self._members.values() if member.lease.held)
 
     def _pass_due(self) -> None:
-        """One pass of each held mailbox whose time came, the most overdue first."""
-        due = sorted((m for m in self._members.values()
-                      if m.lease.held and m.due <= time.monotonic()), key=lambda m: m.due)
-        if not due:
-            return
-        self._control.notifier.status(f"polling {len(due)} of {self._held()} mailboxes")
-        new = 0
-        for member in due:
-            if self._control.stopping() or self._control.reload_requested:
-                break
+        """A pass of each held mailbox whose time came, until none is due. The next is chosen
+        after each pass: mailboxes with no backlog first, then the most overdue, so a village
+        whose one complaint just came waits for one slice of a flooded one, not for all."""
+        new, passes, shown = 0, 0, time.monotonic()
+        while not (self._control.stopping() or self._control.reload_requested):
             self._look()  # a long round still gives up its surplus and takes free ones
-            if not member.lease.held:
-                continue
+            member = self._next_due()
+            if member is None:
+                break
             self._polling = member
             try:
                 result = member.poll()
             finally:
                 self._polling = None
+            passes += 1
             if result is not None:
                 self._metrics.observe(result)
                 new += result.intake.tickets if result.intake else 0
             self._tend()
-        self._round = (self._clock(), new)
-        if not self._control.stopping():
-            self._control.notifier.status(self.describe())
+            if time.monotonic() - shown >= STATUS_SECONDS:
+                shown = time.monotonic()
+                self._control.notifier.status(f"{self.describe()}; working through a backlog, "
+                                              f"{new} new so far")
+        if passes:
+            self._round = (self._clock(), new)
+            if not self._control.stopping():
+                self._control.notifier.status(self.describe())
+
+    def _next_due(self) -> Member | None:
+        now = time.monotonic()
+        due = [m for m in self._members.values() if m.lease.held and m.due <= now]
+        return min(due, key=lambda m: (m.backlogged, m.due), default=None)
 
     def _between_messages(self) -> bool:
         """Asked by a pass between messages: the watchdog, a stop, and the other held leases

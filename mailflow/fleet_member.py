@@ -75,6 +75,11 @@ class Member:
         self.links.new_credentials(self.cfg, cfg)
         self.cfg, self.service, self.due = cfg, None, 0.0
 
+    @property
+    def backlogged(self) -> bool:
+        """Its last pass was cut at the end of its slice: more mail waits in it."""
+        return self._cut
+
     def slice_over(self) -> bool:
         """Asked between messages: True once this pass had its slice (its intake stops)."""
         if self._slice_end is not None and time.monotonic() >= self._slice_end:
