@@ -150,8 +150,9 @@ class Fleet:
 
     def _pass_due(self) -> None:
         """A pass of each held mailbox whose time came, until none is due. The next is chosen
-        after each pass: mailboxes with no backlog first, then the most overdue, so a village
-        whose one complaint just came waits for one slice of a flooded one, not for all."""
+        after each pass, the most overdue first; a flooded mailbox cut at the end of its slice
+        is due from that moment, so it takes turns with the others (a village whose complaint
+        just came waits for a few slices, not for the flood)."""
         new, passes, shown = 0, 0, time.monotonic()
         while not (self._control.stopping() or self._control.reload_requested):
             self._look()  # a long round still gives up its surplus and takes free ones
@@ -180,7 +181,7 @@ class Fleet:
     def _next_due(self) -> Member | None:
         now = time.monotonic()
         due = [m for m in self._members.values() if m.lease.held and m.due <= now]
-        return min(due, key=lambda m: (m.backlogged, m.due), default=None)
+        return min(due, key=lambda m: m.due, default=None)
 
     def _between_messages(self) -> bool:
         """Asked by a pass between messages: the watchdog, a stop, and the other held leases

@@ -33,7 +33,7 @@ from mailflow.store.lease_table import forget_presences, lease_rows
 log = logging.getLogger("mailflow.fleet")
 
 #: Intake of one mailbox in one pass stops after this long (between messages) and the rest waits
-#: for its next turn, due at once: a flooded village does not hold back its neighbours.
+#: for its next turn, due from then on: a flooded village takes turns with its neighbours.
 SLICE_SECONDS = 2.0
 #: Presence rows of instances gone this long are deleted (they count for nothing once expired).
 FORGET_AFTER = timedelta(days=1)
@@ -74,11 +74,6 @@ class Member:
         self.links.configure(cfg)
         self.links.new_credentials(self.cfg, cfg)
         self.cfg, self.service, self.due = cfg, None, 0.0
-
-    @property
-    def backlogged(self) -> bool:
-        """Its last pass was cut at the end of its slice: more mail waits in it."""
-        return self._cut
 
     def slice_over(self) -> bool:
         """Asked between messages: True once this pass had its slice (its intake stops)."""
