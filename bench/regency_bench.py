@@ -175,8 +175,11 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         for process in processes:
             stack.callback(_stop, process)
         fair = -(-args.mailboxes // args.instances)
-        split_in = _wait(lambda: sum(_holders(config).values()) == args.mailboxes
-                         and max(_holders(config).values()) <= fair, "the split", 300)
+        def split() -> bool:
+            held = _holders(config)
+            return sum(held.values()) == args.mailboxes and max(held.values()) <= fair
+
+        split_in = _wait(split, "the split", 300)
         print(f"split: {dict(sorted(_holders(config).items()))} after {split_in:.1f}s "
               f"(fair share {fair})", flush=True)
         _measure(args, config, places, imap, rng, processes)
