@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from email import message_from_bytes
 from email.utils import parseaddr
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -48,11 +49,11 @@ def _deliver(mail_world: Any, village: Village, n: int) -> None:
     mail_world.deliver(village.inbox, village_complaint(village, n, resident))
 
 
-def _start(config: Path, place: Path, machine: str, started: list[Daemon]) -> tuple[Daemon,
-                                                                                    NotifySocket]:
+def _start(config: Path, place: Path, machine: str, started: list[Daemon],
+           **env: str) -> tuple[Daemon, NotifySocket]:
     place.mkdir()
     notify = NotifySocket(place / "notify")
-    running = Daemon(config, notify, place / "stderr.log", {"MAILFLOW_HOST": machine})
+    running = Daemon(config, notify, place / "stderr.log", {"MAILFLOW_HOST": machine, **env})
     started.append(running)
     notify.wait_for(is_ready, "READY=1")
     notify.read_in_background()
@@ -120,7 +121,9 @@ def test_one_process_serves_every_village_and_a_refused_login_stops_none(
     _deliver(mail_world, refused, 99)
     started: list[Daemon] = []
     try:
-        running, notify = _start(config, tmp_path / "a", "machine-a", started)
+        # systemd's watchdog at 2 s: pinged twice per period while passes come and go
+        running, notify = _start(config, tmp_path / "a", "machine-a", started,
+                                 WATCHDOG_USEC="2000000")
         cfg = load_configs(config)[0]
         _wait_until(lambda: len(tickets(cfg)) == 6, "six tickets", notify=notify)
         _acknowledged_by_their_village(mail_world, config, places,
@@ -148,12 +151,15 @@ def test_one_process_serves_every_village_and_a_refused_login_stops_none(
         running.signal(signal.SIGHUP)
         _wait_until(lambda: [t.number[:2] for t in tickets(cfg)].count("D9") == 1,
                     "desa9's ticket after the reload", notify=notify)
+        pings = [at for at, lines in notify.received if "WATCHDOG=1" in lines]
+        assert len(pings) >= 3 and max(b - a for a, b in pairwise(pings)) < 1.0, notify.received
         stopped = time.monotonic()
         running.signal(signal.SIGTERM)
         assert running.process.wait(timeout=10) == 0
         assert time.monotonic() - stopped < 5
     finally:
         _stop_all(started)
+    assert "STOPPING=1" in notify.lines()
     text = running.text()
     assert text.count("mailbox lease released") == 4, text
     assert "Traceback" not in text and "poll failed unexpectedly" not in text, text
