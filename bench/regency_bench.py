@@ -199,12 +199,15 @@ def _measure(args: argparse.Namespace, config: Path, places: list[Village],
     rate = len(made) / (last - first)
     by_box: dict[str, float] = {}
     for ticket in made:
-        sent = delivered.get(ticket.message_key)
+        # The stored key may carry the village's scope ("D3:mid:<...>").
+        sent = delivered.get(ticket.message_key[ticket.message_key.find("mid:"):])
         if sent is None:
             continue
         prefix = ticket.number.split("-")[0]
         by_box[prefix] = max(by_box.get(prefix, 0.0), ticket.created_at.timestamp() - sent)
     lags = list(by_box.values())
+    if not lags:
+        raise SystemExit("no ticket matched a delivered Message-ID; cannot measure the lag")
     per_box = Counter(v.prefix for v, _n in flood)
     slowest = max(by_box, key=lambda p: by_box[p])
     print(f"complaints: {args.complaints} over {len(per_box)} of {args.mailboxes} mailboxes "
