@@ -23,16 +23,13 @@ from __future__ import annotations
 
 import faulthandler
 import logging
-import signal
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from types import FrameType
 
 from mailflow.adapters.clock import Clock, utc_now
 from mailflow.adapters.imap_idle import ImapWaiter
 from mailflow.adapters.systemd import Notifier
-from mailflow.adapters.wakeup import Wakeup
 from mailflow.config import Config
 from mailflow.core.backoff import State
 from mailflow.core.login_notice import Server
@@ -41,6 +38,7 @@ from mailflow.metrics import Metrics
 from mailflow.runners.lease_keeper import LeaseKeeper
 from mailflow.runners.links import Links
 from mailflow.runners.parked_note import daily_jobs
+from mailflow.runners.process_control import ProcessControl
 from mailflow.service import PollResult, Service
 from mailflow.store.lease import instance_id
 
@@ -60,11 +58,8 @@ class Daemon:
         self._source = source
         self._notifier = notifier or Notifier()
         self._clock = clock
-        self._wakeup = Wakeup()
-        self._stop_signal: str | None = None
-        self._stop_announced = False
-        self._reload_requested = False
-        self._last_ping = time.monotonic()
+        # Signals, the stop and reload flags, the watchdog (shared with mailflow/fleet.py)
+        self._control = ProcessControl(self._notifier)
         # Each server's state: when to try its login again, and since when it is in trouble.
         self._links = Links(clock)
         self._idle: ImapWaiter | None = None
@@ -80,7 +75,7 @@ class Daemon:
     def run(self) -> None:
         """Start, loop until a stop signal, stop; start-up errors propagate (exit statuses)."""
         faulthandler.enable()  # the watchdog's SIGABRT then logs where each thread was stuck
-        self._install_signals()
+        self._control.install_signals()
         self._notifier.status("starting: checking the configuration, storage and database")
         try:
             service = self._service(self._load())
@@ -94,26 +89,26 @@ class Daemon:
                  else "off")
         self._notifier.ready(self._first_login(service))
         try:
-            while not self._stopping():
-                if self._reload_requested:
+            while not self._control.stopping():
+                if self._control.reload_requested:
                     service = self._reload(service)
                 self._open_idle(service)  # before the pass: nothing arrives unseen in between
                 self._poll(service)
                 self._between_passes(service)
         finally:
             self._close_idle()
-            self._notice_stop()
+            self._control.notice_stop()
             self._lease.release(service.lease)
             self._metrics.close()
             service.engine.dispose()
-            self._wakeup.close()
+            self._control.close()
             log.info("mailflow stopped")
 
     def _service(self, cfg: Config) -> Service:
         """The wiring for `cfg`; its runners ask the daemon between messages whether to stop.
         The daemon logs refused logins and outages itself, once per change of state."""
         self._links.configure(cfg)
-        service = Service(cfg, jobs=daily_jobs(cfg), stop_requested=self._between_messages,
+        service = Service(cfg, jobs=daily_jobs(cfg), stop_requested=self._control.between_messages,
                           log_outages=False, instance=self._instance, keep_lease=True)
         self._lease.lease = service.lease
         return service
@@ -158,26 +153,14 @@ class Daemon:
         waiting = self._lease.follow(result.lease)  # another instance serves the mailbox
         if waiting:
             self._close_idle()
-        if not self._stopping():
+        if not self._control.stopping():
             self._notifier.status(waiting or self._describe(result, service))
 
     # -- refused logins and outages: one line per change of state ----------------------------
 
     def _follow(self, result: PollResult, service: Service, *, intake: bool, outbox: bool) -> None:
         """Tell each server's Link what the pass found, and log when its state changes."""
-        if intake:
-            if result.imap_refused:
-                self._links.refused("imap", result.imap_refused, service.cfg)
-            elif result.imap_error:
-                self._links.unreachable("imap", result.imap_error)
-            elif result.intake is not None:
-                self._links.works("imap")
-        if outbox:
-            stats = result.outbox
-            if result.smtp_refused:
-                self._links.refused("smtp", result.smtp_refused, service.cfg)
-            elif stats.sent or stats.deferred or stats.parked:
-                self._links.works("smtp")
+        self._links.follow(result, service.cfg, intake=intake, outbox=outbox)
 
     def _pause(self, service: Service) -> float:
         """Until the next pass: `poll_seconds`, or less when a server is due to be tried or
@@ -231,14 +214,14 @@ class Daemon:
             self._wait(seconds)
             return
         end = time.monotonic() + seconds
-        while not (self._stopping() or self._reload_requested):
-            self._keepalive()
+        while not (self._control.stopping() or self._control.reload_requested):
+            self._control.keepalive()
             left = end - time.monotonic()
             if left <= 0 or self._lease.turn():
                 return
             try:
                 if idle.wait(self._lease.piece(min(left, self._notifier.watchdog_seconds or left)),
-                             self._wakeup.fileno()):
+                             self._control.wakeup.fileno()):
                     log.debug("imap IDLE: new mail, a pass starts")
                     return
             except Exception as exc:
@@ -249,24 +232,18 @@ class Daemon:
                         "lost: %s", exc, exc_info=not known)
                 self._close_idle(pause=service.cfg.retry.reconnect_first_seconds)
                 return
-            self._wakeup.drain()
+            self._control.wakeup.drain()
 
     def _wait(self, seconds: float) -> None:
         """The pause between polls, in pieces no longer than the watchdog interval; a signal
         ends it at once."""
-        end = time.monotonic() + seconds
-        while not (self._stopping() or self._reload_requested):
-            self._keepalive()
-            left = end - time.monotonic()
-            if left <= 0 or self._lease.turn():
-                return
-            self._wakeup.wait(self._lease.piece(min(left, self._notifier.watchdog_seconds or left)))
+        self._control.wait(seconds, piece=self._lease.piece, turn=self._lease.turn)
 
     # -- SIGHUP -----------------------------------------------------------------------------
 
     def _reload(self, current: Service) -> Service:
         """A checked new configuration and its wiring, or the running one if the new is bad."""
-        self._reload_requested = False
+        self._control.reload_requested = False
         self._notifier.reloading()
         self._close_idle()  # the new configuration may name another server
         self._idle_offered = None
@@ -289,49 +266,6 @@ class Daemon:
         self._notifier.ready("configuration reloaded" if fresh is not current
                              else "configuration reload refused (see the log); running as before")
         return fresh
-
-    # -- signals, stopping and the watchdog -------------------------------------------------
-
-    def _install_signals(self) -> None:
-        def stop(signum: int, _frame: FrameType | None) -> None:
-            self._stop_signal = self._stop_signal or signal.Signals(signum).name
-            self._wakeup.wake()
-
-        def reload(_signum: int, _frame: FrameType | None) -> None:
-            self._reload_requested = True
-            self._wakeup.wake()
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGHUP, reload)
-
-    def _between_messages(self) -> bool:
-        """Asked by the runners between messages: keeps the watchdog fed during a long poll,
-        and True ends the poll there."""
-        self._keepalive()
-        return self._stopping()
-
-    def _stopping(self) -> bool:
-        if self._stop_signal is None:
-            return False
-        self._notice_stop()
-        return True
-
-    def _notice_stop(self) -> None:
-        """Log and tell systemd once; from the loop, since a signal handler must not log."""
-        if self._stop_announced:
-            return
-        self._stop_announced = True
-        if self._stop_signal:
-            log.info("signal %s received, stopping after the message in hand", self._stop_signal)
-        self._notifier.stopping("stopping: finishing the message in hand")
-
-    def _keepalive(self) -> None:
-        interval = self._notifier.watchdog_seconds
-        now = time.monotonic()
-        if interval and now - self._last_ping >= interval * 0.9:
-            self._notifier.watchdog()
-            self._last_ping = now
 
     # -- STATUS= ----------------------------------------------------------------------------
 

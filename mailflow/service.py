@@ -71,7 +71,7 @@ class Service:
                  jobs: Sequence[Job] = (),
                  stop_requested: Callable[[], bool] = lambda: False,
                  log_outages: bool = True, instance: str | None = None,
-                 keep_lease: bool = False) -> None:
+                 keep_lease: bool = False, lease: Lease | None = None) -> None:
         """`dns_txt` replaces DNS for DKIM key lookups (tests serve their own keys); `jobs` are
         the clock-driven jobs run once per poll (runners/schedule.py); `stop_requested` is
         asked between messages, and True ends the poll there (the daemon's SIGTERM);
@@ -81,7 +81,8 @@ class Service:
         `instance` names this process in the mailbox's lease (store/lease.py; a new one by
         default); `keep_lease` True (the daemon) holds the lease from pass to pass and lets
         a pass without it do the jobs and the outbox, False gives it up after each pass and
-        makes a pass without it MailboxBusy (`poll --once`)."""
+        makes a pass without it MailboxBusy (`poll --once`). `lease`: one the caller made and
+        fences (a fleet: one fence over all its mailboxes on one engine, mailflow/fleet.py)."""
         self.cfg = cfg
         self.log_outages = log_outages
         self.clock = clock
@@ -94,10 +95,12 @@ class Service:
         prepare(self.engine)  # creates a new database; refuses one that needs `mailflow db upgrade`
         self.source = source or ImapSource(cfg.imap)
         self.keep_lease = keep_lease
-        self.lease = Lease(self.engine, self.source_key, instance or instance_id(),
-                           LeaseRules(cfg.intake.lease_seconds, cfg.intake.lease_renew_seconds),
-                           quiet=not keep_lease)
-        install_fence(self.engine, {self.lease.mailbox: self.lease}, clock)
+        if lease is None:
+            lease = Lease(self.engine, self.source_key, instance or instance_id(),
+                          LeaseRules(cfg.intake.lease_seconds, cfg.intake.lease_renew_seconds),
+                          quiet=not keep_lease)
+            install_fence(self.engine, {lease.mailbox: lease}, clock)
+        self.lease = lease
         files = FileStore(cfg.storage_dir)
         composer = composer_for(cfg)
         # Read once per Service: a SIGHUP builds a new one, so an edited file is read again.

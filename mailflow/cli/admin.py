@@ -55,10 +55,16 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """The daemon; the offline checks run inside it, before READY and at each SIGHUP, so that a
     bad configuration at start is this process's exit 78 (see mailflow/daemon.py)."""
-    from mailflow.cli.check import checked_config
+    from mailflow.cli.check import checked_config, checked_configs
     from mailflow.daemon import Daemon
 
     path = resolve_path(args.config)
+    if args.mailbox is None and len(load_configs(path)) > 1:
+        from mailflow.fleet import Fleet
+
+        # Several mailboxes and none named: one process serves them all (a regency).
+        Fleet(lambda: checked_configs(path), str(path)).run()
+        return os.EX_OK
     Daemon(lambda: checked_config(path, args.mailbox), str(path)).run()
     return os.EX_OK
 

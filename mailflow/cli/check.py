@@ -26,7 +26,7 @@ from mailflow.adapters.oauth import TokenSource
 from mailflow.adapters.priority_words import configured_word_lists
 from mailflow.adapters.smtp import SmtpSender
 from mailflow.adapters.tls import tls_context
-from mailflow.config import Config, load_config
+from mailflow.config import Config, load_config, load_configs
 from mailflow.errors import (
     ConfigError,
     ImapUnavailable,
@@ -168,9 +168,31 @@ def checked_config(path: Path, mailbox: str | None = None) -> Config:
     must not start, nor replace a running one.
     """
     cfg = load_config(path, mailbox)
-    failed = [result for result in run_checks(cfg, offline=True) if not result.ok]
+    _refuse(path, [result for result in run_checks(cfg, offline=True) if not result.ok])
+    return cfg
+
+
+def checked_configs(path: Path) -> list[Config]:
+    """Every mailbox of the file once the offline checks passed (`mailflow run` serving them
+    all, mailflow/fleet.py): the file is read once, the shared storage and database checked
+    once, each mailbox's own TLS files and word lists each."""
+    configs = load_configs(path)
+    failed = [result for result in run_checks(configs[0], offline=True) if not result.ok]
+    for cfg in configs[1:]:
+        failed += [Result(f"{cfg.name}: {result.name}", False, result.detail, result.status)
+                   for result in _own_checks(cfg) if not result.ok]
+    _refuse(path, failed)
+    return configs
+
+
+def _own_checks(cfg: Config) -> list[Result]:
+    return [_attempt("tls", lambda: _tls(cfg)), _attempt("priority", lambda: _priority(cfg))]
+
+
+def _refuse(path: Path, failed: list[Result]) -> None:
+    """Raise the error of the most fundamental failure, naming each (nothing if none)."""
     if not failed:
-        return cfg
+        return
     detail = "\n".join(f"{path}: {result.name}: {result.detail}" for result in failed)
     worst = _worst([result.status for result in failed])
     if worst == os.EX_CONFIG:

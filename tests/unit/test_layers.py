@@ -174,7 +174,8 @@ def test_the_contracts_state_the_design() -> None:
     """Dropping a layer or something core may not touch is a design change, not a tidy-up."""
     by_id = {contract["id"]: contract for contract in CONTRACTS}
     assert by_id["layers"]["layers"] == [
-        "__main__", "cli", "demo | daemon", "metrics", "service", "runners", "(views)",
+        "__main__", "cli", "demo | daemon | fleet", "fleet_member", "metrics", "service",
+        "runners", "(views)",
         "compose | store | adapters", "core", "config", "config_parts | config_file",
         "vocabulary | errors",
     ]
