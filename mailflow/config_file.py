@@ -46,8 +46,8 @@ def mailbox_tables(data: dict[str, Any], source: str) -> list[tuple[str, dict[st
         name = entry.get("name")
         if not isinstance(name, str) or not NAME_PATTERN.match(name):
             problems.append(f"{where}: name: give a short name of lowercase letters, digits and "
-                            "'-' (e.g. \"klero\"); it names the mailbox in logs, `--mailbox` and "
-                            "the systemd unit mailflow@NAME")
+                            "'-' (e.g. \"klero\"); it names the mailbox in logs, STATUS and "
+                            "`--mailbox NAME`")
             continue
         if name in seen:
             problems.append(f"{where}: name {name!r} is given twice; each mailbox needs its own")

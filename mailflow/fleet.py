@@ -71,7 +71,8 @@ class Fleet:
         try:
             configs = self._load()
             self._start(configs)
-            self._metrics = Metrics.start(configs[0])  # [metrics] is shared; read at start
+            # [metrics] is shared, read at start; the ticket gauges are labelled per village.
+            self._metrics = Metrics.start(configs[0], villages=configs)
         except MailflowError as exc:
             notifier.status(f"not started: {exc}")
             raise
