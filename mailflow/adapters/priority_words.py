@@ -16,6 +16,12 @@ from mailflow.errors import ConfigError
 
 DEFAULT_NAME = "priority_words.toml"  # beside mailflow/core/priority.py
 
+# Compiled lists by their text: a regency's 250 villages mostly share one file (or the
+# default), and each compiled copy with its index holds about half a megabyte. An edited file
+# is new text, so a reload (SIGHUP) still compiles it afresh.
+_COMPILED: dict[str, WordLists] = {}
+_COMPILED_LIMIT = 16
+
 
 def default_text() -> str:
     """The shipped lists, as text (a starting point for a village's own file)."""
@@ -30,12 +36,18 @@ def load_word_lists(path: Path | None = None) -> WordLists:
     except OSError as exc:
         raise ConfigError(f"{where}: cannot read the priority word lists ({exc.strerror}); "
                           "fix the path or remove the setting to use the default") from exc
+    if text in _COMPILED:
+        return _COMPILED[text]
     try:
-        return word_lists(tomllib.loads(text))
+        compiled = word_lists(tomllib.loads(text))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: not valid TOML ({exc}); fix the line it names") from exc
     except ValueError as exc:
         raise ConfigError(f"{where}: {exc}") from exc
+    if len(_COMPILED) >= _COMPILED_LIMIT:
+        _COMPILED.clear()
+    _COMPILED[text] = compiled
+    return compiled
 
 
 def configured_word_lists(path: Path | None) -> WordLists:

@@ -4,9 +4,12 @@ accented copies, matches at the same positions with and without it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mailflow.adapters.priority_words import configured_word_lists
+from mailflow.core.priority import suggest
 from mailflow.core.priority_lists import Phrase, WordLists, Words
 from tests.fixtures.priority_set import load_labelled
 
@@ -39,7 +42,19 @@ def test_every_phrase_matches_at_the_same_places_with_the_index(text: str) -> No
 
 def test_the_suggestions_are_those_of_the_lists() -> None:
     """One end-to-end look: the suggester still finds an emergency and its negation."""
-    from mailflow.core.priority import suggest
-
     assert suggest("Rumah warga kebakaran, api besar!", LISTS).urgency.value == "segera"
     assert suggest("Tidak ada kebakaran, hanya tanya jadwal.", LISTS).urgency.value != "segera"
+
+
+def test_the_same_lists_are_compiled_once_and_an_edited_file_again(tmp_path: Path) -> None:
+    """A regency's villages share one compiled copy (with its index) per distinct file text."""
+    from mailflow.adapters.priority_words import default_text, load_word_lists
+
+    path = tmp_path / "kata.toml"
+    path.write_text(default_text(), encoding="utf-8")
+    assert load_word_lists(path) is load_word_lists(path) is load_word_lists(None)
+    path.write_text(default_text().replace('family = "banjir"', 'family = "banjir bandang"', 1),
+                    encoding="utf-8")
+    edited = load_word_lists(path)
+    assert edited is not load_word_lists(None)
+    assert "(banjir bandang)" in suggest("banjir", edited).reasons[0]
