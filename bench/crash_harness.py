@@ -31,7 +31,10 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=5, help="run seeds 1..N (default 5)")
     parser.add_argument("--complaints", type=int, default=100)
     parser.add_argument("--mailboxes", type=int, default=3)
-    parser.add_argument("--instances", type=int, default=1, help="daemons per mailbox")
+    parser.add_argument("--instances", type=int, default=1,
+                        help="daemons per mailbox, or fleet processes in all with --fleet")
+    parser.add_argument("--fleet", action="store_true",
+                        help="one file with every mailbox, served by --instances fleets")
     parser.add_argument("--chaos-seconds", type=float, default=20.0)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite",
                         help="postgresql: a private cluster per seed, also killed and restarted")
@@ -45,7 +48,7 @@ def main() -> int:
     for seed in seeds:
         plan = ChaosPlan(seed=seed, mailboxes=args.mailboxes, instances=args.instances,
                          complaints=args.complaints, chaos_seconds=args.chaos_seconds,
-                         database=args.database)
+                         database=args.database, fleet=args.fleet)
         workdir = Path(tempfile.mkdtemp(prefix=f"mailflow-chaos-{seed}-"))
         workdir.chmod(0o755)  # Dovecot's mail user must enter it
         result = run_chaos(plan, workdir)

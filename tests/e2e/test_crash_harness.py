@@ -27,11 +27,12 @@ def workdir() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-@pytest.mark.parametrize("seed, instances", [(1, 1), (2, 3)])
-def test_nothing_lost_or_doubled_under_random_kills(workdir: Path, seed: int,
-                                                    instances: int) -> None:
+@pytest.mark.parametrize("seed, instances, fleet", [(1, 1, False), (2, 3, False), (3, 2, True)],
+                         ids=["one-daemon-each", "three-daemons-each", "two-fleets"])
+def test_nothing_lost_or_doubled_under_random_kills(workdir: Path, seed: int, instances: int,
+                                                    fleet: bool) -> None:
     plan = ChaosPlan(seed=seed, mailboxes=2, instances=instances, complaints=24,
-                     chaos_seconds=8.0, database=chosen_database())
+                     chaos_seconds=8.0, database=chosen_database(), fleet=fleet)
     result = run_chaos(plan, workdir)
     assert result.ok, result.summary()
     # The run did what it claims: faults happened and every complaint made its ticket.
