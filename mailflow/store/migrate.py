@@ -167,10 +167,7 @@ def prepare(engine: Engine) -> None:
     Raises SchemaError with the command to run; never upgrades (see the module's docstring).
     """
     if status(engine).kind == "head":
-        return
-    # Anything else is decided again under the schema lock: another instance may be creating
-    # the database at this moment, and a look without the lock can see its tables without its
-    # revision (two reads, each of the latest commit), which is not "made before migrations".
+        return  # else decided again under the schema lock: another may be creating it now
     _migrate(engine.url.render_as_string(hide_password=False), create_only=True)
 
 
@@ -348,6 +345,9 @@ def _status_at_head(conn: Connection, where: str) -> Status | None:
 
 
 def _status(conn: Connection, where: str) -> Status:
+    # Tables, then revision: another instance's creation commits both at once, and read the
+    # other way round it could land between them ("made before migrations", exit 78).
+    tables = frozenset(inspect(conn).get_table_names())
     revision = _revision(conn)
     top = head()
     copied = conn.dialect.name == "sqlite"
@@ -357,7 +357,7 @@ def _status(conn: Connection, where: str) -> Status:
         known = {script.revision for script in _scripts().walk_revisions()}
         return Status("behind" if revision in known else "newer", revision, top, where,
                       copied=copied)
-    ours = frozenset(inspect(conn).get_table_names()) & BASELINE_TABLES
+    ours = tables & BASELINE_TABLES
     if not ours:
         return Status("empty", None, top, where, copied=copied)
     if ours == BASELINE_TABLES:

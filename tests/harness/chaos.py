@@ -247,9 +247,7 @@ def run_chaos(plan: ChaosPlan, workdir: Path, log: Callable[[str], None] = lambd
         instances = _instances(plan, configs, workdir)
         if pg is not None:
             # As README "PostgreSQL" has the administrator do: the schema is made once with
-            # `mailflow db upgrade` before the instances start. (Several instances making it
-            # at once on an empty database once stopped one as "made before migrations",
-            # not reproduced since; a known open question, see issue 10's note.)
+            # `mailflow db upgrade` before the instances start.
             subprocess.run([sys.executable, "-m", "mailflow", "--config",
                             str(instances[0].config), "db", "upgrade"], cwd=ROOT,
                            check=True, capture_output=True,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -246,3 +247,36 @@ def test_a_failed_rollback_does_not_hide_the_error_that_ended_the_transaction(
             raise Ended("the error that ended it")
         finally:
             postgres_cluster.start()
+
+
+def test_a_database_another_instance_creates_between_two_looks_is_never_made_before_migrations(
+        pg_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seen as a rare exit 78 when instances started at once on an empty database: the look
+    read the revision (none yet), the other instance committed, the look read the tables (all
+    there): "made by mailflow 0.1.0, before schema migrations". Here the other instance's
+    commit is put exactly between the look's two reads, whichever comes first."""
+    creator = pg_engine.connect()
+    creation = creator.begin()
+    SQLModel.metadata.create_all(creator)
+    creator.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)"))
+    creator.execute(text("INSERT INTO alembic_version VALUES (:head)"), {"head": migrate.head()})
+    committed: list[str] = []
+
+    def then_commit(read: Any) -> Any:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            found = read(*args, **kwargs)
+            if not committed:
+                creation.commit()
+                committed.append(read.__name__)
+            return found
+        return wrapped
+
+    monkeypatch.setattr(migrate, "_revision", then_commit(migrate._revision))
+    monkeypatch.setattr(migrate, "inspect", then_commit(migrate.inspect))
+    monkeypatch.setattr(migrate, "_status_at_head", lambda _conn, _where: None)  # the full look
+    try:
+        found = migrate.status(pg_engine)
+    finally:
+        creator.close()
+    assert committed, "the other instance's commit did not happen between the reads"
+    assert found.runnable, found.problem()
