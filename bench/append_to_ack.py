@@ -129,7 +129,7 @@ def run(count: int, idle: bool, poll_seconds: float, database_url: str = "",
           f"{'IDLE' if idle else 'no IDLE'}, poll_seconds {poll_seconds:g}: "
           f"median {statistics.median(latencies):.3f} s | p90 {_percentile(latencies, 0.9):.3f} s"
           f" | max {max(latencies):.3f} s")
-    if json_path:  # for bench/all.py
+    if json_path:  # for bench/issue10.py
         Path(json_path).write_text(json.dumps({
             "count": count, "idle": idle, "poll_seconds": poll_seconds,
             "median_s": statistics.median(latencies), "p90_s": _percentile(latencies, 0.9),

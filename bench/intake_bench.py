@@ -255,7 +255,7 @@ def run(args: argparse.Namespace) -> None:
           f"{'with the attachment' if args.attachment_mb else 'over a 10,000-complaint backlog'}); "
           f"{flow['ready_rss_mb']:.1f} MB before the pass, so the pass itself "
           f"{flow['peak_rss_mb'] - flow['ready_rss_mb']:.1f} MB")
-    if args.json:  # for bench/all.py: the figures above, machine-readable
+    if args.json:  # for bench/issue10.py: the figures above, machine-readable
         Path(args.json).write_text(json.dumps({
             **flow, "messages": total, "attachment_mb": args.attachment_mb,
             "raw_msg_per_s": raw_rate, "imap_tools_msg_per_s": tools_rate,
@@ -277,7 +277,7 @@ def main() -> int:
                         help="print the N largest allocations the pass left behind (stderr)")
     parser.add_argument("--database-url", default="",
                         help="an empty database for mailflow (default a fresh SQLite file)")
-    parser.add_argument("--json", help="also write the figures to this file (bench/all.py)")
+    parser.add_argument("--json", help="also write the figures to this file (bench/issue10.py)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

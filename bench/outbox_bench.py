@@ -288,7 +288,7 @@ def run(mails: int, instances: int, pass_seconds: float, servers: list[str],
                                             *raw_ceiling(sink.port, mails))
         finally:
             sink.stop()
-    if json_path:  # for bench/all.py
+    if json_path:  # for bench/issue10.py
         Path(json_path).write_text(json.dumps(figures))
     return failed
 

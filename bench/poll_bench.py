@@ -171,7 +171,7 @@ def main() -> int:
         print(f"idle pass {large:,} / {small:,} old messages: {ratio:.2f} x "
               f"(target at most {IDLE_RATIO_TARGET} x): "
               f"{'met' if ratio <= IDLE_RATIO_TARGET else 'NOT met'}")
-    if args.json:  # for bench/all.py
+    if args.json:  # for bench/issue10.py
         Path(args.json).write_text(json.dumps({"sizes": figures}))
     return 0
 
