@@ -277,8 +277,8 @@ def run_step(step: Step, quick: bool, workdir: Path, database_url: Callable[[], 
     step.output = "".join(lines)
     if out.exists():
         step.result = json.loads(out.read_text())
-    elif step.name == "regency":
-        step.result = regency_from_text(step.output)
+    if step.name == "regency":  # its printed figures, for whatever its JSON (if any) lacks
+        step.result = {**regency_from_text(step.output), **step.result}
     if proc.returncode != 0 and not step.result.get("error"):
         step.error = f"exit {proc.returncode}"
         tail = errors.read_text(errors="replace").splitlines()[-25:]
