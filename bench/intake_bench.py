@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import imaplib
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -132,9 +133,10 @@ def _child(spec: dict[str, Any]) -> None:
     # Staff limits out of the way: every ticket queues its notification, as the target says;
     # the attachment, if any, within the limit so that it is stored, not dropped.
     storage = {"max_attachment_bytes": (spec["attachment_mb"] + 8) << 20}
+    database = {"url": spec["database_url"]} if spec.get("database_url") else {}
     cfg = config_for(world, Path(spec["tmp"]), limits={
         "staff_per_hour": 10_000_000, "staff_per_day": 10_000_000},
-        storage=storage if spec["attachment_mb"] else {})
+        storage=storage if spec["attachment_mb"] else {}, database=database)
     if spec.get("create"):
         # The database is made by a process of its own, as a daemon restarted on it finds
         # it: creating it imports Alembic, which a start on a database at head does not.
@@ -188,8 +190,9 @@ def _child(spec: dict[str, Any]) -> None:
 
 
 def _mailflow(spec: dict[str, Any]) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if k != "MAILFLOW_TEST_DB"}  # not config_for's
     done = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)],
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         sys.stderr.write(done.stderr[-4000:])
         raise SystemExit(f"bench: the mailflow pass failed (exit {done.returncode})")
@@ -222,7 +225,8 @@ def run(args: argparse.Namespace) -> None:
             tools_n, tools_s = _imap_tools(imap.host, imap.port, password)
             spec = {"host": imap.host, "imap_port": imap.port, "smtp_port": smtp.port,
                     "password": password, "tmp": tmp, "profile": args.profile,
-                    "attachment_mb": args.attachment_mb, "tracemalloc": args.tracemalloc}
+                    "attachment_mb": args.attachment_mb, "tracemalloc": args.tracemalloc,
+                    "database_url": args.database_url}
             _mailflow({**spec, "create": True, "profile": 0})
             flow = _mailflow(spec)
         finally:
@@ -251,6 +255,13 @@ def run(args: argparse.Namespace) -> None:
           f"{'with the attachment' if args.attachment_mb else 'over a 10,000-complaint backlog'}); "
           f"{flow['ready_rss_mb']:.1f} MB before the pass, so the pass itself "
           f"{flow['peak_rss_mb'] - flow['ready_rss_mb']:.1f} MB")
+    if args.json:  # for bench/issue10.py: the figures above, machine-readable
+        Path(args.json).write_text(json.dumps({
+            **flow, "messages": total, "attachment_mb": args.attachment_mb,
+            "raw_msg_per_s": raw_rate, "imap_tools_msg_per_s": tools_rate,
+            "msg_per_s": flow_rate, "tickets_per_s": ticket_rate,
+            "ratio_imap_tools": flow_rate / tools_rate, "ratio_raw": flow_rate / raw_rate,
+            "database": args.database_url.split("://")[0] if args.database_url else "sqlite"}))
 
 
 def main() -> int:
@@ -264,6 +275,9 @@ def main() -> int:
                         help="print cProfile's top N functions of the mailflow pass (stderr)")
     parser.add_argument("--tracemalloc", type=int, default=0,
                         help="print the N largest allocations the pass left behind (stderr)")
+    parser.add_argument("--database-url", default="",
+                        help="an empty database for mailflow (default a fresh SQLite file)")
+    parser.add_argument("--json", help="also write the figures to this file (bench/issue10.py)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing
 import signal
 import subprocess
@@ -227,16 +228,19 @@ def raw_ceiling(port: int, mails: int) -> tuple[float, float]:
     return time.perf_counter() - started, time.process_time() - cpu
 
 
-def line(what: str, mails: int, seconds: float, cpu: float) -> None:
+def line(what: str, mails: int, seconds: float, cpu: float) -> dict[str, float]:
+    """Prints one result; returns its figures (for --json)."""
     rate = mails / seconds
     at_target = TARGET_MAILS / rate
     print(f"  {what:<40} {mails:6d} mails {seconds:6.2f} s {rate:6.0f} mails/s  client CPU "
           f"{cpu * 1000 / mails:5.2f} ms/mail  10k in {at_target:5.1f} s (target "
           f"{TARGET_SECONDS:.0f} s, ratio {TARGET_SECONDS / at_target:5.2f})")
+    return {"mails": mails, "seconds": seconds, "mails_per_s": rate,
+            "cpu_ms_per_mail": cpu * 1000 / mails, "seconds_for_10k": at_target}
 
 
 def outbox_rate(server: str, mails: int, instances: int, pass_seconds: float,
-                database_url: str) -> bool:
+                database_url: str, figures: dict[str, Any] | None = None) -> bool:
     """The real passes against `server`; whether every row reached it exactly once."""
     sink = SmtpSink(server)
     with tempfile.TemporaryDirectory(prefix="mailflow-bench-") as tmp:
@@ -258,27 +262,34 @@ def outbox_rate(server: str, mails: int, instances: int, pass_seconds: float,
                 worker.join()
         elapsed = time.perf_counter() - started
     sent, passes = sum(o[0] for o in outcomes), sum(o[1] for o in outcomes)
-    line(f"mailflow outbox, {instances} instance(s), {passes} pass(es)", sent, elapsed,
-         sum(o[2] for o in outcomes))
+    measured = line(f"mailflow outbox, {instances} instance(s), {passes} pass(es)", sent,
+                    elapsed, sum(o[2] for o in outcomes))
     received, distinct = sink.stop()
     exact = received == distinct == sent == mails
     print(f"  server received {received}, distinct Message-IDs {distinct}, rows sent {sent}"
           f"{'' if exact else '  MISMATCH: every row must be sent exactly once'}")
+    if figures is not None:
+        figures[server] = {**measured, "received": received, "distinct": distinct, "exact": exact}
     return exact
 
 
 def run(mails: int, instances: int, pass_seconds: float, servers: list[str],
-        database_url: str) -> int:
+        database_url: str, json_path: str = "") -> int:
     failed = 0
+    figures: dict[str, Any] = {"instances": instances,
+                               "database": database_url.split("://")[0] or "sqlite"}
     print(f"database: {database_url.split('://')[0] if database_url else 'sqlite'}")
     for server in servers:
         print(f"{server} server (subprocess):")
-        failed |= not outbox_rate(server, mails, instances, pass_seconds, database_url)
+        failed |= not outbox_rate(server, mails, instances, pass_seconds, database_url, figures)
         sink = SmtpSink(server)
         try:
-            line("raw ceiling: aiosmtplib loop, no database", mails, *raw_ceiling(sink.port, mails))
+            figures[f"{server}_raw"] = line("raw ceiling: aiosmtplib loop, no database", mails,
+                                            *raw_ceiling(sink.port, mails))
         finally:
             sink.stop()
+    if json_path:  # for bench/issue10.py
+        Path(json_path).write_text(json.dumps(figures))
     return failed
 
 def main() -> int:
@@ -293,9 +304,11 @@ def main() -> int:
     parser.add_argument("--database-url", default="",
                         help="e.g. postgresql+psycopg://user@127.0.0.1:5432/db (its outbox "
                         "table is emptied); default a fresh SQLite file")
+    parser.add_argument("--json", default="", help="also write the figures to this file")
     args = parser.parse_args()
     servers = list(SERVERS) if args.server == "both" else [args.server]
-    return run(args.mails, args.instances, args.pass_seconds, servers, args.database_url)
+    return run(args.mails, args.instances, args.pass_seconds, servers, args.database_url,
+               args.json)
 
 
 if __name__ == "__main__":

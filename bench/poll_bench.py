@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import imaplib
+import json
 import os
 import statistics
 import sys
@@ -87,7 +88,21 @@ def _timed(service: Service) -> float:
     return time.perf_counter() - started
 
 
-def run(size: int, repeats: int, first_start: bool = False, fast_fill: bool = False) -> float:
+def _empty_database(url: str) -> None:
+    """A PostgreSQL database given by --database-url made empty for the next size."""
+    from sqlalchemy import text
+
+    from mailflow.store.db import make_engine
+
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def run(size: int, repeats: int, first_start: bool = False, fast_fill: bool = False,
+        database_url: str = "", figures: dict[str, dict[str, float]] | None = None) -> float:
     """One mailbox size; returns the idle pass's median in seconds."""
     users = {INBOX: "bench"}
     with tempfile.TemporaryDirectory(prefix="mailflow-bench-") as tmp:
@@ -100,7 +115,11 @@ def run(size: int, repeats: int, first_start: bool = False, fast_fill: bool = Fa
             fill = (_fill_maildir(imap, INBOX, size) if fast_fill
                     else _fill(imap, users[INBOX], size))
             # --first-start: no [intake] take_since, so the old mail is only recorded.
-            extra = {"intake": {"take_since": None}} if first_start else {}
+            extra: dict[str, dict[str, object]] = (
+                {"intake": {"take_since": None}} if first_start else {})
+            if database_url:
+                _empty_database(database_url)
+                extra["database"] = {"url": database_url}
             cfg = config_for(_World(imap, smtp, users), Path(tmp), **extra)
             service = Service(cfg)
             first = _timed(service)
@@ -117,6 +136,10 @@ def run(size: int, repeats: int, first_start: bool = False, fast_fill: bool = Fa
           f"append {fill:6.2f} s | first pass {first:6.2f} s ({size / first:6.0f} msg/s) | "
           f"idle pass median {statistics.median(idle) * 1000:6.1f} ms | "
           f"one new complaint median {statistics.median(one_new) * 1000:6.1f} ms")
+    if figures is not None:
+        figures[str(size)] = {"append_s": fill, "first_pass_s": first,
+                              "idle_median_s": statistics.median(idle),
+                              "one_new_median_s": statistics.median(one_new)}
     return statistics.median(idle)
 
 
@@ -129,19 +152,27 @@ def main() -> int:
                              f"(always above {FAST_FILL_ABOVE:,} messages)")
     parser.add_argument("--first-start", action="store_true",
                         help="a real first start: the old mail is recorded, not taken")
+    parser.add_argument("--database-url", default="",
+                        help="a PostgreSQL database (emptied before each size: DROP SCHEMA "
+                             "public); default a fresh SQLite file per size")
+    parser.add_argument("--json", default="", help="also write the figures to this file")
     args = parser.parse_args()
     if not dovecot_available():
         print("bench: Dovecot is not installed (run scripts/install-test-deps.sh as root)",
               file=sys.stderr)
         return 69
+    figures: dict[str, dict[str, float]] = {}
     idle = {size: run(size, args.repeats, args.first_start,
-                      args.fast_fill or size > FAST_FILL_ABOVE) for size in args.sizes}
+                      args.fast_fill or size > FAST_FILL_ABOVE, args.database_url, figures)
+            for size in args.sizes}
     if len(idle) > 1:
         small, large = min(idle), max(idle)
         ratio = idle[large] / idle[small]
         print(f"idle pass {large:,} / {small:,} old messages: {ratio:.2f} x "
               f"(target at most {IDLE_RATIO_TARGET} x): "
               f"{'met' if ratio <= IDLE_RATIO_TARGET else 'NOT met'}")
+    if args.json:  # for bench/issue10.py
+        Path(args.json).write_text(json.dumps({"sizes": figures}))
     return 0
 
 

@@ -1,0 +1,92 @@
+"""bench/issue10.py's pure part: verdicts against issue 10's targets, the rows it makes of each
+bench's figures, and its reading of regency_bench.py's printed output. No bench is run."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "issue10.py"
+
+
+@pytest.fixture(scope="module")
+def issue10() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("issue10_bench", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_at_least_says_met_or_by_how_much_short(issue10: ModuleType) -> None:
+    assert issue10.at_least(1.0, 0.5) == "met (2.00 x the target)"
+    assert issue10.at_least(0.5, 0.5).startswith("met")
+    assert issue10.at_least(0.01, 0.5) == "NOT met (0.020 x the target; 50 x short)"
+    assert "inf x short" in issue10.at_least(0.0, 0.5)
+
+
+def test_at_most_says_met_or_by_how_much_over(issue10: ModuleType) -> None:
+    assert issue10.at_most(42.0, 60.0, " s") == "met (18.0 s under)"
+    assert issue10.at_most(60.0, 60.0, " s").startswith("met")
+    assert issue10.at_most(100.0, 60.0, " MB") == "NOT met (40.0 MB over, 1.67 x the limit)"
+
+
+def test_intake_row_divides_by_helpdesk_on_the_same_messages(issue10: ModuleType) -> None:
+    intake = issue10.Step("intake", "intake_bench.py", [], [], result={
+        "messages": 2000, "tickets": 1667, "msg_per_s": 400.0, "imap_tools_msg_per_s": 10000.0,
+        "raw_msg_per_s": 40000.0, "ratio_imap_tools": 0.04, "ratio_raw": 0.01,
+        "tickets_per_s": 333.0, "cpu_seconds": 5.0})
+    helpdesk = issue10.Step("helpdesk", "helpdesk_bench.py", [], [], result={
+        "messages": 2000, "msg_per_s": 32.0, "tickets": 2000, "cpu_seconds": 20.0,
+        "helpdesk_version": "2.6.1"})
+    rows = issue10.intake_rows(intake, helpdesk)
+    assert rows[0].verdict.startswith("NOT met (0.080 x the target")
+    wall, cpu = rows[-2], rows[-1]
+    assert "12.5 x" in wall.measured and wall.target == ">= 10 x"
+    assert wall.verdict == "met (1.25 x the target)"
+    assert "(same messages)" in wall.figure
+    assert cpu.measured == "400 / 100 msg per CPU s = 4.0 x"
+
+
+def test_helpdesk_that_could_not_run_says_why(issue10: ModuleType) -> None:
+    intake = issue10.Step("intake", "intake_bench.py", [], [], result={
+        "messages": 2000, "tickets": 1667, "msg_per_s": 400.0, "imap_tools_msg_per_s": 1.0,
+        "raw_msg_per_s": 1.0, "ratio_imap_tools": 1.0, "ratio_raw": 1.0,
+        "tickets_per_s": 1.0, "cpu_seconds": 1.0})
+    helpdesk = issue10.Step("helpdesk", "helpdesk_bench.py", [], [],
+                            result={"error": "pip install failed"}, error="pip install failed")
+    row = issue10.intake_rows(intake, helpdesk)[-1]
+    assert row.measured == "not measured: pip install failed" and row.verdict == ""
+
+
+def test_idle_ratio_is_largest_over_smallest_mailbox(issue10: ModuleType) -> None:
+    step = issue10.Step("poll", "poll_bench.py", [], [], result={"sizes": {
+        "100000": {"idle_median_s": 0.006}, "100": {"idle_median_s": 0.003}}})
+    (row,) = issue10.poll_rows(step)
+    assert row.measured == "6.0 / 3.0 ms = 2.00 x"
+    assert row.verdict.startswith("NOT met")
+
+
+def test_regency_output_is_read_from_its_text(issue10: ModuleType) -> None:
+    text = ("split: {'machine-0': 125, 'machine-1': 125} after 12.0s (fair share 125)\n"
+            "tickets: 2000 in 95.3s = 21.0 tickets/s (first delivery to last ticket committed)\n"
+            "mailbox lag (APPEND to ticket, each mailbox's slowest): median 40.2s, p95 80.1s, "
+            "slowest 91.7s (ADU7, 300 complaints); poll every 5s\n"
+            "instance machine-0: peak RSS 120 MB (target: ...)\n"
+            "instance machine-1: peak RSS 118 MB (target: ...)\n")
+    found = issue10.regency_from_text(text)
+    assert found == {"tickets": 2000, "seconds": 95.3, "tickets_per_s": 21.0,
+                     "lag_median_s": 40.2, "lag_p95_s": 80.1, "lag_slowest_s": 91.7,
+                     "peak_rss_mb": [120.0, 118.0]}
+    assert issue10.regency_from_text("something else entirely") == {}
+
+
+def test_absent_regency_bench_is_one_clear_row(issue10: ModuleType) -> None:
+    step = issue10.Step("regency", "regency_bench.py", [], [], error="not present")
+    (row,) = issue10.regency_rows(step)
+    assert row.measured.startswith("not present")
