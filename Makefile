@@ -45,8 +45,7 @@ lint: $(VENV)/.test-installed
 
 bench: $(VENV)/.test-installed
 	bash scripts/install-test-deps.sh
-	$(BIN)/python bench/poll_bench.py
-	$(BIN)/python bench/append_to_ack.py
+	$(BIN)/python bench/issue10.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .import_linter_cache .grimp_cache
