@@ -56,10 +56,15 @@ class Claimed:
     attempts: int  # before this attempt
 
 
-def _due(now: datetime, scope: str | None) -> ColumnElement[bool]:
-    """Pending, its time has come, no live claim by anyone, and the village's to send."""
+def _due(now: datetime, scope: str | None, owner: str) -> ColumnElement[bool]:
+    """Pending, its time has come, no live claim by anyone else, and the village's to send.
+
+    The claimer's own live claims count as none: a pass that ended with the database gone
+    could not give its page back, and the claims, which only its own next pass can then use,
+    would hold that mail for `pass_seconds` + 300 s (found by the crash harness)."""
     return and_(_STATE == OutboxState.PENDING, now >= _NEXT,
-                or_(_UNTIL.is_(None), now >= _UNTIL), outbox_of(scope))
+                or_(_UNTIL.is_(None), now >= _UNTIL, _T.c.claimed_by == owner),
+                outbox_of(scope))
 
 
 class OutboxStore:
@@ -85,9 +90,9 @@ class OutboxStore:
         # again for each row it scans, and with SKIP LOCKED each run locks the next rows, so
         # the LIMIT limited nothing and the first instance claimed every due row. A CTE with
         # FOR UPDATE is run once.
-        page = (select(_ID).where(_due(now, self.scope), after_id < _ID).order_by(_ID).limit(limit)
+        page = (select(_ID).where(_due(now, self.scope, owner), after_id < _ID).order_by(_ID).limit(limit)
                 .with_for_update(skip_locked=True).cte("page"))
-        claim = (update(_T).where(_ID.in_(select(page.c.id)), _due(now, self.scope))
+        claim = (update(_T).where(_ID.in_(select(page.c.id)), _due(now, self.scope, owner))
                  .values(claimed_by=owner, claimed_until=until)
                  .returning(_ID, _T.c.recipient, _T.c.raw, _T.c.kind, _T.c.ticket_id,
                             _T.c.attempts))

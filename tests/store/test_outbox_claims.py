@@ -35,3 +35,26 @@ def test_two_instances_claim_one_page_each(tmp_path: Path) -> None:
         rest = [row.id for row in second.claim(owner="c:3:z", now=NOW, until=until, limit=50)]
         assert rest == list(range(21, 31))
     engine.dispose()
+
+
+def test_a_claim_left_behind_by_a_failed_pass_is_taken_again_by_its_own_next_pass(
+        tmp_path: Path) -> None:
+    """Found by the crash harness on PostgreSQL: a pass ended with the database gone could not
+    give its page back, and its own next passes skipped those live claims for 330 s."""
+    engine = make_engine(store_url(tmp_path))
+    prepare(engine)
+    with transaction(engine) as session:
+        for n in range(3):
+            session.add(OutboxMessage(kind=OutboxKind.ACK, message_id=f"<{n}@klero>",
+                                      recipient="warga@warga.example", raw=b"x",
+                                      next_attempt_at=NOW, created_at=NOW))
+    until = NOW + timedelta(minutes=5)
+    with OutboxStore.connect(engine) as store:
+        assert len(store.claim(owner="a:1:x", now=NOW, until=until, limit=10)) == 3
+        # No release: the pass died. A second later, another instance still may not take them...
+        later = NOW + timedelta(seconds=1)
+        assert store.claim(owner="b:2:y", now=later, until=until, limit=10) == []
+        # ... and the claimer's own next pass takes them again.
+        again = store.claim(owner="a:1:x", now=later, until=until, limit=10)
+        assert [row.id for row in again] == [1, 2, 3]
+    engine.dispose()
