@@ -35,7 +35,7 @@ from mailflow.runners.intake_stats import IntakeStats
 from mailflow.runners.login_alerts import LoginAlerts
 from mailflow.runners.outbox import Outbox, OutboxStats
 from mailflow.runners.schedule import Job, Schedule, ScheduleStats
-from mailflow.store.db import Engine, make_engine
+from mailflow.store.db import Engine, make_engine, storage_failure
 from mailflow.store.files import FileStore, private_directories
 from mailflow.store.lease import Lease, LeaseState, install_fence, instance_id
 from mailflow.store.lock import MailboxLock
@@ -153,11 +153,19 @@ class Service:
             else:
                 self._lease_or_busy(state, result)
         if self.stop_requested():
-
             return result  # what intake queued goes out at the next start
-        result.jobs = self.schedule.run_due(self.clock())
-        if outbox:
-            self._outbox(result)
+        try:
+            result.jobs = self.schedule.run_due(self.clock())
+            if outbox:
+                self._outbox(result)
+        except Exception as exc:
+            # The database going away between two statements (a restart, a full disk) is an
+            # outage like an unreachable mail server: one line, and the next poll goes on.
+            if not (isinstance(exc, StorageUnavailable) or storage_failure(exc)):
+                raise
+            result.storage_error = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            log.error("database unavailable, the jobs and the outbox wait for the next poll: %s",
+                      result.storage_error)
         return result
 
     def _lease_or_busy(self, state: LeaseState, result: PollResult) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -280,3 +281,24 @@ def test_a_database_another_instance_creates_between_two_looks_is_never_made_bef
         creator.close()
     assert committed, "the other instance's commit did not happen between the reads"
     assert found.runnable, found.problem()
+
+
+def test_a_poll_while_the_database_is_down_is_one_line_not_a_failure(
+        postgres_cluster: PostgresCluster, pg_url: str, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Found by the crash harness: the jobs and the outbox of a poll that met a restarting
+    database ended the poll as "poll failed unexpectedly", with a traceback per outage."""
+    from mailflow.service import Service
+    from tests.unit.plan_support import config
+
+    service = Service(config(database={"url": pg_url}, storage={"directory": str(tmp_path)}))
+    try:
+        postgres_cluster.kill()
+        try:
+            result = service.poll_once(intake=False, wait=0)
+        finally:
+            postgres_cluster.start()
+    finally:
+        service.engine.dispose()
+    assert result.storage_error, result
+    assert "database unavailable, the jobs and the outbox wait for the next poll" in caplog.text
