@@ -93,6 +93,9 @@ class ChaosResult:
     database_restarts: int = 0
     own_exits: Counter[int] = field(default_factory=Counter)
     resent: int = 0
+    # Lines of the daemons' logs that are a bug's, not an outage's ("poll failed unexpectedly",
+    # tracebacks): reported for a person to read, not a failure by themselves.
+    unexpected_lines: int = 0
     settle_seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 
@@ -111,6 +114,7 @@ class ChaosResult:
                 f"imap_restarts={self.imap_restarts} smtp_refusals={self.smtp_refusals} "
                 f"database={plan.database} database_restarts={self.database_restarts} "
                 f"own_exits={exits} resent_acks={self.resent} "
+                f"unexpected_log_lines={self.unexpected_lines} "
                 f"settled_in={self.settle_seconds:.1f}s"
                 + "".join(f"\n  problem: {p}" for p in self.problems))
 
@@ -266,6 +270,10 @@ def run_chaos(plan: ChaosPlan, workdir: Path, log: Callable[[str], None] = lambd
                 instance.stop()
         _check(configs, complaints, recorder, imap, result)
         _unexpected_exits(result, instances)
+        result.unexpected_lines = sum(
+            line.startswith("Traceback") or "failed unexpectedly" in line
+            for instance in instances if instance.log.exists()
+            for line in instance.log.read_text(errors="replace").splitlines())
     return result
 
 
