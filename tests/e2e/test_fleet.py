@@ -152,7 +152,9 @@ def test_one_process_serves_every_village_and_a_refused_login_stops_none(
         _wait_until(lambda: [t.number[:2] for t in tickets(cfg)].count("D9") == 1,
                     "desa9's ticket after the reload", notify=notify)
         pings = [at for at, lines in notify.received if "WATCHDOG=1" in lines]
-        assert len(pings) >= 3 and max(b - a for a, b in pairwise(pings)) < 1.0, notify.received
+        # Aimed at every second; systemd would kill the service after 2 s without one (a
+        # loaded machine has stretched a gap to 1.14 s, which systemd accepts).
+        assert len(pings) >= 3 and max(b - a for a, b in pairwise(pings)) < 2.0, notify.received
         stopped = time.monotonic()
         running.signal(signal.SIGTERM)
         assert running.process.wait(timeout=10) == 0
