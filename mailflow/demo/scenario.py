@@ -31,7 +31,7 @@ from mailflow.demo.digest import show_digest
 from mailflow.demo.mail import INBOX, resident_mail, to_toml
 from mailflow.errors import ConfigError
 from mailflow.store.db import Session, make_engine
-from mailflow.store.queries import reporters_of_tickets
+from mailflow.store.village_reads import listing
 
 if TYPE_CHECKING:
     from mailflow.demo.loopback import EmbeddedIMAP
@@ -220,7 +220,7 @@ def _show_tickets(cfg: Config) -> list[str]:
     try:
         with Session(engine) as session:
             rows = [views.ticket_row(ticket, cfg.zone, views.redactor(cfg, reporter))
-                    for ticket, reporter in reporters_of_tickets(session)]
+                    for ticket, reporter in listing(session, cfg.scope)]
     finally:
         engine.dispose()
     for line in views.ticket_table(rows):

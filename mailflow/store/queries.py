@@ -6,7 +6,7 @@ Kept free of SQLite-only SQL so that it also runs on PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import delete, func, update
@@ -15,7 +15,6 @@ from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from mailflow.core.tickets import EventPlan
-from mailflow.core.workflow import FINAL
 from mailflow.store.db import transaction
 from mailflow.store.models import (
     Attachment,
@@ -36,7 +35,6 @@ from mailflow.vocabulary import (
     IntakeOutcome,
     OutboxKind,
     OutboxState,
-    Status,
 )
 
 # Values bound in one IN (...) list at most. SQLite refuses a statement with more than
@@ -315,38 +313,6 @@ def ack_message_id(session: Session, ticket_id: int | None) -> str | None:
              .order_by(col(OutboxMessage.id)))
     return session.exec(query).first()
 
-
-
-def reporters_of_tickets(session: Session, status: str | None = None, *,
-                         priority: str | None = None, assignee: str | None = None,
-                         due_before: date | None = None
-                         ) -> list[tuple[Ticket, Reporter | None]]:
-    """Tickets in the order they were opened, each with its reporter (or None): all, or
-    those in one status, of one priority, of one assignee ("-": nobody), or still open with
-    a due date before `due_before` (overdue).
-
-    The listing needs the reporter only to know what to hide in the subject; one join
-    instead of a query per ticket, and no list of ids bound as SQL variables.
-    """
-    query = (select(Ticket, Reporter).join(Reporter, col(Reporter.ticket_id) == Ticket.id,
-                                          isouter=True).order_by(col(Ticket.id)))
-    if status:
-        query = query.where(Ticket.status == status)
-    if priority:
-        query = query.where(Ticket.priority == priority)
-    if assignee == "-":
-        query = query.where(col(Ticket.assignee).is_(None))
-    elif assignee:
-        query = query.where(func.lower(Ticket.assignee) == assignee.lower())
-    if due_before is not None:
-        # Waiting for the reporter's data is never overdue: the clock stands still.
-        query = query.where(col(Ticket.due_date) < due_before,
-                            col(Ticket.status).not_in([*FINAL, Status.PERLU_DATA]))
-    return [(ticket, reporter) for ticket, reporter in session.exec(query).all()]
-
-
-def ticket_count(session: Session) -> int:
-    return session.exec(select(func.count()).select_from(Ticket)).one()
 
 
 def add_events(session: Session, ticket_id: int, events: Iterable[EventPlan], at: datetime) -> None:

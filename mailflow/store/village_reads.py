@@ -1,9 +1,9 @@
-"""What one village's staff list of the tickets: `mailflow tickets`.
+"""What one village's staff list of the tickets: `mailflow tickets` (and the demo's).
 
-The same reads as queries.py's `reporters_of_tickets` and `ticket_count` (which the demo,
-one village, keeps using), limited to the tickets of one village (store/scope.py
-`tickets_of`), so that a database holding several villages never lists one village's
-tickets to another's staff.
+Limited to the tickets of one village (store/scope.py `tickets_of`), so that a database
+holding several villages never lists one village's tickets to another's staff. The
+listing needs the reporter only to know what to hide in the subject: one join instead of a
+query per ticket, and no list of ids bound as SQL variables.
 """
 
 from __future__ import annotations

@@ -188,13 +188,14 @@ def test_reminders_off_sends_no_reminder_nor_escalation_only_the_digest(tmp_path
 
 def test_a_ticket_waiting_for_data_is_never_overdue_in_listings_and_metrics(
         tmp_path: Path) -> None:
-    from mailflow.store import counts, queries
+    from mailflow.store import counts
+    from mailflow.store.village_reads import listing
     from mailflow.views import is_overdue
 
     engine = _setup(tmp_path)  # every due date stored as Mon 4 Jan 2027
     later = date(2027, 1, 20)
     with Session(engine) as session:
-        overdue = queries.reporters_of_tickets(session, due_before=later)
+        overdue = listing(session, "ADU", due_before=later)
         assert sorted(t.number for t, _ in overdue) == [A, C, D]  # not B, in perlu_data
         assert counts.overdue_tickets(session, later) == 3
         waiting = session.exec(select(Ticket).where(Ticket.number == B)).one()
