@@ -61,7 +61,8 @@ class MailGate:
             self._counts_of, self._counts = session, {}
         wanted = {a.lower() for a in addresses} - self._counts.keys()
         if wanted:
-            found = intake_queries.mail_counts_many(session, wanted, now - HOUR, now - DAY)
+            found = intake_queries.mail_counts_many(session, wanted, now - HOUR, now - DAY,
+                                                    self.cfg.scope)
             self._counts.update({a: list(c) for a, c in found.items()})
 
     def forget(self) -> None:
@@ -107,7 +108,8 @@ class MailGate:
             self._counts_of, self._counts = session, {}
         counts = self._counts.get(address.lower())
         if counts is None:
-            counts = list(intake_queries.mail_counts(session, address, now - HOUR, now - DAY))
+            counts = list(intake_queries.mail_counts(session, address, now - HOUR, now - DAY,
+                                                     self.cfg.scope))
             self._counts[address.lower()] = counts
         return Sent(counts[0], counts[1])
 

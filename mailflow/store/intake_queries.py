@@ -14,12 +14,15 @@ from sqlmodel import Session, SQLModel, col, select
 
 from mailflow.store.lease import FENCE_OPTION
 from mailflow.store.models import MailboxState, OutboxMessage, TicketCounter
+from mailflow.store.scope import outbox_of
 from mailflow.vocabulary import OutboxKind, OutboxState
 
 
 def mail_counts(session: Session, address: str, hour_since: datetime,
-                day_since: datetime) -> tuple[int, int]:
-    """Outbox rows created for `address` (any case) since each moment: the per-address limits.
+                day_since: datetime, scope: str | None) -> tuple[int, int]:
+    """Outbox rows the village `scope` created for `address` (any case) since each moment: the
+    per-address limits. Per village: a regency's officer who is staff of many villages gets
+    each village's allowance, not one shared by all of them.
 
     Receipts are not counted: each answers a proven staff reply, one for one, and a busy
     verifier's receipts must not use up the allowance their notifications need. Counted by
@@ -31,7 +34,7 @@ def mail_counts(session: Session, address: str, hour_since: datetime,
     ).where(
         func.lower(OutboxMessage.recipient) == address.lower(),
         col(OutboxMessage.created_at) >= day_since,
-        OutboxMessage.kind != OutboxKind.RECEIPT)
+        OutboxMessage.kind != OutboxKind.RECEIPT, outbox_of(scope))
     day, hour = session.exec(query).one()
     return int(hour), int(day)
 
@@ -51,7 +54,7 @@ def begin_group(session: Session, mailbox: str) -> None:
 
 
 def mail_counts_many(session: Session, addresses: Iterable[str], hour_since: datetime,
-                     day_since: datetime) -> dict[str, tuple[int, int]]:
+                     day_since: datetime, scope: str | None) -> dict[str, tuple[int, int]]:
     """`mail_counts` for many addresses (lower-cased keys, every one given), in one query per
     500: an intake group asks once for the addresses its messages will answer."""
     wanted = sorted({a.lower() for a in addresses})
@@ -65,7 +68,7 @@ def mail_counts_many(session: Session, addresses: Iterable[str], hour_since: dat
         ).where(
             recipient.in_(wanted[start:start + 500]),
             col(OutboxMessage.created_at) >= day_since,
-            OutboxMessage.kind != OutboxKind.RECEIPT,
+            OutboxMessage.kind != OutboxKind.RECEIPT, outbox_of(scope),
         ).group_by(recipient)
         for address, day, hour in session.exec(query).all():
             found[address] = (int(hour), int(day))

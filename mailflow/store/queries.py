@@ -197,20 +197,6 @@ def set_last_uid(session: Session, mailbox: str, uid: int) -> None:
         state.last_uid = uid
 
 
-def mail_counts(session: Session, address: str, hour_since: datetime,
-                day_since: datetime) -> tuple[int, int]:
-    """Outbox rows created for `address` (any case) since each moment: the per-address limits.
-
-    Receipts are not counted: each answers a proven staff reply, one for one, and a busy
-    verifier's receipts must not use up the allowance their notifications need."""
-    query = select(OutboxMessage.created_at).where(
-        func.lower(OutboxMessage.recipient) == address.lower(),
-        col(OutboxMessage.created_at) >= day_since,
-        OutboxMessage.kind != OutboxKind.RECEIPT)
-    times = session.exec(query).all()
-    return sum(1 for at in times if at >= hour_since), len(times)
-
-
 def last_with_topic(session: Session, topic: str, recipient: str,
                     scope: str) -> OutboxMessage | None:
     """The newest coalesced row of `topic` for `recipient` (any case) from the village."""
