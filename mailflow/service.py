@@ -59,11 +59,6 @@ class PollResult:
     lease: LeaseState | None = None
 
 
-def mailbox_key(cfg: Config) -> str:
-    """The mailbox's name in its lock file and its lease: "user@host/folder"."""
-    return cfg.mailbox_key
-
-
 class Service:
     def __init__(self, cfg: Config, *, clock: Clock = utc_now, source: ImapSource | None = None,
                  sender: Sender | None = None, engine: Engine | None = None,
@@ -139,7 +134,7 @@ class Service:
 
     @property
     def source_key(self) -> str:
-        return mailbox_key(self.cfg)
+        return self.cfg.mailbox_key
 
     def _pass(self, *, intake: bool, outbox: bool) -> PollResult:
         result = PollResult(None, OutboxStats())

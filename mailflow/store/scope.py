@@ -25,11 +25,6 @@ def ticket_key(scope: str, key: str) -> str:
     return f"{scope}:{key}"
 
 
-def number_in_scope(number: str, scope: str) -> bool:
-    """The same test on a number in hand, e.g. one a staff reply names."""
-    return number.upper().startswith(f"{scope}-")
-
-
 def outbox_of(scope: str | None) -> ColumnElement[bool]:
     """The outgoing mail one village sends and sees: its own rows, and those of no village
     (written before migration 0012, when a database held one village). None: every row."""
