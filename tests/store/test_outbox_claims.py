@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from mailflow.store.db import make_engine, transaction
+from mailflow.store.db import Engine, make_engine, transaction
 from mailflow.store.migrate import prepare
 from mailflow.store.models import OutboxMessage
 from mailflow.store.outbox_queries import OutboxStore
@@ -17,14 +17,20 @@ from tests.harness.postgres import store_url
 NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
 
 
-def test_two_instances_claim_one_page_each(tmp_path: Path) -> None:
+def _due_rows(tmp_path: Path, count: int) -> Engine:
+    """A new database with `count` pending rows, all due at NOW (ids 1..count)."""
     engine = make_engine(store_url(tmp_path))
     prepare(engine)
     with transaction(engine) as session:
-        for n in range(30):
+        for n in range(count):
             session.add(OutboxMessage(kind=OutboxKind.STAFF_NOTE, message_id=f"<{n}@klero>",
                                       recipient="admin@klero.desa.id", raw=b"x",
                                       next_attempt_at=NOW, created_at=NOW))
+    return engine
+
+
+def test_two_instances_claim_one_page_each(tmp_path: Path) -> None:
+    engine = _due_rows(tmp_path, 30)
     until = NOW + timedelta(minutes=5)
     with OutboxStore.connect(engine) as first, OutboxStore.connect(engine) as second:
         mine = [row.id for row in first.claim(owner="a:1:x", now=NOW, until=until, limit=10)]
@@ -41,13 +47,7 @@ def test_a_claim_left_behind_by_a_failed_pass_is_taken_again_by_its_own_next_pas
         tmp_path: Path) -> None:
     """Found by the crash harness on PostgreSQL: a pass ended with the database gone could not
     give its page back, and its own next passes skipped those live claims for 330 s."""
-    engine = make_engine(store_url(tmp_path))
-    prepare(engine)
-    with transaction(engine) as session:
-        for n in range(3):
-            session.add(OutboxMessage(kind=OutboxKind.ACK, message_id=f"<{n}@klero>",
-                                      recipient="warga@warga.example", raw=b"x",
-                                      next_attempt_at=NOW, created_at=NOW))
+    engine = _due_rows(tmp_path, 3)
     until = NOW + timedelta(minutes=5)
     with OutboxStore.connect(engine) as store:
         assert len(store.claim(owner="a:1:x", now=NOW, until=until, limit=10)) == 3
