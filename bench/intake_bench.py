@@ -170,6 +170,8 @@ def _child(spec: dict[str, Any]) -> None:
         import pstats
 
         profile.disable()
+        if os.environ.get("MAILFLOW_PROFILE_OUT"):
+            profile.dump_stats(os.environ["MAILFLOW_PROFILE_OUT"])
         pstats.Stats(profile, stream=sys.stderr).sort_stats("tottime").print_stats(spec["profile"])
         pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(
             spec["profile"])

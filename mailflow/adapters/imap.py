@@ -183,6 +183,25 @@ class ImapSession:
         return None
 
     @_imap_call
+    def fetch_to(self, uid: int, write: Callable[[bytes], object], chunk: int = 1 << 20) -> int | None:
+        """The whole message of `uid` handed to `write` in pieces of `chunk` bytes (partial
+        FETCH, RFC 3501 6.4.5), so a 30 MB message is never in memory at once; its size,
+        or None when it vanished before its first piece."""
+        offset = 0
+        while True:
+            typ, data = self.client.uid("FETCH", str(uid), f"(UID BODY.PEEK[]<{offset}.{chunk}>)")
+            _check(typ, data, "UID FETCH partial body")
+            piece = next((item[1] for item in data if isinstance(item, tuple) and len(item) == 2
+                          and isinstance(item[1], bytes)), None)
+            del data
+            if piece is None:
+                return offset or None
+            write(piece)
+            offset += len(piece)
+            if len(piece) < chunk:
+                return offset
+
+    @_imap_call
     def fetch_bodies(self, uids: Sequence[int]) -> dict[int, bytes]:
         """The whole messages of `uids` by UID, in as few UID FETCH commands as the bounded
         sets allow (the caller bounds how many bytes that is); a vanished one is missing."""

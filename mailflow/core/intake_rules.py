@@ -164,7 +164,7 @@ def content_key(msg: ParsedMessage) -> str | None:
     for part in (msg.from_addr, subject, normalise(new_text(msg.text))):
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\x00")
-    for data in sorted(hashlib.sha256(a.data).digest() for a in msg.attachments):
+    for data in sorted(a.sha256() for a in msg.attachments):
         digest.update(data)
     return "content:" + digest.hexdigest()
 
@@ -184,7 +184,7 @@ def message_key(msg: ParsedMessage) -> str:
     parts = [msg.from_addr or "", msg.subject, msg.date_header or "", msg.text]
     for attachment in msg.attachments:
         parts += ["attachment", attachment.filename, attachment.content_type,
-                  hashlib.sha256(attachment.data).hexdigest()]
+                  attachment.sha256().hex()]
     for part in parts:
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\x00")

@@ -199,8 +199,8 @@ def _attachments(cfg: Config, ticket: TicketFacts, attachments: Sequence[Attachm
     listed: list[str] = []
     total = 0
     for item in attachments:
-        size = len(item.data)
-        if total + size <= limit:
+        size = item.size
+        if item.spilled is None and total + size <= limit:
             attached.append((item.filename, item.content_type, item.data))
             total += size
             listed.append(f"{item.filename} (terlampir)")

@@ -62,7 +62,7 @@ def record_opening(h: Handlers, session: Session, member: StaffMember, text: str
         return Opened((), "suggestion box opening without entries: nothing recorded")
     dropped = max(0, len(entries) - MAX_ENTRIES)
     entries = entries[:MAX_ENTRIES]
-    stored = [h.files.save_attachment(p.data) for p in parts]
+    stored = [h.files.save(p) for p in parts]
     year = ticket_year(received, h.calendar)
     tickets: list[Ticket] = []
     for index, (entry, own) in enumerate(zip(entries, files_for(entries, [p.filename for p in parts]),

@@ -104,7 +104,7 @@ class Handlers:
         reporter.update_from(plan.identity)
         session.add(reporter)
         for part in msg.attachments:
-            stored = self.files.save_attachment(part.data)
+            stored = self.files.save(part)
             session.add(Attachment(ticket_id=ticket_id, filename=part.filename,
                                    content_type=part.content_type, size=stored.size,
                                    sha256=stored.sha256, path=stored.path))

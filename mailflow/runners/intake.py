@@ -15,6 +15,7 @@ ends the pass, its group stays unrecorded, and the next pass takes it again.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -34,7 +35,8 @@ from mailflow.core.intake_rules import (
     not_complaint_reason,
     route,
 )
-from mailflow.core.parse import ParsedMessage, parse_message
+from mailflow.core.parse import ParsedMessage, SpillUnresolved, parse_message
+from mailflow.core.parse.spill import Reduced
 from mailflow.core.suggestion_box import PHRASE as BOX_PHRASE
 from mailflow.core.suggestion_box import is_opening_subject
 from mailflow.errors import TransientError
@@ -55,6 +57,7 @@ from mailflow.store import intake_queries, queries, trace
 from mailflow.store.db import Engine, Session, transaction
 from mailflow.store.files import FileStore
 from mailflow.store.models import Ticket
+from mailflow.store.spool import MessageSpool
 from mailflow.vocabulary import IntakeOutcome
 
 log = logging.getLogger(__name__)
@@ -226,11 +229,9 @@ class Intake(GroupIntake):
     # -- taking a message -------------------------------------------------------------------
 
     def _take(self, session: Session, imap: ImapSession, header: FetchedHeader, raw: bytes,
-              stats: IntakeStats) -> None:
+              stats: IntakeStats, spooled: tuple[MessageSpool, Reduced] | None = None) -> None:
         """Parse, decide and act in the group's transaction, inside the message's savepoint."""
-        storage = self.cfg.storage
-        msg = parse_message(raw, max_attachment_bytes=storage.max_attachment_bytes,
-                            max_attachments=storage.max_attachments)
+        msg, raw = self._parse(header, raw, spooled)
         for problem in msg.problems:
             log.info("parse note uid=%d: %s", header.uid, problem)
         decision = self._classify(msg)
@@ -249,6 +250,27 @@ class Intake(GroupIntake):
             ticket_id=ticket.id if ticket else None, created_at=self.clock(),
             **self.tracer.fields(header, msg))
         stats.count(outcome, ticket.number if ticket is not None else None)
+
+    def _parse(self, header: FetchedHeader, raw: bytes,
+               spooled: tuple[MessageSpool, Reduced] | None) -> tuple[ParsedMessage, bytes]:
+        """The message, and the bytes its sender's proof is checked on: for a spooled one the
+        reduced form, or the whole of it when its reduction was a wrong guess (spill.py) or
+        when a staff member sent it (DKIM signs every byte)."""
+        storage = self.cfg.storage
+        parse = functools.partial(parse_message, max_attachments=storage.max_attachments,
+                                  max_attachment_bytes=storage.max_attachment_bytes)
+        if spooled is None:
+            return parse(raw), raw
+        spool, reduced = spooled
+        try:
+            msg = parse(raw, spills=reduced.spills)
+        except SpillUnresolved as exc:
+            log.info("spooled uid=%d read whole: %s", header.uid, exc)
+            raw = spool.whole()
+            return parse(raw), raw
+        if self.cfg.staff_member(msg.from_addr) is not None:
+            raw = spool.whole()
+        return msg, raw
 
     def _handle(self, session: Session, decision: Decision, msg: ParsedMessage,
                 header: FetchedHeader, raw: bytes, key: str

@@ -20,12 +20,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 
 from mailflow.adapters.clock import Clock
 from mailflow.adapters.imap import FetchedHeader, ImapSession
 from mailflow.config import Config
 from mailflow.core.intake_rules import Decision, Kind
 from mailflow.core.parse import ParsedMessage
+from mailflow.core.parse.spill import Reduced
 from mailflow.errors import MailboxBusy, StorageUnavailable, TransientError
 from mailflow.runners.handlers import Handlers
 from mailflow.runners.intake_stats import IntakeStats
@@ -34,6 +36,7 @@ from mailflow.store import intake_queries, queries, trace
 from mailflow.store.db import Engine, IntegrityError, Session, storage_failure, transaction
 from mailflow.store.files import FileStore
 from mailflow.store.models import IntakeRecord, Quarantine
+from mailflow.store.spool import MessageSpool
 from mailflow.vocabulary import IntakeOutcome
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,9 @@ log = logging.getLogger(__name__)
 # (RFC822.SIZE from the header fetch); a message larger than that is fetched alone.
 GROUP_MESSAGES = 100
 GROUP_BYTES = 4 * 1024 * 1024
+# A message larger than this is fetched in pieces to a file and its long base64 runs are
+# decoded to files of their own before it is parsed (store/spool.py), not held in memory.
+SPOOL_ABOVE = 8 * 1024 * 1024
 
 
 class Look(Enum):
@@ -59,11 +65,15 @@ class Item:
     decision: Decision | None = None
     head: ParsedMessage | None = None
     failure: str = ""
+    spool: MessageSpool | None = None  # a large message's files while it is taken
 
     def needs_body(self, max_bytes: int) -> bool:
         return (self.look is Look.DECIDED and self.decision is not None
                 and self.decision.kind not in (Kind.SKIP, Kind.IGNORE)
                 and self.header.size <= max_bytes)
+
+    def fetched_with_group(self, max_bytes: int) -> bool:
+        return self.needs_body(max_bytes) and self.header.size <= SPOOL_ABOVE
 
 
 def groups(items: Sequence[Item], max_bytes: int) -> Iterator[list[Item]]:
@@ -101,8 +111,9 @@ class GroupIntake(ABC):
 
     @abstractmethod
     def _take(self, session: Session, imap: ImapSession, header: FetchedHeader, raw: bytes,
-              stats: IntakeStats) -> None:
-        """Take one message whose body is in hand, inside its savepoint (Intake._take)."""
+              stats: IntakeStats, spooled: tuple[MessageSpool, Reduced] | None = None) -> None:
+        """Take one message whose body is in hand (or `spooled`: on disk, and `raw` is its
+        reduced form), inside its savepoint (Intake._take)."""
 
     @abstractmethod
     def _thread_reply(self, head: ParsedMessage, session: Session) -> Decision | None:
@@ -113,7 +124,7 @@ class GroupIntake(ABC):
         max_bytes = self.cfg.storage.max_message_bytes
         try:
             for group in groups(items, max_bytes):
-                wanted = [item.header.uid for item in group if item.needs_body(max_bytes)]
+                wanted = [item.header.uid for item in group if item.fetched_with_group(max_bytes)]
                 bodies = imap.fetch_bodies(wanted) if wanted else {}
                 if not self._commit_group(imap, group, bodies, stats):
                     return False
@@ -158,7 +169,6 @@ class GroupIntake(ABC):
 
     def _item(self, session: Session, imap: ImapSession, item: Item, raw: bytes | None,
               stats: IntakeStats) -> None:
-        header = item.header
         if item.look is Look.DONE:
             stats.already_done += 1
             return
@@ -167,21 +177,33 @@ class GroupIntake(ABC):
                 self._act(session, imap, item, raw, stats)
         except TransientError:
             raise
-        except Exception as exc:
-            if isinstance(exc, IntegrityError):
-                # Another process wrote the same row at the same moment: not the message's
-                # fault. The pass ends; the next one finds what the other process did.
-                raise MailboxBusy(f"another process took uid {header.uid} at the same "
-                                  "moment") from exc
-            if storage_failure(exc):
-                # The database is locked, full or read-only: nothing is the message's fault.
-                raise StorageUnavailable(f"database: {exc}") from exc
-            self.handlers.gate.forget()  # its counts may include what was rolled back
-            # The exception text may quote the message, so the log names only its type.
-            log.error("message failed uid=%d error=%s", header.uid, type(exc).__name__)
-            log.debug("message failure detail", exc_info=True)
-            self._quarantine(session, imap, header, raw, f"uid:{header.uid}",
-                             f"{type(exc).__name__}: {exc}", stats)
+        except Exception as exc:  # noqa: BLE001 - the crash barrier; _failed sorts it out
+            self._failed(session, imap, item, raw, stats, exc)
+        finally:
+            if item.spool is not None:
+                item.spool.close()
+                item.spool = None
+
+    def _failed(self, session: Session, imap: ImapSession, item: Item, raw: bytes | None,
+                stats: IntakeStats, exc: Exception) -> None:
+        """The crash barrier: the message's own failure quarantines it; the environment's ends
+        the pass."""
+        header = item.header
+        if isinstance(exc, IntegrityError):
+            # Another process wrote the same row at the same moment: not the message's
+            # fault. The pass ends; the next one finds what the other process did.
+            raise MailboxBusy(f"another process took uid {header.uid} at the same "
+                              "moment") from exc
+        if storage_failure(exc):
+            # The database is locked, full or read-only: nothing is the message's fault.
+            raise StorageUnavailable(f"database: {exc}") from exc
+        self.handlers.gate.forget()  # its counts may include what was rolled back
+        # The exception text may quote the message, so the log names only its type.
+        log.error("message failed uid=%d error=%s", header.uid, type(exc).__name__)
+        log.debug("message failure detail", exc_info=True)
+        self._quarantine(session, imap, header, raw, f"uid:{header.uid}",
+                         f"{type(exc).__name__}: {exc}", stats,
+                         raw_file=item.spool.raw_path if item.spool is not None else None)
 
     def _act(self, session: Session, imap: ImapSession, item: Item, raw: bytes | None,
              stats: IntakeStats) -> None:
@@ -207,7 +229,15 @@ class GroupIntake(ABC):
         if decision.kind is Kind.IGNORE:
             self._record_ignored(session, imap, header, decision, stats, head)
             return
-        if raw is None:
+        if raw is None and header.size > SPOOL_ABOVE:
+            item.spool = MessageSpool(self.files.directory, header.uid)
+            if imap.fetch_to(header.uid, item.spool.write) is not None:
+                reduced = item.spool.reduce()
+                log.info("spooled uid=%d bytes=%d spilled=%d", header.uid, item.spool.size,
+                         len(reduced.spills))
+                self._take(session, imap, header, reduced.data, stats, (item.spool, reduced))
+                return
+        elif raw is None:
             raw = imap.fetch_raw(header.uid)  # a reply found by its thread, or vanished
         if raw is None:
             log.warning("message vanished before its body was fetched uid=%d", header.uid)
@@ -227,10 +257,14 @@ class GroupIntake(ABC):
         log.info("ignored uid=%d reason=%s", header.uid, decision.reason)
 
     def _quarantine(self, session: Session, imap: ImapSession, header: FetchedHeader,
-                    raw: bytes | None, key: str, reason: str, stats: IntakeStats) -> None:
+                    raw: bytes | None, key: str, reason: str, stats: IntakeStats, *,
+                    raw_file: Path | None = None) -> None:
         raw_path = None
-        if raw is not None:
-            raw_path = self.files.save_quarantined(f"{imap.uidvalidity}-{header.uid}", raw)
+        name = f"{imap.uidvalidity}-{header.uid}"
+        if raw_file is not None:
+            raw_path = self.files.save_quarantined_file(name, raw_file)
+        elif raw is not None:
+            raw_path = self.files.save_quarantined(name, raw)
         now = self.clock()
         session.add(Quarantine(mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity,
                                uid=header.uid, message_key=key, reason=reason[:2000],

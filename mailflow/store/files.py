@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from mailflow.core.parse.model import Attachment
 from mailflow.errors import StorageUnavailable
 
 PRIVATE_FILE = 0o600
@@ -72,7 +74,7 @@ class StoredFile:
 
 
 @contextmanager
-def _storage_errors(what: str) -> Iterator[None]:
+def storage_errors(what: str) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
@@ -88,16 +90,42 @@ class FileStore:
         relative = Path("attachments") / digest[:2] / digest
         target = self.directory / relative
         if not target.exists():
-            with _storage_errors(f"attachment {relative}"):
+            with storage_errors(f"attachment {relative}"):
                 private_directories(target.parent)
                 temporary = target.with_suffix(".part")
                 write_private(temporary, data)
                 temporary.replace(target)
         return StoredFile(digest, str(relative), len(data))
 
+    def save(self, attachment: Attachment) -> StoredFile:
+        """An attachment in memory is written; one decoded to a spool file is moved in."""
+        spilled = attachment.spilled
+        if spilled is None:
+            return self.save_attachment(attachment.data)
+        relative = Path("attachments") / spilled.sha256[:2] / spilled.sha256
+        target = self.directory / relative
+        if not target.exists():
+            with storage_errors(f"attachment {relative}"):
+                private_directories(target.parent)
+                os.replace(spilled.path, target)
+        return StoredFile(spilled.sha256, str(relative), spilled.size)
+
+    def save_quarantined_file(self, name: str, source: Path) -> str:
+        """A quarantined message that is on disk already (a spooled one), copied in pieces."""
+        relative = Path("quarantine") / f"{name}.eml"
+        with storage_errors(f"quarantined message {relative}"):
+            target = self.directory / relative
+            private_directories(target.parent)
+            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
+                                 PRIVATE_FILE)
+            with os.fdopen(descriptor, "wb") as out, source.open("rb") as handle:
+                os.fchmod(descriptor, PRIVATE_FILE)
+                shutil.copyfileobj(handle, out)
+        return str(relative)
+
     def save_quarantined(self, name: str, raw: bytes) -> str:
         relative = Path("quarantine") / f"{name}.eml"
-        with _storage_errors(f"quarantined message {relative}"):
+        with storage_errors(f"quarantined message {relative}"):
             target = self.directory / relative
             private_directories(target.parent)
             write_private(target, raw)
@@ -116,7 +144,7 @@ class FileStore:
                 return None
         except OSError as exc:
             raise StorageUnavailable(f"cannot read {path}: {exc.strerror or exc}") from exc
-        with _storage_errors(f"the sender key {SENDER_KEY_FILE}"):
+        with storage_errors(f"the sender key {SENDER_KEY_FILE}"):
             private_directories(self.directory)
             temporary = path.with_name(f".{SENDER_KEY_FILE}.{os.getpid()}")
             write_private(temporary, os.urandom(32))

@@ -136,6 +136,9 @@ def test_check_offline_names_each_mailbox(tmp_path: Path, capsys: pytest.Capture
     assert "mailbox klero (Desa Klero, prefix KLR):" in out
     assert "mailbox tegal (Desa Tegalwaton, prefix TGL):" in out
     assert out.count("ok   configuration") == 2
+    # The shared storage and database are checked once for the file, not once per mailbox.
+    assert out.count("ok   storage") == out.count("ok   database") == 1
+    assert out.index("shared by every mailbox:") < out.index("mailbox klero")
 
 
 def test_a_command_on_tickets_says_which_mailbox_it_needs(

@@ -24,7 +24,7 @@ behind its own guard. `model` holds the result types and the bounds they all kee
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from email.feedparser import BytesFeedParser
 from email.message import Message
@@ -32,9 +32,11 @@ from email.message import Message
 from mailflow.core.parse.body import Block, Walker, body_text, clean_text, content_type_of, safe_filename
 from mailflow.core.parse.charsets import decode_bytes
 from mailflow.core.parse.headers import Head, addresses, display_name, message_ids, read_headers
-from mailflow.core.parse.model import Attachment, ParsedMessage, Problems
+from mailflow.core.parse.model import Attachment, ParsedMessage, Problems, Spilled
+from mailflow.core.parse.spill import SpillUnresolved
 
-__all__ = ["Attachment", "ParsedMessage", "decode_bytes", "parse_message", "safe_filename"]
+__all__ = ["Attachment", "ParsedMessage", "SpillUnresolved", "Spilled", "decode_bytes", "parse_message",
+           "safe_filename"]
 
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+:|^[ \t]")
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n|\r\r")
@@ -159,9 +161,9 @@ def _senders(raw: dict[str, list[str]], problems: Problems) -> _Senders:
 
 
 def _body(msg: Message, problems: Problems, *, max_text_chars: int, max_attachment_bytes: int,
-          max_attachments: int) -> _Body:
+          max_attachments: int, spills: Mapping[str, Spilled]) -> _Body:
     """The text and the files; a walk that breaks off keeps what it had found until then."""
-    walker = Walker(max_attachment_bytes, max_attachments, problems)
+    walker = Walker(max_attachment_bytes, max_attachments, problems, spills=spills)
     blocks: list[Block] = []
     try:
         walker.visit(msg, 0, blocks)
@@ -174,16 +176,22 @@ def _body(msg: Message, problems: Problems, *, max_text_chars: int, max_attachme
     except Exception as exc:
         problems.add(f"body text unreadable: {type(exc).__name__}")
         text, html_only = "", False
+    if len(walker.resolved) != len(spills):
+        raise SpillUnresolved(f"{len(spills) - len(walker.resolved)} of {len(spills)} spilled "
+                              "runs are not whole base64 attachments")
     return _Body(text, html_only, tuple(walker.attachments))
 
 
 def parse_message(raw: bytes, *, max_text_chars: int = 100_000,
                   max_attachment_bytes: int = 10 * 1024 * 1024,
-                  max_attachments: int = 20) -> ParsedMessage:
+                  max_attachments: int = 20,
+                  spills: Mapping[str, Spilled] | None = None) -> ParsedMessage:
     """Everything the intake needs from one message, whatever the bytes are.
 
     Each stage has its own guard, so that a broken body still leaves the headers (and
     with them the sender and the subject) and broken headers still leave the body.
+    `spills` are the files `raw`'s long base64 runs went to (core/parse/spill.py); if one of
+    them is not a whole attachment, SpillUnresolved says to parse the whole message instead.
     """
     problems = Problems()
     msg = _message(raw, problems)
@@ -193,7 +201,8 @@ def parse_message(raw: bytes, *, max_text_chars: int = 100_000,
         first.setdefault(key, value)
     senders = _senders(head.raw, problems)
     body = _body(msg, problems, max_text_chars=max_text_chars,
-                 max_attachment_bytes=max_attachment_bytes, max_attachments=max_attachments)
+                 max_attachment_bytes=max_attachment_bytes, max_attachments=max_attachments,
+                 spills=spills or {})
     own_ids = message_ids(_first(head.raw, "message-id"), bare_means_id=True)
     return ParsedMessage(
         subject=first.get("subject", ""),

@@ -17,13 +17,21 @@ import html as htmllib
 import mimetypes
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 
 from mailflow.core.parse.charsets import decode_with_note
 from mailflow.core.parse.headers import decode_words, one_line, unsurrogate
-from mailflow.core.parse.model import MAX_DEPTH, MAX_FILENAME, MAX_HTML_CHARS, MAX_PARTS, Attachment, Problems
+from mailflow.core.parse.model import (
+    MAX_DEPTH,
+    MAX_FILENAME,
+    MAX_HTML_CHARS,
+    MAX_PARTS,
+    Attachment,
+    Problems,
+    Spilled,
+)
 
 __all__ = ["Block", "Walker", "body_text", "clean_text", "content_type_of", "safe_filename",
            "without_mime_scaffolding"]
@@ -250,6 +258,10 @@ class Walker:
     problems: Problems
     attachments: list[Attachment] = field(default_factory=list)
     visited: list[Message] = field(default_factory=list)
+    # Base64 runs decoded to files before parsing (core/parse/spill.py), by token; a part
+    # whose whole payload is a token is that file, and `resolved` says which ones were.
+    spills: Mapping[str, Spilled] = field(default_factory=dict)
+    resolved: set[str] = field(default_factory=set)
 
     def visit(self, part: Message, depth: int, blocks: list[Block]) -> None:
         if len(self.visited) >= MAX_PARTS:
@@ -346,21 +358,36 @@ class Walker:
 
     def attachment(self, part: Message, ctype: str, disposition: str, name: str | None,
                    number: int) -> None:
+        spilled = self.spilled(part)
         if len(self.attachments) >= self.max_count:
             self.problems.add(f"part {number} skipped: more than {self.max_count} attachments")
             return
-        data = _payload_bytes(part, self.problems)
-        if len(data) > self.max_bytes:
-            self.problems.add(f"part {number} skipped: {len(data)} bytes, "
+        data = b"" if spilled is not None else _payload_bytes(part, self.problems)
+        size = spilled.size if spilled is not None else len(data)
+        if size > self.max_bytes:
+            self.problems.add(f"part {number} skipped: {size} bytes, "
                               f"over the {self.max_bytes} limit")
             return
-        if not data:
+        if not size:
             self.problems.add(f"part {number} skipped: empty attachment")
             return
         # Embedded images often carry only a Content-ID and no disposition at all.
         inline = disposition == "inline" or (not disposition and part.get("content-id") is not None)
         filename = safe_filename(name, ctype, len(self.attachments) + 1)
-        self.attachments.append(Attachment(filename, ctype, data, inline))
+        self.attachments.append(Attachment(filename, ctype, data, inline, spilled))
+
+    def spilled(self, part: Message) -> Spilled | None:
+        """The file a base64 part's payload was decoded to, when it is exactly one token."""
+        if not self.spills:
+            return None
+        if str(part.get("content-transfer-encoding", "")).strip().lower() != "base64":
+            return None
+        payload = part.get_payload()
+        token = payload.strip() if isinstance(payload, str) else ""
+        found = self.spills.get(token)
+        if found is not None:
+            self.resolved.add(token)
+        return found
 
 
 def body_text(blocks: Iterable[Block], problems: Problems) -> tuple[str, bool]:

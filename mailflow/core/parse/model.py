@@ -8,6 +8,7 @@ all stages and why no stage may put an address, a subject or a file name in one.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ __all__ = [
     "Attachment",
     "ParsedMessage",
     "Problems",
+    "Spilled",
 ]
 
 # Bounds against mail built to exhaust time, memory or the stack.
@@ -49,11 +51,33 @@ HEADER_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
+class Spilled:
+    """An attachment decoded straight to a file while the message was read (core/parse/spill.py),
+    so a 25 MB photo is never held in memory. `path` is where it waits until it is stored."""
+
+    path: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
 class Attachment:
+    """One file of a message: its bytes in `data`, or, for a large one, in `spilled`'s file."""
+
     filename: str
     content_type: str
     data: bytes
     inline: bool
+    spilled: Spilled | None = None
+
+    @property
+    def size(self) -> int:
+        return self.spilled.size if self.spilled is not None else len(self.data)
+
+    def sha256(self) -> bytes:
+        if self.spilled is not None:
+            return bytes.fromhex(self.spilled.sha256)
+        return hashlib.sha256(self.data).digest()
 
 
 @dataclass(frozen=True)
