@@ -51,6 +51,7 @@ from mailflow.runners.first_start import (
 from mailflow.runners.handlers import Handlers
 from mailflow.runners.intake_batch import GroupIntake, Item, Look, UnreadableMessage
 from mailflow.runners.intake_stats import IntakeStats
+from mailflow.runners.known_keys import KnownKeys
 from mailflow.runners.marking import Marker
 from mailflow.runners.tracing import Tracer
 from mailflow.store import intake_queries, queries, trace
@@ -81,6 +82,7 @@ class Intake(GroupIntake):
         # Trace fields of each record; skipped messages are queued and written by _advance.
         self.tracer = Tracer(files)
         self.marker = Marker(engine, clock)
+        self.known = KnownKeys()  # the current group's (runners/known_keys.py)
 
     # -- the pass ---------------------------------------------------------------------------
 
@@ -229,9 +231,10 @@ class Intake(GroupIntake):
     # -- taking a message -------------------------------------------------------------------
 
     def _take(self, session: Session, imap: ImapSession, header: FetchedHeader, raw: bytes,
-              stats: IntakeStats, spooled: tuple[MessageSpool, Reduced] | None = None) -> None:
+              stats: IntakeStats, spooled: tuple[MessageSpool, Reduced] | None = None,
+              parsed: ParsedMessage | None = None) -> None:
         """Parse, decide and act in the group's transaction, inside the message's savepoint."""
-        msg, raw = self._parse(header, raw, spooled)
+        msg, raw = (parsed, raw) if parsed is not None else self._parse(header, raw, spooled)
         for problem in msg.problems:
             log.info("parse note uid=%d: %s", header.uid, problem)
         decision = self._classify(msg)
@@ -244,12 +247,26 @@ class Intake(GroupIntake):
                                     f"({decision.reason}); parse notes: {'; '.join(msg.problems)}")
         key = message_key(msg)
         outcome, ticket, reason = self._handle(session, decision, msg, header, raw, key)
+        self.known.taken(key, content_key(msg))  # a later message of the group may repeat it
         intake_queries.add_intake_record(
             session, mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity, uid=header.uid,
             message_key=key, decision=outcome, reason=reason,
             ticket_id=ticket.id if ticket else None, created_at=self.clock(),
             **self.tracer.fields(header, msg))
         stats.count(outcome, ticket.number if ticket is not None else None)
+
+    def _parse_ahead(self, raw: bytes) -> ParsedMessage:
+        storage = self.cfg.storage
+        return parse_message(raw, max_attachments=storage.max_attachments,
+                             max_attachment_bytes=storage.max_attachment_bytes)
+
+    def _load_known(self, session: Session, group: list[Item]) -> None:
+        since = self.clock() - timedelta(hours=self.cfg.limits.repeat_window_hours)
+        self.known.load(session, self.cfg.scope,
+                        (item.parsed for item in group if item.parsed is not None), since)
+
+    def _forget_known(self) -> None:
+        self.known.clear()
 
     def _parse(self, header: FetchedHeader, raw: bytes,
                spooled: tuple[MessageSpool, Reduced] | None) -> tuple[ParsedMessage, bytes]:
@@ -279,8 +296,10 @@ class Intake(GroupIntake):
         # The same message delivered twice (or seen again after a UIDVALIDITY change) must
         # not make a second ticket nor apply its commands twice.
         scope = self.cfg.scope
-        existing = (queries.ticket_by_key(session, key, scope)
-                    or queries.ticket_of_taken_reply(session, key, scope))
+        existing = None
+        if self.known.may_be_known(key):
+            existing = (queries.ticket_by_key(session, key, scope)
+                        or queries.ticket_of_taken_reply(session, key, scope))
         target = None if existing else self._reply_target(session, decision, msg)
         repeat = None if existing or target else self._repeat_of(session, decision, msg)
         member = self.cfg.staff_member(msg.from_addr)
@@ -322,7 +341,7 @@ class Intake(GroupIntake):
         """The ticket a would-be new ticket repeats: what stops a robot that answers every
         acknowledgement with the same words, at its first repeat (core content_key)."""
         content = content_key(msg) if decision.kind in (Kind.NEW, Kind.REPLY) else None
-        if content is None:
+        if content is None or not self.known.may_be_known(content):
             return None
         since = self.clock() - timedelta(hours=self.cfg.limits.repeat_window_hours)
         return queries.first_ticket_with_content(session, content, since, self.cfg.scope)

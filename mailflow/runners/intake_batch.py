@@ -66,6 +66,7 @@ class Item:
     head: ParsedMessage | None = None
     failure: str = ""
     spool: MessageSpool | None = None  # a large message's files while it is taken
+    parsed: ParsedMessage | None = None  # its body parsed before the group's transaction
 
     def needs_body(self, max_bytes: int) -> bool:
         return (self.look is Look.DECIDED and self.decision is not None
@@ -111,9 +112,22 @@ class GroupIntake(ABC):
 
     @abstractmethod
     def _take(self, session: Session, imap: ImapSession, header: FetchedHeader, raw: bytes,
-              stats: IntakeStats, spooled: tuple[MessageSpool, Reduced] | None = None) -> None:
+              stats: IntakeStats, spooled: tuple[MessageSpool, Reduced] | None = None,
+              parsed: ParsedMessage | None = None) -> None:
         """Take one message whose body is in hand (or `spooled`: on disk, and `raw` is its
-        reduced form), inside its savepoint (Intake._take)."""
+        reduced form; `parsed`: read already), inside its savepoint (Intake._take)."""
+
+    @abstractmethod
+    def _parse_ahead(self, raw: bytes) -> ParsedMessage:
+        """A message of the group parsed before its transaction (Intake._parse_ahead)."""
+
+    @abstractmethod
+    def _load_known(self, session: Session, group: list[Item]) -> None:
+        """Which of the group's messages may be known already, in one go (Intake)."""
+
+    @abstractmethod
+    def _forget_known(self) -> None:
+        """The group is over: what `_load_known` read is no longer to be trusted."""
 
     @abstractmethod
     def _thread_reply(self, head: ParsedMessage, session: Session) -> Decision | None:
@@ -137,6 +151,15 @@ class GroupIntake(ABC):
                       stats: IntakeStats) -> bool:
         """One transaction for the group; False if a stop came before its end."""
         going = True
+        for item in group:
+            raw = bodies.get(item.header.uid)
+            if raw is not None:
+                # Parsed before the write lock is taken; a failure is left to the barrier,
+                # which parses it again inside the message's savepoint.
+                try:
+                    item.parsed = self._parse_ahead(raw)
+                except Exception:  # noqa: BLE001 - see above
+                    item.parsed = None
         with transaction(self.engine) as session:
             last = 0
             for index, item in enumerate(group):
@@ -151,11 +174,13 @@ class GroupIntake(ABC):
                     break
                 if index == 0:
                     self._open_group(session, imap, group)
+                    self._load_known(session, group)
                 stats.examined += 1
                 self._item(session, imap, item, bodies.pop(item.header.uid, None), stats)
                 last = item.header.uid
             trace.add_skipped(session, self.tracer.take_skipped())
             queries.set_last_uid(session, imap.mailbox_key, last)
+        self._forget_known()
         return going
 
     def _open_group(self, session: Session, imap: ImapSession, group: list[Item]) -> None:
@@ -180,6 +205,7 @@ class GroupIntake(ABC):
         except Exception as exc:  # noqa: BLE001 - the crash barrier; _failed sorts it out
             self._failed(session, imap, item, raw, stats, exc)
         finally:
+            item.parsed = None
             if item.spool is not None:
                 item.spool.close()
                 item.spool = None
@@ -242,7 +268,7 @@ class GroupIntake(ABC):
         if raw is None:
             log.warning("message vanished before its body was fetched uid=%d", header.uid)
             return
-        self._take(session, imap, header, raw, stats)
+        self._take(session, imap, header, raw, stats, parsed=item.parsed)
 
     # -- records without a ticket -----------------------------------------------------------
 

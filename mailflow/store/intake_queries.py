@@ -82,17 +82,25 @@ def next_ticket_number(session: Session, scope: str, year: int) -> int:
     the session; each ticket counts it up in memory, and its UPDATE goes to the database in
     the flush that inserts the ticket (the row lock holds until the group commits). After a
     rolled-back savepoint the row is expired, and the lock may have gone with it (PostgreSQL
-    releases a subtransaction's locks): it is read FOR UPDATE again."""
-    counter = session.identity_map.get(inspect(TicketCounter).identity_key_from_primary_key(
-        (scope, year)))
-    if not isinstance(counter, TicketCounter) or inspect(counter).expired_attributes:
+    releases a subtransaction's locks): it is read FOR UPDATE again.
+
+    The session's identity map holds its objects weakly: once a flush has written the counter
+    and nothing refers to it, it is gone from the map, so the session's `info` holds it."""
+    held: dict[tuple[str, int], TicketCounter] = session.info.setdefault(_COUNTERS, {})
+    counter = held.get((scope, year))
+    state = inspect(counter) if counter is not None else None
+    if state is None or state.expired_attributes or not (state.persistent or state.pending):
         counter = session.get(TicketCounter, (scope, year), with_for_update=True,
                               populate_existing=True)
     if counter is None:
         counter = TicketCounter(scope=scope, year=year, last=0)
         session.add(counter)
+    held[(scope, year)] = counter
     counter.last += 1
     return counter.last
+
+
+_COUNTERS = "mailflow.ticket_counters"
 
 
 # Rows of the hot path written by one Core INSERT each on the session's connection, inside

@@ -151,3 +151,25 @@ def test_bodies_are_fetched_in_bounded_batches(mail_world: Any, tmp_path: Path,
 
     assert result.intake is not None and result.intake.tickets == 5
     assert len(opened) == 3  # 2 + 2 + 1
+
+
+def test_what_an_earlier_pass_took_is_known_to_a_later_group(mail_world: Any,
+                                                            tmp_path: Path) -> None:
+    # The group asks once which of its messages are known (runners/known_keys.py); a copy of
+    # a message taken in an earlier pass, and the same words again under a new Message-ID
+    # (an answering robot), must still be found, and the message behind them still taken.
+    cfg = config_for(mail_world, tmp_path)
+    first = complaint(sender=SENDERS[0], message_id="<sekali@warga.example>")
+    mail_world.deliver(INBOX, first)
+    assert _poll(cfg).intake.tickets == 1
+
+    mail_world.deliver(INBOX, complaint(sender=SENDERS[0], message_id="<robot@warga.example>"))
+    mail_world.deliver(INBOX, first)  # delivered again (a resend, a second copy)
+    mail_world.deliver(INBOX, complaint(sender=SENDERS[1], body=COMPLETE_BODY.replace(
+        "balai dusun", "pasar")))
+    second = _poll(cfg).intake
+
+    assert (second.examined, second.duplicates, second.tickets) == (3, 2, 1)
+    assert len(tickets(cfg)) == 2
+    reasons = sorted(r.reason for r in intake_records(cfg) if r.decision == "duplicate")
+    assert reasons[0].startswith("repeat of ") and reasons[1].startswith("same message as")
