@@ -18,6 +18,18 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"mailflow test database: {postgres.chosen_database()} ({postgres.ENV})"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `no_test_database` never reach the database this run chose (the demo and
+    the installer make their own SQLite file, the servers' and the browser's tests none): the
+    PostgreSQL run would repeat them exactly, so only the SQLite run has them."""
+    if not postgres.on_postgresql():
+        return
+    skip = pytest.mark.skip(reason="uses no test database: run once, on SQLite")
+    for item in items:
+        if item.get_closest_marker("no_test_database") is not None:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _postgres_cluster() -> Iterator[None]:
     """Stops this session's (this worker's) cluster, if one was started, at the end."""

@@ -13,9 +13,13 @@ import tomllib
 from email.message import EmailMessage
 from pathlib import Path
 
+import pytest
+
 from mailflow.demo.mail import INBOX
 
 ROOT = Path(__file__).resolve().parents[2]
+# The demo makes its own SQLite file whatever MAILFLOW_TEST_DB says.
+pytestmark = pytest.mark.no_test_database
 
 
 def mailflow(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

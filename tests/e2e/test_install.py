@@ -53,7 +53,9 @@ def _why_not() -> str | None:
     return None
 
 
-pytestmark = pytest.mark.skipif(_why_not() is not None, reason=str(_why_not()))
+# The installed service uses the embedded default, SQLite, whatever MAILFLOW_TEST_DB says.
+pytestmark = [pytest.mark.skipif(_why_not() is not None, reason=str(_why_not())),
+              pytest.mark.no_test_database]
 
 
 class Namespace:

@@ -29,7 +29,7 @@ from tests.fixtures.identity_complaints import complaints
 from tests.harness.publish_db import NOW, PUBLIC_NOTE, publish_db
 from tests.unit.plan_support import config
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.no_test_database]  # publish_db is a SQLite file
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",

@@ -39,7 +39,7 @@ from tests.harness.mailboxes import StoredMessage, fetch_all, parse_fetch, parse
 from tests.harness.servers import DovecotServer, dovecot_available
 from tests.harness.unix import process_group_members
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.no_test_database]  # the mail servers alone
 
 INBOX = "pengaduan@klero.desa.id"
 SITI = "siti@warga.example"
