@@ -75,7 +75,7 @@ def config_for(world: Any, tmp_path: Path, *, staff: list[dict[str, Any]] | None
         "report": {"enabled": False},  # the monthly report to the head, likewise
     }
     if postgres.on_postgresql():  # MAILFLOW_TEST_DB: this test's own database, not a file
-        data["database"] = {"url": postgres.database_url(tmp_path)}
+        data["database"] = {"url": postgres.database_url(tmp_path, migrated=True)}
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)
     data["staff"] = STAFF if staff is None else staff  # type: ignore[assignment]
