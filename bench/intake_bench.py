@@ -13,6 +13,8 @@ residents with varied bodies, some other mail), then in one run against the same
     .venv/bin/python bench/intake_bench.py --backlog 10000      # the 60 MB target
     .venv/bin/python bench/intake_bench.py --attachment-mb 25   # the 100 MB target
     .venv/bin/python bench/intake_bench.py --profile 25         # cProfile's top items
+    MAILFLOW_PROFILE_OUT=/tmp/intake.prof .venv/bin/python bench/intake_bench.py --profile 1
+                                                  # ... and the whole profile, for pstats
 
 Targets: mailflow >= 0.5 x imap-tools; peak RSS < 60 MB over 10,000 complaints, < 100 MB with
 one 25 MB attachment. Needs Dovecot (`scripts/install-test-deps.sh`).

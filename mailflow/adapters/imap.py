@@ -183,10 +183,13 @@ class ImapSession:
         return None
 
     @_imap_call
-    def fetch_to(self, uid: int, write: Callable[[bytes], object], chunk: int = 1 << 20) -> int | None:
+    def fetch_to(self, uid: int, write: Callable[[bytes], object], chunk: int = 1 << 20,
+                 size: int = 0) -> int | None:
         """The whole message of `uid` handed to `write` in pieces of `chunk` bytes (partial
         FETCH, RFC 3501 6.4.5), so a 30 MB message is never in memory at once; its size,
-        or None when it vanished before its first piece."""
+        or None when it vanished before its first piece. A short piece ends it only once
+        `size` (RFC822.SIZE) bytes came: a server that gives less than it was asked for
+        must not cut a complaint short."""
         offset = 0
         while True:
             typ, data = self.client.uid("FETCH", str(uid), f"(UID BODY.PEEK[]<{offset}.{chunk}>)")
@@ -198,7 +201,7 @@ class ImapSession:
                 return offset or None
             write(piece)
             offset += len(piece)
-            if len(piece) < chunk:
+            if not piece or (len(piece) < chunk and offset >= size):
                 return offset
 
     @_imap_call

@@ -257,7 +257,7 @@ class GroupIntake(ABC):
             return
         if raw is None and header.size > SPOOL_ABOVE:
             item.spool = MessageSpool(self.files.directory, header.uid)
-            if imap.fetch_to(header.uid, item.spool.write) is not None:
+            if imap.fetch_to(header.uid, item.spool.write, size=header.size) is not None:
                 reduced = item.spool.reduce()
                 log.info("spooled uid=%d bytes=%d spilled=%d", header.uid, item.spool.size,
                          len(reduced.spills))

@@ -107,7 +107,7 @@ class FileStore:
         if not target.exists():
             with storage_errors(f"attachment {relative}"):
                 private_directories(target.parent)
-                os.replace(spilled.path, target)
+                shutil.move(spilled.path, target)  # a copy if attachments/ is another disk
         return StoredFile(spilled.sha256, str(relative), spilled.size)
 
     def save_quarantined_file(self, name: str, source: Path) -> str:

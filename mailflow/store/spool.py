@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from mailflow.core.parse.model import Spilled
 from mailflow.core.parse.spill import MIN_RUN, Reduced, reduce_message
-from mailflow.store.files import PRIVATE_FILE, private_directories
+from mailflow.store.files import PRIVATE_FILE, private_directories, storage_errors
 
 __all__ = ["MessageSpool", "SpillFile"]
 
@@ -52,47 +52,63 @@ class SpillFile:
         self._handle.close()
         return Spilled(str(self.path), self._size, self._digest.hexdigest())
 
+    def close(self) -> None:
+        self._handle.close()
+
 
 class MessageSpool:
     """The whole message as fetched (`write`), then made small for the parser (`reduce`)."""
 
     def __init__(self, storage: Path, uid: int) -> None:
         directory = storage / SPOOL
-        private_directories(directory)
-        _sweep(directory)
         self._stem = directory / f"{os.getpid()}-{uid}-{secrets.token_hex(4)}"
         self.raw_path = self._stem.with_suffix(".eml")
-        self._raw = _create(self.raw_path)
-        self._spills: list[Path] = []
+        self._spills: list[SpillFile] = []
         self.size = 0
+        # A disk that is full or read-only is never the message's fault: StorageUnavailable
+        # ends the pass, and the message is taken again by a later one (store/files.py).
+        with storage_errors(f"the spool {directory}"):
+            private_directories(directory)
+            _sweep(directory)
+            self._raw = _create(self.raw_path)
 
     def write(self, piece: bytes) -> None:
-        self._raw.write(piece)
+        with storage_errors(f"the spooled message {self.raw_path.name}"):
+            self._raw.write(piece)
         self.size += len(piece)
 
     def reduce(self, min_run: int = MIN_RUN) -> Reduced:
         """The message with its long base64 runs in files of their own (spill.reduce_message)."""
-        self._raw.close()
 
         def open_sink() -> SpillFile:
-            path = self._stem.with_suffix(f".{len(self._spills)}.bin")
-            self._spills.append(path)
-            return SpillFile(path)
+            sink = SpillFile(self._stem.with_suffix(f".{len(self._spills)}.bin"))
+            self._spills.append(sink)
+            return sink
 
-        with self.raw_path.open("rb") as handle:
-            lines = iter(lambda: handle.readline(_LINE_LIMIT), b"")
-            return reduce_message(lines, open_sink, nonce=secrets.token_hex(16), min_run=min_run)
+        with storage_errors(f"the spooled message {self.raw_path.name}"):
+            self._raw.close()
+            with self.raw_path.open("rb") as handle:
+                lines = iter(lambda: handle.readline(_LINE_LIMIT), b"")
+                return reduce_message(lines, open_sink, nonce=secrets.token_hex(16),
+                                      min_run=min_run)
 
     def whole(self) -> bytes:
         """All of it in memory: for the rare reader that needs every byte (DKIM, a fallback)."""
-        self._raw.close()
-        return self.raw_path.read_bytes()
+        with storage_errors(f"the spooled message {self.raw_path.name}"):
+            self._raw.close()
+            return self.raw_path.read_bytes()
 
     def close(self) -> None:
-        """Remove whatever of the message is still here (stored attachments were moved)."""
+        """Remove whatever of the message is still here (stored attachments were moved); a
+        file that cannot be removed is left for the sweep, not raised over the message."""
         self._raw.close()
-        for path in (self.raw_path, *self._spills):
-            path.unlink(missing_ok=True)
+        for sink in self._spills:
+            sink.close()
+        for path in (self.raw_path, *(sink.path for sink in self._spills)):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                continue
 
 
 def _sweep(directory: Path) -> None:

@@ -3,7 +3,9 @@ decoded to a file of its own and stored whole, nothing left behind (issue 10).""
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import io
 import logging
 import os
 from email import message_from_bytes
@@ -14,6 +16,8 @@ from typing import Any
 import pytest
 
 import mailflow.core.new_ticket
+import mailflow.store.spool
+from mailflow.errors import StorageUnavailable
 from mailflow.runners.intake_batch import SPOOL_ABOVE
 from mailflow.service import Service
 from mailflow.store.models import Attachment, Quarantine
@@ -109,4 +113,26 @@ def test_a_large_message_that_fails_is_quarantined_as_received(
     # The message as the server gave it, not the reduced form the parser read.
     assert len(kept) > SPOOL_ABOVE and b"MAILFLOWSPILL" not in kept
     assert message_from_bytes(kept, policy=default).get_payload()[1].get_content() == photo
+    assert list((cfg.storage_dir / SPOOL).iterdir()) == []
+
+
+def test_a_full_disk_while_spooling_ends_the_pass_and_loses_nothing(
+        mail_world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The disk's fault, not the message's: no quarantine, the message is taken once it recovers.
+    mail_world.deliver(INBOX, _with_files("Jalan di Dusun Krajan berlubang.\n", os.urandom(7 << 20)))
+    cfg = config_for(mail_world, tmp_path)
+    real = mailflow.store.spool._create
+
+    class FullDisk(io.BytesIO):
+        def write(self, data: Any) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(mailflow.store.spool, "_create", lambda path: FullDisk())
+    with pytest.raises(StorageUnavailable, match="No space left"):
+        _intake_only(cfg)
+    assert rows(cfg, Quarantine) == [] and tickets(cfg) == []
+
+    monkeypatch.setattr(mailflow.store.spool, "_create", real)
+    assert _intake_only(cfg).tickets == 1
+    assert len(rows(cfg, Attachment)) == 1
     assert list((cfg.storage_dir / SPOOL).iterdir()) == []
