@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime
+from typing import Any
 
 from mailflow.adapters.clock import Clock
 from mailflow.compose.mime import Composer
@@ -88,21 +89,19 @@ class Handlers:
         plan = plan_new_ticket(msg, received, number, self.cfg, self.calendar, taken=now,
                                lists=self.lists)
         facts = plan.ticket
-        ticket = Ticket(
+        row: dict[str, Any] = dict(
             number=number, status=facts.status, channel=facts.channel, received_at=received,
             priority=facts.priority, priority_reason=facts.priority_reason,
-            priority_set_by=facts.priority_set_by, due_date=facts.due_date,
+            priority_set_by=facts.priority_set_by, assignee=None, due_date=facts.due_date,
             subject=facts.subject, description=facts.description,
             missing=",".join(facts.missing), source_message_id=plan.source_message_id,
             message_key=ticket_key(self.cfg.scope, key), content_key=content_key(msg),
-            html_only=plan.html_only,
-            created_at=now,
+            html_only=plan.html_only, created_at=now, kind=None,
         )
-        session.add(ticket)
-        ticket_id = _flushed_id(session, ticket)
-        reporter = Reporter(ticket_id=ticket_id)
-        reporter.update_from(plan.identity)
-        session.add(reporter)
+        # Core INSERTs, not the ORM's unit of work: a fifth of a ticket's cost (issue 10).
+        ticket_id = intake_queries.insert_ticket(session, **row)
+        ticket = Ticket(id=ticket_id, **row)
+        intake_queries.add_reporter(session, ticket_id, plan.identity)
         for part in msg.attachments:
             stored = self.files.save(part)
             session.add(Attachment(ticket_id=ticket_id, filename=part.filename,

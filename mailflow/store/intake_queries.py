@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Insert, case, func, insert, inspect, update
 from sqlmodel import Session, SQLModel, col, select
 
+from mailflow.core.identity import Identity
 from mailflow.store.lease import FENCE_OPTION
 from mailflow.store.models import MailboxState, OutboxMessage, TicketCounter
 from mailflow.store.scope import outbox_of
@@ -122,6 +123,23 @@ def _insert(table: str) -> Insert:
     if statement is None:
         statement = _INSERTS[table] = insert(SQLModel.metadata.tables[table])
     return statement
+
+
+def insert_ticket(session: Session, **values: Any) -> int:
+    """A new ticket's row (every column of models.Ticket but `id`); its id. The caller keeps
+    the values (a transient Ticket): nothing needs the ORM's copy of a ticket just made."""
+    key = session.connection().execute(_insert("ticket"), values).inserted_primary_key
+    if key is None or key[0] is None:
+        raise RuntimeError(f"the database gave ticket {values.get('number')} no id")
+    return int(key[0])
+
+
+def add_reporter(session: Session, ticket_id: int, identity: Identity) -> None:
+    """The reporter's row of a new ticket: the identity, stored apart (models.Reporter)."""
+    session.connection().execute(_insert("reporter"), {
+        "ticket_id": ticket_id, "name": identity.name, "nik": identity.nik,
+        "nik_problem": identity.nik_problem, "phone": identity.phone,
+        "address": identity.address, "email": identity.email})
 
 
 def add_intake_record(session: Session, **values: Any) -> None:

@@ -9,10 +9,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, func, insert, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import defer
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from mailflow.core.tickets import EventPlan
 from mailflow.store.db import transaction
@@ -302,12 +302,20 @@ def ack_message_id(session: Session, ticket_id: int | None) -> str | None:
 
 
 def add_events(session: Session, ticket_id: int, events: Iterable[EventPlan], at: datetime) -> None:
-    """Write planned audit events for one ticket, all stamped with the same moment."""
-    for event in events:
-        session.add(TicketEvent(
-            ticket_id=ticket_id, at=at, actor=event.actor, kind=event.kind,
-            from_status=event.from_status, to_status=event.to_status, note=event.note,
-            message_id=event.message_id, auth=event.auth))
+    """Write planned audit events for one ticket, all stamped with the same moment.
+
+    One Core INSERT each, at once: their ids follow the order they were written in, which
+    `events_of` relies on for events of the same moment, and no unit of work is flushed."""
+    rows = [{"ticket_id": ticket_id, "at": at, "actor": event.actor, "kind": event.kind,
+             "from_status": event.from_status, "to_status": event.to_status, "note": event.note,
+             "message_id": event.message_id, "auth": event.auth} for event in events]
+    if rows:
+        connection = session.connection()
+        for row in rows:
+            connection.execute(_EVENT_INSERT, row)
+
+
+_EVENT_INSERT = insert(SQLModel.metadata.tables["ticket_event"])
 
 
 def attachments_of(session: Session, ticket_id: int | None) -> Sequence[Attachment]:
