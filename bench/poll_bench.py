@@ -6,6 +6,8 @@ nothing new, and a pass with one new complaint. The last two are what the daemon
 every `poll_seconds`; they should not grow with the mailbox.
 
 Run with `make bench` (needs Dovecot; `scripts/install-test-deps.sh` installs it as root).
+MAILFLOW_PROFILE_OUT=/tmp/poll.prof adds one more pass with one new complaint per size, under
+cProfile, written to /tmp/poll.prof.<size>.
 """
 
 from __future__ import annotations
@@ -128,6 +130,12 @@ def run(size: int, repeats: int, first_start: bool = False, fast_fill: bool = Fa
             for _ in range(repeats):
                 imap.deliver(INBOX, complaint())
                 one_new.append(_timed(service))
+            if os.environ.get("MAILFLOW_PROFILE_OUT"):  # one more such pass, profiled
+                import cProfile
+
+                imap.deliver(INBOX, complaint())
+                cProfile.runctx("service.poll_once()", globals(), {"service": service},
+                                f"{os.environ['MAILFLOW_PROFILE_OUT']}.{size}")
             service.engine.dispose()
         finally:
             smtp.stop()
