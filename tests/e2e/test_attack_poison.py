@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import mailflow.core.new_ticket
 import mailflow.runners.intake
 from mailflow.adapters.smtp import Letter, Outcome, SmtpSender
 from mailflow.config import Config
@@ -39,6 +38,7 @@ from tests.e2e.support import (
     FixedClock,
     complaint,
     config_for,
+    fail_on_marker,
     intake_records,
     outbox,
     reporters,
@@ -294,14 +294,7 @@ def _umask(mask: int) -> Iterator[None]:
 
 def test_database_attachments_and_quarantine_are_private_under_umask_022(
         mail_world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = mailflow.core.new_ticket.extract_identity
-
-    def explode_on_marker(text: str) -> Any:
-        if "MEMICU-GALAT" in text:
-            raise RuntimeError("simulated bug")
-        return real(text)
-
-    monkeypatch.setattr(mailflow.core.new_ticket, "extract_identity", explode_on_marker)
+    fail_on_marker(monkeypatch)
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = f"Siti Aminah <{SITI}>", INBOX, "Pengaduan Masyarakat"
     msg.set_content(COMPLETE_BODY)

@@ -7,22 +7,22 @@ from typing import Any
 
 import pytest
 
-import mailflow.core.new_ticket
-from mailflow.service import Service
 from mailflow.store.models import Quarantine
 from tests.corpus_files import corpus_messages, with_phrase
-from tests.e2e.support import INBOX, complaint, config_for, intake_records, rows, tickets
+from tests.e2e.support import (
+    INBOX,
+    complaint,
+    config_for,
+    fail_on_marker,
+    intake_only,
+    intake_records,
+    rows,
+    tickets,
+)
 
 pytestmark = pytest.mark.e2e
 
 
-def _intake_only(cfg: Any) -> Any:
-    # Only intake: the outbox would address the third-party senders in these files.
-    service = Service(cfg)
-    try:
-        return service.intake.run(service.source)
-    finally:
-        service.engine.dispose()
 
 
 def test_every_corpus_message_gets_a_ticket_or_a_recorded_decision(mail_world: Any,
@@ -32,7 +32,7 @@ def test_every_corpus_message_gets_a_ticket_or_a_recorded_decision(mail_world: A
         mail_world.deliver(INBOX, with_phrase(path.read_bytes()))
     cfg = config_for(mail_world, tmp_path, storage={"max_message_bytes": 400_000})
 
-    stats = _intake_only(cfg)
+    stats = intake_only(cfg)
 
     records = intake_records(cfg)
     assert stats.examined == len(files)
@@ -46,19 +46,12 @@ def test_every_corpus_message_gets_a_ticket_or_a_recorded_decision(mail_world: A
 
 def test_a_failing_message_is_quarantined_and_the_rest_go_on(mail_world: Any, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    real = mailflow.core.new_ticket.extract_identity
-
-    def explode_on_marker(text: str) -> Any:
-        if "MEMICU-GALAT" in text:
-            raise RuntimeError("simulated bug")
-        return real(text)
-
-    monkeypatch.setattr(mailflow.core.new_ticket, "extract_identity", explode_on_marker)
+    fail_on_marker(monkeypatch)
     mail_world.deliver(INBOX, complaint(body="MEMICU-GALAT jalan rusak parah sekali di dusun"))
     mail_world.deliver(INBOX, complaint())
     cfg = config_for(mail_world, tmp_path)
 
-    stats = _intake_only(cfg)
+    stats = intake_only(cfg)
 
     assert stats.quarantined == 1
     assert stats.tickets == 1
@@ -66,7 +59,7 @@ def test_a_failing_message_is_quarantined_and_the_rest_go_on(mail_world: Any, tm
     assert "simulated bug" in entry.reason
     assert (cfg.storage_dir / entry.raw_path).read_bytes().count(b"MEMICU-GALAT") == 1
     # Quarantined mail is not retried on every pass, and the mailbox keeps it untouched.
-    assert _intake_only(cfg).examined == 0
+    assert intake_only(cfg).examined == 0
     assert mail_world.messages(INBOX)[0].flags == ()
 
 
@@ -76,7 +69,7 @@ def test_a_huge_message_is_quarantined_without_download(mail_world: Any, tmp_pat
     mail_world.deliver(INBOX, complaint())
     cfg = config_for(mail_world, tmp_path, storage={"max_message_bytes": 100_000})
 
-    stats = _intake_only(cfg)
+    stats = intake_only(cfg)
 
     assert stats.quarantined == 1
     assert stats.tickets == 1

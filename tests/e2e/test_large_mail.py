@@ -15,24 +15,16 @@ from typing import Any
 
 import pytest
 
-import mailflow.core.new_ticket
 import mailflow.store.spool
 from mailflow.errors import StorageUnavailable
 from mailflow.runners.intake_batch import SPOOL_ABOVE
-from mailflow.service import Service
 from mailflow.store.models import Attachment, Quarantine
 from mailflow.store.spool import SPOOL
-from tests.e2e.support import INBOX, complaint, config_for, rows, tickets
+from tests.e2e.support import INBOX, complaint, config_for, fail_on_marker, intake_only, rows, tickets
 
 pytestmark = pytest.mark.e2e
 
 
-def _intake_only(cfg: Any) -> Any:
-    service = Service(cfg)
-    try:
-        return service.intake.run(service.source)
-    finally:
-        service.engine.dispose()
 
 
 def _with_files(body: str, *files: bytes) -> bytes:
@@ -56,7 +48,7 @@ def test_a_large_photo_is_stored_whole_and_the_spool_left_empty(
     cfg = config_for(mail_world, tmp_path)
 
     with caplog.at_level(logging.INFO):
-        stats = _intake_only(cfg)
+        stats = intake_only(cfg)
 
     assert stats.tickets == 2 and stats.quarantined == 0
     stored = sorted(rows(cfg, Attachment), key=lambda a: -a.size)
@@ -81,7 +73,7 @@ def test_base64_letters_in_a_large_text_are_read_as_text(
     cfg = config_for(mail_world, tmp_path, storage={"max_message_bytes": 20 << 20})
 
     with caplog.at_level(logging.INFO):
-        stats = _intake_only(cfg)
+        stats = intake_only(cfg)
 
     assert stats.tickets == 1
     [ticket] = tickets(cfg)
@@ -92,20 +84,13 @@ def test_base64_letters_in_a_large_text_are_read_as_text(
 
 def test_a_large_message_that_fails_is_quarantined_as_received(
         mail_world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = mailflow.core.new_ticket.extract_identity
-
-    def explode_on_marker(text: str) -> Any:
-        if "MEMICU-GALAT" in text:
-            raise RuntimeError("simulated bug")
-        return real(text)
-
-    monkeypatch.setattr(mailflow.core.new_ticket, "extract_identity", explode_on_marker)
+    fail_on_marker(monkeypatch)
     photo = os.urandom(7 << 20)
     mail_world.deliver(INBOX, _with_files("MEMICU-GALAT jalan rusak di dusun\n", photo))
     mail_world.deliver(INBOX, complaint())
     cfg = config_for(mail_world, tmp_path)
 
-    stats = _intake_only(cfg)
+    stats = intake_only(cfg)
 
     assert stats.quarantined == 1 and stats.tickets == 1
     [entry] = rows(cfg, Quarantine)
@@ -129,10 +114,10 @@ def test_a_full_disk_while_spooling_ends_the_pass_and_loses_nothing(
 
     monkeypatch.setattr(mailflow.store.spool, "_create", lambda path: FullDisk())
     with pytest.raises(StorageUnavailable, match="No space left"):
-        _intake_only(cfg)
+        intake_only(cfg)
     assert rows(cfg, Quarantine) == [] and tickets(cfg) == []
 
     monkeypatch.setattr(mailflow.store.spool, "_create", real)
-    assert _intake_only(cfg).tickets == 1
+    assert intake_only(cfg).tickets == 1
     assert len(rows(cfg, Attachment)) == 1
     assert list((cfg.storage_dir / SPOOL).iterdir()) == []
