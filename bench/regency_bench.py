@@ -36,13 +36,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mailflow.config import load_configs
-from mailflow.core.fleet_share import PRESENCE_PREFIX
 from mailflow.demo.smtp import LoopbackSMTP
-from mailflow.store.db import make_engine
-from mailflow.store.lease_table import lease_rows
 from tests.e2e.support import tickets
 from tests.harness.postgres import PostgresCluster
-from tests.harness.regency import Village, regency_file, village_complaint, villages
+from tests.harness.regency import Village, holders, regency_file, village_complaint, villages
 from tests.harness.servers import DovecotServer, dovecot_available
 from tests.harness.village import INBOX
 
@@ -99,17 +96,6 @@ def _deliver(imap: DovecotServer, flood: list[tuple[Village, int]], threads: int
     return delivered
 
 
-def _holders(config: Path) -> Counter[str]:
-    cfg = load_configs(config)[0]
-    engine = make_engine(cfg.database_url)
-    try:
-        rows = lease_rows(engine)
-    finally:
-        engine.dispose()
-    now = time.time()
-    return Counter(row.holder.split(":")[0] for key, row in rows.items()
-                   if not key.startswith(PRESENCE_PREFIX) and row.holder
-                   and row.expires_at.timestamp() > now)
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -176,11 +162,11 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
             stack.callback(_stop, process)
         fair = -(-args.mailboxes // args.instances)
         def split() -> bool:
-            held = _holders(config)
+            held = holders(config)
             return sum(held.values()) == args.mailboxes and max(held.values()) <= fair
 
         split_in = _wait(split, "the split", 300)
-        print(f"split: {dict(sorted(_holders(config).items()))} after {split_in:.1f}s "
+        print(f"split: {dict(sorted(holders(config).items()))} after {split_in:.1f}s "
               f"(fair share {fair})", flush=True)
         _measure(args, config, places, imap, rng, processes)
 
@@ -219,7 +205,7 @@ def _measure(args: argparse.Namespace, config: Path, places: list[Village],
           f"{statistics.median(lags):.1f}s, p95 {_percentile(lags, 0.95):.1f}s, slowest "
           f"{by_box[slowest]:.1f}s ({slowest}, {per_box[slowest]} complaints); poll every "
           f"{args.poll_seconds:g}s")
-    print(f"split at the end: {dict(sorted(_holders(config).items()))}")
+    print(f"split at the end: {dict(sorted(holders(config).items()))}")
     for i, process in enumerate(processes):
         print(f"instance machine-{i}: peak RSS {_peak_rss_mb(process.pid):.0f} MB "
               f"(target: under 60 MB per 10,000-complaint backlog, issue 10)")

@@ -26,7 +26,7 @@ from mailflow.store.models import IntakeRecord, OutboxMessage
 from mailflow.vocabulary import OutboxKind, OutboxState
 from tests.e2e.support import rows, tickets
 from tests.e2e.test_daemon import Daemon, NotifySocket, _wait_until, is_ready
-from tests.harness.regency import Village, regency_file, village_complaint, villages
+from tests.harness.regency import Village, holders, regency_file, village_complaint, villages
 
 LEASE = 3.0
 INTAKE = {"poll_seconds": 0.5, "idle": False, "lock_wait_seconds": 1.0,
@@ -60,18 +60,6 @@ def _start(config: Path, place: Path, machine: str, started: list[Daemon],
     return running, notify
 
 
-def _holders(config: Path) -> Counter[str]:
-    """How many of the file's mailboxes each machine's instance holds (unexpired)."""
-    cfg = load_configs(config)[0]
-    keys = {c.mailbox_key for c in load_configs(config)}
-    engine = make_engine(cfg.database_url)
-    try:
-        table = lease_rows(engine)
-    finally:
-        engine.dispose()
-    now = time.time()
-    return Counter(row.holder.split(":")[0] for key, row in table.items()
-                   if key in keys and row.holder and row.expires_at.timestamp() > now)
 
 
 def _statuses(notify: NotifySocket) -> list[str]:
@@ -177,21 +165,21 @@ def test_two_processes_split_the_villages_and_one_takes_over_a_killed_ones(
     started: list[Daemon] = []
     try:
         first, _ = _start(config, tmp_path / "a", "machine-a", started)
-        _wait_until(lambda: _holders(config) == Counter({"machine-a": 4}), "the first holds all")
+        _wait_until(lambda: holders(config) == Counter({"machine-a": 4}), "the first holds all")
         second, _ = _start(config, tmp_path / "b", "machine-b", started)
-        _wait_until(lambda: _holders(config) == Counter({"machine-a": 2, "machine-b": 2}),
+        _wait_until(lambda: holders(config) == Counter({"machine-a": 2, "machine-b": 2}),
                     "two each", timeout=6 * LEASE)
         for n in range(12):
             _deliver(mail_world, places[n % 4], n)
         _wait_until(lambda: len(tickets(cfg)) == 12, "twelve tickets")
-        assert _holders(config) == Counter({"machine-a": 2, "machine-b": 2})  # no churn
+        assert holders(config) == Counter({"machine-a": 2, "machine-b": 2})  # no churn
         assert first.text().count("ticket created") > 0
         assert second.text().count("ticket created") > 0
 
         killed = time.monotonic()
         first.process.send_signal(signal.SIGKILL)
         first.process.wait()
-        _wait_until(lambda: _holders(config) == Counter({"machine-b": 4}),
+        _wait_until(lambda: holders(config) == Counter({"machine-b": 4}),
                     "the survivor holds all", timeout=3 * LEASE)
         print(f"takeover of a killed instance's mailboxes: {time.monotonic() - killed:.1f}s "
               f"(lease {LEASE:g}s)")

@@ -7,11 +7,16 @@ is a `[[mailboxes]]` entry with its own name, inbox, sender address and ticket p
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mailflow.config import load_configs
 from mailflow.demo.mail import to_toml
+from mailflow.store.db import make_engine
+from mailflow.store.lease_table import lease_rows
 from tests.harness.village import complaint, config_for
 
 
@@ -48,3 +53,17 @@ def village_complaint(village: Village, n: int, resident: str, message_id: str =
                      body=f"Nama: Warga {n}\nAlamat: Dusun Krajan RT {n}\n\n"
                           f"Lampu jalan nomor {n} di {village.name} padam sejak {n % 20 + 2} "
                           "hari. Mohon diperbaiki.\n")
+
+
+def holders(config: Path) -> Counter[str]:
+    """How many of the file's mailboxes each machine's instance holds (unexpired leases)."""
+    configs = load_configs(config)
+    keys = {cfg.mailbox_key for cfg in configs}
+    engine = make_engine(configs[0].database_url)
+    try:
+        table = lease_rows(engine)
+    finally:
+        engine.dispose()
+    now = time.time()
+    return Counter(row.holder.split(":")[0] for key, row in table.items()
+                   if key in keys and row.holder and row.expires_at.timestamp() > now)
