@@ -15,9 +15,8 @@ ends the pass, its group stays unrecorded, and the next pass takes it again.
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -35,7 +34,7 @@ from mailflow.core.intake_rules import (
     not_complaint_reason,
     route,
 )
-from mailflow.core.parse import ParsedMessage, SpillUnresolved, parse_message
+from mailflow.core.parse import ParsedMessage, Spilled, SpillUnresolved, parse_message
 from mailflow.core.parse.spill import Reduced
 from mailflow.core.suggestion_box import PHRASE as BOX_PHRASE
 from mailflow.core.suggestion_box import is_opening_subject
@@ -255,10 +254,12 @@ class Intake(GroupIntake):
             **self.tracer.fields(header, msg))
         stats.count(outcome, ticket.number if ticket is not None else None)
 
-    def _parse_ahead(self, raw: bytes) -> ParsedMessage:
+    def _parse_ahead(self, raw: bytes, spills: Mapping[str, Spilled] | None = None
+                     ) -> ParsedMessage:
+        """The message under this village's attachment limits (before the group, or in it)."""
         storage = self.cfg.storage
         return parse_message(raw, max_attachments=storage.max_attachments,
-                             max_attachment_bytes=storage.max_attachment_bytes)
+                             max_attachment_bytes=storage.max_attachment_bytes, spills=spills)
 
     def _load_known(self, session: Session, group: list[Item]) -> None:
         since = self.clock() - timedelta(hours=self.cfg.limits.repeat_window_hours)
@@ -273,18 +274,15 @@ class Intake(GroupIntake):
         """The message, and the bytes its sender's proof is checked on: for a spooled one the
         reduced form, or the whole of it when its reduction was a wrong guess (spill.py) or
         when a staff member sent it (DKIM signs every byte)."""
-        storage = self.cfg.storage
-        parse = functools.partial(parse_message, max_attachments=storage.max_attachments,
-                                  max_attachment_bytes=storage.max_attachment_bytes)
         if spooled is None:
-            return parse(raw), raw
+            return self._parse_ahead(raw), raw
         spool, reduced = spooled
         try:
-            msg = parse(raw, spills=reduced.spills)
+            msg = self._parse_ahead(raw, reduced.spills)
         except SpillUnresolved as exc:
             log.info("spooled uid=%d read whole: %s", header.uid, exc)
             raw = spool.whole()
-            return parse(raw), raw
+            return self._parse_ahead(raw), raw
         if self.cfg.staff_member(msg.from_addr) is not None:
             raw = spool.whole()
         return msg, raw

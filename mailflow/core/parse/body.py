@@ -69,7 +69,7 @@ def _base64_payload(part: Message) -> bytes | None:
     package splits the text into lines, joins and copies it before decoding: for a 25 MB
     attachment, three copies more of it at once (issue 10). Anything this refuses (bad
     padding, bytes that are not ASCII) is left to the email package's lenient decoding."""
-    if str(part.get("content-transfer-encoding", "")).strip().lower() != "base64":
+    if not _is_base64(part):
         return None
     payload = part.get_payload()
     if not isinstance(payload, str):
@@ -78,6 +78,10 @@ def _base64_payload(part: Message) -> bytes | None:
         return binascii.a2b_base64(payload)
     except (binascii.Error, ValueError):
         return None
+
+
+def _is_base64(part: Message) -> bool:
+    return str(part.get("content-transfer-encoding", "")).strip().lower() == "base64"
 
 
 def _strip_tags(html: str) -> str:
@@ -258,8 +262,7 @@ class Walker:
     problems: Problems
     attachments: list[Attachment] = field(default_factory=list)
     visited: list[Message] = field(default_factory=list)
-    # Base64 runs decoded to files before parsing (core/parse/spill.py), by token; a part
-    # whose whole payload is a token is that file, and `resolved` says which ones were.
+    # Base64 runs decoded to files before parsing, by token (spill.py); `resolved`: those used.
     spills: Mapping[str, Spilled] = field(default_factory=dict)
     resolved: set[str] = field(default_factory=set)
 
@@ -378,16 +381,13 @@ class Walker:
 
     def spilled(self, part: Message) -> Spilled | None:
         """The file a base64 part's payload was decoded to, when it is exactly one token."""
-        if not self.spills:
-            return None
-        if str(part.get("content-transfer-encoding", "")).strip().lower() != "base64":
+        if not self.spills or not _is_base64(part):
             return None
         payload = part.get_payload()
         token = payload.strip() if isinstance(payload, str) else ""
-        found = self.spills.get(token)
-        if found is not None:
+        if token in self.spills:
             self.resolved.add(token)
-        return found
+        return self.spills.get(token)
 
 
 def body_text(blocks: Iterable[Block], problems: Problems) -> tuple[str, bool]:
