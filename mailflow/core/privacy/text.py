@@ -11,6 +11,7 @@ the house number, which narrow it to a household, are hidden.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection, Iterator, Sequence
 from typing import Final
@@ -233,7 +234,10 @@ def _flexible(value: str) -> str:
     return r"(?<!\w)" + r"[\W_]{0,3}".join(parts) + r"(?!\w)"
 
 
-def _known_patterns(identity: Identity) -> list[tuple[re.Pattern[str], str]]:
+@functools.lru_cache(maxsize=64)
+def _known_patterns(identity: Identity) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """Compiled once per reporter: one ticket's texts (description, reason, notices) are
+    scrubbed with the same identity several times over."""
     patterns: list[tuple[re.Pattern[str], str]] = []
     if identity.name and re.search(r"\w", identity.name):
         patterns.append((re.compile(_flexible(identity.name), re.IGNORECASE), NAME_HIDDEN))
@@ -251,7 +255,7 @@ def _known_patterns(identity: Identity) -> list[tuple[re.Pattern[str], str]]:
                          ADDRESS_HIDDEN))
     for street in _streets(address):
         patterns.append((re.compile(_flexible(street), re.IGNORECASE), ADDRESS_HIDDEN))
-    return patterns
+    return tuple(patterns)
 
 
 def _streets(address: str) -> Iterator[str]:
