@@ -160,27 +160,29 @@ class GroupIntake(ABC):
                     item.parsed = self._parse_ahead(raw)
                 except Exception:  # noqa: BLE001 - see above
                     item.parsed = None
-        with transaction(self.engine) as session:
-            last = 0
-            for index, item in enumerate(group):
-                # Asked before the group's first write as well: a lease renewal it does (from
-                # another connection) must not wait for this transaction's write lock; after
-                # that write the lease is renewed inside the group (store/lease.py FENCE_OPTION).
-                if self.stop_requested():
-                    # The messages in hand are committed; the next pass starts at this one.
-                    log.info("intake pass stopped before uid=%d examined=%d",
-                             item.header.uid, stats.examined)
-                    going = False
-                    break
-                if index == 0:
-                    self._open_group(session, imap, group)
-                    self._load_known(session, group)
-                stats.examined += 1
-                self._item(session, imap, item, bodies.pop(item.header.uid, None), stats)
-                last = item.header.uid
-            trace.add_skipped(session, self.tracer.take_skipped())
-            queries.set_last_uid(session, imap.mailbox_key, last)
-        self._forget_known()
+        try:
+            with transaction(self.engine) as session:
+                last = 0
+                for index, item in enumerate(group):
+                    # Asked before the group's first write as well: a lease renewal it does (from
+                    # another connection) must not wait for this transaction's write lock; after
+                    # that write the lease is renewed inside the group (store/lease.py FENCE_OPTION).
+                    if self.stop_requested():
+                        # The messages in hand are committed; the next pass starts at this one.
+                        log.info("intake pass stopped before uid=%d examined=%d",
+                                 item.header.uid, stats.examined)
+                        going = False
+                        break
+                    if index == 0:
+                        self._open_group(session, imap, group)
+                        self._load_known(session, group)
+                    stats.examined += 1
+                    self._item(session, imap, item, bodies.pop(item.header.uid, None), stats)
+                    last = item.header.uid
+                trace.add_skipped(session, self.tracer.take_skipped())
+                queries.set_last_uid(session, imap.mailbox_key, last)
+        finally:
+            self._forget_known()  # also when the group failed: the next one reads afresh
         return going
 
     def _open_group(self, session: Session, imap: ImapSession, group: list[Item]) -> None:
