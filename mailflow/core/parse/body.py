@@ -380,14 +380,13 @@ class Walker:
         self.attachments.append(Attachment(filename, ctype, data, inline, spilled))
 
     def spilled(self, part: Message) -> Spilled | None:
-        """The file a base64 part's payload was decoded to, when it is exactly one token."""
-        if not self.spills or not _is_base64(part):
-            return None
-        payload = part.get_payload()
+        """The file a base64 part's payload was decoded to (exactly), when it is one token."""
+        payload = part.get_payload() if self.spills and _is_base64(part) else None
         token = payload.strip() if isinstance(payload, str) else ""
-        if token in self.spills:
+        found = self.spills.get(token)
+        if found is not None and found.exact:
             self.resolved.add(token)
-        return self.spills.get(token)
+        return found if found is not None and found.exact else None
 
 
 def body_text(blocks: Iterable[Block], problems: Problems) -> tuple[str, bool]:

@@ -58,6 +58,9 @@ class Spilled:
     path: str
     size: int
     sha256: str
+    # Decoded exactly as the email package decodes the part (well-formed base64, padding at
+    # most missing); False: a part made of it is read from the whole message instead.
+    exact: bool = True
 
 
 @dataclass(frozen=True)

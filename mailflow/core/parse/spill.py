@@ -18,7 +18,7 @@ from __future__ import annotations
 import binascii
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from mailflow.core.parse.model import Spilled
@@ -60,6 +60,8 @@ class _Run:
     pending: bytearray = field(default_factory=bytearray)
     sink: Sink | None = None
     ending: bytes = b"\n"
+    padded: bool = False  # a line ended in "=": base64 after it is not one encoding
+    exact: bool = True
 
 
 def _decode(text: bytes | bytearray | memoryview) -> bytes:
@@ -72,6 +74,21 @@ def _decode(text: bytes | bytearray | memoryview) -> bytes:
             return binascii.a2b_base64(padded)
         except binascii.Error:
             return binascii.a2b_base64(text[: len(text) - len(text) % 4])
+
+
+def _decode_tail(tail: bytes) -> tuple[bytes, bool]:
+    """The run's last characters; True when that is what the email package makes of them
+    (it decodes a part as `base64.b64decode(text + missing padding, validate=True)` first)."""
+    try:
+        return binascii.a2b_base64(tail, strict_mode=True), True
+    except binascii.Error:
+        pass
+    if len(tail) % 4 in (2, 3):
+        try:
+            return binascii.a2b_base64(tail + b"=" * (-len(tail) % 4), strict_mode=True), True
+        except binascii.Error:
+            pass
+    return _decode(tail), False
 
 
 def _flush(run: _Run, sink: Sink) -> None:
@@ -98,10 +115,11 @@ def reduce_message(lines: Iterable[bytes], open_sink: Callable[[], Sink], *, non
         if run.sink is None:
             out.extend(b"".join(run.lines))
         else:
-            if run.pending:
-                run.sink.write(_decode(run.pending))
+            data, exact = _decode_tail(bytes(run.pending))
+            run.sink.write(data)
             token = f"MAILFLOWSPILL{nonce}N{len(spills)}"
-            spills[token] = run.sink.finish()
+            spilled = run.sink.finish()
+            spills[token] = spilled if exact and run.exact else replace(spilled, exact=False)
             out.extend(token.encode("ascii") + run.ending)
         run = _Run()
 
@@ -113,6 +131,8 @@ def reduce_message(lines: Iterable[bytes], open_sink: Callable[[], Sink], *, non
             continue
         text = line.rstrip(b"\r\n")
         run.chars += len(text)
+        run.exact = run.exact and not run.padded
+        run.padded = text.endswith(b"=")
         if line.endswith(b"\n"):
             run.ending = line[len(text):]
         if run.sink is not None:
