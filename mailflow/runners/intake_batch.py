@@ -229,9 +229,10 @@ class GroupIntake(ABC):
         # The exception text may quote the message, so the log names only its type.
         log.error("message failed uid=%d error=%s", header.uid, type(exc).__name__)
         log.debug("message failure detail", exc_info=True)
-        self._quarantine(session, imap, header, raw, f"uid:{header.uid}",
-                         f"{type(exc).__name__}: {exc}", stats,
-                         raw_file=item.spool.raw_path if item.spool is not None else None)
+        # A spooled message is kept as the server gave it, not in its reduced form.
+        kept = item.spool.raw_path if item.spool is not None else raw
+        self._quarantine(session, imap, header, kept, f"uid:{header.uid}",
+                         f"{type(exc).__name__}: {exc}", stats)
 
     def _act(self, session: Session, imap: ImapSession, item: Item, raw: bytes | None,
              stats: IntakeStats) -> None:
@@ -285,14 +286,11 @@ class GroupIntake(ABC):
         log.info("ignored uid=%d reason=%s", header.uid, decision.reason)
 
     def _quarantine(self, session: Session, imap: ImapSession, header: FetchedHeader,
-                    raw: bytes | None, key: str, reason: str, stats: IntakeStats, *,
-                    raw_file: Path | None = None) -> None:
+                    raw: bytes | Path | None, key: str, reason: str, stats: IntakeStats) -> None:
+        """`raw`: the message's bytes, or its spool file (a large one), or None (not fetched)."""
         raw_path = None
-        name = f"{imap.uidvalidity}-{header.uid}"
-        if raw_file is not None:
-            raw_path = self.files.save_quarantined_file(name, raw_file)
-        elif raw is not None:
-            raw_path = self.files.save_quarantined(name, raw)
+        if raw is not None:
+            raw_path = self.files.save_quarantined(f"{imap.uidvalidity}-{header.uid}", raw)
         now = self.clock()
         session.add(Quarantine(mailbox=imap.mailbox_key, uidvalidity=imap.uidvalidity,
                                uid=header.uid, message_key=key, reason=reason[:2000],

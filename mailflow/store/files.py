@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,12 +58,17 @@ def create_private_file(path: Path) -> None:
         os.close(descriptor)
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Write `data` to `path` as a 0600 file, whatever the umask and whatever was there."""
+def write_private(path: Path, data: bytes | Path) -> None:
+    """Write `data` (bytes, or the file at that path, copied in pieces) to `path` as a 0600
+    file, whatever the umask and whatever was there."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, PRIVATE_FILE)
     with os.fdopen(descriptor, "wb") as handle:
         os.fchmod(descriptor, PRIVATE_FILE)
-        handle.write(data)
+        if isinstance(data, Path):
+            with data.open("rb") as source:
+                shutil.copyfileobj(source, handle)
+        else:
+            handle.write(data)
 
 
 @dataclass(frozen=True)
@@ -86,44 +91,34 @@ class FileStore:
         self.directory = directory
 
     def save_attachment(self, data: bytes) -> StoredFile:
-        digest = hashlib.sha256(data).hexdigest()
-        relative = Path("attachments") / digest[:2] / digest
-        target = self.directory / relative
-        if not target.exists():
-            with storage_errors(f"attachment {relative}"):
-                private_directories(target.parent)
-                temporary = target.with_suffix(".part")
-                write_private(temporary, data)
-                temporary.replace(target)
-        return StoredFile(digest, str(relative), len(data))
+        def write(target: Path) -> None:
+            temporary = target.with_suffix(".part")
+            write_private(temporary, data)
+            temporary.replace(target)
+
+        return self._stored(hashlib.sha256(data).hexdigest(), len(data), write)
 
     def save(self, attachment: Attachment) -> StoredFile:
         """An attachment in memory is written; one decoded to a spool file is moved in."""
         spilled = attachment.spilled
         if spilled is None:
             return self.save_attachment(attachment.data)
-        relative = Path("attachments") / spilled.sha256[:2] / spilled.sha256
+        # shutil.move copies when attachments/ is on another disk than spool/.
+        return self._stored(spilled.sha256, spilled.size,
+                            lambda target: shutil.move(spilled.path, target))
+
+    def _stored(self, digest: str, size: int, write: Callable[[Path], object]) -> StoredFile:
+        """Content-addressed: `write` puts the file at its place unless it is there already."""
+        relative = Path("attachments") / digest[:2] / digest
         target = self.directory / relative
         if not target.exists():
             with storage_errors(f"attachment {relative}"):
                 private_directories(target.parent)
-                shutil.move(spilled.path, target)  # a copy if attachments/ is another disk
-        return StoredFile(spilled.sha256, str(relative), spilled.size)
+                write(target)
+        return StoredFile(digest, str(relative), size)
 
-    def save_quarantined_file(self, name: str, source: Path) -> str:
-        """A quarantined message that is on disk already (a spooled one), copied in pieces."""
-        relative = Path("quarantine") / f"{name}.eml"
-        with storage_errors(f"quarantined message {relative}"):
-            target = self.directory / relative
-            private_directories(target.parent)
-            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
-                                 PRIVATE_FILE)
-            with os.fdopen(descriptor, "wb") as out, source.open("rb") as handle:
-                os.fchmod(descriptor, PRIVATE_FILE)
-                shutil.copyfileobj(handle, out)
-        return str(relative)
-
-    def save_quarantined(self, name: str, raw: bytes) -> str:
+    def save_quarantined(self, name: str, raw: bytes | Path) -> str:
+        """The message as received: its bytes, or its spool file (a large one), copied."""
         relative = Path("quarantine") / f"{name}.eml"
         with storage_errors(f"quarantined message {relative}"):
             target = self.directory / relative
