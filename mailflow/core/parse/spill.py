@@ -64,16 +64,13 @@ class _Run:
     exact: bool = True
 
 
-def _decode(text: bytes | bytearray | memoryview) -> bytes:
-    """Lenient like the email package: missing padding is added, a broken tail is dropped."""
+def _decode(text: bytes | bytearray | memoryview) -> tuple[bytes, bool]:
+    """Whole quanta of base64 letters; False (and nothing) for what does not decode, which
+    only an inexact run holds: its file is never used (`Spilled.exact`)."""
     try:
-        return binascii.a2b_base64(text)
+        return binascii.a2b_base64(text), True
     except binascii.Error:
-        padded = bytes(text) + b"=" * (-len(text) % 4)
-        try:
-            return binascii.a2b_base64(padded)
-        except binascii.Error:
-            return binascii.a2b_base64(text[: len(text) - len(text) % 4])
+        return b"", False
 
 
 def _decode_tail(tail: bytes) -> tuple[bytes, bool]:
@@ -88,7 +85,7 @@ def _decode_tail(tail: bytes) -> tuple[bytes, bool]:
             return binascii.a2b_base64(tail + b"=" * (-len(tail) % 4), strict_mode=True), True
         except binascii.Error:
             pass
-    return _decode(tail), False
+    return b"", False
 
 
 def _flush(run: _Run, sink: Sink) -> None:
@@ -97,7 +94,9 @@ def _flush(run: _Run, sink: Sink) -> None:
         return
     cut = len(run.pending) - len(run.pending) % 4
     with memoryview(run.pending) as view:
-        sink.write(_decode(view[:cut]))
+        data, decoded = _decode(view[:cut])
+    run.exact = run.exact and decoded
+    sink.write(data)
     del run.pending[:cut]
 
 
