@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from mailflow.adapters.clock import Clock
@@ -262,9 +262,13 @@ class Intake(GroupIntake):
                              max_attachment_bytes=storage.max_attachment_bytes, spills=spills)
 
     def _load_known(self, session: Session, group: list[Item]) -> None:
-        since = self.clock() - timedelta(hours=self.cfg.limits.repeat_window_hours)
         self.known.load(session, self.cfg.scope,
-                        (item.parsed for item in group if item.parsed is not None), since)
+                        (item.parsed for item in group if item.parsed is not None),
+                        self._repeat_since())
+
+    def _repeat_since(self) -> datetime:
+        """The start of the window in which the same words again are a repeat."""
+        return self.clock() - timedelta(hours=self.cfg.limits.repeat_window_hours)
 
     def _forget_known(self) -> None:
         self.known.clear()
@@ -341,8 +345,8 @@ class Intake(GroupIntake):
         content = content_key(msg) if decision.kind in (Kind.NEW, Kind.REPLY) else None
         if content is None or not self.known.may_be_known(content):
             return None
-        since = self.clock() - timedelta(hours=self.cfg.limits.repeat_window_hours)
-        return queries.first_ticket_with_content(session, content, since, self.cfg.scope)
+        return queries.first_ticket_with_content(session, content, self._repeat_since(),
+                                                 self.cfg.scope)
 
     def _reply_target(self, session: Session, decision: Decision, msg: ParsedMessage) -> Ticket | None:
         if decision.ticket_number:
