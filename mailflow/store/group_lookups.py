@@ -32,7 +32,7 @@ def known_message_keys(session: Session, scope: str, keys: Sequence[str]) -> set
         wanted = [*part, *(ticket_key(scope, key) for key in part)]
         stored = session.exec(select(Ticket.message_key).where(
             col(Ticket.message_key).in_(wanted), tickets_of(scope))).all()
-        found.update(scoped.get(key or "", key or "") for key in stored)
+        found.update(scoped.get(key, key) for key in stored)
         replies = session.exec(
             select(IntakeRecord.message_key)
             .join(Ticket, col(IntakeRecord.ticket_id) == Ticket.id)
