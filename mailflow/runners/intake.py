@@ -270,9 +270,6 @@ class Intake(GroupIntake):
         """The start of the window in which the same words again are a repeat."""
         return self.clock() - timedelta(hours=self.cfg.limits.repeat_window_hours)
 
-    def _forget_known(self) -> None:
-        self.known.clear()
-
     def _parse(self, header: FetchedHeader, raw: bytes,
                spooled: tuple[MessageSpool, Reduced] | None) -> tuple[ParsedMessage, bytes]:
         """The message, and the bytes its sender's proof is checked on: for a spooled one the

@@ -31,6 +31,7 @@ from mailflow.core.parse.spill import Reduced
 from mailflow.errors import MailboxBusy, StorageUnavailable, TransientError
 from mailflow.runners.handlers import Handlers
 from mailflow.runners.intake_stats import IntakeStats
+from mailflow.runners.known_keys import KnownKeys
 from mailflow.runners.tracing import Tracer
 from mailflow.store import intake_queries, queries, trace
 from mailflow.store.db import Engine, IntegrityError, Session, storage_failure, transaction
@@ -109,6 +110,7 @@ class GroupIntake(ABC):
     clock: Clock
     tracer: Tracer
     stop_requested: Callable[[], bool]
+    known: KnownKeys  # what the current group read of its keys (`_load_known`)
 
     @abstractmethod
     def _take(self, session: Session, imap: ImapSession, header: FetchedHeader, raw: bytes,
@@ -125,9 +127,6 @@ class GroupIntake(ABC):
     def _load_known(self, session: Session, group: list[Item]) -> None:
         """Which of the group's messages may be known already, in one go (Intake)."""
 
-    @abstractmethod
-    def _forget_known(self) -> None:
-        """The group is over: what `_load_known` read is no longer to be trusted."""
 
     @abstractmethod
     def _thread_reply(self, head: ParsedMessage, session: Session) -> Decision | None:
@@ -182,7 +181,7 @@ class GroupIntake(ABC):
                 trace.add_skipped(session, self.tracer.take_skipped())
                 queries.set_last_uid(session, imap.mailbox_key, last)
         finally:
-            self._forget_known()  # also when the group failed: the next one reads afresh
+            self.known.clear()  # also when the group failed: the next one reads afresh
         return going
 
     def _open_group(self, session: Session, imap: ImapSession, group: list[Item]) -> None:
