@@ -157,6 +157,12 @@ def content_key(msg: ParsedMessage) -> str | None:
     message with this key (within [limits] repeat_window_hours) as a repeat, which ends the
     loop at its first turn. None without a From: there is no sender to compare.
     """
+    if "content_key" not in msg.derived:
+        msg.derived["content_key"] = _content_key(msg)
+    return msg.derived["content_key"]
+
+
+def _content_key(msg: ParsedMessage) -> str | None:
     if not msg.from_addr:
         return None
     digest = hashlib.sha256()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = [
     "HEADER_CONTROL",
@@ -100,6 +100,11 @@ class ParsedMessage:
     html_only: bool
     attachments: tuple[Attachment, ...]
     problems: tuple[str, ...]
+    # What the intake derives from the message and asks for several times a message (its
+    # content key, core/intake_rules.py), kept with it: not part of what it says, so neither
+    # compared nor hashed, and gone with the message.
+    derived: dict[str, str | None] = field(default_factory=dict, compare=False, hash=False,
+                                           repr=False)
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()
