@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from mailflow.core.fleet_share import plan_share, presence_key
@@ -71,3 +72,29 @@ def test_one_fence_over_several_leases_refuses_only_the_lost_ones_writes(tmp_pat
     with pytest.raises(LeaseLost):
         record(BOXES[1], 2)
     record(BOXES[0], 3)  # the held one goes on
+
+
+def test_a_many_row_insert_is_fenced_for_every_mailbox_it_names(tmp_path: Path) -> None:
+    """One executemany of intake records for two mailboxes: refused when the second one's
+    lease was lost, however far down its rows come; taken whole when both are held."""
+    engine = _engine(tmp_path)
+    leases = {box: Lease(engine, box, "a", RULES) for box in BOXES[:2]}
+    install_fence(engine, leases, lambda: NOW)
+    for lease in leases.values():
+        lease.take(NOW)
+
+    def records(boxes: list[str], first: int) -> None:
+        with transaction(engine) as session:
+            session.add_all(IntakeRecord(mailbox=box, uidvalidity=1, uid=first + n,
+                                         message_key=f"k{first + n}", created_at=NOW,
+                                         decision=IntakeOutcome.IGNORED, reason="t")
+                            for n, box in enumerate(boxes))
+
+    records([BOXES[0]] * 500 + [BOXES[1]] * 500, 1)
+    assert leases[BOXES[0]].open_fences == leases[BOXES[1]].open_fences == 0
+    assert Lease(engine, BOXES[1], "b", RULES).take(NOW + timedelta(seconds=16)).held
+    with pytest.raises(LeaseLost):
+        records([BOXES[0]] * 500 + [BOXES[1]], 2001)
+    with transaction(engine) as session:
+        count = session.execute(select(func.count()).select_from(IntakeRecord)).scalar_one()
+    assert count == 1000  # none of the refused batch
