@@ -12,7 +12,9 @@ from mailflow.core.identity import (
     extract_identity,
     nik_problem,
     normalise_phone,
+    shapes,
 )
+from mailflow.core.identity.shapes import ACCOUNT_HIDDEN, EMAIL_HIDDEN, Found, email_spans
 from mailflow.core.privacy import redact, scrub
 
 VALID_NIK = "3322114506890002"  # Jawa Tengah, a woman born 5 June 1989 (day 05 + 40)
@@ -584,3 +586,33 @@ def test_scrub_replaces_known_name_address_and_email() -> None:
     assert scrub(text, identity) == (
         "Bu [nama disembunyikan] dari [alamat disembunyikan] ([email disembunyikan]) melapor."
     )
+
+
+def _every_span_by_the_patterns_alone(text: str, keep: frozenset[str]) -> list[Found]:
+    """What email_spans finds when each pattern scans the whole text (before the literal
+    checks that skip a pattern when the text cannot hold a match)."""
+    found = [Found(m.start(), m.end(), EMAIL_HIDDEN) for m in shapes._EMAIL.finditer(text)
+             if m.group().lower() not in keep]
+    return found + [Found(m.start(), m.end(), ACCOUNT_HIDDEN)
+                    for pattern in (shapes._PROFILE, shapes._HANDLE) for m in pattern.finditer(text)]
+
+
+# Letters of the patterns' literals, in both cases, whole literals, and the characters that
+# match a letter under IGNORECASE without lowering to it (none of these literals' letters).
+_LINKY = st.lists(st.sampled_from(
+    [*"abtmoceAMOCET.@/[](){}_ -", "AT", "at", "dot", ".com/", ".ME/", "facebook", "t.me/",
+     "İ", "ſ", "\u212a"]), max_size=40).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_LINKY)
+def test_skipping_a_pattern_by_its_literals_never_loses_a_match(text: str) -> None:
+    keep = frozenset({"kasi@desa.test"})
+    assert list(email_spans(text, keep)) == _every_span_by_the_patterns_alone(text, keep)
+
+
+@pytest.mark.parametrize("text", ["budi [AT] warga [DOT] example", "Budi (at) warga.example",
+                                  "FACEBOOK.COM/budi.s", "t.ME/budi", "@budi_s di IG"])
+def test_addresses_and_accounts_in_capitals_and_words_are_still_found(text: str) -> None:
+    assert list(email_spans(text)) == _every_span_by_the_patterns_alone(text, frozenset())
+    assert list(email_spans(text))

@@ -56,6 +56,7 @@ _EMAIL = re.compile(
     r"(?:[ \t]?(?:\.|\[dot\]|\(dot\))[ \t]?[\w\-]{1,63}){1,8}",
     re.IGNORECASE,
 )
+_WRITTEN_AT = ("[at]", "(at)", "{at}")  # _EMAIL's other ways of writing "@", lower-cased
 # "@budi_santoso" on Instagram, TikTok or X, and profile links.
 _HANDLE = re.compile(r"(?<![\w@.])@[\w.]{2,30}")
 _PROFILE = re.compile(
@@ -102,10 +103,16 @@ def email_spans(text: str, keep: Collection[str] = ()) -> Iterator[Found]:
     `keep` holds addresses that are never a resident's (the staff's, the village inbox),
     lower-cased, so an audit note naming the assigned officer stays readable.
     """
-    for match in _EMAIL.finditer(text):
-        if match.group().lower() not in keep:
-            yield Found(match.start(), match.end(), EMAIL_HIDDEN)
-    for pattern in (_PROFILE, _HANDLE):
+    # Each pattern is tried at every position of the text (_EMAIL 64 characters ahead), and
+    # most text holds none of the literals every match needs: looked for first.
+    lowered = text.lower()
+    has_at = "@" in text
+    if has_at or any(at in lowered for at in _WRITTEN_AT):
+        for match in _EMAIL.finditer(text):
+            if match.group().lower() not in keep:
+                yield Found(match.start(), match.end(), EMAIL_HIDDEN)
+    links = ".com/" in lowered or ".me/" in lowered
+    for pattern in (*((_PROFILE,) if links else ()), *((_HANDLE,) if has_at else ())):
         for match in pattern.finditer(text):
             yield Found(match.start(), match.end(), ACCOUNT_HIDDEN)
 
