@@ -101,6 +101,27 @@ class PatternIndex:
         return tuple(written), tuple(typos)
 
 
+class StartIndex:
+    """Which phrases a text's list words can start, for lists of several hundred phrases of
+    which a complaint starts a dozen: the phrases are numbered in their lists' order, each
+    given as its first step's words and whether its family takes typos."""
+
+    def __init__(self, starts: Iterable[tuple[Iterable[str], bool]]) -> None:
+        self._written: dict[str, list[int]] = {}
+        self._typos: dict[str, list[int]] = {}  # only the phrases of families with typos
+        for number, (words, typos) in enumerate(starts):
+            for word in words:
+                self._written.setdefault(word, []).append(number)
+                if typos:
+                    self._typos.setdefault(word, []).append(number)
+
+    def started(self, there: Occurring) -> list[int]:
+        """The numbers of the phrases whose first word the text holds, in order."""
+        found = {n for word in there.written for n in self._written.get(word, ())}
+        found.update(n for word in there.typos for n in self._typos.get(word, ()))
+        return sorted(found)
+
+
 @lru_cache(maxsize=4096)
 def pattern_keys(pattern: str) -> frozenset[str]:
     """A list word and its deletions: the keys its typos are found by (bounded by the lists)."""

@@ -33,7 +33,7 @@ from mailflow.core.list_checks import (
     checked_strings,
     checked_table,
 )
-from mailflow.core.phrase_index import Occurring, PatternIndex, deletions, one_edit, pattern_keys
+from mailflow.core.phrase_index import Occurring, PatternIndex, StartIndex, deletions, one_edit, pattern_keys
 
 GAP_WORDS = 6  # how many words "..." may skip
 _SUFFIXES = ("nya", "lah", "pun", "kah", "ne", "e")
@@ -319,26 +319,26 @@ class WordLists:
         return PatternIndex.of((p for phrase in phrases for step, _ in phrase.steps for p in step),
                                self.typo_min_length, self.known, _SUFFIXES)
 
+    @cached_property
+    def _starts(self) -> list[tuple[Sequence[Family], list[tuple[int, Family, Phrase]], StartIndex]]:
+        """Urgency's and impact's phrases numbered in order, and their first words' index."""
+        return [(families, *_numbered(families)) for families in (self.urgency, self.impact)]
+
     def find(self, words: Words, families: Sequence[Family]) -> list[Match]:
         """Every phrase of these families in the words, each at most once per family; only the
         phrases whose first word occurs are followed (the others cannot match)."""
-        matches = []
-        there = words.occurring(self._index)
-        written, typos = there.written.keys(), there.typos.keys()
-        for family in families:
-            seen: set[str] = set()
-            for phrase in family.phrases:
-                first = phrase.steps[0][0]
-                if written.isdisjoint(first) and (not family.typos or typos.isdisjoint(first)):
+        flat, starts = next(((flat, starts) for known, flat, starts in self._starts
+                             if known is families), None) or _numbered(families)
+        matches, seen = [], [set[str]() for _ in families]
+        for number, family, phrase in (flat[n] for n in starts.started(words.occurring(self._index))):
+            for positions in words.matches(phrase, family.typos):
+                start, end = positions[0], positions[-1] + 1
+                found = words.shown(positions)
+                if found in seen[number] or family.excepted(words, start, end):
                     continue
-                for positions in words.matches(phrase, family.typos):
-                    start, end = positions[0], positions[-1] + 1
-                    found = words.shown(positions)
-                    if found in seen or family.excepted(words, start, end):
-                        continue
-                    seen.add(found)
-                    cancel = self._negation(words, start, end) if family.negatable else None
-                    matches.append(Match(family, phrase, found, cancel))
+                seen[number].add(found)
+                cancel = self._negation(words, start, end) if family.negatable else None
+                matches.append(Match(family, phrase, found, cancel))
         return matches
 
     def _negation(self, words: Words, start: int, end: int) -> str | None:
@@ -353,6 +353,11 @@ class WordLists:
                 if s <= self.window_after:
                     return after.text(s, e)
         return None
+
+
+def _numbered(families: Sequence[Family]) -> tuple[list[tuple[int, Family, Phrase]], StartIndex]:
+    flat = [(n, family, phrase) for n, family in enumerate(families) for phrase in family.phrases]
+    return flat, StartIndex((phrase.steps[0][0], family.typos) for _, family, phrase in flat)
 
 
 def _plain_words(data: Mapping[str, Any], settings: Mapping[str, Any]) -> set[str]:
