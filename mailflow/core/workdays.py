@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -115,8 +115,10 @@ def calendar_from(
     )
 
 
+@lru_cache(maxsize=1024)
 def format_tanggal(day: date) -> str:
-    """The date as Indonesians write it: 'Kamis, 2 April 2026'."""
+    """The date as Indonesians write it: 'Kamis, 2 April 2026'. Kept per day: the mails of
+    one ticket name its few dates over and over, and Babel reads its locale at every call."""
     return format_date(day, "EEEE, d MMMM y", locale="id")
 
 
