@@ -27,12 +27,11 @@ _FOLD_AT = 78
 _LONGEST = 998
 # Bytes of UTF-8 per encoded-word: base64 of 42 bytes is 56 characters, the word 68.
 _WORD_BYTES = 42
-_PRINTABLE = frozenset(chr(c) for c in range(0x20, 0x7F))
 
 
 def _plain(value: str) -> bool:
     """Printable ASCII that a reader cannot mistake for an encoded-word."""
-    return "=?" not in value and all(c in _PRINTABLE for c in value)
+    return "=?" not in value and value.isascii() and value.isprintable()
 
 
 def _encoded_words(value: str) -> list[str]:

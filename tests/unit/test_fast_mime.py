@@ -89,3 +89,15 @@ def test_shapes_it_does_not_cover_go_to_the_email_package() -> None:
     raw = build_message(_envelope("Desa", "s", attachments=(("a.txt", "text/plain", b"x"),)),
                         "t", "h", "<m@klero.desa.id>", NOW)
     assert [p.get_filename() for p in _read(raw).iter_attachments()] == ["a.txt"]
+
+
+@pytest.mark.parametrize("subject", ["bel\x07 here", "del\x7f here", "nul\x00 here", "esc\x1b[1m"])
+def test_control_characters_in_a_subject_are_encoded_not_written(subject: str) -> None:
+    """RFC 5322 header text is printable ASCII and spaces: a control character a resident's
+    subject carried into ours goes as an encoded-word, and reads back as it was."""
+    raw = build_message(_envelope("Desa Klero", subject), "x\n", "<p>x</p>", "<m1@klero.desa.id>",
+                        NOW)
+    head = raw.split(b"\n\n", 1)[0].decode("ascii")
+    assert all(c.isprintable() or c in "\n\t" for c in head), repr(head)
+    assert "=?utf-8?b?" in head.split("Subject:", 1)[1].split("\n", 1)[0]
+    assert str(_read(raw)["Subject"]) == subject
