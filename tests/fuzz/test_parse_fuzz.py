@@ -19,7 +19,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from mailflow.core.intake_rules import content_key, message_key
-from mailflow.core.parse import ParsedMessage, Spilled, SpillUnresolved, parse_message
+from mailflow.core.parse import ParsedMessage, Spilled, SpillUnresolved, _read_head, parse_message
 from mailflow.core.parse.model import MAX_FILENAME, MAX_PROBLEMS, MAX_RECIPIENTS, MAX_REFERENCES
 from mailflow.core.parse.spill import reduce_message
 from tests.fuzz.budget import fuzz
@@ -192,3 +192,24 @@ def _with_files(draw: st.DrawFn) -> bytes:
 @given(_with_files())
 def test_a_reduced_message_with_photos_says_what_the_whole_one_says(raw: bytes) -> None:
     check_spilled(raw, min_run=64, must_resolve=True)
+
+
+def _header_block(raw: bytes) -> bytes:
+    """What IMAP's BODY.PEEK[HEADER] gives the intake's first look: the header block."""
+    for blank in (b"\r\n\r\n", b"\n\n"):
+        if blank in raw:
+            return raw[:raw.index(blank) + len(blank)]
+    return raw
+
+
+@fuzz(20)
+@given(built_messages())
+def test_a_header_block_read_first_changes_nothing_the_message_says(raw: bytes) -> None:
+    """The intake reads each header block alone, then the whole message: the second reading
+    may reuse the first (parse/__init__.py `_read_head`), and says exactly what a first one
+    would, problem notes included."""
+    _read_head.cache_clear()
+    cold = parse_message(raw)
+    _read_head.cache_clear()
+    parse_message(_header_block(raw))
+    assert parse_message(raw) == cold

@@ -24,15 +24,24 @@ behind its own guard. `model` holds the result types and the bounds they all kee
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.feedparser import BytesFeedParser
 from email.message import Message
+from functools import lru_cache
+from typing import Any
 
 from mailflow.core.parse.body import Block, Walker, body_text, clean_text, content_type_of, safe_filename
 from mailflow.core.parse.charsets import decode_bytes
-from mailflow.core.parse.headers import Head, addresses, display_name, message_ids, read_headers
-from mailflow.core.parse.model import Attachment, ParsedMessage, Problems, Spilled
+from mailflow.core.parse.headers import (
+    Head,
+    addresses,
+    charset_hint,
+    display_name,
+    message_ids,
+    read_header_items,
+)
+from mailflow.core.parse.model import MAX_PROBLEMS, Attachment, ParsedMessage, Problems, Spilled
 from mailflow.core.parse.spill import SpillUnresolved
 
 __all__ = ["Attachment", "ParsedMessage", "SpillUnresolved", "Spilled", "decode_bytes", "parse_message",
@@ -136,9 +145,39 @@ def _message(raw: bytes, problems: Problems) -> Message:
         return Message()
 
 
-def _head(msg: Message, problems: Problems) -> Head:
+# An intake pass reads a header block twice: alone, to decide whether the message is wanted
+# (runners/intake.py), then with the body. What it says depends only on its raw items and
+# the charset hint, so the second reading is the first one's, kept here for a while: at most
+# _HEAD_MEMO blocks of at most _HEAD_MEMO_CHARS characters (a chunk of headers is 200).
+_HEAD_MEMO = 256
+_HEAD_MEMO_CHARS = 16 * 1024
+
+
+def _head_and_senders(msg: Message, problems: Problems) -> tuple[Head, _Senders]:
+    items = list(msg.raw_items())
+    hint = charset_hint(msg)
+    if (all(isinstance(k, str) and isinstance(v, str) for k, v in items)
+            and sum(len(k) + len(v) for k, v in items) <= _HEAD_MEMO_CHARS):
+        head, senders, notes = _read_head(hint, tuple(items))
+        if len(notes) < MAX_PROBLEMS:  # replayed here, they are what direct reading adds
+            for note in notes:
+                problems.add(note)
+            return head, senders
+    head = _head(items, hint, problems)
+    return head, _senders(head.raw, problems)
+
+
+@lru_cache(maxsize=_HEAD_MEMO)
+def _read_head(hint: str | None, items: tuple[tuple[str, str], ...]
+               ) -> tuple[Head, _Senders, tuple[str, ...]]:
+    notes = Problems()
+    head = _head(items, hint, notes)
+    return head, _senders(head.raw, notes), tuple(notes)
+
+
+def _head(items: Sequence[tuple[str, Any]], hint: str | None, problems: Problems) -> Head:
     try:
-        return read_headers(msg, problems)
+        return read_header_items(items, hint, problems)
     except Exception as exc:
         problems.add(f"headers unreadable: {type(exc).__name__}")
         return Head((), {})
@@ -195,11 +234,10 @@ def parse_message(raw: bytes, *, max_text_chars: int = 100_000,
     """
     problems = Problems()
     msg = _message(raw, problems)
-    head = _head(msg, problems)
+    head, senders = _head_and_senders(msg, problems)
     first: dict[str, str] = {}
     for key, value in head.headers:
         first.setdefault(key, value)
-    senders = _senders(head.raw, problems)
     body = _body(msg, problems, max_text_chars=max_text_chars,
                  max_attachment_bytes=max_attachment_bytes, max_attachments=max_attachments,
                  spills=spills or {})

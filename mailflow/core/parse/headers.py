@@ -15,9 +15,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import Message
 from email.utils import getaddresses
+from typing import Any
 
 from mailflow.core.parse.charsets import MISLABEL_PRONE, codec_for, decode_with_note, mostly_utf8
 from mailflow.core.parse.model import (
@@ -262,12 +264,20 @@ class Head:
     raw: dict[str, list[str]]
 
 
-def read_headers(msg: Message, problems: Problems) -> Head:
+def charset_hint(msg: Message) -> str | None:
+    """The charset 8-bit bytes in the headers are read in (None: none declared, or unreadable)."""
     try:
-        hint = _charset_hint(msg)
+        return _charset_hint(msg)
     except Exception:
-        hint = None
-    items = list(msg.raw_items())
+        return None
+
+
+def read_headers(msg: Message, problems: Problems) -> Head:
+    return read_header_items(list(msg.raw_items()), charset_hint(msg), problems)
+
+
+def read_header_items(items: Sequence[tuple[str, Any]], hint: str | None, problems: Problems) -> Head:
+    """What the header block says, from its raw (name, value) items and `charset_hint`."""
     if len(items) > MAX_HEADERS:
         problems.add(f"more than {MAX_HEADERS} headers; the rest ignored")
         items = items[:MAX_HEADERS]
