@@ -14,7 +14,7 @@ text word starts with "kebakar"; `#` when a text word is a number; and, for a fa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -102,24 +102,30 @@ class PatternIndex:
 
 
 class StartIndex:
-    """Which phrases a text's list words can start, for lists of several hundred phrases of
-    which a complaint starts a dozen: the phrases are numbered in their lists' order, each
-    given as its first step's words and whether its family takes typos."""
+    """Which phrases a text can hold, for lists of several hundred phrases of which a complaint
+    starts a dozen or two: the phrases are numbered in their lists' order, each given as its
+    steps' words and whether its family takes typos. A phrase can match only where every
+    step has a word in the text, so those are the only ones `Words.matches` is asked about."""
 
-    def __init__(self, starts: Iterable[tuple[Iterable[str], bool]]) -> None:
+    def __init__(self, phrases: Iterable[tuple[Sequence[Iterable[str]], bool]]) -> None:
         self._written: dict[str, list[int]] = {}
         self._typos: dict[str, list[int]] = {}  # only the phrases of families with typos
-        for number, (words, typos) in enumerate(starts):
-            for word in words:
+        self._rest: list[tuple[tuple[frozenset[str], ...], bool]] = []
+        for number, (steps, typos) in enumerate(phrases):
+            for word in steps[0]:
                 self._written.setdefault(word, []).append(number)
                 if typos:
                     self._typos.setdefault(word, []).append(number)
+            self._rest.append((tuple(frozenset(step) for step in steps[1:]), typos))
 
-    def started(self, there: Occurring) -> list[int]:
-        """The numbers of the phrases whose first word the text holds, in order."""
+    def possible(self, there: Occurring) -> list[int]:
+        """The numbers of the phrases each of whose steps the text holds a word of, in order."""
         found = {n for word in there.written for n in self._written.get(word, ())}
         found.update(n for word in there.typos for n in self._typos.get(word, ()))
-        return sorted(found)
+        written, typos = there.written.keys(), there.typos.keys()
+        return [n for n in sorted(found)
+                if all(not written.isdisjoint(step) or (self._rest[n][1] and not typos.isdisjoint(step))
+                       for step in self._rest[n][0])]
 
 
 @lru_cache(maxsize=4096)

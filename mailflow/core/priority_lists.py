@@ -330,7 +330,7 @@ class WordLists:
         flat, starts = next(((flat, starts) for known, flat, starts in self._starts
                              if known is families), None) or _numbered(families)
         matches, seen = [], [set[str]() for _ in families]
-        for number, family, phrase in (flat[n] for n in starts.started(words.occurring(self._index))):
+        for number, family, phrase in (flat[n] for n in starts.possible(words.occurring(self._index))):
             for positions in words.matches(phrase, family.typos):
                 start, end = positions[0], positions[-1] + 1
                 found = words.shown(positions)
@@ -357,7 +357,7 @@ class WordLists:
 
 def _numbered(families: Sequence[Family]) -> tuple[list[tuple[int, Family, Phrase]], StartIndex]:
     flat = [(n, family, phrase) for n, family in enumerate(families) for phrase in family.phrases]
-    return flat, StartIndex((phrase.steps[0][0], family.typos) for _, family, phrase in flat)
+    return flat, StartIndex(([step for step, _ in phrase.steps], family.typos) for _, family, phrase in flat)
 
 
 def _plain_words(data: Mapping[str, Any], settings: Mapping[str, Any]) -> set[str]:
