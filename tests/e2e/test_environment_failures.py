@@ -88,3 +88,39 @@ def test_a_missing_secret_file_is_a_configuration_error_for_every_command(
     assert result.returncode == 78, result.stderr
     assert f"[commands]: cannot read secret_file '{secret}'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_database_gone_as_an_intake_group_begins_is_an_outage_and_the_complaint_waits(
+        mail_world: Any, postgres_cluster: Any, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Found by the crash harness: PostgreSQL restarting just as an intake group opened its
+    transaction (the group's first statement, outside any message's savepoint) ended a fleet's
+    pass as "poll failed unexpectedly", with a traceback. It is an outage like the others: the
+    pass says so in one line, nothing of the group is kept, and the next pass takes it."""
+    cfg = config_for(mail_world, tmp_path, database={
+        "url": postgres_cluster.url(postgres_cluster.create_database())})
+    mail_world.deliver(INBOX, _with_photo())
+    killed: list[bool] = []
+
+    def kill_at_the_first_message() -> bool:  # asked just before the group's first statement
+        if not killed:
+            postgres_cluster.kill()
+            killed.append(True)
+        return False
+
+    service = Service(cfg, stop_requested=kill_at_the_first_message)
+    try:
+        try:
+            result = service.poll_once(outbox=False)
+        finally:
+            postgres_cluster.start()
+        assert killed and result.storage_error and result.intake is None, result
+        assert "storage unavailable, intake paused until the next poll: database:" in caplog.text
+        assert "unexpected" not in caplog.text
+        # The same service's next pass (its lease could not be released while the server was
+        # down, so a new process would wait for it to run out).
+        again = service.poll_once(outbox=False)
+    finally:
+        service.engine.dispose()
+    assert again.intake is not None and again.intake.tickets == 1, again
+    assert len(tickets(cfg)) == 1
