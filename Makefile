@@ -26,11 +26,15 @@ demo: $(VENV)/.demo-installed
 # cores still pay off; PYTEST_WORKERS=1 runs them one at a time.
 PYTEST_WORKERS ?= 4
 PYTEST_PARALLEL = -n $(PYTEST_WORKERS) --dist loadfile
+# Bytecode is cached even where the environment says PYTHONDONTWRITEBYTECODE: every worker
+# collects the whole suite (9 s without cached bytecode, 4.5 s with) and the end-to-end tests
+# start a few hundred `mailflow` processes, each compiling the package again without it.
+PYTEST = env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest
 
 test: lint
 	bash scripts/install-test-deps.sh
-	$(BIN)/pytest -q $(PYTEST_PARALLEL)
-	MAILFLOW_TEST_DB=postgresql $(BIN)/pytest -q $(PYTEST_PARALLEL) tests/store tests/e2e
+	$(PYTEST) -q $(PYTEST_PARALLEL)
+	MAILFLOW_TEST_DB=postgresql $(PYTEST) -q $(PYTEST_PARALLEL) tests/store tests/e2e
 
 # Style (ruff), the package's layers (lint-imports, contracts in pyproject.toml), types
 # (mypy --strict) and sizes (modules <= 400 lines, functions <= 60). Every check runs even
