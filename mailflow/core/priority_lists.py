@@ -321,12 +321,12 @@ class WordLists:
 
     @cached_property
     def _starts(self) -> list[tuple[Sequence[Family], list[tuple[int, Family, Phrase]], StartIndex]]:
-        """Urgency's and impact's phrases numbered in order, and their first words' index."""
+        """Urgency's and impact's phrases numbered in order, and their index (StartIndex)."""
         return [(families, *_numbered(families)) for families in (self.urgency, self.impact)]
 
     def find(self, words: Words, families: Sequence[Family]) -> list[Match]:
         """Every phrase of these families in the words, each at most once per family; only the
-        phrases whose first word occurs are followed (the others cannot match)."""
+        phrases each of whose steps has a word in the text are followed (no other can match)."""
         flat, starts = next(((flat, starts) for known, flat, starts in self._starts
                              if known is families), None) or _numbered(families)
         matches, seen = [], [set[str]() for _ in families]

@@ -35,11 +35,12 @@ from mailflow.core.parse.model import (
 __all__ = [
     "Head",
     "addresses",
+    "charset_hint",
     "decode_words",
     "display_name",
     "message_ids",
     "one_line",
-    "read_headers",
+    "read_header_items",
     "unsurrogate",
 ]
 
@@ -270,10 +271,6 @@ def charset_hint(msg: Message) -> str | None:
         return _charset_hint(msg)
     except Exception:
         return None
-
-
-def read_headers(msg: Message, problems: Problems) -> Head:
-    return read_header_items(list(msg.raw_items()), charset_hint(msg), problems)
 
 
 def read_header_items(items: Sequence[tuple[str, Any]], hint: str | None, problems: Problems) -> Head:
