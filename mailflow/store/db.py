@@ -31,13 +31,17 @@ def make_engine(url: str) -> Engine:
 
     A new SQLite file is created 0600 in 0700 directories before SQLite opens it, since
     SQLite would create it 0644 less the umask; its -wal and -shm files take its mode.
+
+    hide_parameters: SQLAlchemy's errors quote a failed statement's parameters, and those of
+    a new ticket are its reporter's name, NIK, phone and address; a database that fails mid-
+    insert (a full disk, a restart) is logged, and its error must not carry them.
     """
     if url.startswith("sqlite:///"):
         database = make_url(url).database
         if database and database != ":memory:" and not database.startswith("file:"):
             private_directories(Path(database).parent)
             create_private_file(Path(database))
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     parsed = postgresql_url(url)
@@ -52,7 +56,7 @@ def make_engine(url: str) -> Engine:
     # closed, recycle retires connections before a firewall's idle timeout cuts them, and
     # the connect timeout turns an unreachable server into an error instead of a hang.
     return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5,
-                         pool_recycle=1800, pool_timeout=30,
+                         pool_recycle=1800, pool_timeout=30, hide_parameters=True,
                          connect_args={"connect_timeout": 10,
                                        "application_name": "mailflow"})
 
