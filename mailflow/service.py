@@ -35,7 +35,7 @@ from mailflow.runners.intake_stats import IntakeStats
 from mailflow.runners.login_alerts import LoginAlerts
 from mailflow.runners.outbox import Outbox, OutboxStats
 from mailflow.runners.schedule import Job, Schedule, ScheduleStats
-from mailflow.store.db import Engine, make_engine, storage_failure
+from mailflow.store.db import Engine, driver_said, make_engine, storage_failure
 from mailflow.store.files import FileStore, private_directories
 from mailflow.store.lease import Lease, LeaseState, install_fence, instance_id
 from mailflow.store.lock import MailboxLock
@@ -158,7 +158,7 @@ class Service:
             # outage like an unreachable mail server: one line, and the next poll goes on.
             if not (isinstance(exc, StorageUnavailable) or storage_failure(exc)):
                 raise
-            result.storage_error = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            result.storage_error = driver_said(exc)
             log.error("database unavailable, the jobs and the outbox wait for the next poll: %s",
                       result.storage_error)
         return result

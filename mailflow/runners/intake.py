@@ -54,7 +54,7 @@ from mailflow.runners.known_keys import KnownKeys
 from mailflow.runners.marking import Marker
 from mailflow.runners.tracing import Tracer
 from mailflow.store import intake_queries, queries, trace
-from mailflow.store.db import Engine, Session, storage_failure, transaction
+from mailflow.store.db import Engine, Session, driver_said, storage_failure, transaction
 from mailflow.store.files import FileStore
 from mailflow.store.models import Ticket
 from mailflow.store.spool import MessageSpool
@@ -94,8 +94,7 @@ class Intake(GroupIntake):
         except Exception as exc:
             if isinstance(exc, MailflowError) or not storage_failure(exc):
                 raise
-            raise StorageUnavailable(
-                f"database: {str(getattr(exc, 'orig', None) or exc).splitlines()[0]}") from exc
+            raise StorageUnavailable(f"database: {driver_said(exc)}") from exc
 
     def _run(self, source: ImapSource) -> IntakeStats:
         stats = IntakeStats()

@@ -116,6 +116,13 @@ _PG_ENVIRONMENT_CLASSES = ("08", "40", "53", "57", "58")
 _PG_MESSAGE_FAULTS = ("number of parameters must be between",)
 
 
+def driver_said(exc: BaseException) -> str:
+    """What the database driver said, its first line: not SQLAlchemy's wrapper around it,
+    whose further lines name the statement, for a log line or an exit message."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def storage_failure(exc: BaseException) -> bool:
     """Whether `exc` is the database's or the disk's fault rather than the message's."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:

@@ -56,7 +56,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from mailflow.errors import ConfigError, MailflowError, SchemaError, StorageUnavailable
 from mailflow.store.backup import copy_sqlite
-from mailflow.store.db import make_engine, storage_failure
+from mailflow.store.db import driver_said, make_engine, storage_failure
 from mailflow.store.schema_head import plain_head
 
 # Alembic logs INFO lines as it is imported and each time it looks at a database (every
@@ -271,7 +271,7 @@ def _connected(engine: Engine) -> Iterator[Connection]:
     except DBAPIError as exc:
         if not storage_failure(exc):
             raise
-        text_ = str(exc.orig or exc).strip().splitlines()[0]
+        text_ = driver_said(exc)
         reason = text_.rpartition(" failed: ")[2] or text_  # libpq's own words, at the end
         if any(words in reason for words in _REFUSED_LOGIN):
             raise ConfigError(f"the database {_where(engine)} refused mailflow: {reason} (check "
