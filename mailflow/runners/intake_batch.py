@@ -34,7 +34,7 @@ from mailflow.runners.intake_stats import IntakeStats
 from mailflow.runners.known_keys import KnownKeys
 from mailflow.runners.tracing import Tracer
 from mailflow.store import intake_queries, queries, trace
-from mailflow.store.db import Engine, IntegrityError, Session, storage_failure, transaction
+from mailflow.store.db import Engine, IntegrityError, Session, driver_said, storage_failure, transaction
 from mailflow.store.files import FileStore
 from mailflow.store.models import IntakeRecord, Quarantine
 from mailflow.store.spool import MessageSpool
@@ -223,7 +223,7 @@ class GroupIntake(ABC):
                               "moment") from exc
         if storage_failure(exc):
             # The database is locked, full or read-only: nothing is the message's fault.
-            raise StorageUnavailable(f"database: {exc}") from exc
+            raise StorageUnavailable(f"database: {driver_said(exc)}") from exc
         self.handlers.gate.forget()  # its counts may include what was rolled back
         # The exception text may quote the message, so the log names only its type.
         log.error("message failed uid=%d error=%s", header.uid, type(exc).__name__)

@@ -41,7 +41,7 @@ from mailflow.core.lease import (
     renewal_due,
 )
 from mailflow.errors import MailboxBusy, StorageUnavailable
-from mailflow.store.db import IntegrityError, storage_failure
+from mailflow.store.db import IntegrityError, driver_said, storage_failure
 from mailflow.store.models import IntakeRecord, MailboxLease
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ class Lease:
             row = None if generation is not None else self.read()
         except Exception as exc:
             if storage_failure(exc):
-                raise StorageUnavailable(f"database: {exc}") from exc
+                raise StorageUnavailable(f"database: {driver_said(exc)}") from exc
             raise
         if generation is not None:
             if self.generation != generation:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from mailflow.core.fleet_share import PRESENCE_PREFIX
 from mailflow.core.lease import LeaseRow
 from mailflow.errors import StorageUnavailable
-from mailflow.store.db import storage_failure
+from mailflow.store.db import driver_said, storage_failure
 from mailflow.store.models import MailboxLease
 
 _TABLE = MailboxLease.__table__  # type: ignore[attr-defined]
@@ -29,7 +29,7 @@ def lease_rows(engine: Engine) -> dict[str, LeaseRow]:
                                         _TABLE.c.expires_at)).all()
     except Exception as exc:
         if storage_failure(exc):
-            raise StorageUnavailable(f"database: {exc}") from exc
+            raise StorageUnavailable(f"database: {driver_said(exc)}") from exc
         raise
     return {row.mailbox: LeaseRow(row.holder, row.expires_at) for row in found}
 
