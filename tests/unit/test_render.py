@@ -3,6 +3,11 @@
 from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import default
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jinja2 import Environment
 
 from mailflow.compose.mime import MAX_REFERENCES_OUT, Envelope, build_message
 from mailflow.compose.render import Renderer
@@ -102,3 +107,32 @@ def test_references_of_an_answer_are_bounded_and_keep_root_and_latest() -> None:
     assert len(refs) == MAX_REFERENCES_OUT
     assert refs[0] == "<banjir-0@spam.example>"
     assert refs[-2:] == ["<banjir-4999@spam.example>", "<keluhan@warga.example>"]
+
+
+def test_a_second_renderer_compiles_nothing_and_renders_the_same(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A fleet builds one renderer per village: the shipped templates are compiled once a process.
+    first = Renderer().render("ack", CONTEXT)
+    compiled: list[str | None] = []
+    original = Environment.compile
+
+    def counting(self: Environment, source: str, name: str | None = None,
+                 filename: str | None = None, raw: bool = False, defer_init: bool = False) -> Any:
+        compiled.append(name)
+        return original(self, source, name, filename, raw, defer_init)
+
+    monkeypatch.setattr(Environment, "compile", counting)
+    assert Renderer().render("ack", CONTEXT) == first
+    assert compiled == []
+
+
+def test_an_edited_template_is_compiled_again_not_taken_from_the_shared_code(
+        tmp_path: Path) -> None:
+    own = tmp_path / "village"
+    own.mkdir()
+    (own / "ack.txt.j2").write_text("Nomor {{ number }}, versi satu\n")
+    assert Renderer(own=str(own)).render("ack", CONTEXT)[0] == "Nomor ADU-2026-00042, versi satu\n"
+    (own / "ack.txt.j2").write_text("Nomor {{ number }}, versi dua\n")
+    text, html = Renderer(own=str(own)).render("ack", CONTEXT)
+    assert text == "Nomor ADU-2026-00042, versi dua\n"
+    assert "ADU-2026-00042" in html  # the shipped HTML, untouched by the village's text file
