@@ -37,6 +37,7 @@ from mailflow.metrics import Metrics
 from mailflow.runners.process_control import ProcessControl
 from mailflow.store.db import Engine, make_engine
 from mailflow.store.lease import Lease, install_fence, instance_id
+from mailflow.store.lease_table import renew_many
 from mailflow.store.migrate import prepare
 
 log = logging.getLogger("mailflow.fleet")
@@ -197,11 +198,20 @@ class Fleet:
         return False
 
     def _renew(self, skip: Member | None = None) -> bool:
-        """Renew each held lease that is due; True when one was lost."""
-        lost = False
+        """Renew each held lease that is due, all in one transaction (store/lease.py
+        `renew_many`); one it did not renew is tried alone. True when one was lost."""
         now = self._clock()
-        for member in self._members.values():
-            if member is skip or not member.lease.held:
+        due = [m for m in self._members.values() if m is not skip and m.lease.due()]
+        if not due:
+            return False
+        try:
+            renewed = renew_many(self._engine, [m.lease for m in due], now)
+        except MailflowError as exc:
+            log.warning("%d leases not renewed (tried again soon): %s", len(due), exc)
+            return False
+        lost = False
+        for member in due:
+            if member.lease.mailbox in renewed:
                 continue
             try:
                 kept = member.lease.keep(now)

@@ -123,9 +123,19 @@ class Lease:
             return True
         if self.generation is None:
             return False
-        if self.open_fences == 0 and renewal_due(self._renewed, time.monotonic(), self.rules):
+        if self.due():
             return self.take(now).held
         return True
+
+    def renewed(self) -> None:
+        """Renewed for it in a fleet's bulk renewal (store/lease_table.py `renew_many`)."""
+        self._renewed = time.monotonic()
+
+    def due(self) -> bool:
+        """Whether `keep` would renew it now: held, `renew` seconds since the last take, and
+        no open transaction of this process holding its row."""
+        return (self.active and self.generation is not None and self.open_fences == 0
+                and renewal_due(self._renewed, time.monotonic(), self.rules))
 
     def take(self, now: datetime, *, local: bool = False) -> LeaseState:
         """Take or renew the lease at `now`; a lease another instance holds is left alone,

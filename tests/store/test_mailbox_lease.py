@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from mailflow.core.lease import LeaseRules
+from mailflow.core.lease import LeaseRow, LeaseRules
 from mailflow.store.db import make_engine, transaction
 from mailflow.store.lease import Lease, LeaseLost, install_fence, read_lease
+from mailflow.store.lease_table import renew_many
 from mailflow.store.migrate import prepare
 from mailflow.store.models import IntakeRecord
 from mailflow.vocabulary import IntakeOutcome
@@ -199,3 +200,35 @@ def test_a_live_holder_on_this_machine_is_taken_over_only_when_asked(tmp_path: P
         assert poll.take(datetime.now(UTC), local=True).held
     finally:
         holder.communicate("done\n", timeout=10)
+
+
+def test_a_fleets_leases_are_renewed_together_and_a_lost_one_is_left_to_keep(
+        tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    boxes = [f"pengaduan@desa{i}.example@127.0.0.1/INBOX" for i in range(3)]
+    mine = [_lease(engine, "a", box) for box in boxes]
+    for lease in mine:
+        assert lease.take(NOW).held
+    # The second ran out and another instance took it (generation 2).
+    assert _lease(engine, "b", boxes[1]).take(NOW + timedelta(seconds=16)).held
+    for lease in mine:
+        lease._renewed = time.monotonic() - RULES.renew  # a renewal period went by
+    assert all(lease.due() for lease in mine)
+    later = NOW + timedelta(seconds=20)
+    assert renew_many(engine, mine, later) == {boxes[0], boxes[2]}
+    assert read_lease(engine, boxes[0]) == LeaseRow("a", later + timedelta(seconds=15))
+    assert read_lease(engine, boxes[2]) == LeaseRow("a", later + timedelta(seconds=15))
+    assert read_lease(engine, boxes[1]) == LeaseRow("b", NOW + timedelta(seconds=31))
+    assert not mine[0].due() and mine[1].due()  # renewed just now; the lost one not
+    assert not mine[1].keep(later) and not mine[1].held  # alone, it finds the loss
+
+
+def test_leases_of_different_lengths_each_get_their_own_expiry(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    short = Lease(engine, "desa1", "a", RULES)
+    long = Lease(engine, "desa2", "a", LeaseRules(60, 20))
+    assert short.take(NOW).held and long.take(NOW).held
+    later = NOW + timedelta(seconds=10)
+    assert renew_many(engine, [short, long], later) == {"desa1", "desa2"}
+    assert read_lease(engine, "desa1") == LeaseRow("a", later + timedelta(seconds=15))
+    assert read_lease(engine, "desa2") == LeaseRow("a", later + timedelta(seconds=60))
