@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 import time
 from collections.abc import Mapping
@@ -67,6 +68,16 @@ FENCE_OPTION = "mailflow_fence_mailbox"
 
 class LeaseLost(MailboxBusy):
     """This instance no longer holds the mailbox's lease: its intake writes are refused."""
+
+
+class UnfencedWrite(RuntimeError):
+    """An intake write the fence cannot check (a bug in mailflow, not the environment's):
+    refused, so that no intake record is ever written without the lease being checked."""
+
+
+# An INSERT into the intake table written as SQL text: the fence cannot read its mailboxes.
+_TEXT_INTAKE_INSERT = re.compile(rf"\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+\"?{_FENCED}\"?[\s(]",
+                                 re.IGNORECASE)
 
 
 def host_name() -> str:
@@ -311,8 +322,13 @@ def _mailboxes_of(context: Any) -> list[str]:
     if getattr(compiled.statement, "table", None) is None \
             or compiled.statement.table.name != _FENCED:
         return []
-    return list(dict.fromkeys(m for m in (p.get("mailbox") for p in context.compiled_parameters)
-                              if isinstance(m, str)))
+    found = [p.get("mailbox") for p in context.compiled_parameters]
+    if not found or not all(isinstance(m, str) for m in found):
+        # A shape whose rows' mailboxes are not plain "mailbox" parameters (a multi-row
+        # VALUES, a renamed bind): refused rather than let through unchecked.
+        raise UnfencedWrite("an intake INSERT whose mailboxes the lease fence cannot read; "
+                            "write intake records one row per parameter set")
+    return list(dict.fromkeys(m for m in found if isinstance(m, str)))
 
 
 def install_fence(engine: Engine, leases: Mapping[str, Lease], clock: Any) -> None:
@@ -324,7 +340,11 @@ def install_fence(engine: Engine, leases: Mapping[str, Lease], clock: Any) -> No
     def check(conn: Connection, _cursor: Any, _statement: str, _parameters: Any,
               context: Any, _executemany: bool) -> None:
         done: set[str] = conn.info.setdefault(key, set())
-        for mailbox in _fenced_mailboxes(context):
+        mailboxes = _fenced_mailboxes(context)
+        if not mailboxes and _TEXT_INTAKE_INSERT.match(_statement):
+            raise UnfencedWrite("an intake INSERT as SQL text: the lease fence cannot read its "
+                                "mailboxes; use the table's insert()")
+        for mailbox in mailboxes:
             lease = leases.get(mailbox)
             if lease is None or not lease.active or mailbox in done:
                 continue
