@@ -163,6 +163,19 @@ def test_content_key_tells_senders_texts_and_attachments_apart() -> None:
     assert content_key(parse_message(b"Subject: Pengaduan Masyarakat\r\n\r\nx\r\n")) is None
 
 
+
+def test_a_copy_saying_something_else_has_its_own_content_key() -> None:
+    # The key is kept with the message once computed; a copy made by replace() must not
+    # inherit it (a different complaint taken as a repeat, or a repeat missed).
+    from mailflow.core.intake_rules import content_key
+
+    first = parse_message(_msg(body="Lampu jalan mati."))
+    assert content_key(first) is not None
+    changed = replace(first, text="Jembatan di dusun kami roboh.")
+    assert content_key(changed) != content_key(first)
+    assert content_key(changed) == content_key(
+        parse_message(_msg(body="Jembatan di dusun kami roboh.")))
+
 def _with_attachment(name: str, ctype: str, data: bytes) -> ParsedMessage:
     return replace(parse_message(_msg()), attachments=(Attachment(name, ctype, data, False),))
 

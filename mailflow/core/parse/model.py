@@ -102,9 +102,10 @@ class ParsedMessage:
     problems: tuple[str, ...]
     # What the intake derives from the message and asks for several times a message (its
     # content key, core/intake_rules.py), kept with it: not part of what it says, so neither
-    # compared nor hashed, and gone with the message.
+    # compared nor hashed, and gone with the message. Not an argument (init=False): a copy
+    # made with dataclasses.replace, which may say something else, starts with its own.
     derived: dict[str, str | None] = field(default_factory=dict, compare=False, hash=False,
-                                           repr=False)
+                                           repr=False, init=False)
 
     def header(self, name: str) -> str | None:
         wanted = name.lower()
