@@ -198,12 +198,17 @@ class Fleet:
         return False
 
     def _renew(self, skip: Member | None = None) -> bool:
-        """Renew each held lease that is due, all in one transaction (store/lease.py
-        `renew_many`); one it did not renew is tried alone. True when one was lost."""
+        """Renew each held lease that is due, all in one transaction (store/lease_table.py
+        `renew_many`); one it did not renew is tried alone. True when one was lost.
+
+        Leases taken at different moments fall due at different moments: renewing only those
+        due made one transaction at almost every call. Once one is due, every lease past half
+        its renewal period is renewed with it, so that they fall due together from then on."""
         now = self._clock()
-        due = [m for m in self._members.values() if m is not skip and m.lease.due()]
-        if not due:
+        members = [m for m in self._members.values() if m is not skip]
+        if not any(m.lease.due() for m in members):
             return False
+        due = [m for m in members if m.lease.due(within=m.lease.rules.renew / 2)]
         try:
             renewed = renew_many(self._engine, [m.lease for m in due], now)
         except MailflowError as exc:

@@ -142,11 +142,11 @@ class Lease:
         """Renewed for it in a fleet's bulk renewal (store/lease_table.py `renew_many`)."""
         self._renewed = time.monotonic()
 
-    def due(self) -> bool:
-        """Whether `keep` would renew it now: held, `renew` seconds since the last take, and
-        no open transaction of this process holding its row."""
+    def due(self, within: float = 0.0) -> bool:
+        """Whether `keep` would renew it now (or `within` seconds from now): held, `renew`
+        seconds since the last take, and no open transaction of this process holding its row."""
         return (self.active and self.generation is not None and self.open_fences == 0
-                and renewal_due(self._renewed, time.monotonic(), self.rules))
+                and renewal_due(self._renewed, time.monotonic() + within, self.rules))
 
     def take(self, now: datetime, *, local: bool = False) -> LeaseState:
         """Take or renew the lease at `now`; a lease another instance holds is left alone,

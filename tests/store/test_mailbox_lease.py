@@ -232,3 +232,18 @@ def test_leases_of_different_lengths_each_get_their_own_expiry(tmp_path: Path) -
     assert renew_many(engine, [short, long], later) == {"desa1", "desa2"}
     assert read_lease(engine, "desa1") == LeaseRow("a", later + timedelta(seconds=15))
     assert read_lease(engine, "desa2") == LeaseRow("a", later + timedelta(seconds=60))
+
+
+def test_a_lease_falls_due_a_renewal_period_after_its_take_or_sooner_when_asked(
+        tmp_path: Path) -> None:
+    # A fleet renews, with the first lease due, those due within half a period (fleet.py).
+    lease = _lease(_engine(tmp_path), "a")
+    assert not lease.due(within=100)  # never taken
+    assert lease.take(NOW).held
+    assert not lease.due() and not lease.due(within=RULES.renew / 2)
+    lease._renewed = time.monotonic() - 3
+    assert not lease.due() and lease.due(within=RULES.renew / 2)
+    lease._renewed -= 2
+    assert lease.due()
+    lease.release(NOW)
+    assert not lease.due(within=100)
