@@ -84,7 +84,7 @@ class Handlers:
                 return None
         year = ticket_year(received, self.calendar)
         number = format_number(self.cfg.tickets.prefix, year,
-                               intake_queries.next_ticket_number(session, self.cfg.scope, year))
+                               queries.next_ticket_number_seq(session, self.cfg.scope, year))
         now = self.clock()
         plan = plan_new_ticket(msg, received, number, self.cfg, self.calendar, taken=now,
                                lists=self.lists)

@@ -9,12 +9,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, case, func, insert, inspect, update
+from sqlalchemy import Insert, case, func, insert, update
 from sqlmodel import Session, SQLModel, col, select
 
 from mailflow.core.identity import Identity
 from mailflow.store.lease import FENCE_OPTION
-from mailflow.store.models import MailboxState, OutboxMessage, TicketCounter
+from mailflow.store.models import MailboxState, OutboxMessage
 from mailflow.store.scope import outbox_of
 from mailflow.vocabulary import OutboxKind, OutboxState
 
@@ -74,34 +74,6 @@ def mail_counts_many(session: Session, addresses: Iterable[str], hour_since: dat
         for address, day, hour in session.exec(query).all():
             found[address] = (int(hour), int(day))
     return found
-
-
-def next_ticket_number(session: Session, scope: str, year: int) -> int:
-    """`queries.next_ticket_number_seq` without a SELECT and a flush of its own per ticket.
-
-    The counter's row is read FOR UPDATE once per transaction (an intake group) and kept in
-    the session; each ticket counts it up in memory, and its UPDATE goes to the database in
-    the flush that inserts the ticket (the row lock holds until the group commits). After a
-    rolled-back savepoint the row is expired, and the lock may have gone with it (PostgreSQL
-    releases a subtransaction's locks): it is read FOR UPDATE again.
-
-    The session's identity map holds its objects weakly: once a flush has written the counter
-    and nothing refers to it, it is gone from the map, so the session's `info` holds it."""
-    held: dict[tuple[str, int], TicketCounter] = session.info.setdefault(_COUNTERS, {})
-    counter = held.get((scope, year))
-    state = inspect(counter) if counter is not None else None
-    if state is None or state.expired_attributes or not (state.persistent or state.pending):
-        counter = session.get(TicketCounter, (scope, year), with_for_update=True,
-                              populate_existing=True)
-    if counter is None:
-        counter = TicketCounter(scope=scope, year=year, last=0)
-        session.add(counter)
-    held[(scope, year)] = counter
-    counter.last += 1
-    return counter.last
-
-
-_COUNTERS = "mailflow.ticket_counters"
 
 
 # Rows of the hot path written by one Core INSERT each on the session's connection, inside
