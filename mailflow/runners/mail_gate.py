@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from mailflow.compose.mime import Composer
 from mailflow.config import Config
@@ -54,6 +55,9 @@ class MailGate:
         # so the limit is kept, if anything, a few seconds early.
         self._counts_of: Session | None = None
         self._counts: dict[str, list[int]] = {}
+        # Rows of the `queue` call at hand, written together at its end, and before anything
+        # reads the outbox meanwhile (a limit notice's or an alert's previous row).
+        self._rows: list[dict[str, Any]] = []
 
     def prefetch(self, session: Session, addresses: Iterable[str], now: datetime) -> None:
         """Read the counts of `addresses` at once for this transaction (an intake group)."""
@@ -81,6 +85,20 @@ class MailGate:
         withheld, its notifications to the verifiers are too: the notice about that address
         replaces one mail per ticket.
         """
+        try:
+            withheld = self._queue(session, ticket, outgoing, now, security, attempt)
+            self._write(session)
+            return withheld
+        finally:
+            self._rows = []  # after a failure: the message's savepoint is rolled back anyway
+
+    def _write(self, session: Session) -> None:
+        """The rows queued so far, in one statement."""
+        rows, self._rows = self._rows, []
+        intake_queries.add_outbox_rows(session, rows)
+
+    def _queue(self, session: Session, ticket: Ticket | None, outgoing: Iterable[Outgoing],
+               now: datetime, security: bool, attempt: Attempt | None) -> list[EventPlan]:
         withheld: list[EventPlan] = []
         reporter_held = False
         number = ticket.number if ticket is not None else None
@@ -108,6 +126,7 @@ class MailGate:
             self._counts_of, self._counts = session, {}
         counts = self._counts.get(address.lower())
         if counts is None:
+            self._write(session)
             counts = list(intake_queries.mail_counts(session, address, now - HOUR, now - DAY,
                                                      self.cfg.scope))
             self._counts[address.lower()] = counts
@@ -126,6 +145,7 @@ class MailGate:
                         now: datetime) -> None:
         """Each verifier hears once per address and day that it reached its limit."""
         topic = limit_topic(address)
+        self._write(session)
         for member in self.cfg.staff_with(Role.VERIFIKATOR):
             action, _ = coalesce(_previous(queries.last_with_topic(session, topic, member.email,
                                                                   self.cfg.scope)),
@@ -143,6 +163,7 @@ class MailGate:
         admin = (self.cfg.commands.admin_address or "").lower()
         topic = SECURITY_ALERT if item.to.lower() == admin else SECURITY_NOTE
         window = timedelta(minutes=self.cfg.limits.alert_window_minutes)
+        self._write(session)
         row = queries.last_with_topic(session, topic, item.to, self.cfg.scope)
         action, when = coalesce(_previous(row), now, window, mergeable=topic == SECURITY_ALERT)
         log.info("security mail coalesced ticket=%s topic=%s action=%s",
@@ -178,11 +199,11 @@ class MailGate:
         if counts is not None and item.kind is not OutboxKind.RECEIPT:
             counts[0] += 1
             counts[1] += 1
-        intake_queries.add_outbox_row(
-            session, ticket_id=ticket.id if ticket is not None else None, kind=item.kind,
+        self._rows.append(intake_queries.outbox_row(
+            ticket_id=ticket.id if ticket is not None else None, kind=item.kind,
             message_id=composed.message_id,
             recipient=composed.recipient, raw=composed.raw, next_attempt_at=due or now,
-            created_at=now, topic=topic, scope=self.cfg.scope)
+            created_at=now, topic=topic, scope=self.cfg.scope))
 
 
 def _message_id(key: str) -> str | None:

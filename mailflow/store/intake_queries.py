@@ -119,6 +119,13 @@ def add_intake_record(session: Session, **values: Any) -> None:
     session.connection().execute(_insert("intake"), {**_INTAKE_DEFAULTS, **values})
 
 
-def add_outbox_row(session: Session, **values: Any) -> None:
+def outbox_row(**values: Any) -> dict[str, Any]:
     """An OutboxMessage's row, pending (the columns of models.OutboxMessage but `id`)."""
-    session.connection().execute(_insert("outbox"), {**_OUTBOX_DEFAULTS, **values})
+    return {**_OUTBOX_DEFAULTS, **values}
+
+
+def add_outbox_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """`rows` (from `outbox_row`) in one statement: a new ticket's acknowledgement and its
+    notifications together (an executemany)."""
+    if rows:
+        session.connection().execute(_insert("outbox"), rows if len(rows) > 1 else rows[0])
