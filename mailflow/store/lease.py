@@ -139,7 +139,8 @@ class Lease:
         return True
 
     def renewed(self) -> None:
-        """Renewed for it in a fleet's bulk renewal (store/lease_table.py `renew_many`)."""
+        """Renewed for it elsewhere: by the fence's check, or a fleet's bulk renewal
+        (store/lease_table.py `renew_many`)."""
         self._renewed = time.monotonic()
 
     def due(self, within: float = 0.0) -> bool:
@@ -328,7 +329,7 @@ def _mailboxes_of(context: Any) -> list[str]:
         # VALUES, a renamed bind): refused rather than let through unchecked.
         raise UnfencedWrite("an intake INSERT whose mailboxes the lease fence cannot read; "
                             "write intake records one row per parameter set")
-    return list(dict.fromkeys(m for m in found if isinstance(m, str)))
+    return list(dict.fromkeys(found))
 
 
 def install_fence(engine: Engine, leases: Mapping[str, Lease], clock: Any) -> None:
@@ -337,11 +338,11 @@ def install_fence(engine: Engine, leases: Mapping[str, Lease], clock: Any) -> No
     `clock()` is "now" for the renewal the check does. Mailboxes not in `leases` pass."""
     key = (_DONE, secrets.token_hex(4))  # this fence's mark on a connection
 
-    def check(conn: Connection, _cursor: Any, _statement: str, _parameters: Any,
+    def check(conn: Connection, _cursor: Any, statement: str, _parameters: Any,
               context: Any, _executemany: bool) -> None:
         done: set[str] = conn.info.setdefault(key, set())
         mailboxes = _fenced_mailboxes(context)
-        if not mailboxes and _TEXT_INTAKE_INSERT.match(_statement):
+        if not mailboxes and _TEXT_INTAKE_INSERT.match(statement):
             raise UnfencedWrite("an intake INSERT as SQL text: the lease fence cannot read its "
                                 "mailboxes; use the table's insert()")
         for mailbox in mailboxes:
@@ -354,7 +355,7 @@ def install_fence(engine: Engine, leases: Mapping[str, Lease], clock: Any) -> No
                                 f"mailbox {mailbox}; another instance serves it")
             done.add(mailbox)
             lease.open_fences += 1
-            lease._renewed = time.monotonic()  # the check renewed it
+            lease.renewed()  # the check renewed it
 
     def forget(info: dict[Any, Any]) -> None:
         for mailbox in info.pop(key, ()):
