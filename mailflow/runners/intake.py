@@ -38,7 +38,7 @@ from mailflow.core.parse import ParsedMessage, Spilled, SpillUnresolved, parse_m
 from mailflow.core.parse.spill import Reduced
 from mailflow.core.suggestion_box import PHRASE as BOX_PHRASE
 from mailflow.core.suggestion_box import is_opening_subject
-from mailflow.errors import MailflowError, StorageUnavailable, TransientError
+from mailflow.errors import TransientError
 from mailflow.runners.first_start import (
     backlog_due,
     backlog_uids,
@@ -54,7 +54,7 @@ from mailflow.runners.known_keys import KnownKeys
 from mailflow.runners.marking import Marker
 from mailflow.runners.tracing import Tracer
 from mailflow.store import intake_queries, queries, trace
-from mailflow.store.db import Engine, Session, driver_said, storage_failure, transaction
+from mailflow.store.db import Engine, Session, outage_as_unavailable, transaction
 from mailflow.store.files import FileStore
 from mailflow.store.models import Ticket
 from mailflow.store.spool import MessageSpool
@@ -89,12 +89,8 @@ class Intake(GroupIntake):
         """One pass. A database that goes away mid-pass (a restart, a full disk) is an outage
         whatever statement meets it, as in a message's own savepoint: StorageUnavailable, and
         the group it was writing is rolled back and taken again by the next pass."""
-        try:
+        with outage_as_unavailable():
             return self._run(source)
-        except Exception as exc:
-            if isinstance(exc, MailflowError) or not storage_failure(exc):
-                raise
-            raise StorageUnavailable(f"database: {driver_said(exc)}") from exc
 
     def _run(self, source: ImapSource) -> IntakeStats:
         stats = IntakeStats()

@@ -28,13 +28,13 @@ from mailflow.config import Config
 from mailflow.core.intake_rules import Decision, Kind
 from mailflow.core.parse import ParsedMessage
 from mailflow.core.parse.spill import Reduced
-from mailflow.errors import MailboxBusy, StorageUnavailable, TransientError
+from mailflow.errors import MailboxBusy, TransientError
 from mailflow.runners.handlers import Handlers
 from mailflow.runners.intake_stats import IntakeStats
 from mailflow.runners.known_keys import KnownKeys
 from mailflow.runners.tracing import Tracer
 from mailflow.store import intake_queries, queries, trace
-from mailflow.store.db import Engine, IntegrityError, Session, driver_said, storage_failure, transaction
+from mailflow.store.db import Engine, IntegrityError, Session, transaction, unavailable
 from mailflow.store.files import FileStore
 from mailflow.store.models import IntakeRecord, Quarantine
 from mailflow.store.spool import MessageSpool
@@ -221,9 +221,10 @@ class GroupIntake(ABC):
             # fault. The pass ends; the next one finds what the other process did.
             raise MailboxBusy(f"another process took uid {header.uid} at the same "
                               "moment") from exc
-        if storage_failure(exc):
+        outage = unavailable(exc)
+        if outage is not None:
             # The database is locked, full or read-only: nothing is the message's fault.
-            raise StorageUnavailable(f"database: {driver_said(exc)}") from exc
+            raise outage from exc
         self.handlers.gate.forget()  # its counts may include what was rolled back
         # The exception text may quote the message, so the log names only its type.
         log.error("message failed uid=%d error=%s", header.uid, type(exc).__name__)

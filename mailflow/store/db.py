@@ -18,12 +18,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, create_engine
 
-from mailflow.errors import ConfigError
+from mailflow.errors import ConfigError, StorageUnavailable
 from mailflow.store.files import create_private_file, private_directories
 
 # The rest of mailflow reaches the database through these names, never through sqlalchemy
 # or sqlmodel directly (an import contract checks it).
-__all__ = ["Engine", "IntegrityError", "Session", "make_engine", "storage_failure", "transaction"]
+__all__ = ["Engine", "IntegrityError", "Session", "make_engine", "outage_as_unavailable",
+           "storage_failure", "transaction", "unavailable"]
 
 
 def make_engine(url: str) -> Engine:
@@ -139,3 +140,22 @@ def storage_failure(exc: BaseException) -> bool:
     # No SQLSTATE: psycopg could not reach the server or lost it (refused, reset, timeout).
     return isinstance(exc, OperationalError) and not any(
         fault in str(orig) for fault in _PG_MESSAGE_FAULTS)
+
+
+def unavailable(exc: BaseException) -> StorageUnavailable | None:
+    """For a database's or disk's failure (`storage_failure`), the StorageUnavailable that
+    says so in one line (`driver_said`: no statement, no parameters); None for any other."""
+    return StorageUnavailable(f"database: {driver_said(exc)}") if storage_failure(exc) else None
+
+
+@contextmanager
+def outage_as_unavailable() -> Iterator[None]:
+    """Inside, a database's or disk's failure becomes `unavailable(exc)`; anything else,
+    a MailflowError included, goes through as it is."""
+    try:
+        yield
+    except Exception as exc:
+        outage = unavailable(exc)
+        if outage is None:
+            raise
+        raise outage from exc

@@ -41,8 +41,8 @@ from mailflow.core.lease import (
     holder_process,
     renewal_due,
 )
-from mailflow.errors import MailboxBusy, StorageUnavailable
-from mailflow.store.db import IntegrityError, driver_said, storage_failure
+from mailflow.errors import MailboxBusy
+from mailflow.store.db import IntegrityError, outage_as_unavailable, storage_failure
 from mailflow.store.models import IntakeRecord, MailboxLease
 
 log = logging.getLogger(__name__)
@@ -154,13 +154,9 @@ class Lease:
         unless `local`: then one held by another process on this machine is taken over (a
         `poll --once` that holds the mailbox's lock file: that service is between passes)."""
         self._renewed = time.monotonic()
-        try:
+        with outage_as_unavailable():
             generation = self._take(now, local)
             row = None if generation is not None else self.read()
-        except Exception as exc:
-            if storage_failure(exc):
-                raise StorageUnavailable(f"database: {driver_said(exc)}") from exc
-            raise
         if generation is not None:
             if self.generation != generation:
                 log.log(self._level, "mailbox lease taken mailbox=%s holder=%s generation=%d",

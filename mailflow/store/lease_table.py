@@ -15,8 +15,7 @@ from sqlalchemy.engine import Engine
 
 from mailflow.core.fleet_share import PRESENCE_PREFIX
 from mailflow.core.lease import LeaseRow
-from mailflow.errors import StorageUnavailable
-from mailflow.store.db import driver_said, storage_failure
+from mailflow.store.db import outage_as_unavailable
 from mailflow.store.lease import Lease
 from mailflow.store.models import MailboxLease
 
@@ -25,14 +24,9 @@ _TABLE = MailboxLease.__table__  # type: ignore[attr-defined]
 
 def lease_rows(engine: Engine) -> dict[str, LeaseRow]:
     """Every lease (mailboxes and instances' presence) by key, in one SELECT."""
-    try:
-        with engine.connect() as conn:
-            found = conn.execute(select(_TABLE.c.mailbox, _TABLE.c.holder,
-                                        _TABLE.c.expires_at)).all()
-    except Exception as exc:
-        if storage_failure(exc):
-            raise StorageUnavailable(f"database: {driver_said(exc)}") from exc
-        raise
+    with outage_as_unavailable(), engine.connect() as conn:
+        found = conn.execute(select(_TABLE.c.mailbox, _TABLE.c.holder,
+                                    _TABLE.c.expires_at)).all()
     return {row.mailbox: LeaseRow(row.holder, row.expires_at) for row in found}
 
 
@@ -63,21 +57,16 @@ def renew_many(engine: Engine, leases: Sequence[Lease], now: datetime) -> set[st
         if lease.generation is not None:
             by_expiry.setdefault(lease.rules.expiry(now), []).append(lease)
     renewed: set[str] = set()
-    try:
-        with engine.begin() as conn:
-            for expires_at, same in by_expiry.items():
-                for start in range(0, len(same), RENEW_AT_ONCE):
-                    part = same[start:start + RENEW_AT_ONCE]
-                    renewed.update(conn.execute(update(_TABLE).where(
-                        _TABLE.c.holder == part[0].me,
-                        tuple_(_TABLE.c.mailbox, _TABLE.c.generation).in_(
-                            [(lease.mailbox, lease.generation) for lease in part]),
-                    ).values(expires_at=expires_at, heartbeat_at=now).returning(
-                        _TABLE.c.mailbox)).scalars())
-    except Exception as exc:
-        if storage_failure(exc):
-            raise StorageUnavailable(f"database: {driver_said(exc)}") from exc
-        raise
+    with outage_as_unavailable(), engine.begin() as conn:
+        for expires_at, same in by_expiry.items():
+            for start in range(0, len(same), RENEW_AT_ONCE):
+                part = same[start:start + RENEW_AT_ONCE]
+                renewed.update(conn.execute(update(_TABLE).where(
+                    _TABLE.c.holder == part[0].me,
+                    tuple_(_TABLE.c.mailbox, _TABLE.c.generation).in_(
+                        [(lease.mailbox, lease.generation) for lease in part]),
+                ).values(expires_at=expires_at, heartbeat_at=now).returning(
+                    _TABLE.c.mailbox)).scalars())
     for lease in leases:
         if lease.mailbox in renewed:
             lease.renewed()
