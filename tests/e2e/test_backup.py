@@ -8,7 +8,6 @@ import shutil
 import sqlite3
 import stat
 import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,6 +16,7 @@ import pytest
 from mailflow.demo.mail import to_toml
 from tests.e2e.conftest import MailWorld
 from tests.e2e.support import INBOX, SITI, complaint, config_for
+from tests.harness import zygote
 from tests.harness.village import COMPLETE_BODY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,9 +26,8 @@ NO_SERVERS = SimpleNamespace(imap_host="127.0.0.1", imap_port=1, smtp_host="127.
 
 
 def mailflow(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mailflow", "--config", str(config), *args],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT,
-                          env={**os.environ, "MAILFLOW_CONFIG": ""})
+    return zygote.run(["--config", str(config), *args], timeout=60, cwd=ROOT,
+                      env={**os.environ, "MAILFLOW_CONFIG": ""})
 
 
 def write_config(cfg_data: dict[str, object], path: Path) -> Path:

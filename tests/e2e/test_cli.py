@@ -20,15 +20,15 @@ from mailflow.core.first_start import promise
 from mailflow.core.workdays import calendar_for
 from mailflow.demo.mail import to_toml
 from tests.e2e.support import INBOX, SITI, complaint, config_for, outbox
+from tests.harness import zygote
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def mailflow(*args: str, env: dict[str, str] | None = None,
              timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mailflow", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT,
-                          env={**os.environ, "MAILFLOW_CONFIG": "", **(env or {})})
+    return zygote.run(list(args), timeout=timeout, cwd=ROOT,
+                      env={**os.environ, "MAILFLOW_CONFIG": "", **(env or {})})
 
 
 def write_config(cfg: Any, path: Path) -> Path:

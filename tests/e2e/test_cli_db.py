@@ -11,7 +11,6 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 from contextlib import closing
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from mailflow.config import load_config
 from mailflow.errors import SchemaError
 from mailflow.service import Service
 from mailflow.store import migrate
+from tests.harness import zygote
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "db-v0.1.0.sqlite3"
@@ -29,9 +29,8 @@ HEAD = migrate.head()
 
 
 def mailflow(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mailflow", "--config", str(config), *args],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT,
-                          env={**os.environ, "MAILFLOW_CONFIG": ""})
+    return zygote.run(["--config", str(config), *args], timeout=60, cwd=ROOT,
+                      env={**os.environ, "MAILFLOW_CONFIG": ""})
 
 
 def write_config(tmp_path: Path) -> Path:

@@ -23,6 +23,7 @@ from tests.e2e.leaks import Secrets, all_leaks
 from tests.e2e.support import KASI, SEKDES, config_for, outbox
 from tests.e2e.test_cli import ROOT, write_config
 from tests.fixtures.identity_complaints import complaints
+from tests.harness import zygote
 
 pytestmark = pytest.mark.e2e
 
@@ -243,9 +244,11 @@ def _deadline(*args: str, env: dict[str, str] | None = None,
     file of root's (root itself reads every file)."""
     prefix = (["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
               if as_nobody and os.geteuid() == 0 else [])
+    environment = {**os.environ, "MAILFLOW_CONFIG": "", **(env or {})}
+    if not prefix:
+        return zygote.run(["deadline", *args], timeout=60, cwd=ROOT, env=environment)
     return subprocess.run([*prefix, sys.executable, "-m", "mailflow", "deadline", *args],
-                          capture_output=True, text=True, timeout=60, cwd=ROOT,
-                          env={**os.environ, "MAILFLOW_CONFIG": "", **(env or {})})
+                          capture_output=True, text=True, timeout=60, cwd=ROOT, env=environment)
 
 
 def test_deadline_names_the_days_it_skipped_and_the_zone_it_assumed() -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from mailflow.demo.mail import INBOX
+from tests.harness import zygote
 
 ROOT = Path(__file__).resolve().parents[2]
 # The demo makes its own SQLite file whatever MAILFLOW_TEST_DB says.
@@ -23,8 +24,8 @@ pytestmark = pytest.mark.no_test_database
 
 
 def mailflow(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mailflow", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT, env={**os.environ, "MAILFLOW_CONFIG": ""})
+    return zygote.run(list(args), timeout=timeout, cwd=ROOT,
+                      env={**os.environ, "MAILFLOW_CONFIG": ""})
 
 
 def ticket_ids(config: Path) -> list[str]:

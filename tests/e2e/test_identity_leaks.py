@@ -14,9 +14,9 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 import re
 import subprocess
-import sys
 from datetime import datetime
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -36,6 +36,7 @@ from tests.e2e.leaks import Leak, Secrets, all_leaks, mail_text
 from tests.e2e.support import ADMIN, INBOX, KADES, KASI, SEKDES, STAFF, config_for, rows
 from tests.e2e.test_workflow_mail import staff_reply
 from tests.fixtures.identity_complaints import REPLY_SUBSTANCE, Complaint, complaints
+from tests.harness import zygote
 
 pytestmark = pytest.mark.e2e
 
@@ -77,8 +78,7 @@ def _resident_reply(item: Complaint, number: str, ack: OutboxMessage) -> bytes:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mailflow", *args], capture_output=True,
-                          text=True, timeout=120, cwd=ROOT)
+    return zygote.run(list(args), timeout=120, cwd=ROOT, env=dict(os.environ))
 
 
 def _cli_in_process(config: Path, *args: str) -> str:

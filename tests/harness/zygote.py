@@ -1,0 +1,204 @@
+"""`mailflow ARGS` as a real process that skips the second of imports each new interpreter pays.
+
+    run(["--config", path, "show", "KLR-2026-00001"], env=..., cwd=..., timeout=60)
+
+The end-to-end tests start `mailflow` about 160 times per run; each new interpreter spends
+about 0.9 s of CPU importing SQLAlchemy, pydantic and mailflow before it does anything,
+which on a two-core CI machine was a large part of the suite's time. This module keeps one
+helper process per pytest worker (the zygote, as Android's is called) that has imported all
+of that once and forks a child per command. The child is a new process like any other: it
+gets the caller's stdin, stdout and stderr (passed as file descriptors over a Unix socket),
+environment, working directory and umask, runs `mailflow.cli.main`, runs the exit handlers
+and exits with main's status, which the caller receives as `returncode`. Only what Python
+fixes at interpreter start is the zygote's: the stdio encoding and `-X`/`PYTHON*` start-up
+options, the same for every command a test runs. Commands that are themselves about the
+process (the daemon under signals, a demo server, a wrapper such as setpriv) still start a
+new interpreter with subprocess.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import locale
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+_SCRIPT = str(Path(__file__).resolve())
+#: What the zygote imports before it forks; the second group only where it is installed.
+_PRELOAD = ("mailflow.cli", "mailflow.service", "mailflow.demo.scenario",
+            "sqlalchemy.dialects.sqlite")
+_PRELOAD_IF_INSTALLED = ("psycopg", "sqlalchemy.dialects.postgresql.psycopg")
+_MAX_REQUEST = 1 << 20
+
+
+class _Zygote:
+    """The helper process of this pytest worker, started at first use, restarted if it died."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._directory = tempfile.mkdtemp(prefix="mailflow-zygote-")
+        self._path = os.path.join(self._directory, "socket")
+
+    def socket_path(self) -> str:
+        with self._lock:
+            if self._process is None or self._process.poll() is not None:
+                if os.path.exists(self._path):
+                    os.unlink(self._path)
+                # The zygote's stdin is a pipe nobody writes: its end tells the zygote that
+                # this worker is gone, however it ended.
+                self._process = subprocess.Popen([sys.executable, _SCRIPT, self._path],
+                                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                assert self._process.stdout is not None
+                if self._process.stdout.readline() != b"ready\n":
+                    raise RuntimeError(f"the mailflow zygote did not start "
+                                       f"(exit {self._process.wait()})")
+            return self._path
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._path)
+        with contextlib.suppress(FileNotFoundError):
+            os.rmdir(self._directory)
+
+
+_ZYGOTE: list[_Zygote] = []
+
+
+def _zygote() -> _Zygote:
+    if not _ZYGOTE:
+        _ZYGOTE.append(_Zygote())
+        atexit.register(_ZYGOTE[0].stop)
+    return _ZYGOTE[0]
+
+
+def run(args: list[str], *, env: dict[str, str], cwd: Path | str,
+        timeout: float) -> subprocess.CompletedProcess[str]:
+    """Like subprocess.run([python, "-m", "mailflow", *args], capture_output=True, text=True,
+    stdin=DEVNULL, env=env, cwd=cwd, timeout=timeout), in a child forked from the zygote."""
+    request = {"args": list(args), "env": env, "cwd": str(cwd), "umask": _current_umask()}
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            open(os.devnull, "rb") as stdin, \
+            socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as conn:
+        conn.connect(_zygote().socket_path())
+        socket.send_fds(conn, [json.dumps(request).encode()],
+                        [stdin.fileno(), out.fileno(), err.fileno()])
+        pid = json.loads(conn.recv(_MAX_REQUEST))["pid"]
+        conn.settimeout(timeout)
+        try:
+            status = json.loads(conn.recv(_MAX_REQUEST))["status"]
+        except TimeoutError:
+            os.kill(pid, signal.SIGKILL)
+            conn.settimeout(None)
+            conn.recv(_MAX_REQUEST)
+            raise subprocess.TimeoutExpired(["mailflow", *args], timeout,
+                                            _read(out), _read(err)) from None
+        return subprocess.CompletedProcess(["mailflow", *args], status, _read(out), _read(err))
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def _read(file: Any) -> str:
+    file.seek(0)
+    return str(file.read().decode(locale.getpreferredencoding(False)))
+
+
+# -- the zygote itself -----------------------------------------------------------------------
+
+def _serve(path: str) -> None:
+    import importlib
+
+    for name in _PRELOAD:
+        importlib.import_module(name)
+    for name in _PRELOAD_IF_INSTALLED:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listener.bind(path)
+    listener.listen()
+    print("ready", flush=True)
+    while True:
+        ready, _, _ = select.select([listener, sys.stdin], [], [])
+        if sys.stdin in ready:  # the worker is gone: leave nothing behind
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+                os.rmdir(os.path.dirname(path))
+            return
+        conn, _ = listener.accept()
+        with conn:
+            message, fds, _, _ = socket.recv_fds(conn, _MAX_REQUEST, 3)
+            if not message or len(fds) != 3:
+                for fd in fds:
+                    os.close(fd)
+                continue
+            pid = os.fork()
+            if pid == 0:
+                _child(json.loads(message), fds, (listener, conn))
+            for fd in fds:
+                os.close(fd)
+            conn.sendall(json.dumps({"pid": pid}).encode())
+            _, status = os.waitpid(pid, 0)
+            conn.sendall(json.dumps({"status": os.waitstatus_to_exitcode(status)}).encode())
+
+
+def _child(request: dict[str, Any], fds: list[int], sockets: tuple[socket.socket, ...]) -> None:
+    """Become `mailflow ARGS` in the caller's stdio, environment and directory; never return."""
+    code: int = 1
+    try:
+        for sock in sockets:
+            sock.close()
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+            os.close(fd)
+        encoding = sys.stdout.encoding
+        sys.stdin = open(0, encoding=encoding, closefd=False)  # noqa: SIM115
+        sys.stdout = open(1, "w", encoding=encoding, closefd=False)  # noqa: SIM115
+        sys.stderr = open(2, "w", encoding=encoding, errors="backslashreplace",  # noqa: SIM115
+                          closefd=False, buffering=1)
+        os.chdir(request["cwd"])
+        os.umask(request["umask"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        time.tzset()
+        sys.argv = [os.path.join(os.path.dirname(sys.modules["mailflow"].__file__ or ""),
+                                 "__main__.py"), *request["args"]]
+        from mailflow.cli import main
+
+        code = main(request["args"])
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+    except BaseException:  # noqa: BLE001 - the child reports it as Python would, then exits
+        traceback.print_exc()
+        code = 1
+    finally:
+        try:
+            atexit._run_exitfuncs()
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1])
