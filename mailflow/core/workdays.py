@@ -20,6 +20,7 @@ import holidays
 from babel.dates import format_date
 
 from mailflow.config import CalendarConfig
+from mailflow.core.indonesian_holidays import indonesia
 
 # Holiday names from `holidays` for later years of lunar calendars are estimates;
 # the library marks them with this label (Indonesian, or English on older data).
@@ -40,8 +41,8 @@ class WorkCalendar:
     def _holidays(self) -> holidays.HolidayBase:
         # `expand=True` (the default) fills in each year on first lookup.
         # Names in Indonesian: `deadline` prints the holidays it skipped.
-        return holidays.country_holidays("ID", categories=("public", "government"),
-                                         language="id")
+        # indonesia(): the library's class without its other countries (8 MB, issue 10).
+        return indonesia()(categories=("public", "government"), language="id")
 
     def holiday_names(self, day: date) -> list[str]:
         names = list(self._holidays.get_list(day))
