@@ -175,6 +175,7 @@ def _child(request: dict[str, Any], fds: list[int], sockets: tuple[socket.socket
         sys.stderr = open(2, "w", encoding=encoding, errors="backslashreplace",  # noqa: SIM115
                           closefd=False, buffering=1)
         os.chdir(request["cwd"])
+        sys.path[0] = request["cwd"]  # as `-m` puts it first, where this script's folder was
         os.umask(request["umask"])
         os.environ.clear()
         os.environ.update(request["env"])
