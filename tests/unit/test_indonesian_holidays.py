@@ -34,7 +34,20 @@ def test_a_due_date_loads_indonesia_and_no_other_country() -> None:
             "print(sorted(m for m in sys.modules if m.startswith('holidays.countries')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, timeout=60)
-    assert done.stdout.splitlines() == ["2026-04-01", "['holidays.countries.indonesia']"]
+    assert done.stdout.splitlines() == ["2026-04-01", "[]"]
+
+
+def test_the_library_stays_whole_for_other_code_in_the_process() -> None:
+    code = ("import datetime, pickle; from mailflow.core.workdays import WorkCalendar;"
+            "calendar = WorkCalendar(); print(calendar.holiday_names(datetime.date(2026, 3, 19)));"
+            "copy = pickle.loads(pickle.dumps(calendar._holidays));"
+            "print(copy.get(datetime.date(2026, 3, 19)));"
+            "import holidays.countries.indonesia;"
+            "print(holidays.countries.indonesia.Indonesia.__module__)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=60)
+    assert done.stdout.splitlines() == ["['Hari Suci Nyepi']", "Hari Suci Nyepi",
+                                        "holidays.countries.indonesia"]
 
 
 def test_the_calendar_is_the_one_the_library_gives() -> None:
