@@ -17,7 +17,7 @@ from typing import Protocol
 
 from mailflow.config import Config
 from mailflow.store import queries
-from mailflow.store.db import Engine, IntegrityError, Session, transaction
+from mailflow.store.db import Engine, IntegrityError, Session, transaction, unavailable
 from mailflow.store.models import JobRun
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,12 @@ class Schedule:
             return
         except NothingDue:
             return
-        except Exception:
+        except Exception as exc:
+            outage = unavailable(exc)
+            if outage is not None:
+                # The database going away (a restart, a full disk) is no job's bug: the pass
+                # says so in one line and every job waits for the next one (service.py).
+                raise outage from exc
             # One job's bug must not stop the others; it is tried again on the next pass.
             log.exception("job run failed job=%s key=%s", job.name, key)
             stats.failed.append(label)

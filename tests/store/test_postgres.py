@@ -15,7 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import SQLModel, select
+from sqlmodel import Session, SQLModel, select
 
 from mailflow.core.lease import LeaseRules
 from mailflow.errors import ConfigError, StorageUnavailable
@@ -302,3 +302,36 @@ def test_a_poll_while_the_database_is_down_is_one_line_not_a_failure(
         service.engine.dispose()
     assert result.storage_error, result
     assert "database unavailable, the jobs and the outbox wait for the next poll" in caplog.text
+
+
+def test_a_job_that_meets_a_dead_server_is_an_outage_and_runs_after_it(
+        postgres_cluster: PostgresCluster, pg_engine: Engine,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Found by the crash harness: a clock job whose run met a restarting database was logged
+    as that job's bug ("job run failed" and two tracebacks), once per job and outage."""
+    from mailflow.runners.schedule import Schedule
+
+    migrate.prepare(pg_engine)
+
+    class KillsTheServer:
+        name = "kills-the-server"
+        kill = True
+
+        def due(self, now: datetime) -> list[str]:
+            return ["once"]
+
+        def run(self, session: Session, key: str, now: datetime) -> str:
+            if self.kill:
+                postgres_cluster.kill()
+            session.exec(select(JobRun)).all()
+            return "ran"
+
+    job = KillsTheServer()
+    try:
+        with pytest.raises(StorageUnavailable):
+            Schedule(pg_engine, [job]).run_due(NOW)
+    finally:
+        postgres_cluster.start()
+    assert "job run failed" not in caplog.text
+    job.kill = False
+    assert Schedule(pg_engine, [job]).run_due(NOW).ran == ["kills-the-server:once"]
