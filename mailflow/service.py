@@ -70,8 +70,8 @@ class Service:
         """`dns_txt` replaces DNS for DKIM key lookups (tests serve their own keys); `jobs` are
         the clock-driven jobs run once per poll (runners/schedule.py); `stop_requested` is
         asked between messages, and True ends the poll there (the daemon's SIGTERM);
-        `log_outages` False leaves the lines about refused logins and unreachable servers to
-        the caller (the daemon logs one per change of state, not one per pass).
+        `log_outages` False leaves the lines about refused logins, unreachable servers and the
+        database to the caller (the daemon logs one per change of state, not one per pass).
 
         `instance` names this process in the mailbox's lease (store/lease.py; a new one by
         default); `keep_lease` True (the daemon) holds the lease from pass to pass and lets
@@ -144,7 +144,8 @@ class Service:
                 state = self.lease.take(self.clock(), local=not self.keep_lease)
             except StorageUnavailable as exc:
                 result.storage_error = str(exc)
-                log.error("storage unavailable, intake paused until the next poll: %s", exc)
+                self._say(logging.ERROR, "storage unavailable, intake paused until the next poll: "
+                          "%s", exc)
             else:
                 self._lease_or_busy(state, result)
         if self.stop_requested():
@@ -159,8 +160,8 @@ class Service:
             if not (isinstance(exc, StorageUnavailable) or storage_failure(exc)):
                 raise
             result.storage_error = driver_said(exc)
-            log.error("database unavailable, the jobs and the outbox wait for the next poll: %s",
-                      result.storage_error)
+            self._say(logging.ERROR, "database unavailable, the jobs and the outbox wait for the "
+                      "next poll: %s", result.storage_error)
         return result
 
     def _lease_or_busy(self, state: LeaseState, result: PollResult) -> None:
@@ -198,7 +199,8 @@ class Service:
                       "one retries): %s", exc)
         except StorageUnavailable as exc:
             result.storage_error = str(exc)
-            log.error("storage unavailable, intake paused until the next poll: %s", exc)
+            self._say(logging.ERROR, "storage unavailable, intake paused until the next poll: "
+                          "%s", exc)
         except MailboxBusy as exc:
             log.info("intake pass ended early, the next one goes on: %s", exc)
         except TransientError as exc:
