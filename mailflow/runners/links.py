@@ -46,7 +46,7 @@ class Links:
         self.prefix = prefix
         self.servers: dict[Server, Link] = {"imap": Link(RetryPolicy()), "smtp": Link(RetryPolicy())}
         self.since: dict[Server, datetime] = {}  # when the trouble began, for STATUS=
-        self.database_down_since: datetime | None = None
+        self.storage_down_since: datetime | None = None
         self._random = random.Random()
 
     def __getitem__(self, server: Server) -> Link:
@@ -78,23 +78,23 @@ class Links:
                 self.refused("smtp", result.smtp_refused, cfg)
             elif stats.sent or stats.deferred or stats.parked:
                 self.works("smtp")
-        self.database(result.storage_error)
+        self.storage(result.storage_error)
 
-    def database(self, error: str | None) -> None:
-        """The database (or the storage directory) gone or back: a daemon polling every few
-        seconds through a restart would otherwise log a line or two per pass. A pass tries
-        it again each time; there is no backoff to keep."""
+    def storage(self, error: str | None) -> None:
+        """The database or the storage directory gone, or back: a daemon polling every few
+        seconds through a database restart would otherwise log a line or two per pass. A pass
+        tries it again each time; there is no backoff to keep."""
         if error is None:
-            if self.database_down_since is not None:
-                took = str(self.clock() - self.database_down_since).split(".")[0]
-                log.info(self.prefix + "database reachable again after %s", took)
-                self.database_down_since = None
-        elif self.database_down_since is None:
-            self.database_down_since = self.clock()
-            log.error(self.prefix + "database unavailable, intake, the jobs and the outbox wait; "
+            if self.storage_down_since is not None:
+                took = str(self.clock() - self.storage_down_since).split(".")[0]
+                log.info(self.prefix + "storage available again after %s", took)
+                self.storage_down_since = None
+        elif self.storage_down_since is None:
+            self.storage_down_since = self.clock()
+            log.error(self.prefix + "storage unavailable, intake, the jobs and the outbox wait; "
                       "trying again at each pass: %s", error)
         else:
-            log.debug(self.prefix + "database still unavailable: %s", error)
+            log.debug(self.prefix + "storage still unavailable: %s", error)
 
     def refused(self, server: Server, detail: str, cfg: Config) -> None:
         link, now = self.servers[server], time.monotonic()

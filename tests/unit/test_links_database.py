@@ -37,7 +37,7 @@ def test_an_outage_is_two_lines_whatever_the_passes_between(
 
     lines = [(r.levelno, r.getMessage()) for r in caplog.records if r.levelno > logging.DEBUG]
     assert lines == [
-        (logging.ERROR, "mailbox klero: database unavailable, intake, the jobs and the outbox "
+        (logging.ERROR, "mailbox klero: storage unavailable, intake, the jobs and the outbox "
                         "wait; trying again at each pass: database: connection is bad"),
-        (logging.INFO, "mailbox klero: database reachable again after 0:02:30")]
+        (logging.INFO, "mailbox klero: storage available again after 0:02:30")]
     assert sum(r.levelno == logging.DEBUG for r in caplog.records) == 29
