@@ -2,7 +2,7 @@
 
     run(["--config", path, "show", "KLR-2026-00001"], env=..., cwd=ROOT, timeout=60)
 
-The end-to-end tests run about 110 short `mailflow` commands per run; each new interpreter
+The end-to-end tests run about 130 short `mailflow` commands per run; each new interpreter
 spent about 0.9 s of CPU importing SQLAlchemy, pydantic and mailflow before it did anything,
 which on a two-core CI machine was a large part of the suite's time. This module keeps one
 helper process per pytest worker (the zygote, as Android's is called), started like `python
