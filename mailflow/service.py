@@ -143,9 +143,7 @@ class Service:
             try:
                 state = self.lease.take(self.clock(), local=not self.keep_lease)
             except StorageUnavailable as exc:
-                result.storage_error = str(exc)
-                self._say(logging.ERROR, "storage unavailable, intake paused until the next poll: "
-                          "%s", exc)
+                self._intake_paused(result, exc)
             else:
                 self._lease_or_busy(state, result)
         if self.stop_requested():
@@ -184,6 +182,11 @@ class Service:
     def _say(self, level: int, message: str, *args: object) -> None:
         log.log(level if self.log_outages else logging.DEBUG, message, *args)
 
+    def _intake_paused(self, result: PollResult, exc: StorageUnavailable) -> None:
+        """The lease or the intake met the database or the disk gone."""
+        result.storage_error = str(exc)
+        self._say(logging.ERROR, "storage unavailable, intake paused until the next poll: %s", exc)
+
     def _intake(self, result: PollResult) -> None:
         try:
             result.intake = self.intake.run(self.source)
@@ -198,9 +201,7 @@ class Service:
             self._say(logging.WARNING, "imap unavailable, intake skipped this pass (the next "
                       "one retries): %s", exc)
         except StorageUnavailable as exc:
-            result.storage_error = str(exc)
-            self._say(logging.ERROR, "storage unavailable, intake paused until the next poll: "
-                          "%s", exc)
+            self._intake_paused(result, exc)
         except MailboxBusy as exc:
             log.info("intake pass ended early, the next one goes on: %s", exc)
         except TransientError as exc:
