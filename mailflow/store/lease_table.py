@@ -18,6 +18,7 @@ from mailflow.core.lease import LeaseRow
 from mailflow.store.db import outage_as_unavailable
 from mailflow.store.lease import Lease
 from mailflow.store.models import MailboxLease
+from mailflow.store.queries import chunks
 
 _TABLE = MailboxLease.__table__  # type: ignore[attr-defined]
 
@@ -59,8 +60,7 @@ def renew_many(engine: Engine, leases: Sequence[Lease], now: datetime) -> set[st
     renewed: set[str] = set()
     with outage_as_unavailable(), engine.begin() as conn:
         for expires_at, same in by_expiry.items():
-            for start in range(0, len(same), RENEW_AT_ONCE):
-                part = same[start:start + RENEW_AT_ONCE]
+            for part in chunks(same, RENEW_AT_ONCE):
                 renewed.update(conn.execute(update(_TABLE).where(
                     _TABLE.c.holder == part[0].me,
                     tuple_(_TABLE.c.mailbox, _TABLE.c.generation).in_(
