@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from babel.dates import format_date
-
+from mailflow.core.indonesian_dates import month_year, short_date, short_month
 from mailflow.core.promise import PromiseResult
 from mailflow.core.report import Month, share_of
 from mailflow.core.workdays import WorkCalendar
@@ -129,7 +128,7 @@ def promise_words(days: int) -> str:
 
 def tanggal(day: date | None) -> str:
     """'3 Des 2026' (short, for tables); '-' for no date."""
-    return "-" if day is None else format_date(day, "d MMM y", locale="id")
+    return "-" if day is None else short_date(day)
 
 
 def _cells(counts: Counter[StrEnum], values: Iterable[StrEnum], min_count: int) -> tuple[Cell, ...]:
@@ -149,8 +148,8 @@ def _months(tickets: Sequence[PublicTicket], calendar: WorkCalendar, today: date
         share = share_of(r.responded_in_time for r in mine)
         first = which.first_day
         rows.append(MonthRow(
-            month=str(which), label=format_date(first, "MMMM y", locale="id"),
-            short=format_date(first, "MMM", locale="id"), received=len(mine),
+            month=str(which), label=month_year(first),
+            short=short_month(first), received=len(mine),
             in_time=share.in_time, late=share.late, pending=share.pending))
     return tuple(rows)
 

@@ -33,8 +33,7 @@ from datetime import date, datetime, time
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
-
+from mailflow.core.indonesian_dates import month_year, short_month_year
 from mailflow.core.promise import PromiseResult, Targets, Timeline, kept, workdays_between
 from mailflow.core.workdays import WorkCalendar
 from mailflow.core.workflow import FINAL
@@ -83,12 +82,12 @@ class Month:
     @property
     def label(self) -> str:
         """"November 2026"."""
-        return format_date(self.first_day, "MMMM y", locale="id")
+        return month_year(self.first_day)
 
     @property
     def short_label(self) -> str:
         """"Nov 26", for chart axes."""
-        return format_date(self.first_day, "MMM yy", locale="id")
+        return short_month_year(self.first_day)
 
 
 def parse_month(text: str) -> Month:

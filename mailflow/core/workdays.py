@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import cached_property, lru_cache
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 import holidays
-from babel.dates import format_date
 
 from mailflow.config import CalendarConfig
+from mailflow.core.indonesian_dates import long_date
 from mailflow.core.indonesian_holidays import indonesia
 
 # Holiday names from `holidays` for later years of lunar calendars are estimates;
@@ -116,11 +116,9 @@ def calendar_from(
     )
 
 
-@lru_cache(maxsize=1024)
 def format_tanggal(day: date) -> str:
-    """The date as Indonesians write it: 'Kamis, 2 April 2026'. Kept per day: the mails of
-    one ticket name its few dates over and over, and Babel reads its locale at every call."""
-    return format_date(day, "EEEE, d MMMM y", locale="id")
+    """The date as Indonesians write it: 'Kamis, 2 April 2026'."""
+    return long_date(day)
 
 
 _ZONE_ABBREVIATIONS = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA",

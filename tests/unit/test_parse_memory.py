@@ -39,3 +39,28 @@ def test_base64_the_direct_decoding_refuses_is_decoded_as_the_email_package_does
     parsed = parse_message(bad_padding)
     stdlib = message_from_bytes(bad_padding).get_payload()[1].get_payload(decode=True)
     assert [a.data for a in parsed.attachments] == [stdlib] == [b"abcde"]
+
+
+def test_charset_guessing_is_loaded_only_by_a_message_that_needs_it() -> None:
+    """charset_normalizer holds 2.7 MB once imported: a process that reads only UTF-8 and
+    correctly labelled mail (nearly all of it) never loads it; unlabelled Cyrillic does."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from mailflow.core.parse import parse_message\n"
+        "import mailflow.service, mailflow.daemon, mailflow.cli\n"
+        "def body(raw):\n"
+        "    return parse_message(raw).text.strip()\n"
+        "head = b'From: warga@desa.example\\r\\nSubject: Jalan rusak\\r\\n'\n"
+        "print(body(head + b'Content-Type: text/plain; charset=utf-8\\r\\n\\r\\n'"
+        " + 'Jalan rusak di dusun Krajan, mohon diperbaiki.'.encode()))\n"
+        "print('charset_normalizer' in sys.modules)\n"
+        "text = 'Дорога в деревне разрушена, просим отремонтировать её как можно скорее.'\n"
+        "print(body(head + b'\\r\\n' + text.encode('cp1251')) == text)\n"
+        "print('charset_normalizer' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=60)
+    assert done.stdout.splitlines() == ["Jalan rusak di dusun Krajan, mohon diperbaiki.",
+                                        "False", "True", "True"]
