@@ -11,6 +11,10 @@ the disk, the database) rolls the whole group back and ends the pass; nothing of
 is recorded, and the next pass takes it again. The intake record per UID is what makes a
 message taken, so a group that commits is taken once, and a group that does not is not taken
 at all. The last UID moves with the group, in its transaction.
+
+A plain new complaint (`_plain`: nothing to read from the database) has no savepoint: its
+rows are kept and written with the group's other plain ones, one executemany per table
+(store/group_rows.py), and dropped from what is kept should it fail.
 """
 
 from __future__ import annotations
@@ -18,14 +22,14 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from enum import Enum
 from pathlib import Path
 
 from mailflow.adapters.clock import Clock
 from mailflow.adapters.imap import FetchedHeader, ImapSession
 from mailflow.config import Config
-from mailflow.core.intake_rules import Decision, Kind
+from mailflow.core.intake_rules import Decision, Kind, content_key, message_key
 from mailflow.core.parse import ParsedMessage
 from mailflow.core.parse.spill import Reduced
 from mailflow.errors import MailboxBusy, TransientError
@@ -36,6 +40,7 @@ from mailflow.runners.tracing import Tracer
 from mailflow.store import intake_queries, queries, trace
 from mailflow.store.db import Engine, IntegrityError, Session, transaction, unavailable
 from mailflow.store.files import FileStore
+from mailflow.store.group_rows import GroupRows, GroupRowsFailed, buffering
 from mailflow.store.models import IntakeRecord, Quarantine
 from mailflow.store.spool import MessageSpool
 from mailflow.vocabulary import IntakeOutcome
@@ -96,6 +101,18 @@ def groups(items: Sequence[Item], max_bytes: int) -> Iterator[list[Item]]:
         yield group
 
 
+def _may_read_or_make(item: Item) -> bool:
+    """Whether a message taken in its savepoint may read the database or make a ticket: the
+    group's kept rows are written before it (it would not see them; its ticket's number and id
+    follow theirs). Written before its savepoint, never inside one whose rollback would take
+    them along. Taken before, done, skipped, ignored, quarantined: none of these."""
+    if item.look is not Look.DECIDED or item.decision is None:
+        return False
+    if item.decision.kind is Kind.SKIP:
+        return item.head is None or bool(item.head.in_reply_to or item.head.references)
+    return item.decision.kind is not Kind.IGNORE
+
+
 class UnreadableMessage(Exception):
     """A message whose full reading contradicts its header block; the barrier quarantines it."""
 
@@ -148,7 +165,28 @@ class GroupIntake(ABC):
 
     def _commit_group(self, imap: ImapSession, group: list[Item], bodies: dict[int, bytes],
                       stats: IntakeStats) -> bool:
-        """One transaction for the group; False if a stop came before its end."""
+        """One transaction for the group; False if a stop came before its end.
+
+        Its plain new complaints keep their rows for one write per table (store/group_rows.py);
+        should that write fail for a reason of its own, the group is rolled back and taken
+        again with every message in its savepoint, where the one at fault is quarantined."""
+        before = replace(stats, ticket_numbers=list(stats.ticket_numbers))
+        try:
+            return self._commit_group_once(imap, group, bodies, stats, keep_rows=True)
+        except GroupRowsFailed as exc:
+            # Nothing of the group was committed, and its log lines of tickets made were not.
+            log.warning("intake group from uid=%d (%d messages) not written together: %s; "
+                        "taking it again message by message", group[0].header.uid, len(group),
+                        exc)
+            log.debug("group write failure detail", exc_info=True)
+            for name in fields(stats):
+                setattr(stats, name.name, getattr(before, name.name))
+            self.tracer.take_skipped()
+            self.handlers.gate.forget()
+            return self._commit_group_once(imap, group, bodies, stats, keep_rows=False)
+
+    def _commit_group_once(self, imap: ImapSession, group: list[Item], bodies: dict[int, bytes],
+                           stats: IntakeStats, *, keep_rows: bool) -> bool:
         going = True
         for item in group:
             raw = bodies.get(item.header.uid)
@@ -159,6 +197,8 @@ class GroupIntake(ABC):
                     item.parsed = self._parse_ahead(raw)
                 except Exception:  # noqa: BLE001 - see above
                     item.parsed = None
+        rows = GroupRows(sum(item.decision is not None and item.decision.kind is Kind.NEW
+                             for item in group)) if keep_rows else None
         try:
             with transaction(self.engine) as session:
                 last = 0
@@ -176,8 +216,16 @@ class GroupIntake(ABC):
                         self._open_group(session, imap, group)
                         self._load_known(session, group)
                     stats.examined += 1
-                    self._item(session, imap, item, bodies.pop(item.header.uid, None), stats)
+                    raw = bodies.get(item.header.uid)
+                    if rows is not None and self._plain(item):
+                        self._plain_item(session, imap, item, raw, stats, rows)
+                    else:
+                        if rows is not None and _may_read_or_make(item):
+                            rows.flush(session)
+                        self._item(session, imap, item, raw, stats)
                     last = item.header.uid
+                if rows is not None:
+                    rows.flush(session)
                 trace.add_skipped(session, self.tracer.take_skipped())
                 queries.set_last_uid(session, imap.mailbox_key, last)
         finally:
@@ -190,6 +238,40 @@ class GroupIntake(ABC):
         self.handlers.gate.prefetch(session, [
             *(item.head.from_addr for item in group if item.head and item.head.from_addr),
             *(member.email for member in self.cfg.staff)], self.clock())
+
+    # -- one plain new complaint: its rows kept for the group -------------------------------
+
+    def _plain(self, item: Item) -> bool:
+        """A new complaint whose handling needs nothing read from the database: no ticket it
+        may belong to (number, thread), not from staff (commands, recordings), no key the
+        group may already know (a resend, a repeat), no attachment (files and their rows).
+        Anything read all the same (a mail limit's count) first writes the kept rows."""
+        msg, decision = item.parsed, item.decision
+        if (item.look is not Look.DECIDED or decision is None or decision.kind is not Kind.NEW
+                or decision.ticket_number or msg is None or msg.attachments
+                or msg.in_reply_to or msg.references
+                or self.cfg.staff_member(msg.from_addr) is not None):
+            return False
+        content = content_key(msg)
+        return not (self.known.may_be_known(message_key(msg))
+                    or (content is not None and self.known.may_be_known(content)))
+
+    def _plain_item(self, session: Session, imap: ImapSession, item: Item, raw: bytes | None,
+                    stats: IntakeStats, rows: GroupRows) -> None:
+        """`_item` without a savepoint: the message's rows are kept in `rows` and dropped
+        from it should it fail, which then quarantines it as `_item` would."""
+        rows.begin_message()
+        try:
+            with buffering(session, rows):
+                self._act(session, imap, item, raw, stats)
+            rows.end_message()
+        except (TransientError, GroupRowsFailed):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the crash barrier; _failed sorts it out
+            rows.drop_message()
+            self._failed(session, imap, item, raw, stats, exc)
+        finally:
+            item.parsed = None
 
     # -- one message: the crash barrier -----------------------------------------------------
 

@@ -13,6 +13,7 @@ from sqlalchemy import Insert, case, func, insert, update
 from sqlmodel import Session, SQLModel, col, select
 
 from mailflow.core.identity import Identity
+from mailflow.store.group_rows import kept_by
 from mailflow.store.lease import FENCE_OPTION
 from mailflow.store.models import MailboxState, OutboxMessage
 from mailflow.store.scope import outbox_of
@@ -77,7 +78,8 @@ def mail_counts_many(session: Session, addresses: Iterable[str], hour_since: dat
 
 
 # Rows of the hot path written by one Core INSERT each on the session's connection, inside
-# the message's savepoint (rolled back with it): no SQLModel object to build and no unit of
+# the message's savepoint (rolled back with it), or kept for the group's executemany while the
+# session keeps rows (store/group_rows.py): no SQLModel object to build and no unit of
 # work to flush for rows whose id nothing needs (issue 10). Every column is given, so one
 # compiled statement serves them all; the lease fence (store/lease.py) checks these INSERTs
 # into the intake table exactly as it checks the ORM's.
@@ -100,6 +102,11 @@ def _insert(table: str) -> Insert:
 def insert_ticket(session: Session, **values: Any) -> int:
     """A new ticket's row (every column of models.Ticket but `id`); its id. The caller keeps
     the values (a transient Ticket): nothing needs the ORM's copy of a ticket just made."""
+    kept = kept_by(session)
+    if kept is not None:
+        ticket_id = kept.ticket_id(session)
+        kept.add("ticket", [{"id": ticket_id, **values}])
+        return ticket_id
     key = session.connection().execute(_insert("ticket"), values).inserted_primary_key
     if key is None or key[0] is None:
         raise RuntimeError(f"the database gave ticket {values.get('number')} no id")
@@ -108,15 +115,24 @@ def insert_ticket(session: Session, **values: Any) -> int:
 
 def add_reporter(session: Session, ticket_id: int, identity: Identity) -> None:
     """The reporter's row of a new ticket: the identity, stored apart (models.Reporter)."""
-    session.connection().execute(_insert("reporter"), {
-        "ticket_id": ticket_id, "name": identity.name, "nik": identity.nik,
-        "nik_problem": identity.nik_problem, "phone": identity.phone,
-        "address": identity.address, "email": identity.email})
+    row = {"ticket_id": ticket_id, "name": identity.name, "nik": identity.nik,
+           "nik_problem": identity.nik_problem, "phone": identity.phone,
+           "address": identity.address, "email": identity.email}
+    kept = kept_by(session)
+    if kept is not None:
+        kept.add("reporter", [row])
+    else:
+        session.connection().execute(_insert("reporter"), row)
 
 
 def add_intake_record(session: Session, **values: Any) -> None:
     """An IntakeRecord's row (the columns of models.IntakeRecord but `id`)."""
-    session.connection().execute(_insert("intake"), {**_INTAKE_DEFAULTS, **values})
+    row = {**_INTAKE_DEFAULTS, **values}
+    kept = kept_by(session)
+    if kept is not None:
+        kept.add("intake", [row])
+    else:
+        session.connection().execute(_insert("intake"), row)
 
 
 def outbox_row(**values: Any) -> dict[str, Any]:
@@ -127,5 +143,8 @@ def outbox_row(**values: Any) -> dict[str, Any]:
 def add_outbox_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     """`rows` (from `outbox_row`) in one statement: a new ticket's acknowledgement and its
     notifications together (an executemany)."""
-    if rows:
+    kept = kept_by(session)
+    if kept is not None:
+        kept.add("outbox", rows)
+    elif rows:
         session.connection().execute(_insert("outbox"), rows if len(rows) > 1 else rows[0])

@@ -16,6 +16,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from mailflow.core.tickets import EventPlan
 from mailflow.store.db import transaction
+from mailflow.store.group_rows import kept_by
 from mailflow.store.models import (
     Attachment,
     IntakeRecord,
@@ -67,6 +68,9 @@ def next_ticket_number_seq(session: Session, scope: str, year: int) -> int:
     its count back, so that number is given again. A year's first number inserts the row; a
     second process inserting it at the same moment fails on its key (IntegrityError: the pass
     ends and the next one counts on)."""
+    kept = kept_by(session)
+    if kept is not None:
+        return kept.ticket_number(session, scope, year)
     conn = session.connection()
     last = conn.execute(_BUMP_COUNTER, {"b_scope": scope, "b_year": year}).scalar()
     if last is not None:
@@ -320,7 +324,10 @@ def add_events(session: Session, ticket_id: int, events: Iterable[EventPlan], at
     rows = [{"ticket_id": ticket_id, "at": at, "actor": event.actor, "kind": event.kind,
              "from_status": event.from_status, "to_status": event.to_status, "note": event.note,
              "message_id": event.message_id, "auth": event.auth} for event in events]
-    if rows:
+    kept = kept_by(session)
+    if kept is not None:
+        kept.add("ticket_event", rows)
+    elif rows:
         connection = session.connection()
         for row in rows:
             connection.execute(_EVENT_INSERT, row)

@@ -102,3 +102,18 @@ def test_plain_and_malformed_addresses_are_refused() -> None:
     for address in (BASE, "pengaduan+adu-2026-00042@klero.desa.id", "x+y.z@klero.desa.id", "",
                     "pengaduan+adu-2026-00042.aaaaaa.bbbbbbbbbbbbbbbb@klero.desa.id"):
         assert _read(address) is None
+
+
+def test_an_address_issued_by_an_earlier_release_still_reads_the_same() -> None:
+    # Known answers, computed by the first release of the v2 tags: addresses already in
+    # residents' and officers' mailboxes must stay valid whatever computes the HMAC now.
+    secret = b"rahasia-desa-klero-32-bytes-xxxxxx"
+    staff = "pengaduan+adu-2026-00042.mlmwxw.yqadywfca3qwytea@klero.desa.id"
+    record = "pengaduan+catat.mlmwxw.2veiwrlgnvstvptj@klero.desa.id"
+    assert signed_address("pengaduan@klero.desa.id", Purpose.STAFF, "Kasi@Desa.ID", secret,
+                          "ADU-2026-00042") == staff
+    assert signed_address("pengaduan@klero.desa.id", Purpose.RECORD, "kasi@desa.id",
+                          secret) == record
+    assert read_address(staff, "pengaduan@klero.desa.id", secret, Purpose.STAFF,
+                        ["kasi@desa.id"]) == SignedTag(Purpose.STAFF, "ADU-2026-00042",
+                                                       "kasi@desa.id")
