@@ -38,7 +38,14 @@ from mailflow.runners.intake_stats import IntakeStats
 from mailflow.runners.known_keys import KnownKeys
 from mailflow.runners.tracing import Tracer
 from mailflow.store import intake_queries, queries, trace
-from mailflow.store.db import Engine, IntegrityError, Session, transaction, unavailable
+from mailflow.store.db import (
+    Engine,
+    IntegrityError,
+    Session,
+    statement_refused,
+    transaction,
+    unavailable,
+)
 from mailflow.store.files import FileStore
 from mailflow.store.group_rows import GroupRows, GroupRowsFailed, buffering
 from mailflow.store.models import IntakeRecord, Quarantine
@@ -267,8 +274,13 @@ class GroupIntake(ABC):
             rows.end_message()
         except (TransientError, GroupRowsFailed):
             raise
-        except Exception as exc:  # noqa: BLE001 - the crash barrier; _failed sorts it out
+        except Exception as exc:
             rows.drop_message()
+            if statement_refused(exc):
+                # Without a savepoint, PostgreSQL now refuses every later statement of the
+                # group: taken again one by one, the message's savepoint keeps this its own.
+                raise GroupRowsFailed(f"uid {item.header.uid}: the database refused a "
+                                      f"statement ({type(exc).__name__})") from exc
             self._failed(session, imap, item, raw, stats, exc)
         finally:
             item.parsed = None

@@ -24,7 +24,7 @@ from mailflow.store.files import create_private_file, private_directories
 # The rest of mailflow reaches the database through these names, never through sqlalchemy
 # or sqlmodel directly (an import contract checks it).
 __all__ = ["Engine", "IntegrityError", "Session", "make_engine", "outage_as_unavailable",
-           "storage_failure", "transaction", "unavailable"]
+           "statement_refused", "storage_failure", "transaction", "unavailable"]
 
 
 def make_engine(url: str) -> Engine:
@@ -140,6 +140,13 @@ def storage_failure(exc: BaseException) -> bool:
     # No SQLSTATE: psycopg could not reach the server or lost it (refused, reset, timeout).
     return isinstance(exc, OperationalError) and not any(
         fault in str(orig) for fault in _PG_MESSAGE_FAULTS)
+
+
+def statement_refused(exc: BaseException) -> bool:
+    """Whether `exc` is the database refusing a statement (a constraint, a bad value, a
+    missing table), after which PostgreSQL refuses the rest of the transaction too unless a
+    savepoint is rolled back."""
+    return isinstance(exc, DBAPIError) and not storage_failure(exc)
 
 
 def unavailable(exc: BaseException) -> StorageUnavailable | None:

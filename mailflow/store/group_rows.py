@@ -145,19 +145,19 @@ class GroupRows:
         else:
             sizes, numbers = mark.sizes, dict(mark.numbers)
         changed = {key: last for key, last in numbers.items() if last != self._read.get(key)}
-        if not any(sizes) and not changed:
-            return
-        self._write(session, sizes, changed)
-        for table, size in zip(_TABLES, sizes, strict=True):
-            del self._rows[table][:size]
-        self._read.update(changed)
+        if any(sizes) or changed:
+            self._write(session, sizes, changed)
+            for table, size in zip(_TABLES, sizes, strict=True):
+                del self._rows[table][:size]
+            self._read.update(changed)
         if mark is not None:
             # The open message's rows are all that is left; its number and id stay its own.
             self._open = Mark((0,) * len(_TABLES), mark.numbers, mark.next_id)
             return
-        # Read again at the next number or id asked for: a message taken one by one in
-        # between may take some. The sequence's ids not given are left unused, so that ids
-        # keep following the order tickets are made in.
+        # Read again at the next number or id asked for, also when nothing was written (a
+        # dropped message's number was read): a message taken one by one in between may take
+        # some. The sequence's ids not given are left unused, so that ids keep following the
+        # order tickets are made in.
         self._numbers.clear()
         self._read.clear()
         self._next_id = None
