@@ -44,7 +44,7 @@ from mailflow.runners.mail_gate import MailGate
 from mailflow.store import intake_queries, queries
 from mailflow.store.db import Session
 from mailflow.store.files import FileStore
-from mailflow.store.models import Attachment, Reporter, Ticket
+from mailflow.store.models import Reporter, Ticket
 from mailflow.store.scope import ticket_key
 from mailflow.vocabulary import IntakeOutcome, OutboxKind, Status
 
@@ -107,9 +107,9 @@ class Handlers:
         intake_queries.add_reporter(session, ticket_id, plan.identity)
         for part in msg.attachments:
             stored = self.files.save(part)
-            session.add(Attachment(ticket_id=ticket_id, filename=part.filename,
-                                   content_type=part.content_type, size=stored.size,
-                                   sha256=stored.sha256, path=stored.path))
+            intake_queries.add_attachment(session, ticket_id=ticket_id, filename=part.filename,
+                                          content_type=part.content_type, size=stored.size,
+                                          sha256=stored.sha256, path=stored.path)
         event = plan.event if proof is None else replace(plan.event, auth=proof.method or "")
         self._record(session, ticket_id, [event], now)
         self._queue(session, ticket, plan.outgoing, now)

@@ -251,11 +251,12 @@ class GroupIntake(ABC):
     def _plain(self, item: Item) -> bool:
         """A new complaint whose handling needs nothing read from the database: no ticket it
         may belong to (number, thread), not from staff (commands, recordings), no key the
-        group may already know (a resend, a repeat), no attachment (files and their rows).
-        Anything read all the same (a mail limit's count) first writes the kept rows."""
+        group may already know (a resend, a repeat). Its attachments' files are saved as it
+        is taken (by their content: a retake saves nothing new), their rows kept with the
+        rest. Anything read all the same (a mail limit's count) first writes the kept rows."""
         msg, decision = item.parsed, item.decision
         if (item.look is not Look.DECIDED or decision is None or decision.kind is not Kind.NEW
-                or decision.ticket_number or msg is None or msg.attachments
+                or decision.ticket_number or msg is None
                 or msg.in_reply_to or msg.references
                 or self.cfg.staff_member(msg.from_addr) is not None):
             return False

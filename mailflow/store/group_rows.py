@@ -38,7 +38,7 @@ from mailflow.store.models import Ticket, TicketCounter
 __all__ = ["GroupRows", "GroupRowsFailed", "buffering", "kept_by"]
 
 # Written in this order: each table after those its rows point to.
-_TABLES = ("ticket", "reporter", "ticket_event", "outbox", "intake")
+_TABLES = ("ticket", "reporter", "attachment", "ticket_event", "outbox", "intake")
 _KEY = "mailflow.group_rows"  # where a session holds its GroupRows while it keeps rows
 
 _COUNTER = TicketCounter.__table__  # type: ignore[attr-defined]

@@ -125,6 +125,16 @@ def add_reporter(session: Session, ticket_id: int, identity: Identity) -> None:
         session.connection().execute(_insert("reporter"), row)
 
 
+def add_attachment(session: Session, **values: Any) -> None:
+    """A stored file's row (the columns of models.Attachment but `id`), its file already
+    saved (store/files.py: by its content, so that a message taken again saves nothing new)."""
+    kept = kept_by(session)
+    if kept is not None:
+        kept.add("attachment", [values])
+    else:
+        session.connection().execute(_insert("attachment"), values)
+
+
 def add_intake_record(session: Session, **values: Any) -> None:
     """An IntakeRecord's row (the columns of models.IntakeRecord but `id`)."""
     row = {**_INTAKE_DEFAULTS, **values}

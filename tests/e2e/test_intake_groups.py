@@ -22,7 +22,7 @@ import mailflow.runners.intake_batch
 from mailflow.demo.mail import resident_mail
 from mailflow.service import PollResult, Service
 from mailflow.store import intake_queries, queries
-from mailflow.store.models import Quarantine, Reporter, Ticket
+from mailflow.store.models import Attachment, Quarantine, Reporter, Ticket
 from tests.e2e.support import (
     COMPLETE_BODY,
     INBOX,
@@ -61,6 +61,21 @@ def _poll(cfg: Any) -> PollResult:
         return service.poll_once()
     finally:
         service.engine.dispose()
+
+
+def _in_a_thread(sender: str, place: str) -> bytes:
+    """A complaint written as a reply to the village's newsletter: it cites a message, so it
+    is taken alone (its thread is looked up) and, citing none of ours, makes a new ticket."""
+    return complaint(sender=sender, body=COMPLETE_BODY.replace("balai dusun", place),
+                     In_Reply_To="<kabar-desa-42@klero.desa.id>")
+
+
+def _with_photo(sender: str, place: str) -> bytes:
+    photo = resident_mail(sender, "Pengaduan Masyarakat",
+                          COMPLETE_BODY.replace("balai dusun", place), date=NOW)
+    photo.add_attachment(b"\xff\xd8\xff\xe0 jpeg " + place.encode(), maintype="image",
+                         subtype="jpeg", filename="foto.jpg")
+    return photo.as_bytes()
 
 
 def _groups_counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -236,39 +251,40 @@ def test_what_an_earlier_pass_took_is_known_to_a_later_group(mail_world: Any,
 def test_a_group_mixing_plain_complaints_and_others_is_written_together_and_right(
         mail_world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    # Plain complaints keep their rows; the messages between them that are not plain (the
-    # same message again, a complaint with a photo, the same words again) are taken one by
-    # one, after what was kept is written: each must see the tickets kept before it, and
-    # its number and id must follow theirs. A mistake there would not lose anything (the
-    # group's write would fail on a key and be taken again one by one), so this asserts
-    # that no such retry happened, as well as the outcome.
+    # Plain complaints keep their rows (one with a photo: its file saved, its row kept); the
+    # messages between them that are not plain (the same message again, a complaint citing
+    # a thread, the same words again) are taken one by one, after what was kept is written:
+    # each must see the tickets kept before it, and its number and id must follow theirs. A
+    # mistake there would not lose anything (the group's write would fail on a key and be
+    # taken again one by one), so this asserts that no such retry happened, as well as the
+    # outcome.
     opened = _groups_counted(monkeypatch)
     cfg = config_for(mail_world, tmp_path)
-    for sender in SENDERS[:3]:
+    for sender in SENDERS[:4]:
         mail_world.add_user(_address(sender), "rahasia")
     first = complaint(sender=SENDERS[0], message_id="<pertama@warga.example>")
-    photo = resident_mail(SENDERS[1], "Pengaduan Masyarakat",
-                          COMPLETE_BODY.replace("balai dusun", "pasar"), date=NOW)
-    photo.add_attachment(b"\xff\xd8\xff\xe0 jpeg", maintype="image", subtype="jpeg",
-                         filename="foto.jpg")
     third = COMPLETE_BODY.replace("balai dusun", "makam")
-    for raw in [first, first, photo.as_bytes(), complaint(sender=SENDERS[2], body=third),
-                complaint(sender=SENDERS[2], body=third)]:
+    for raw in [first, first, _in_a_thread(SENDERS[1], "pasar"),
+                complaint(sender=SENDERS[2], body=third), complaint(sender=SENDERS[2], body=third),
+                _with_photo(SENDERS[3], "sekolah")]:
         mail_world.deliver(INBOX, raw)
 
     result = _poll(cfg)
 
     assert opened == [1]
     assert "not written together" not in caplog.text
-    assert result.intake is not None and result.intake.tickets == 3
+    assert result.intake is not None and result.intake.tickets == 4
     assert [r.decision for r in sorted(intake_records(cfg), key=lambda r: r.uid)] == [
-        "ticket", "duplicate", "ticket", "ticket", "duplicate"]
+        "ticket", "duplicate", "ticket", "ticket", "duplicate", "ticket"]
     made = tickets(cfg)
-    assert [t.number for t in made] == [f"ADU-2026-0000{n}" for n in range(1, 4)]
-    assert ["balai dusun" in made[0].description, "pasar" in made[1].description,
-            "makam" in made[2].description] == [True, True, True]
-    assert len(rows(cfg, Reporter)) == 3
-    for sender in SENDERS[:3]:
+    assert [t.number for t in made] == [f"ADU-2026-0000{n}" for n in range(1, 5)]
+    assert [place in ticket.description for ticket, place in zip(
+        made, ["balai dusun", "pasar", "makam", "sekolah"], strict=True)] == [True] * 4
+    assert len(rows(cfg, Reporter)) == 4
+    [photo] = rows(cfg, Attachment)
+    assert photo.ticket_id == made[3].id and photo.filename == "foto.jpg"
+    assert (cfg.storage_dir / photo.path).read_bytes() == b"\xff\xd8\xff\xe0 jpeg sekolah"
+    for sender in SENDERS[:4]:
         assert len(mail_world.messages(_address(sender))) == 1
 
 
@@ -276,7 +292,7 @@ def test_a_number_given_back_by_a_failed_complaint_is_read_again_after_one_taken
         mail_world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
     # A plain complaint fails after its number was read and given (then given back); a
-    # complaint with a photo, taken alone, takes that number from the database; the plain
+    # complaint citing a thread, taken alone, takes that number from the database; the plain
     # complaint after it must read the counter again, not reuse what the failed one read.
     # (Found by review: the group was refused on the duplicate number and taken again.)
     given = _descriptions(monkeypatch)
@@ -292,12 +308,8 @@ def test_a_number_given_back_by_a_failed_complaint_is_read_again_after_one_taken
     cfg = config_for(mail_world, tmp_path)
     for sender in SENDERS[:3]:
         mail_world.add_user(_address(sender), "rahasia")
-    photo = resident_mail(SENDERS[1], "Pengaduan Masyarakat",
-                          COMPLETE_BODY.replace("balai dusun", "pasar"), date=NOW)
-    photo.add_attachment(b"\xff\xd8\xff\xe0 jpeg", maintype="image", subtype="jpeg",
-                         filename="foto.jpg")
     for raw in [complaint(sender=SENDERS[0], body=COMPLETE_BODY + "MEMICU-GALAT\n"),
-                photo.as_bytes(),
+                _in_a_thread(SENDERS[1], "pasar"),
                 complaint(sender=SENDERS[2], body=COMPLETE_BODY.replace("balai dusun", "makam"))]:
         mail_world.deliver(INBOX, raw)
 
@@ -329,14 +341,10 @@ def test_a_statement_failing_in_a_plain_complaint_costs_only_that_complaint(
     cfg = config_for(mail_world, tmp_path)
     for sender in SENDERS:
         mail_world.add_user(_address(sender), "rahasia")
-    # The marked complaint first, then one taken alone (its photo): with nothing kept before
-    # it, the photo's SAVEPOINT is the next statement the database sees.
-    photo = resident_mail(SENDERS[1], "Pengaduan Masyarakat",
-                          COMPLETE_BODY.replace("balai dusun", "lapangan"), date=NOW)
-    photo.add_attachment(b"\xff\xd8\xff\xe0 jpeg", maintype="image", subtype="jpeg",
-                         filename="foto.jpg")
+    # The marked complaint first, then one taken alone (it cites a thread): with nothing kept
+    # before it, its SAVEPOINT is the next statement the database sees.
     mail_world.deliver(INBOX, complaint(sender=SENDERS[0], body=COMPLETE_BODY + "MEMICU-GALAT\n"))
-    mail_world.deliver(INBOX, photo.as_bytes())
+    mail_world.deliver(INBOX, _in_a_thread(SENDERS[1], "lapangan"))
     for n in (2, 3):
         mail_world.deliver(INBOX, complaint(sender=SENDERS[n], body=COMPLETE_BODY.replace(
             "balai dusun", PLACES[n])))
