@@ -32,7 +32,7 @@ from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session, SQLModel
 
 from mailflow.errors import TransientError
-from mailflow.store.db import unavailable
+from mailflow.store.db import outage_as_unavailable
 from mailflow.store.models import Ticket, TicketCounter
 
 __all__ = ["GroupRows", "GroupRowsFailed", "buffering", "kept_by"]
@@ -167,20 +167,20 @@ class GroupRows:
                counters: dict[tuple[str, int], int]) -> None:
         conn = session.connection()
         try:
-            for table, size in zip(_TABLES, sizes, strict=True):
-                statement = insert(SQLModel.metadata.tables[table])
-                # One executemany per run of rows with the same columns (all of them, as the
-                # writers give every column; in order, which events of one moment rely on).
-                for _, same in groupby(self._rows[table][:size], key=_columns):
-                    conn.execute(statement, list(same))
-            for (scope, year), last in counters.items():
-                conn.execute(_SET_COUNTER, {"b_scope": scope, "b_year": year, "b_last": last})
+            with outage_as_unavailable():
+                for table, size in zip(_TABLES, sizes, strict=True):
+                    statement = insert(SQLModel.metadata.tables[table])
+                    # One executemany per run of rows with the same columns (all of them, as
+                    # the writers give every column; in order, which events of one moment
+                    # rely on).
+                    for _, same in groupby(self._rows[table][:size], key=_columns):
+                        conn.execute(statement, list(same))
+                for (scope, year), last in counters.items():
+                    conn.execute(_SET_COUNTER,
+                                 {"b_scope": scope, "b_year": year, "b_last": last})
         except TransientError:
-            raise
+            raise  # the database or the disk, or the lease lost: not the rows' fault
         except Exception as exc:
-            outage = unavailable(exc)
-            if outage is not None:
-                raise outage from exc
             raise GroupRowsFailed(f"{type(exc).__name__} writing the group's rows") from exc
 
 

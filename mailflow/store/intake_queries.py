@@ -115,34 +115,21 @@ def insert_ticket(session: Session, **values: Any) -> int:
 
 def add_reporter(session: Session, ticket_id: int, identity: Identity) -> None:
     """The reporter's row of a new ticket: the identity, stored apart (models.Reporter)."""
-    row = {"ticket_id": ticket_id, "name": identity.name, "nik": identity.nik,
-           "nik_problem": identity.nik_problem, "phone": identity.phone,
-           "address": identity.address, "email": identity.email}
-    kept = kept_by(session)
-    if kept is not None:
-        kept.add("reporter", [row])
-    else:
-        session.connection().execute(_insert("reporter"), row)
+    _add(session, "reporter", [{
+        "ticket_id": ticket_id, "name": identity.name, "nik": identity.nik,
+        "nik_problem": identity.nik_problem, "phone": identity.phone,
+        "address": identity.address, "email": identity.email}])
 
 
 def add_attachment(session: Session, **values: Any) -> None:
     """A stored file's row (the columns of models.Attachment but `id`), its file already
     saved (store/files.py: by its content, so that a message taken again saves nothing new)."""
-    kept = kept_by(session)
-    if kept is not None:
-        kept.add("attachment", [values])
-    else:
-        session.connection().execute(_insert("attachment"), values)
+    _add(session, "attachment", [values])
 
 
 def add_intake_record(session: Session, **values: Any) -> None:
     """An IntakeRecord's row (the columns of models.IntakeRecord but `id`)."""
-    row = {**_INTAKE_DEFAULTS, **values}
-    kept = kept_by(session)
-    if kept is not None:
-        kept.add("intake", [row])
-    else:
-        session.connection().execute(_insert("intake"), row)
+    _add(session, "intake", [{**_INTAKE_DEFAULTS, **values}])
 
 
 def outbox_row(**values: Any) -> dict[str, Any]:
@@ -153,8 +140,14 @@ def outbox_row(**values: Any) -> dict[str, Any]:
 def add_outbox_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     """`rows` (from `outbox_row`) in one statement: a new ticket's acknowledgement and its
     notifications together (an executemany)."""
+    _add(session, "outbox", rows)
+
+
+def _add(session: Session, table: str, rows: list[dict[str, Any]]) -> None:
+    """`rows` of `table`: kept for the group's write while the session keeps rows
+    (store/group_rows.py), else written now, one INSERT (an executemany for several)."""
     kept = kept_by(session)
     if kept is not None:
-        kept.add("outbox", rows)
+        kept.add(table, rows)
     elif rows:
-        session.connection().execute(_insert("outbox"), rows if len(rows) > 1 else rows[0])
+        session.connection().execute(_insert(table), rows if len(rows) > 1 else rows[0])

@@ -4,7 +4,6 @@ and gets the very calendar `holidays.country_holidays("ID")` gives, either way i
 from __future__ import annotations
 
 import importlib.util
-import subprocess
 import sys
 from datetime import date
 
@@ -13,6 +12,7 @@ import pytest
 
 from mailflow.core import indonesian_holidays
 from mailflow.core.workdays import WorkCalendar
+from tests.harness.fresh import printed_by
 
 CATEGORIES = ("public", "government")
 YEARS = range(2020, 2036)
@@ -32,9 +32,7 @@ def test_a_due_date_loads_indonesia_and_no_other_country() -> None:
             "from mailflow.core.workdays import WorkCalendar;"
             "print(WorkCalendar().due_date(datetime(2026, 3, 16, 3, tzinfo=timezone.utc)));"
             "print(sorted(m for m in sys.modules if m.startswith('holidays.countries')))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True, timeout=60)
-    assert done.stdout.splitlines() == ["2026-04-01", "[]"]
+    assert printed_by(code) == ["2026-04-01", "[]"]
 
 
 def test_the_library_stays_whole_for_other_code_in_the_process() -> None:
@@ -44,9 +42,7 @@ def test_the_library_stays_whole_for_other_code_in_the_process() -> None:
             "print(copy.get(datetime.date(2026, 3, 19)));"
             "import holidays.countries.indonesia;"
             "print(holidays.countries.indonesia.Indonesia.__module__)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True, timeout=60)
-    assert done.stdout.splitlines() == ["['Hari Suci Nyepi']", "Hari Suci Nyepi",
+    assert printed_by(code) == ["['Hari Suci Nyepi']", "Hari Suci Nyepi",
                                         "holidays.countries.indonesia"]
 
 

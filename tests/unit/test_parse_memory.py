@@ -7,6 +7,7 @@ from email import message_from_bytes
 from email.message import EmailMessage
 
 from mailflow.core.parse import parse_message
+from tests.harness.fresh import printed_by
 
 
 def _with_attachment(data: bytes) -> bytes:
@@ -44,9 +45,6 @@ def test_base64_the_direct_decoding_refuses_is_decoded_as_the_email_package_does
 def test_charset_guessing_is_loaded_only_by_a_message_that_needs_it() -> None:
     """charset_normalizer holds 2.7 MB once imported: a process that reads only UTF-8 and
     correctly labelled mail (nearly all of it) never loads it; unlabelled Cyrillic does."""
-    import subprocess
-    import sys
-
     code = (
         "import sys\n"
         "from mailflow.core.parse import parse_message\n"
@@ -60,7 +58,5 @@ def test_charset_guessing_is_loaded_only_by_a_message_that_needs_it() -> None:
         "text = 'Дорога в деревне разрушена, просим отремонтировать её как можно скорее.'\n"
         "print(body(head + b'\\r\\n' + text.encode('cp1251')) == text)\n"
         "print('charset_normalizer' in sys.modules)\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True, timeout=60)
-    assert done.stdout.splitlines() == ["Jalan rusak di dusun Krajan, mohon diperbaiki.",
+    assert printed_by(code) == ["Jalan rusak di dusun Krajan, mohon diperbaiki.",
                                         "False", "True", "True"]
