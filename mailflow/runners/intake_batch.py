@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
@@ -177,7 +177,7 @@ class GroupIntake(ABC):
         Its plain new complaints keep their rows for one write per table (store/group_rows.py);
         should that write fail for a reason of its own, the group is rolled back and taken
         again with every message in its savepoint, where the one at fault is quarantined."""
-        before = replace(stats, ticket_numbers=list(stats.ticket_numbers))
+        before = stats.mark()
         try:
             return self._commit_group_once(imap, group, bodies, stats, keep_rows=True)
         except GroupRowsFailed as exc:
@@ -186,8 +186,7 @@ class GroupIntake(ABC):
                         "taking it again message by message", group[0].header.uid, len(group),
                         exc)
             log.debug("group write failure detail", exc_info=True)
-            for name in fields(stats):
-                setattr(stats, name.name, getattr(before, name.name))
+            stats.restore(before)
             self.tracer.take_skipped()
             self.handlers.gate.forget()
             return self._commit_group_once(imap, group, bodies, stats, keep_rows=False)

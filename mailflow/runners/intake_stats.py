@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 from mailflow.vocabulary import IntakeOutcome
 
@@ -32,3 +32,16 @@ class IntakeStats:
             self.duplicates += 1
         else:
             self.ignored += 1
+
+    def mark(self) -> tuple[IntakeStats, int]:
+        """What `restore` goes back to: the counts, and how many numbers (the list is cut
+        back, not copied: it holds every number of the pass)."""
+        return replace(self, ticket_numbers=[]), len(self.ticket_numbers)
+
+    def restore(self, mark: tuple[IntakeStats, int]) -> None:
+        """Back to `mark`: what a group taken again counted the first time is forgotten."""
+        counts, numbers = mark
+        for name in fields(self):
+            if name.name != "ticket_numbers":
+                setattr(self, name.name, getattr(counts, name.name))
+        del self.ticket_numbers[numbers:]

@@ -169,6 +169,7 @@ def test_a_group_whose_kept_rows_the_database_refuses_is_taken_again_one_by_one(
     assert result.storage_error is None
     assert result.intake is not None and result.intake.quarantined == 1
     assert result.intake.tickets == 4 and result.intake.examined == 5
+    assert result.intake.ticket_numbers == [f"ADU-2026-0000{n}" for n in range(1, 5)]
     assert [r.decision for r in sorted(intake_records(cfg), key=lambda r: r.uid)] == [
         "ticket", "ticket", "quarantined", "ticket", "ticket"]
     assert [t.number for t in tickets(cfg)] == [f"ADU-2026-0000{n}" for n in range(1, 5)]
