@@ -8,6 +8,7 @@ token for its user.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -50,24 +51,31 @@ def provider(tmp_path: Path) -> Iterator[Provider]:
         pytest.skip("XOAUTH2 over IMAP is checked by Dovecot's oauth2 passdb")
     endpoint = TokenEndpoint(CLIENT_ID, CLIENT_SECRET, REFRESH, {INBOX})
     endpoint.start()
-    imap = DovecotServer(server_workdir(), dict(USERS),
-                         oauth2_introspection_url=endpoint.introspection_url)
-    imap.start()
-    smtp_port = free_port()
-    controller, handler = start_smtp(endpoint, smtp_port)
-    secrets = tmp_path / "secrets"
-    secrets.mkdir()
-    (secrets / "client-secret").write_text(CLIENT_SECRET + "\n")
-    (secrets / "refresh-token").write_text(REFRESH + "\n")
-    (secrets / "refresh-token").chmod(0o600)
-    world = SimpleNamespace(imap_host=imap.host, imap_port=imap.port, smtp_host="127.0.0.1",
-                            smtp_port=smtp_port, users=imap.users)
+    workdir = server_workdir()
     try:
-        yield Provider(endpoint, imap, handler, world, secrets)
+        imap = DovecotServer(workdir, dict(USERS),
+                             oauth2_introspection_url=endpoint.introspection_url)
+        imap.start()
+        try:
+            smtp_port = free_port()
+            controller, handler = start_smtp(endpoint, smtp_port)
+            secrets = tmp_path / "secrets"
+            secrets.mkdir()
+            (secrets / "client-secret").write_text(CLIENT_SECRET + "\n")
+            (secrets / "refresh-token").write_text(REFRESH + "\n")
+            (secrets / "refresh-token").chmod(0o600)
+            world = SimpleNamespace(imap_host=imap.host, imap_port=imap.port,
+                                    smtp_host="127.0.0.1", smtp_port=smtp_port, users=imap.users)
+            try:
+                yield Provider(endpoint, imap, handler, world, secrets)
+            finally:
+                controller.stop()
+        finally:
+            stop_imap(imap)
     finally:
-        controller.stop()
-        stop_imap(imap)
         endpoint.stop()
+        # Dovecot's directory under /tmp: left behind, ten of them a run piled up there.
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def client_keys(p: Provider, **extra: Any) -> dict[str, Any]:
