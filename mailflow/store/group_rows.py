@@ -24,10 +24,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import bindparam, event, func, insert, select, text, update
+from sqlalchemy import Insert, bindparam, event, func, insert, select, text, update
 from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session, SQLModel
 
@@ -35,7 +36,7 @@ from mailflow.errors import TransientError
 from mailflow.store.db import outage_as_unavailable
 from mailflow.store.models import Ticket, TicketCounter
 
-__all__ = ["GroupRows", "GroupRowsFailed", "buffering", "kept_by"]
+__all__ = ["GroupRows", "GroupRowsFailed", "buffering", "insert_into", "kept_by"]
 
 # Written in this order: each table after those its rows point to.
 _TABLES = ("ticket", "reporter", "attachment", "ticket_event", "outbox", "intake")
@@ -169,7 +170,7 @@ class GroupRows:
         try:
             with outage_as_unavailable():
                 for table, size in zip(_TABLES, sizes, strict=True):
-                    statement = insert(SQLModel.metadata.tables[table])
+                    statement = insert_into(table)
                     # One executemany per run of rows with the same columns (all of them, as
                     # the writers give every column; in order, which events of one moment
                     # rely on).
@@ -182,6 +183,13 @@ class GroupRows:
             raise  # the database or the disk, or the lease lost: not the rows' fault
         except Exception as exc:
             raise GroupRowsFailed(f"{type(exc).__name__} writing the group's rows") from exc
+
+
+@cache
+def insert_into(table: str) -> Insert:
+    """The INSERT of every row of `table` the hot path writes, built once (its compiled form
+    is SQLAlchemy's to keep)."""
+    return insert(SQLModel.metadata.tables[table])
 
 
 def _columns(row: dict[str, Any]) -> tuple[str, ...]:

@@ -9,11 +9,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, case, func, insert, update
-from sqlmodel import Session, SQLModel, col, select
+from sqlalchemy import case, func, update
+from sqlmodel import Session, col, select
 
 from mailflow.core.identity import Identity
-from mailflow.store.group_rows import kept_by
+from mailflow.store.group_rows import insert_into, kept_by
 from mailflow.store.lease import FENCE_OPTION
 from mailflow.store.models import MailboxState, OutboxMessage
 from mailflow.store.scope import outbox_of
@@ -89,14 +89,6 @@ _INTAKE_DEFAULTS: dict[str, Any] = {
 _OUTBOX_DEFAULTS: dict[str, Any] = {
     "ticket_id": None, "state": OutboxState.PENDING, "attempts": 0, "last_error": "",
     "sent_at": None, "topic": None, "claimed_by": None, "claimed_until": None}
-_INSERTS: dict[str, Insert] = {}
-
-
-def _insert(table: str) -> Insert:
-    statement = _INSERTS.get(table)
-    if statement is None:
-        statement = _INSERTS[table] = insert(SQLModel.metadata.tables[table])
-    return statement
 
 
 def insert_ticket(session: Session, **values: Any) -> int:
@@ -107,7 +99,7 @@ def insert_ticket(session: Session, **values: Any) -> int:
         ticket_id = kept.ticket_id(session)
         kept.add("ticket", [{"id": ticket_id, **values}])
         return ticket_id
-    key = session.connection().execute(_insert("ticket"), values).inserted_primary_key
+    key = session.connection().execute(insert_into("ticket"), values).inserted_primary_key
     if key is None or key[0] is None:
         raise RuntimeError(f"the database gave ticket {values.get('number')} no id")
     return int(key[0])
@@ -150,4 +142,4 @@ def _add(session: Session, table: str, rows: list[dict[str, Any]]) -> None:
     if kept is not None:
         kept.add(table, rows)
     elif rows:
-        session.connection().execute(_insert(table), rows if len(rows) > 1 else rows[0])
+        session.connection().execute(insert_into(table), rows if len(rows) > 1 else rows[0])

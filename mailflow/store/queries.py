@@ -12,11 +12,11 @@ from typing import TypeVar
 from sqlalchemy import bindparam, delete, func, insert, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import defer
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from mailflow.core.tickets import EventPlan
 from mailflow.store.db import transaction
-from mailflow.store.group_rows import kept_by
+from mailflow.store.group_rows import insert_into, kept_by
 from mailflow.store.models import (
     Attachment,
     IntakeRecord,
@@ -330,10 +330,7 @@ def add_events(session: Session, ticket_id: int, events: Iterable[EventPlan], at
     elif rows:
         connection = session.connection()
         for row in rows:
-            connection.execute(_EVENT_INSERT, row)
-
-
-_EVENT_INSERT = insert(SQLModel.metadata.tables["ticket_event"])
+            connection.execute(insert_into("ticket_event"), row)
 
 
 def attachments_of(session: Session, ticket_id: int | None) -> Sequence[Attachment]:
