@@ -17,7 +17,9 @@ residents with varied bodies, some other mail), then in one run against the same
                                                   # ... and the whole profile, for pstats
 
 Targets: mailflow >= 0.5 x imap-tools; peak RSS < 60 MB over 10,000 complaints, < 100 MB with
-one 25 MB attachment. Needs Dovecot (`scripts/install-test-deps.sh`).
+one 25 MB attachment. Beside the peak RSS it prints the floor under it: a fresh interpreter
+that imports the design card's libraries (and psycopg on PostgreSQL) and nothing else. Needs
+Dovecot (`scripts/install-test-deps.sh`).
 """
 
 from __future__ import annotations
@@ -127,6 +129,23 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+# The design card's libraries, and the database driver: what any mailflow process loads
+# before a line of its own runs. Imported alone in a fresh interpreter, their peak RSS is the
+# floor under the memory targets (how much of the 60 MB is left for mailflow at all).
+_STACK = ("sqlmodel", "sqlalchemy.orm", "jinja2", "holidays", "imap_tools", "aiosmtplib",
+          "email.policy")
+
+
+def _stack_rss_mb(database_url: str) -> float:
+    """Peak RSS of a fresh interpreter that imports the stack and nothing else."""
+    modules = [*_STACK, *(["psycopg"] if database_url.startswith("postgresql") else [])]
+    code = (f"import {', '.join(modules)}\n"
+            "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    return int(done.stdout.strip()) / 1024
+
+
 def _child(spec: dict[str, Any]) -> None:
     """The mailflow side: one intake pass in a fresh process, so its peak RSS is its own."""
     from mailflow.service import Service
@@ -233,6 +252,7 @@ def run(args: argparse.Namespace) -> None:
                     "database_url": args.database_url}
             _mailflow({**spec, "create": True, "profile": 0})
             flow = _mailflow(spec)
+            flow["stack_rss_mb"] = _stack_rss_mb(args.database_url)
         finally:
             smtp.stop()
             imap.stop()
@@ -259,6 +279,10 @@ def run(args: argparse.Namespace) -> None:
           f"{'with the attachment' if args.attachment_mb else 'over a 10,000-complaint backlog'}); "
           f"{flow['ready_rss_mb']:.1f} MB before the pass, so the pass itself "
           f"{flow['peak_rss_mb'] - flow['ready_rss_mb']:.1f} MB")
+    print(f"  the libraries alone ({', '.join(_STACK)}"
+          f"{', psycopg' if args.database_url.startswith('postgresql') else ''}), imported in a "
+          f"fresh interpreter: {flow['stack_rss_mb']:.1f} MB, which leaves "
+          f"{target - flow['stack_rss_mb']:.1f} MB of the target for mailflow's code, data and pass")
     if args.json:  # for bench/issue10.py: the figures above, machine-readable
         Path(args.json).write_text(json.dumps({
             **flow, "messages": total, "attachment_mb": args.attachment_mb,

@@ -161,8 +161,9 @@ def rss_rows(step: Step, limit: float, what: str) -> list[Row]:
     r = step.result
     if not r or "peak_rss_mb" not in r:
         return [_missing(step, what)]
+    floor = (f"; the libraries alone {r['stack_rss_mb']:.1f}" if "stack_rss_mb" in r else "")
     return [Row(f"{what} ({r['messages']:,} messages)",
-                f"{r['peak_rss_mb']:.1f} MB ({r['ready_rss_mb']:.1f} before the pass)",
+                f"{r['peak_rss_mb']:.1f} MB ({r['ready_rss_mb']:.1f} before the pass{floor})",
                 f"< {limit:.0f} MB", at_most(r["peak_rss_mb"], limit, " MB"))]
 
 

@@ -10,6 +10,8 @@ from types import ModuleType
 
 import pytest
 
+from tests.harness.fresh import printed_by
+
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "issue10.py"
 
 
@@ -90,3 +92,22 @@ def test_absent_regency_bench_is_one_clear_row(issue10: ModuleType) -> None:
     step = issue10.Step("regency", "regency_bench.py", [], [], error="not present")
     (row,) = issue10.regency_rows(step)
     assert row.measured.startswith("not present")
+
+
+def test_memory_row_shows_the_libraries_floor_beside_the_peak(issue10: ModuleType) -> None:
+    backlog = issue10.Step("backlog", "intake_bench.py", [], [], result={
+        "messages": 10_000, "peak_rss_mb": 82.0, "ready_rss_mb": 70.0, "stack_rss_mb": 56.4})
+    (row,) = issue10.rss_rows(backlog, 60.0, "peak RSS")
+    assert row.measured == "82.0 MB (70.0 before the pass; the libraries alone 56.4)"
+    assert row.verdict.startswith("NOT met (22.0 MB over")
+
+
+def test_the_measured_intake_process_loads_no_test_tooling() -> None:
+    """intake_bench.py's child measures mailflow's peak RSS; the test harness it borrows the
+    village from once pulled pytest in with it (6.5 MB that no daemon carries)."""
+    root = SCRIPT.parents[1]
+    code = (f"import sys; sys.path[:0] = [{str(root / 'bench')!r}, {str(root)!r}]\n"
+            "import intake_bench\n"
+            "print(sorted(m for m in ('pytest', '_pytest', 'pygments', 'pluggy') "
+            "if m in sys.modules))")
+    assert printed_by(code) == ["[]"]
