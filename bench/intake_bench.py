@@ -45,6 +45,20 @@ NON_COMPLAINT_EVERY = 6  # one message in six is other mail (about 1,666 of 2,00
 _PLACES = ["Krajan", "Ngablak", "Sidomulyo", "Gondang", "Karangrejo", "Wonosari", "Tegalsari"]
 _TOPICS = ["jalan berlubang", "lampu jalan mati", "saluran air tersumbat", "sampah menumpuk",
            "jembatan retak", "air PDAM keruh", "pohon tumbang", "bantuan sosial belum cair"]
+# Residents' names, 41 x 43 of them: each complaint's reporter has a name of their own (as in a
+# village's mail, where the name patterns that hide it are new for most tickets), made of
+# given names and family names that recur.
+_GIVEN = ["Siti", "Budi", "Agus", "Sri", "Dwi", "Eko", "Joko", "Wahyu", "Rina", "Dewi", "Slamet",
+          "Tri", "Yuli", "Bambang", "Endang", "Heru", "Lestari", "Sugeng", "Suparmi", "Teguh",
+          "Wulan", "Yanto", "Ani", "Rudi", "Sukarni", "Darmo", "Ratna", "Hadi", "Puji", "Nur",
+          "Fitri", "Indah", "Arif", "Kartini", "Supri", "Tumini", "Parno", "Marsih", "Giyanto",
+          "Sumarni", "Paijo"]
+_FAMILY = ["Aminah", "Santoso", "Rahayu", "Wibowo", "Lestari", "Susanto", "Handayani", "Prasetyo",
+           "Wahyuni", "Setiawan", "Kurniawan", "Purnomo", "Suryani", "Hartono", "Utami", "Nugroho",
+           "Saputra", "Mulyani", "Hidayat", "Sulistyo", "Wijaya", "Rahmawati", "Sutrisno",
+           "Haryanto", "Pratiwi", "Gunawan", "Suharto", "Ningsih", "Firmansyah", "Yulianti",
+           "Budiman", "Kusuma", "Permana", "Astuti", "Riyanto", "Safitri", "Hermawan", "Anggraini",
+           "Suwarno", "Maryati", "Purwanto", "Sumarno", "Widodo"]
 
 
 class _World:
@@ -57,12 +71,13 @@ class _World:
 
 
 def _message(n: int) -> bytes:
-    sender = f"Warga {n} <warga{n}@warga{n % 97}.example>"
+    name = f"{_GIVEN[n % len(_GIVEN)]} {_FAMILY[(n // len(_GIVEN)) % len(_FAMILY)]}"
+    sender = f"{name} <warga{n}@warga{n % 97}.example>"
     if n % NON_COMPLAINT_EVERY == 5:
         return complaint(sender=sender, subject=f"Info kegiatan posyandu {n}",
                          body=f"Jadwal kegiatan {n} minggu depan.\n")
     place, topic = _PLACES[n % len(_PLACES)], _TOPICS[(n // 7) % len(_TOPICS)]
-    body = (f"Nama: Warga Nomor {n}\nNIK: 33221145{n:08d}\nAlamat: Dusun {place} RT {n % 9 + 1:02d}"
+    body = (f"Nama: {name}\nNIK: 33221145{n:08d}\nAlamat: Dusun {place} RT {n % 9 + 1:02d}"
             f"/RW {n % 5 + 1:02d}\nNo. HP: 0812-{n % 10000:04d}-{(n * 7) % 10000:04d}\n\n"
             f"Mohon perhatian: {topic} di dusun {place} sejak {n % 28 + 1} hari yang lalu.\n"
             + "Warga sudah melapor ke ketua RT tetapi belum ada tindak lanjut. " * (1 + n % 5)
