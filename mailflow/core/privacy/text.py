@@ -3,23 +3,20 @@
 Each finder errs towards hiding: a signature block is hidden whole, a word after "nama
 saya" is hidden whatever its case, an address after "tinggal di" is hidden to the end of
 the place, and the reporter's own name and address are hidden wherever they recur, word
-by word. What stays is the complaint: what is wrong, where, since when. One exception is
-deliberate: the name of a hamlet or village on its own ("dusun Krajan") stays, because it
-is usually where the problem is and hundreds of people live there; the RT, the street and
-the house number, which narrow it to a household, are hidden.
+by word (privacy/known.py). What stays is the complaint: what is wrong, where, since when.
+One exception is deliberate: the name of a hamlet or village on its own ("dusun Krajan")
+stays, because it is usually where the problem is and hundreds of people live there; the
+RT, the street and the house number, which narrow it to a household, are hidden.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Collection, Iterator, Sequence
 from typing import Final
 
 from mailflow.core.identity import Identity, form_lines
 from mailflow.core.identity.prose import (
-    ADDRESS_MARKERS,
-    HONORIFICS,
     NOT_NAME,
     address_ok,
     address_run,
@@ -29,13 +26,12 @@ from mailflow.core.identity.prose import (
     signature_blocks,
 )
 from mailflow.core.identity.shapes import Found, email_spans, number_spans
+from mailflow.core.privacy.known import ADDRESS_HIDDEN, NAME_HIDDEN, identity_words, known_spans
 from mailflow.core.privacy.words import COMMON_WORDS
 
 __all__ = ["ADDRESS_HIDDEN", "DATA_HIDDEN", "NAME_HIDDEN", "SIGNATURE_HIDDEN", "identity_words",
            "text_spans"]
 
-NAME_HIDDEN: Final = "[nama disembunyikan]"
-ADDRESS_HIDDEN: Final = "[alamat disembunyikan]"
 SIGNATURE_HIDDEN: Final = "[tanda tangan disembunyikan]"
 DATA_HIDDEN: Final = "[data pelapor disembunyikan]"
 _LINE_LABELS: Final = frozenset({SIGNATURE_HIDDEN, DATA_HIDDEN})
@@ -55,11 +51,6 @@ _KIN_TRIGGER = re.compile(
     r"orang[ \t]+tua)[ \t]+saya[ \t]+(?:yang[ \t]+)?(?:bernama[ \t]+|namanya[ \t]+)?",
     re.IGNORECASE,
 )
-_RT_RW = re.compile(r"\b(rt|rw)\.?[ \t]*0*(\d{1,3})\b", re.IGNORECASE)
-_HOUSE_NUMBER = re.compile(r"\b(?:no|nomor)\.?[ \t]*(\d{1,4}[a-zA-Z]?)\b", re.IGNORECASE)
-_STREET_MARKERS: Final = frozenset({"jl", "jln", "jalan", "gg", "gang", "perum", "perumahan", "blok",
-                                    "komplek", "kompleks"})
-_MIN_NAME_WORD: Final = 3
 _MIN_AFFIXED: Final = 6
 _PREFIXES: Final = ("me", "be", "te", "di", "pe", "ke")
 _MAX_SENTENCE_WORDS: Final = 5  # a signature line with more words, mostly lower-case, is prose
@@ -75,7 +66,7 @@ def text_spans(text: str, identity: Identity, keep: Collection[str]) -> list[Fou
     spans += _signature_spans(lines, starts)
     for index, line in enumerate(lines):
         spans += _prose_spans(line, starts[index])
-    spans += _known_spans(text, identity)
+    spans += known_spans(text, identity)
     spans += number_spans(text)
     spans += email_spans(text, keep)
     return _joined(text, spans)
@@ -211,63 +202,3 @@ def _ordinary(word: str) -> bool:
                                or (len(folded) >= _MIN_AFFIXED and folded.startswith(_PREFIXES)))
 
 
-def _known_spans(text: str, identity: Identity) -> Iterator[Found]:
-    """The reporter's own name and address wherever they recur, whole or in pieces."""
-    for pattern, label in _known_patterns(identity):
-        for match in pattern.finditer(text):
-            yield Found(match.start(), match.end(), label)
-
-
-def identity_words(identity: Identity) -> set[str]:
-    """The words of the reporter's name (and street) that must never be shown, case-folded."""
-    words: set[str] = set()
-    for word in re.findall(r"[^\W\d_]+", identity.name or ""):
-        folded = word.casefold()
-        if len(folded) >= _MIN_NAME_WORD and folded not in HONORIFICS | NOT_NAME | ADDRESS_MARKERS:
-            words.add(folded)
-    return words
-
-
-def _flexible(value: str) -> str:
-    """A pattern for `value` that allows other spacing and punctuation between its words."""
-    parts = [re.escape(part) for part in re.findall(r"\w+", value)]
-    return r"(?<!\w)" + r"[\W_]{0,3}".join(parts) + r"(?!\w)"
-
-
-@functools.lru_cache(maxsize=64)
-def _known_patterns(identity: Identity) -> tuple[tuple[re.Pattern[str], str], ...]:
-    """Compiled once per reporter: one ticket's texts (description, reason, notices) are
-    scrubbed with the same identity several times over."""
-    patterns: list[tuple[re.Pattern[str], str]] = []
-    if identity.name and re.search(r"\w", identity.name):
-        patterns.append((re.compile(_flexible(identity.name), re.IGNORECASE), NAME_HIDDEN))
-    for word in sorted(identity_words(identity)):
-        patterns.append((re.compile(rf"(?<![^\W_]){re.escape(word)}(?![^\W_])", re.IGNORECASE),
-                         NAME_HIDDEN))
-    address = identity.address or ""
-    if re.search(r"\w", address):
-        patterns.append((re.compile(_flexible(address), re.IGNORECASE), ADDRESS_HIDDEN))
-    for kind, number in _RT_RW.findall(address):
-        patterns.append((re.compile(rf"\b{kind}\.?[ \t]*0*{number}\b", re.IGNORECASE),
-                         ADDRESS_HIDDEN))
-    for number in _HOUSE_NUMBER.findall(address):
-        patterns.append((re.compile(rf"\b(?:no|nomor)\.?[ \t]*{re.escape(number)}\b", re.IGNORECASE),
-                         ADDRESS_HIDDEN))
-    for street in _streets(address):
-        patterns.append((re.compile(_flexible(street), re.IGNORECASE), ADDRESS_HIDDEN))
-    return tuple(patterns)
-
-
-def _streets(address: str) -> Iterator[str]:
-    """"Jl. Melati", "Gang Mawar III": a street marker and the words that name the street."""
-    words = re.findall(r"[^\W_]+", address)
-    for index, word in enumerate(words):
-        if word.casefold() not in _STREET_MARKERS:
-            continue
-        named = []
-        for following in words[index + 1:index + 4]:
-            if following.casefold() in ADDRESS_MARKERS or following[0].isdigit():
-                break
-            named.append(following)
-        if named:
-            yield " ".join([word, *named])
