@@ -33,6 +33,8 @@ _HOUSE_NUMBER = re.compile(r"\b(?:no|nomor)\.?[ \t]*(\d{1,4}[a-zA-Z]?)\b", re.IG
 _STREET_MARKERS: Final = frozenset({"jl", "jln", "jalan", "gg", "gang", "perum", "perumahan", "blok",
                                     "komplek", "kompleks"})
 _MIN_NAME_WORD: Final = 3
+_NOT_NAME_WORDS: Final = HONORIFICS | NOT_NAME | ADDRESS_MARKERS
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
 _GAP: Final = 3  # at most this many characters between two words of a flexible value
 
 
@@ -54,9 +56,9 @@ def known_spans(text: str, identity: Identity) -> Iterator[Found]:
 def identity_words(identity: Identity) -> set[str]:
     """The words of the reporter's name (and street) that must never be shown, case-folded."""
     words: set[str] = set()
-    for word in re.findall(r"[^\W\d_]+", identity.name or ""):
+    for word in _LETTER_RUN.findall(identity.name or ""):
         folded = word.casefold()
-        if len(folded) >= _MIN_NAME_WORD and folded not in HONORIFICS | NOT_NAME | ADDRESS_MARKERS:
+        if len(folded) >= _MIN_NAME_WORD and folded not in _NOT_NAME_WORDS:
             words.add(folded)
     return words
 
