@@ -11,6 +11,7 @@ does not (dotted and dotless i, long s, the Kelvin sign), and unrelated Unicode.
 from __future__ import annotations
 
 import re
+import sys
 
 import pytest
 from hypothesis import given
@@ -112,3 +113,20 @@ def test_a_reporters_name_and_address_are_hidden_in_every_form_they_recur() -> N
     hidden = {text[f.start:f.end] for f in known_spans(text, identity)}
     assert hidden == {"SITI-AMINAH", "SITI", "AMINAH", "rt 2", "rw 05", "jl melati", "no 7",
                       "DUSUN KRAJAN RT.02/RW.05 jl melati NO 7", "RT.02", "RW.05", "NO 7"}
+
+
+def test_no_other_character_lowers_or_folds_onto_an_ascii_letter_or_digit() -> None:
+    """`lowered_for_matching` lowers any text without those four characters; that is exact
+    only if no other character of this Python's Unicode matches an ASCII letter or digit
+    case-insensitively, lowers to one, or lowers to more than one character."""
+    ascii_word = re.compile("[a-z0-9]", re.IGNORECASE)
+    folding = []
+    for point in range(0x80, sys.maxunicode + 1):
+        char = chr(point)
+        if 0xD800 <= point <= 0xDFFF:
+            continue
+        lowered = char.lower()
+        if ascii_word.fullmatch(char) or len(lowered) != 1 or lowered.isascii():
+            folding.append(char)
+    assert folding == ["\u0130", "\u0131", "\u017f", "\u212a"]
+    assert all(lowered_for_matching(f"x{char}") is None for char in folding)
