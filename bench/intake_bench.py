@@ -161,6 +161,16 @@ def _stack_rss_mb(database_url: str) -> float:
     return int(done.stdout.strip()) / 1024
 
 
+def _rows_floor(database_url: str, complaints: int) -> dict[str, float]:
+    """bench/rows_floor.py in a fresh process: the CPU to write each complaint's rows alone
+    (on PostgreSQL into the database the pass used, beside its rows)."""
+    done = subprocess.run([sys.executable, str(Path(__file__).with_name("rows_floor.py")),
+                           "--complaints", str(max(complaints, 1)),
+                           "--database-url", database_url],
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
 def _child(spec: dict[str, Any]) -> None:
     """The mailflow side: one intake pass in a fresh process, so its peak RSS is its own."""
     from mailflow.service import Service
@@ -268,6 +278,7 @@ def run(args: argparse.Namespace) -> None:
             _mailflow({**spec, "create": True, "profile": 0})
             flow = _mailflow(spec)
             flow["stack_rss_mb"] = _stack_rss_mb(args.database_url)
+            flow["rows_floor"] = _rows_floor(args.database_url, flow["tickets"])
         finally:
             smtp.stop()
             imap.stop()
@@ -294,6 +305,14 @@ def run(args: argparse.Namespace) -> None:
     budget_us = (1 / (0.5 * tools_rate) - 1 / tools_rate) * 1e6
     print(f"  0.5 x imap-tools leaves {budget_us:.0f} us per message beyond the fetch; the pass "
           f"spends {flow['cpu_seconds'] / flow['examined'] * 1e6:.0f} us of CPU per message")
+    # The ceiling of a pass that did nothing but imap-tools' fetch and each complaint's rows.
+    rows_us = flow["rows_floor"]["cpu_us_per_complaint"] * flow["tickets"] / max(flow["examined"], 1)
+    ceiling = 1 / (1 / tools_rate + rows_us / 1e6)
+    flow["ceiling_ratio"] = ceiling / tools_rate
+    print(f"  writing each complaint's rows alone (bench/rows_floor.py) costs "
+          f"{flow['rows_floor']['cpu_us_per_complaint']:.0f} us of CPU, {rows_us:.0f} us per "
+          f"message: a pass that only fetched and wrote them would reach {ceiling:.0f} msg/s = "
+          f"{flow['ceiling_ratio']:.2f} x imap-tools")
     target = 100 if args.attachment_mb else 60
     print(f"mailflow peak RSS                  {flow['peak_rss_mb']:9.1f} MB (target < {target} MB "
           f"{'with the attachment' if args.attachment_mb else 'over a 10,000-complaint backlog'}); "

@@ -121,10 +121,13 @@ def intake_rows(intake: Step, helpdesk: Step | None) -> list[Row]:
     if not r or "msg_per_s" not in r:
         return [_missing(intake, "intake vs imap-tools")]
     n = f"{r['messages']:,} messages, {r['tickets']:,} tickets"
+    ceiling = (f" (a pass that only fetched and wrote each complaint's rows: "
+               f"{r['ceiling_ratio']:.2f} x)" if "ceiling_ratio" in r else "")
     rows = [
         Row(f"intake vs imap-tools bulk fetch ({n})",
             f"{r['msg_per_s']:,.0f} / {r['imap_tools_msg_per_s']:,.0f} msg/s = "
-            f"{r['ratio_imap_tools']:.3f} x", ">= 0.5 x", at_least(r["ratio_imap_tools"], 0.5)),
+            f"{r['ratio_imap_tools']:.3f} x{ceiling}", ">= 0.5 x",
+            at_least(r["ratio_imap_tools"], 0.5)),
         Row("intake vs raw `UID FETCH 1:*` (the server's limit)",
             f"{r['msg_per_s']:,.0f} / {r['raw_msg_per_s']:,.0f} msg/s = {r['ratio_raw']:.4f} x",
             "(none)", ""),
