@@ -83,6 +83,7 @@ def test_a_flexible_value_is_found_exactly_where_its_pattern_matches(data: st.Da
     (("siti", "aminah"), "Siti    Aminah; SITI - aminah; siti_aminah2; Siti Aminah_"),
     (("aa", "aa"), "aa aa aa aa"),  # the next match starts after the last one, not inside it
     (("rt", "02"), "RT.02/RT.  02"),
+    (("aaa",), "xaaa aaa aaaa_aaa -aaa"),  # the next start after a run of letters
 ])
 def test_fixed_cases_of_a_flexible_value(parts: tuple[str, ...], text: str) -> None:
     found = _spans(_Flexible(parts), text)
@@ -95,6 +96,13 @@ def test_a_name_word_is_found_exactly_where_its_pattern_matches(data: st.DataObj
     word = data.draw(st.text("abcikrs", min_size=1, max_size=6))
     text = data.draw(texts_around((word,)))
     assert _spans(_Word(word), text) == _by_re(word_source(word), text)
+
+
+@pytest.mark.parametrize("text", ["xsiti siti", "siti_siti", "xsiti_siti", "sitisiti siti",
+                                  "2siti-siti", "siti"])
+def test_fixed_cases_of_a_name_word(text: str) -> None:
+    found = _spans(_Word("siti"), text)
+    assert found and found == _by_re(word_source("siti"), text)
 
 
 def test_the_characters_re_folds_onto_ascii_letters_are_matched_as_re_does() -> None:
