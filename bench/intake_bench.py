@@ -39,6 +39,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.harness.fresh import printed_by
 from tests.harness.village import INBOX, SENT_AT, complaint, config_for
 
 NON_COMPLAINT_EVERY = 6  # one message in six is other mail (about 1,666 of 2,000 complaints)
@@ -156,9 +157,7 @@ def _stack_rss_mb(database_url: str) -> float:
     modules = [*_STACK, *(["psycopg"] if database_url.startswith("postgresql") else [])]
     code = (f"import {', '.join(modules)}\n"
             "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
-    return int(done.stdout.strip()) / 1024
+    return int(printed_by(code)[-1]) / 1024
 
 
 def _rows_floor(database_url: str, complaints: int) -> dict[str, float]:
