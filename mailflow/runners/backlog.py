@@ -23,7 +23,7 @@ from mailflow.core.first_start import (
     promise,
 )
 from mailflow.core.intake_rules import Kind, classify, message_key
-from mailflow.core.parse import ParsedMessage, parse_message
+from mailflow.core.parse import ParsedMessage, parse_head
 from mailflow.core.workdays import calendar_for
 from mailflow.store import queries
 from mailflow.store.db import Engine, Session
@@ -105,7 +105,7 @@ def _boundary(engine: Engine | None, imap: ImapSession, state: MailboxState | No
 def _judge(cfg: Config, engine: Engine | None, imap: ImapSession, boundary: Boundary,
            header: FetchedHeader, now: datetime) -> BacklogLine:
     try:
-        msg = parse_message(header.header)
+        msg = parse_head(header.header)
     except Exception:  # noqa: BLE001 - intake would quarantine it; the preview says so
         return BacklogLine(header.uid, header.internaldate, False,
                            "quarantined: its header block does not parse")

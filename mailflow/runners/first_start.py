@@ -15,7 +15,7 @@ from datetime import date, datetime, tzinfo
 from mailflow.adapters.imap import FetchedHeader, ImapSession
 from mailflow.core.first_start import BEFORE_START, Boundary, before_start, chosen, day_start
 from mailflow.core.intake_rules import Decision, Kind
-from mailflow.core.parse import ParsedMessage, parse_message
+from mailflow.core.parse import ParsedMessage, parse_head
 from mailflow.store import queries
 from mailflow.store.db import Session
 from mailflow.store.models import IntakeRecord, MailboxState
@@ -102,7 +102,7 @@ def old_message(header: FetchedHeader,
     """The record-worthy part of an old message, from its header block alone; None for mail
     that intake would never look at closely (its subject does not match), as for new mail."""
     try:
-        head = parse_message(header.header)
+        head = parse_head(header.header)
     except Exception:  # noqa: BLE001 - unreadable: recorded by UID rather than overlooked
         return OldMessage(header.uid, None)
     if classify(head).kind is Kind.SKIP:

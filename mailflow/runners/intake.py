@@ -34,7 +34,7 @@ from mailflow.core.intake_rules import (
     not_complaint_reason,
     route,
 )
-from mailflow.core.parse import ParsedMessage, Spilled, SpillUnresolved, parse_message
+from mailflow.core.parse import ParsedMessage, Spilled, SpillUnresolved, parse_head, parse_message
 from mailflow.core.parse.spill import Reduced
 from mailflow.core.suggestion_box import PHRASE as BOX_PHRASE
 from mailflow.core.suggestion_box import is_opening_subject
@@ -201,7 +201,7 @@ class Intake(GroupIntake):
         if done:
             return Item(header, Look.DONE)
         try:
-            head = parse_message(header.header)
+            head = parse_head(header.header)
             decision = self._classify(head)
             if decision.kind is Kind.SKIP and not head.subject and header.size <= _SMALL_ENOUGH:
                 # No subject in the header block the server returned (CR-only line endings or

@@ -13,7 +13,7 @@ from typing import Any
 
 from mailflow.adapters.imap import FetchedHeader
 from mailflow.core.intake_trace import sender_digest
-from mailflow.core.parse import ParsedMessage, parse_message
+from mailflow.core.parse import ParsedMessage, parse_head
 from mailflow.store.files import FileStore
 
 
@@ -27,7 +27,7 @@ class Tracer:
         """The trace columns of one message's intake record."""
         if msg is None:
             try:
-                msg = parse_message(header.header)
+                msg = parse_head(header.header)
             except Exception:  # noqa: BLE001 - a hostile header block: its arrival is still known
                 return {"message_id": None, "received_at": header.internaldate,
                         "sender_digest": None}

@@ -13,7 +13,7 @@ import pytest
 
 from mailflow.core.identity import extract_identity
 from mailflow.core.intake_rules import Kind, classify, message_key
-from mailflow.core.parse import ParsedMessage, parse_message
+from mailflow.core.parse import ParsedMessage, parse_head, parse_message
 from tests.corpus_files import CORPUS, corpus_messages, with_phrase
 
 FILES = corpus_messages()
@@ -150,3 +150,37 @@ def test_deeply_nested_html_does_not_crash() -> None:
     assert msg.subject == "Kill the HTML parser"
     assert msg.html_only
     assert "<" not in msg.text
+
+
+_HEAD_FIELDS = ("subject", "from_addr", "from_name", "reply_to", "to_addrs", "message_id",
+                "in_reply_to", "references", "date_header", "headers", "content_type")
+
+
+def _header_block(raw: bytes) -> bytes:
+    """What an IMAP server gives for BODY.PEEK[HEADER]: up to and with the first blank line."""
+    ends = [(i, len(sep)) for sep in (b"\r\n\r\n", b"\n\n") if (i := raw.find(sep)) >= 0]
+    if not ends:
+        return raw
+    index, size = min(ends)
+    return raw[:index + size]
+
+
+def test_a_header_block_reads_the_same_without_its_body_walked() -> None:
+    """parse_head, which the intake's first look and the old-mail records use, gives every
+    header field parse_message gives on the same block, on every corpus message."""
+    compared = 0
+    for path in FILES:
+        block = _header_block(path.read_bytes())
+        head, whole = parse_head(block), parse_message(block)
+        assert [getattr(head, f) for f in _HEAD_FIELDS] == [
+            getattr(whole, f) for f in _HEAD_FIELDS], path
+        assert (head.text, head.html_only, head.attachments) == ("", False, ())
+        compared += 1
+    assert compared == len(FILES)
+
+
+def test_parse_head_leaves_what_follows_the_header_block_unread() -> None:
+    raw = b"From: siti@warga.example\nSubject: Pengaduan Masyarakat\n\nJalan rusak.\n"
+    assert parse_message(raw).text == "Jalan rusak."
+    head = parse_head(raw)
+    assert head.subject == "Pengaduan Masyarakat" and head.text == ""
