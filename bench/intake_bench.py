@@ -152,10 +152,13 @@ _STACK = ("sqlmodel", "sqlalchemy.orm", "jinja2", "holidays", "imap_tools", "aio
           "email.policy")
 
 
+def _stack(database_url: str) -> list[str]:
+    return [*_STACK, *(["psycopg"] if database_url.startswith("postgresql") else [])]
+
+
 def _stack_rss_mb(database_url: str) -> float:
     """Peak RSS of a fresh interpreter that imports the stack and nothing else."""
-    modules = [*_STACK, *(["psycopg"] if database_url.startswith("postgresql") else [])]
-    code = (f"import {', '.join(modules)}\n"
+    code = (f"import {', '.join(_stack(database_url))}\n"
             "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])")
     return int(printed_by(code)[-1]) / 1024
 
@@ -163,11 +166,10 @@ def _stack_rss_mb(database_url: str) -> float:
 def _rows_floor(database_url: str, complaints: int) -> dict[str, float]:
     """bench/rows_floor.py in a fresh process: the CPU to write each complaint's rows alone
     (on PostgreSQL into the database the pass used, beside its rows)."""
-    done = subprocess.run([sys.executable, str(Path(__file__).with_name("rows_floor.py")),
-                           "--complaints", str(max(complaints, 1)),
-                           "--database-url", database_url],
-                          capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    code = (f"import json, sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+            "from rows_floor import rows_floor\n"
+            f"print(json.dumps(rows_floor({database_url!r}, {max(complaints, 1)})))")
+    return json.loads(printed_by(code)[-1])  # type: ignore[no-any-return]
 
 
 def _child(spec: dict[str, Any]) -> None:
@@ -317,8 +319,7 @@ def run(args: argparse.Namespace) -> None:
           f"{'with the attachment' if args.attachment_mb else 'over a 10,000-complaint backlog'}); "
           f"{flow['ready_rss_mb']:.1f} MB before the pass, so the pass itself "
           f"{flow['peak_rss_mb'] - flow['ready_rss_mb']:.1f} MB")
-    print(f"  the libraries alone ({', '.join(_STACK)}"
-          f"{', psycopg' if args.database_url.startswith('postgresql') else ''}), imported in a "
+    print(f"  the libraries alone ({', '.join(_stack(args.database_url))}), imported in a "
           f"fresh interpreter: {flow['stack_rss_mb']:.1f} MB, which leaves "
           f"{target - flow['stack_rss_mb']:.1f} MB of the target for mailflow's code, data and pass")
     if args.json:  # for bench/issue10.py: the figures above, machine-readable
