@@ -63,7 +63,7 @@ def known_spans(text: str, identity: Identity) -> Iterator[Found]:
 
 
 def identity_words(identity: Identity) -> set[str]:
-    """The words of the reporter's name (and street) that must never be shown, case-folded."""
+    """The words of the reporter's name that must never be shown, case-folded."""
     words: set[str] = set()
     for word in _LETTER_RUN.findall(identity.name or ""):
         folded = word.casefold()
