@@ -136,3 +136,18 @@ def test_an_edited_template_is_compiled_again_not_taken_from_the_shared_code(
     text, html = Renderer(own=str(own)).render("ack", CONTEXT)
     assert text == "Nomor ADU-2026-00042, versi dua\n"
     assert "ADU-2026-00042" in html  # the shipped HTML, untouched by the village's text file
+
+
+def test_the_html_of_every_mail_is_ascii_so_its_part_goes_7bit() -> None:
+    """A non-ASCII character in a template (an em dash) made every acknowledgement's and
+    notification's HTML part quoted-printable, encoded again for each ticket (issue 10); in
+    HTML an entity renders the same. The monthly report, one a month, may keep its own."""
+    shipped = Path(__file__).resolve().parents[2] / "templates"
+    mails = [path for path in shipped.glob("*.html.j2") if path.name != "report.html.j2"]
+    assert mails
+    assert [p.name for p in mails if not p.read_text(encoding="utf-8").isascii()] == []
+    _, html = Renderer().render("ack", {**CONTEXT, "salutation": "Bapak/Ibu Budi"})
+    raw = build_message(Envelope("desa@klero.id", "Desa Klero", "budi@warga.example", "Tiket"),
+                        "Teks — saja", html, "<id@klero.id>", datetime(2026, 11, 30, tzinfo=UTC))
+    assert b"Content-Type: text/html; charset=\"utf-8\"\nContent-Transfer-Encoding: 7bit" in raw
+    assert "&mdash;" in html
