@@ -17,6 +17,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -124,7 +125,11 @@ class IntakeRecord(SQLModel, table=True):
     """One message mailflow looked at closely (subject matched) and what it decided."""
 
     __tablename__ = "intake"
-    __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", "uid"),)
+    __table_args__ = (
+        UniqueConstraint("mailbox", "uidvalidity", "uid"),
+        # What every poll asks (queries.unmarked_intake): the unmarked ones, by UID (0013).
+        Index("ix_intake_unmarked", "mailbox", "uidvalidity", "marked", "uid", "decision"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     mailbox: str
     uidvalidity: int = Field(sa_type=IMAP_NUMBER)

@@ -1,0 +1,33 @@
+"""An index for the marking's question, asked at every poll: which taken records are unmarked.
+
+`queries.unmarked_intake` asks for the taken, unmarked records of one mailbox by UID. The only
+index it could use was the unique (mailbox, uidvalidity, uid), so every poll, idle or not,
+read every record the mailbox ever had: 19 ms a poll over 200,000 records on SQLite, growing
+with the mailbox's history (issue 10: an idle pass must not). With (mailbox, uidvalidity,
+marked, uid, decision) it reads only the unmarked ones, in UID order, from the index alone.
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-11-30
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0013"
+down_revision: str | None = "0012"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+NAME = "ix_intake_unmarked"
+
+
+def upgrade() -> None:
+    op.create_index(NAME, "intake", ["mailbox", "uidvalidity", "marked", "uid", "decision"])
+
+
+def downgrade() -> None:
+    op.drop_index(NAME, table_name="intake")

@@ -1,0 +1,83 @@
+"""Every poll asks which taken records are not marked yet: that question reads only those.
+
+Before revision 0013 the only index the query could use was (mailbox, uidvalidity, uid), so
+each poll, idle or not, read every record the mailbox ever had (19 ms over 200,000 on SQLite).
+The test reads the plan of the very statement `queries.unmarked_intake` sends (real SQLite and
+PostgreSQL) and the answer it gives.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, insert
+from sqlalchemy.engine import Engine
+
+from mailflow.store import queries
+from mailflow.store.db import Session, make_engine, transaction
+from mailflow.store.migrate import prepare
+from mailflow.store.models import IntakeRecord
+from mailflow.vocabulary import IntakeOutcome
+from tests.harness.postgres import store_url
+
+NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
+BOX = "pengaduan@desa.test@127.0.0.1/INBOX"
+
+
+def _records(engine: Engine) -> None:
+    """3,000 taken and marked; five taken and not yet marked; twenty never to be marked."""
+    rows: list[dict[str, Any]] = []
+    for uid in range(1, 3026):
+        unmarked_taken = uid % 600 == 0
+        other = uid > 3005
+        rows.append({"mailbox": BOX, "uidvalidity": 7, "uid": uid, "message_key": f"mid:<{uid}@w>",
+                     "decision": IntakeOutcome.IGNORED if other else IntakeOutcome.TICKET,
+                     "marked": not (unmarked_taken or other), "created_at": NOW})
+    with transaction(engine) as session:
+        session.execute(insert(IntakeRecord), rows)
+
+
+def _asked(engine: Engine) -> tuple[list[int], str, Any]:
+    """The answer, and the statement with its parameters as the driver got them."""
+    sent: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        with Session(engine) as session:
+            page = queries.unmarked_intake(session, BOX, 7)
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    (statement, parameters), = [s for s in sent if "FROM intake" in s[0]]
+    return [uid for uid, _ in page], statement, parameters
+
+
+def _plan(engine: Engine, statement: str, parameters: Any) -> str:
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        if engine.dialect.name == "sqlite":
+            cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+        else:
+            cursor.execute("ANALYZE intake")
+            cursor.execute("EXPLAIN " + statement, parameters)
+        return "\n".join(str(row) for row in cursor.fetchall())
+    finally:
+        raw.close()
+
+
+def test_the_unmarked_question_reads_only_the_unmarked_records(tmp_path: Path) -> None:
+    engine = make_engine(store_url(tmp_path))
+    prepare(engine)
+    try:
+        _records(engine)
+        uids, statement, parameters = _asked(engine)
+        assert uids == [600, 1200, 1800, 2400, 3000]
+        plan = _plan(engine, statement, parameters)
+        assert "ix_intake_unmarked" in plan, plan
+    finally:
+        engine.dispose()
