@@ -77,6 +77,7 @@ def rows_floor(database_url: str, complaints: int) -> dict[str, float]:
     from sqlalchemy import insert
     from sqlmodel import SQLModel
 
+    import mailflow.store.models  # noqa: F401 - the tables, whether or not a migration runs
     from mailflow.store.migrate import open_database
 
     with tempfile.TemporaryDirectory(prefix="mailflow-floor-") as tmp:

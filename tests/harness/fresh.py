@@ -8,7 +8,12 @@ import sys
 
 
 def printed_by(code: str) -> list[str]:
-    """The lines `code` prints, run by a new interpreter; CalledProcessError if it fails."""
+    """The lines `code` prints, run by a new interpreter; CalledProcessError if it fails,
+    after passing on what the interpreter wrote to stderr (its traceback)."""
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True, timeout=60)
+                          check=False, timeout=60)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)
+        raise subprocess.CalledProcessError(done.returncode, done.args, done.stdout,
+                                            done.stderr)
     return done.stdout.splitlines()

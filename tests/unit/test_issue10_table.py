@@ -136,3 +136,17 @@ def test_the_measured_intake_process_loads_no_test_tooling() -> None:
             "print(sorted(m for m in ('pytest', '_pytest', 'pygments', 'pluggy') "
             "if m in sys.modules))")
     assert printed_by(code) == ["[]"]
+
+
+def test_the_rows_floor_writes_into_a_database_already_at_head(tmp_path: Path) -> None:
+    """On PostgreSQL the floor writes beside the pass's rows, into a database at head, which a
+    start opens without importing the migrations, nor with them the tables: the floor had none
+    to write into (KeyError 'ticket') until it imported them itself. A SQLite file at head,
+    opened by a fresh interpreter, is the same case."""
+    url = f"sqlite:///{tmp_path / 'at-head.db'}"
+    printed_by(f"from mailflow.store.migrate import open_database\nopen_database({url!r})")
+    bench = str(SCRIPT.parent)
+    (line,) = printed_by(f"import json, sys; sys.path.insert(0, {bench!r})\n"
+                         "from rows_floor import rows_floor\n"
+                         f"print(json.dumps(rows_floor({url!r}, 150)))")
+    assert '"complaints": 150' in line and "cpu_us_per_complaint" in line
