@@ -128,7 +128,7 @@ class IntakeRecord(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("mailbox", "uidvalidity", "uid"),
         # What every poll asks (queries.unmarked_intake): the unmarked ones, by UID (0013).
-        Index("ix_intake_unmarked", "mailbox", "uidvalidity", "marked", "uid", "decision"),
+        Index("ix_intake_unmarked", "mailbox", "uidvalidity", "marked", "decision", "uid"),
     )
     id: int | None = Field(default=None, primary_key=True)
     mailbox: str

@@ -4,7 +4,10 @@
 index it could use was the unique (mailbox, uidvalidity, uid), so every poll, idle or not,
 read every record the mailbox ever had: 19 ms a poll over 200,000 records on SQLite, growing
 with the mailbox's history (issue 10: an idle pass must not). With (mailbox, uidvalidity,
-marked, uid, decision) it reads only the unmarked ones, in UID order, from the index alone.
+marked, decision, uid) the query seeks, for each taken outcome, straight to its unmarked
+records in UID order. `decision` comes before `uid`: records that are never marked (ignored,
+quarantined, recorded before the first start) stay unmarked for good, and with `uid` first
+every poll walked them all.
 
 Revision ID: 0013
 Revises: 0012
@@ -26,7 +29,7 @@ NAME = "ix_intake_unmarked"
 
 
 def upgrade() -> None:
-    op.create_index(NAME, "intake", ["mailbox", "uidvalidity", "marked", "uid", "decision"])
+    op.create_index(NAME, "intake", ["mailbox", "uidvalidity", "marked", "decision", "uid"])
 
 
 def downgrade() -> None:
