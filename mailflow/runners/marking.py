@@ -71,7 +71,7 @@ class Marker:
                                                    after)
                 if not page:
                     break
-                ids = {uid: record_id for uid, record_id in page if record_id is not None}
+                ids = dict(page)
                 pending += len(page)
                 after = page[-1][0]
                 for uid_set in imap.mark_sets(sorted(ids)):
