@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -120,20 +121,29 @@ def _fill(host: str, port: int, password: str, count: int, attachment_mb: int) -
 ROUNDS = 5
 
 
+def _median_of_rounds(fetch: Callable[[], int]) -> tuple[int, float]:
+    """What `fetch` returns (the messages it fetched) and the median of ROUNDS timings."""
+    times, count = [], 0
+    for _ in range(ROUNDS):
+        started = time.perf_counter()
+        count = fetch()
+        times.append(time.perf_counter() - started)
+    return count, statistics.median(times)
+
+
 def _raw_fetch(host: str, port: int, password: str) -> tuple[int, float]:
     """The count and the median time of `UID FETCH 1:* (BODY.PEEK[])` through imaplib."""
     client = imaplib.IMAP4(host, port)
     client.login(INBOX, password)
     client.select("INBOX", readonly=True)
-    times, count = [], 0
-    for _ in range(ROUNDS):
-        started = time.perf_counter()
+
+    def fetch() -> int:
         _typ, data = client.uid("FETCH", "1:*", "(BODY.PEEK[])")
-        times.append(time.perf_counter() - started)
-        count = sum(1 for item in data if isinstance(item, tuple))
-        del data
+        return sum(1 for item in data if isinstance(item, tuple))
+
+    count, median = _median_of_rounds(fetch)
     client.logout()
-    return count, statistics.median(times)
+    return count, median
 
 
 def _imap_tools(host: str, port: int, password: str) -> tuple[int, float, float]:
@@ -143,17 +153,14 @@ def _imap_tools(host: str, port: int, password: str) -> tuple[int, float, float]
     from imap_tools import MailBoxUnencrypted
 
     with MailBoxUnencrypted(host, port).login(INBOX, password, initial_folder="INBOX") as box:
-        times = []
-        for _ in range(ROUNDS):
-            started = time.perf_counter()
-            count = sum(1 for _ in box.fetch(bulk=500, mark_seen=False))
-            times.append(time.perf_counter() - started)
+        count, median = _median_of_rounds(
+            lambda: sum(1 for _ in box.fetch(bulk=500, mark_seen=False)))
         reading = 0.0
         for message in box.fetch(bulk=500, mark_seen=False):
             started = time.process_time()
             _read(message)
             reading += time.process_time() - started
-    return count, statistics.median(times), reading / max(count, 1) * 1e6
+    return count, median, reading / max(count, 1) * 1e6
 
 
 def _read(message: Any) -> tuple[Any, ...]:
