@@ -23,6 +23,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    column,
+    func,
     text,
 )
 from sqlalchemy.types import TypeDecorator
@@ -281,6 +283,11 @@ class OutboxMessage(SQLModel, table=True):
     """A message to send. `state`: pending -> sent, or parked after too many failures."""
 
     __tablename__ = "outbox"
+    __table_args__ = (
+        # What the per-address limits ask for each new message (intake_queries.mail_counts):
+        # one address's rows of the last day, a seek whatever the day's volume (0014).
+        Index("ix_outbox_recipient_day", func.lower(column("recipient")), "created_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
     kind: OutboxKind = _enum_column(OutboxKind)

@@ -118,6 +118,11 @@ def test_an_empty_database_is_created_at_head(tmp_path: Path, engines: list[Engi
     assert migrate.current(engine) == migrate.head()
 
 
+# SQLite's reflection cannot read an index on an expression, so autogenerate skips it (and
+# says so): the test below reads that index's SQL itself; PostgreSQL compares it in full
+# (tests/store/test_postgres.py).
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based")
 def test_head_matches_the_models(tmp_path: Path, engines: list[Engine]) -> None:
     """Models and migrations cannot drift: autogenerate finds nothing to add, drop or alter."""
     engine = _engine(tmp_path / "mailflow.sqlite3", engines)
@@ -126,6 +131,9 @@ def test_head_matches_the_models(tmp_path: Path, engines: list[Engine]) -> None:
         context = MigrationContext.configure(
             conn, opts={"compare_type": True, "compare_server_default": True})
         assert compare_metadata(context, SQLModel.metadata) == []
+        made = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = "
+                                    "'ix_outbox_recipient_day'").scalar_one()
+    assert made == "CREATE INDEX ix_outbox_recipient_day ON outbox (lower(recipient), created_at)"
 
 
 def test_baseline_is_exactly_the_schema_0_1_0_made(tmp_path: Path) -> None:

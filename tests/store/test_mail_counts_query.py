@@ -1,0 +1,115 @@
+"""The per-address limits read only the asked addresses' rows, whatever the day's volume.
+
+Each intake group asks how much mail its senders got in the last hour and day
+(`intake_queries.mail_counts_many`; `mail_counts` for one address). Before revision 0014
+there was no index on the recipient, so each question read every outbox row the day
+created, for anyone: on SQLite 17 us an address over 2,000 rows, 180 us over 40,000. The
+test reads the plan of the very statements sent (real SQLite and PostgreSQL) and the
+answers they give.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, insert
+from sqlalchemy.engine import Engine
+
+from mailflow.store import intake_queries
+from mailflow.store.db import Session, make_engine, transaction
+from mailflow.store.migrate import prepare
+from mailflow.store.models import OutboxMessage
+from mailflow.vocabulary import OutboxKind
+from tests.harness.postgres import store_url
+
+NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
+HOUR, DAY = NOW - timedelta(hours=1), NOW - timedelta(days=1)
+WARGA = "Warga.Klero@Example.id"
+
+
+def _rows(engine: Engine) -> None:
+    """3,000 rows of the day for other people; for WARGA (written in mixed case): two in
+    the hour, one earlier in the day, one two days old, and one receipt, which is not counted."""
+    def row(n: int, recipient: str, at: datetime, kind: OutboxKind = OutboxKind.ACK
+            ) -> dict[str, Any]:
+        return intake_queries.outbox_row(kind=kind, recipient=recipient, raw=b"x",
+                                         message_id=f"<{n}@desa.id>", next_attempt_at=at,
+                                         created_at=at, scope=None)
+
+    rows = [row(n, f"warga{n}@example.id", NOW - timedelta(seconds=n)) for n in range(3000)]
+    rows += [row(3001, WARGA, NOW - timedelta(minutes=5)),
+             row(3002, WARGA.lower(), NOW - timedelta(minutes=50)),
+             row(3003, WARGA.upper(), NOW - timedelta(hours=5)),
+             row(3004, WARGA, NOW - timedelta(days=2)),
+             row(3005, WARGA, NOW - timedelta(minutes=1), OutboxKind.RECEIPT)]
+    with transaction(engine) as session:
+        session.execute(insert(OutboxMessage), rows)
+
+
+def _asked(engine: Engine, ask: Callable[[Session], Any]) -> tuple[Any, str, Any]:
+    """The answer, and the statement with its parameters as the driver got them."""
+    sent: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        with Session(engine) as session:
+            answer = ask(session)
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    (statement, parameters), = [s for s in sent if "FROM outbox" in s[0]]
+    return answer, statement, parameters
+
+
+def _plan(engine: Engine, statement: str, parameters: Any) -> str:
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        if engine.dialect.name == "sqlite":
+            cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+        else:
+            cursor.execute("ANALYZE outbox")
+            cursor.execute("EXPLAIN " + statement, parameters)
+        return "\n".join(str(row) for row in cursor.fetchall())
+    finally:
+        raw.close()
+
+
+def _seeks_by_recipient(engine: Engine, plan: str) -> None:
+    if engine.dialect.name == "sqlite":
+        assert "ix_outbox_recipient_day (<expr>=? AND created_at>?)" in plan, plan
+    else:
+        assert "ix_outbox_recipient_day" in plan and "Seq Scan" not in plan, plan
+
+
+def test_one_address_is_counted_from_its_own_rows(tmp_path: Path) -> None:
+    engine = make_engine(store_url(tmp_path))
+    prepare(engine)
+    try:
+        _rows(engine)
+        counts, statement, parameters = _asked(engine, lambda s: intake_queries.mail_counts(
+            s, WARGA.lower(), HOUR, DAY, None))
+        assert counts == (2, 3)
+        _seeks_by_recipient(engine, _plan(engine, statement, parameters))
+    finally:
+        engine.dispose()
+
+
+def test_a_group_s_addresses_are_counted_from_their_own_rows(tmp_path: Path) -> None:
+    engine = make_engine(store_url(tmp_path))
+    prepare(engine)
+    try:
+        _rows(engine)
+        asked = [WARGA, "baru@example.id", "warga7@example.id"]
+        counts, statement, parameters = _asked(engine, lambda s: intake_queries.mail_counts_many(
+            s, asked, HOUR, DAY, "KLR"))
+        assert counts == {WARGA.lower(): (2, 3), "baru@example.id": (0, 0),
+                          "warga7@example.id": (1, 1)}
+        _seeks_by_recipient(engine, _plan(engine, statement, parameters))
+    finally:
+        engine.dispose()
