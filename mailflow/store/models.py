@@ -196,7 +196,9 @@ class Ticket(SQLModel, table=True):
     subject: str = Field(sa_column=Column(Text, nullable=False))
     description: str = Field(sa_column=Column(Text, nullable=False))
     missing: str = ""  # comma-separated Missing values: nama,nik,deskripsi
-    source_message_id: str | None = None
+    # Indexed (0015): a reply that cites no message of ours is looked up by the complaint's
+    # own Message-ID, and most mail to a village's address that is not a complaint cites some.
+    source_message_id: str | None = Field(default=None, index=True)
     message_key: str = Field(unique=True)
     # Sender, subject and new text (intake_rules.content_key): the same complaint again from
     # the same address within [limits] repeat_window_hours is a repeat, not a new ticket.
@@ -267,6 +269,11 @@ class TicketEvent(SQLModel, table=True):
     """The audit trail: who changed what, when, and from which message."""
 
     __tablename__ = "ticket_event"
+    __table_args__ = (
+        # The security events since a moment (queries.security_events_since), read again at
+        # each forged command merged into a waiting alert: a seek, not the whole trail (0015).
+        Index("ix_ticket_event_kind_at", "kind", "at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
     at: datetime = _utc_column()

@@ -10,19 +10,19 @@ answers they give.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from mailflow.store import intake_queries
-from mailflow.store.db import Session, make_engine, transaction
+from mailflow.store.db import make_engine, transaction
 from mailflow.store.migrate import prepare
 from mailflow.store.models import OutboxMessage
 from mailflow.vocabulary import OutboxKind
+from tests.harness.plans import asked, plan
 from tests.harness.postgres import store_url
 
 NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
@@ -49,37 +49,6 @@ def _rows(engine: Engine) -> None:
         session.execute(insert(OutboxMessage), rows)
 
 
-def _asked(engine: Engine, ask: Callable[[Session], Any]) -> tuple[Any, str, Any]:
-    """The answer, and the statement with its parameters as the driver got them."""
-    sent: list[tuple[str, Any]] = []
-
-    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        sent.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", keep)
-    try:
-        with Session(engine) as session:
-            answer = ask(session)
-    finally:
-        event.remove(engine, "before_cursor_execute", keep)
-    (statement, parameters), = [s for s in sent if "FROM outbox" in s[0]]
-    return answer, statement, parameters
-
-
-def _plan(engine: Engine, statement: str, parameters: Any) -> str:
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        if engine.dialect.name == "sqlite":
-            cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
-        else:
-            cursor.execute("ANALYZE outbox")
-            cursor.execute("EXPLAIN " + statement, parameters)
-        return "\n".join(str(row) for row in cursor.fetchall())
-    finally:
-        raw.close()
-
-
 def _seeks_by_recipient(engine: Engine, plan: str) -> None:
     if engine.dialect.name == "sqlite":
         assert "ix_outbox_recipient_day (<expr>=? AND created_at>?)" in plan, plan
@@ -92,10 +61,10 @@ def test_one_address_is_counted_from_its_own_rows(tmp_path: Path) -> None:
     prepare(engine)
     try:
         _rows(engine)
-        counts, statement, parameters = _asked(engine, lambda s: intake_queries.mail_counts(
-            s, WARGA.lower(), HOUR, DAY, None))
+        counts, statement, parameters = asked(engine, lambda s: intake_queries.mail_counts(
+            s, WARGA.lower(), HOUR, DAY, None), "FROM outbox")
         assert counts == (2, 3)
-        _seeks_by_recipient(engine, _plan(engine, statement, parameters))
+        _seeks_by_recipient(engine, plan(engine, statement, parameters, "outbox"))
     finally:
         engine.dispose()
 
@@ -105,11 +74,11 @@ def test_a_group_s_addresses_are_counted_from_their_own_rows(tmp_path: Path) -> 
     prepare(engine)
     try:
         _rows(engine)
-        asked = [WARGA, "baru@example.id", "warga7@example.id"]
-        counts, statement, parameters = _asked(engine, lambda s: intake_queries.mail_counts_many(
-            s, asked, HOUR, DAY, "KLR"))
+        addresses = [WARGA, "baru@example.id", "warga7@example.id"]
+        counts, statement, parameters = asked(engine, lambda s: intake_queries.mail_counts_many(
+            s, addresses, HOUR, DAY, "KLR"), "FROM outbox")
         assert counts == {WARGA.lower(): (2, 3), "baru@example.id": (0, 0),
                           "warga7@example.id": (1, 1)}
-        _seeks_by_recipient(engine, _plan(engine, statement, parameters))
+        _seeks_by_recipient(engine, plan(engine, statement, parameters, "outbox"))
     finally:
         engine.dispose()

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 from mailflow.store import queries
@@ -21,6 +21,8 @@ from mailflow.store.db import Session, make_engine, transaction
 from mailflow.store.migrate import prepare
 from mailflow.store.models import IntakeRecord
 from mailflow.vocabulary import IntakeOutcome
+from tests.harness.plans import asked
+from tests.harness.plans import plan as statement_plan
 from tests.harness.postgres import store_url
 
 NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
@@ -42,48 +44,18 @@ def _records(engine: Engine) -> None:
         session.execute(insert(IntakeRecord), rows)
 
 
-def _asked(engine: Engine) -> tuple[list[int], str, Any]:
-    """The answer, and the statement with its parameters as the driver got them."""
-    sent: list[tuple[str, Any]] = []
-
-    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        sent.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", keep)
-    try:
-        with Session(engine) as session:
-            page = queries.unmarked_intake(session, BOX, 7)
-    finally:
-        event.remove(engine, "before_cursor_execute", keep)
-    (statement, parameters), = [s for s in sent if "FROM intake" in s[0]]
-    return [uid for uid, _ in page], statement, parameters
-
-
-def _plan(engine: Engine, statement: str, parameters: Any) -> str:
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        if engine.dialect.name == "sqlite":
-            cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
-        else:
-            cursor.execute("ANALYZE intake")
-            cursor.execute("EXPLAIN " + statement, parameters)
-        return "\n".join(str(row) for row in cursor.fetchall())
-    finally:
-        raw.close()
-
-
 def test_the_unmarked_question_reads_only_the_unmarked_records(tmp_path: Path) -> None:
     engine = make_engine(store_url(tmp_path))
     prepare(engine)
     try:
         _records(engine)
-        uids, statement, parameters = _asked(engine)
-        assert uids == [1200, 2400, 3600, 4800, 6000]
+        page, statement, parameters = asked(
+            engine, lambda session: queries.unmarked_intake(session, BOX, 7), "FROM intake")
+        assert [uid for uid, _ in page] == [1200, 2400, 3600, 4800, 6000]
         with Session(engine) as session:  # a later page, of two
             page = queries.unmarked_intake(session, BOX, 7, after_uid=2400, limit=2)
         assert [uid for uid, _ in page] == [3600, 4800]
-        plan = _plan(engine, statement, parameters)
+        plan = statement_plan(engine, statement, parameters, "intake")
         # Each seek goes by the outcome too, so the unmarked records of other outcomes are
         # never read; the unique (mailbox, uidvalidity, uid) index is not used.
         if engine.dialect.name == "sqlite":

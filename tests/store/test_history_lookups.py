@@ -1,0 +1,110 @@
+"""Two lookups asked of a village's whole history read only what they ask for (0015).
+
+- A message whose subject is no complaint's but which cites others (a reply in any thread)
+  is looked up as a reply to a ticket by the complaints' own Message-IDs
+  (`queries.ticket_by_reference`). Without an index each such message read every ticket:
+  99 ms over 100,000 on SQLite, where the id is stored after the long description.
+- A forged command merged into a waiting alert reads the security events since it was
+  queued (`queries.security_events_since`); without an index, the whole audit trail.
+
+The tests read the plan of the very statement sent (real SQLite and PostgreSQL), and the
+answer it gives.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.engine import Engine
+
+from mailflow.store import queries
+from mailflow.store.db import make_engine, transaction
+from mailflow.store.migrate import prepare
+from mailflow.store.models import Ticket, TicketEvent
+from mailflow.vocabulary import Channel, EventKind, Priority, Status
+from tests.harness.plans import asked, plan
+from tests.harness.postgres import store_url
+
+NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
+TICKETS = 3000
+
+
+def _history(engine: Engine) -> None:
+    """3,000 tickets of ADU (two of another village, TGL), each with its complaint's
+    Message-ID, two ordinary events each, and a security event on every 500th ticket, one
+    of them long ago."""
+    tickets: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for n in range(1, TICKETS + 1):
+        prefix = "TGL" if n in (7, 8) else "ADU"
+        tickets.append({
+            "id": n, "number": f"{prefix}-2026-{n:05d}", "status": Status.DITERIMA,
+            "priority": Priority.SEDANG, "channel": Channel.EMAIL,
+            "received_at": NOW, "due_date": date(2026, 12, 9), "subject": "Pengaduan Masyarakat",
+            "description": "jalan rusak " * 40, "source_message_id": f"<c{n}@warga.example>",
+            "message_key": f"mid:<c{n}@warga.example>", "created_at": NOW})
+        events += [{"ticket_id": n, "at": NOW, "actor": "system", "kind": kind, "note": "",
+                    "auth": ""}
+                   for kind in (EventKind.CREATED, EventKind.REPLY)]
+        if n % 500 == 0:
+            at = NOW - timedelta(days=30) if n == 500 else NOW - timedelta(minutes=n // 500)
+            events.append({"ticket_id": n, "at": at, "actor": "forger@luar.example", "auth": "",
+                           "kind": EventKind.SECURITY, "note": "unproven #selesai"})
+    with transaction(engine) as session:
+        session.execute(insert(Ticket), tickets)
+        session.execute(insert(TicketEvent), events)
+
+
+def _engine(tmp_path: Path) -> Engine:
+    engine = make_engine(store_url(tmp_path))
+    prepare(engine)
+    _history(engine)
+    return engine
+
+
+def test_a_reply_citing_a_complaint_is_found_by_its_message_id(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    try:
+        cited = ["<other@gmail.example>", "<c2999@warga.example>"]
+        found, statement, parameters = asked(
+            engine, lambda s: queries.ticket_by_reference(s, cited, "ADU"), "source_message_id IN")
+        assert found is not None and found.number == "ADU-2026-02999"
+        # Another village's complaint is none of ours; an unrelated thread is no ticket's.
+        other_village = asked(engine, lambda s: queries.ticket_by_reference(
+            s, ["<c7@warga.example>"], "ADU"), "source_message_id IN")[0]
+        unrelated = asked(engine, lambda s: queries.ticket_by_reference(
+            s, ["<x@gmail.example>"], "ADU"), "source_message_id IN")[0]
+        assert other_village is None and unrelated is None
+        shown = plan(engine, statement, parameters, "ticket")
+        if engine.dialect.name == "sqlite":
+            assert "USING INDEX ix_ticket_source_message_id (source_message_id=?)" in shown, shown
+        else:
+            # The index's own definition is compared with the model's by test_postgres.py.
+            assert "ix_ticket_source_message_id" in shown and "Seq Scan" not in shown, shown
+            assert "Index Cond: ((source_message_id)::text = ANY" in shown, shown
+    finally:
+        engine.dispose()
+
+
+def test_security_events_since_read_only_those(tmp_path: Path) -> None:
+    engine = _engine(tmp_path)
+    try:
+        found, statement, parameters = asked(
+            engine, lambda s: queries.security_events_since(s, NOW - timedelta(days=1), "ADU"),
+            "FROM ticket_event")
+        assert [number for number, _ in found] == [
+            "ADU-2026-03000", "ADU-2026-02500", "ADU-2026-02000", "ADU-2026-01500",
+            "ADU-2026-01000"]
+        shown = plan(engine, statement, parameters, "ticket", "ticket_event")
+        if engine.dialect.name == "sqlite":
+            assert "ticket_event USING INDEX ix_ticket_event_kind_at (kind=? AND at>?)" in shown, (
+                shown)
+        else:
+            assert "ix_ticket_event_kind_at" in shown, shown
+            assert "Seq Scan on ticket_event" not in shown, shown
+            assert "Index Cond: (((kind)::text = 'security'::text) AND (at >=" in shown, shown
+    finally:
+        engine.dispose()
