@@ -269,14 +269,13 @@ class TicketEvent(SQLModel, table=True):
     """The audit trail: who changed what, when, and from which message."""
 
     __tablename__ = "ticket_event"
-    __table_args__ = (
-        # The security events since a moment (queries.security_events_since), read again at
-        # each forged command merged into a waiting alert: a seek, not the whole trail (0015).
-        Index("ix_ticket_event_kind_at", "kind", "at"),
-    )
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
-    at: datetime = _utc_column()
+    # Indexed (0015): the security events since a waiting alert was queued
+    # (queries.security_events_since), read again at each forged command merged into it, are
+    # the few recent events, not the whole trail. Not (kind, at): SQLite, without statistics,
+    # then walked the clock's timeline events by kind and sorted them all, 1.8 x slower.
+    at: datetime = _utc_column(index=True)
     actor: str  # "system", "reporter", or a staff address
     kind: EventKind = _enum_column(EventKind)
     from_status: Status | None = _enum_column(Status, nullable=True)

@@ -5,7 +5,9 @@
   (`queries.ticket_by_reference`). Without an index each such message read every ticket:
   99 ms over 100,000 on SQLite, where the id is stored after the long description.
 - A forged command merged into a waiting alert reads the security events since it was
-  queued (`queries.security_events_since`); without an index, the whole audit trail.
+  queued (`queries.security_events_since`); without an index, the whole audit trail. The
+  index on the time must not change the clock's timeline query (kind IN ...): it stays on
+  the ticket's own index, in order.
 
 The tests read the plan of the very statement sent (real SQLite and PostgreSQL), and the
 answer it gives.
@@ -20,7 +22,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
-from mailflow.store import queries
+from mailflow.store import clock_queries, queries
 from mailflow.store.db import make_engine, transaction
 from mailflow.store.migrate import prepare
 from mailflow.store.models import Ticket, TicketEvent
@@ -34,8 +36,8 @@ TICKETS = 3000
 
 def _history(engine: Engine) -> None:
     """3,000 tickets of ADU (two of another village, TGL), each with its complaint's
-    Message-ID, two ordinary events each, and a security event on every 500th ticket, one
-    of them long ago."""
+    Message-ID, two ordinary events each over the past months, and a security event on every
+    500th ticket: in the last minutes, but one long ago."""
     tickets: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     for n in range(1, TICKETS + 1):
@@ -46,7 +48,8 @@ def _history(engine: Engine) -> None:
             "received_at": NOW, "due_date": date(2026, 12, 9), "subject": "Pengaduan Masyarakat",
             "description": "jalan rusak " * 40, "source_message_id": f"<c{n}@warga.example>",
             "message_key": f"mid:<c{n}@warga.example>", "created_at": NOW})
-        events += [{"ticket_id": n, "at": NOW, "actor": "system", "kind": kind, "note": "",
+        made = NOW - timedelta(hours=TICKETS + 48 - n)  # the trail of past months
+        events += [{"ticket_id": n, "at": made, "actor": "system", "kind": kind, "note": "",
                     "auth": ""}
                    for kind in (EventKind.CREATED, EventKind.REPLY)]
         if n % 500 == 0:
@@ -100,11 +103,29 @@ def test_security_events_since_read_only_those(tmp_path: Path) -> None:
             "ADU-2026-01000"]
         shown = plan(engine, statement, parameters, "ticket", "ticket_event")
         if engine.dialect.name == "sqlite":
-            assert "ticket_event USING INDEX ix_ticket_event_kind_at (kind=? AND at>?)" in shown, (
-                shown)
+            assert "ticket_event USING INDEX ix_ticket_event_at (at>?)" in shown, shown
         else:
-            assert "ix_ticket_event_kind_at" in shown, shown
+            assert "ix_ticket_event_at" in shown, shown
             assert "Seq Scan on ticket_event" not in shown, shown
-            assert "Index Cond: (((kind)::text = 'security'::text) AND (at >=" in shown, shown
+            assert "Index Cond: (at >=" in shown, shown
+    finally:
+        engine.dispose()
+
+
+def test_the_clock_s_timeline_stays_on_each_ticket_s_events(tmp_path: Path) -> None:
+    """The open tickets' timeline (kind IN ...) walks the events by ticket, in order: an index
+    led by the kind made SQLite read them by kind and sort them all (0.59 s instead of 0.33
+    over 50,000 tickets)."""
+    engine = _engine(tmp_path)
+    try:
+        found, statement, parameters = asked(
+            engine, lambda s: clock_queries.open_tickets_with_events(s, "ADU"),
+            "FROM ticket_event")
+        assert len(found) == TICKETS - 2
+        assert [event.kind for event in found[0].events] == [EventKind.CREATED]
+        if engine.dialect.name == "sqlite":
+            shown = plan(engine, statement, parameters)
+            assert "ticket_event USING INDEX ix_ticket_event_ticket_id (ticket_id<?)" in shown, (
+                shown)
     finally:
         engine.dispose()

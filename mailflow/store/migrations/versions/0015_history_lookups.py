@@ -7,10 +7,13 @@
   the id comes after the description, so long complaints were read whole: 27 ms over 20,000
   tickets and 99 ms over 100,000, for each such message, and most mail to a village's
   address that is not a complaint is a reply in some other thread.
-- `ticket_event (kind, at)`: each forged or unproven staff command merged into a waiting
-  security alert reads the security events since the alert was queued
+- `ticket_event.at`: each forged or unproven staff command merged into a waiting security
+  alert reads the security events since the alert was queued
   (queries.security_events_since); without the index, the whole audit trail, the largest
-  table, once per forged message.
+  table, once per forged message. With it, the events of the last minutes. An index on
+  (kind, at) served that as well, but SQLite, which keeps no statistics here, then chose it
+  for the clock's timeline of open tickets (kind IN ...) and sorted every event it read:
+  0.59 s instead of 0.33 s over 50,000 tickets.
 
 Revision ID: 0015
 Revises: 0014
@@ -31,9 +34,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_index("ix_ticket_source_message_id", "ticket", ["source_message_id"])
-    op.create_index("ix_ticket_event_kind_at", "ticket_event", ["kind", "at"])
+    op.create_index("ix_ticket_event_at", "ticket_event", ["at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_ticket_event_kind_at", table_name="ticket_event")
+    op.drop_index("ix_ticket_event_at", table_name="ticket_event")
     op.drop_index("ix_ticket_source_message_id", table_name="ticket")
