@@ -1,10 +1,12 @@
 """What the clock reads (runners/clock.py): open tickets with the events of their timeline.
 
-Two queries whatever the number of tickets (no query per ticket, no list of ids bound as
-SQL variables): the open tickets, then their CREATED, STATUS and MESSAGE events through a
-join on the same condition, both as plain columns (the clock reads them every poll, and
-a row's text columns would cost most of it). Bounded: at most `limit` tickets, the oldest
-first.
+The clock reads them at every poll after the day's sending hour, so both reads go by what is
+open, never by the village's history: the open tickets through the status index (IN the open
+statuses; NOT IN the final ones read every ticket ever made, 0.35 s a poll over 100,000, and
+in a regency's shared database every village's), then their CREATED, STATUS and MESSAGE
+events by ticket id, IN_LIMIT ids a query (a join on the tickets' condition walked the events
+of every ticket up to the last open one). Plain columns: a row's text columns would cost most
+of it. Bounded: at most `limit` tickets, the oldest first.
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ from sqlmodel import Session, col, select
 from mailflow.core.promise import EventFact
 from mailflow.core.workflow import FINAL
 from mailflow.store.models import Reporter, Ticket, TicketEvent
+from mailflow.store.queries import chunks
 from mailflow.store.scope import tickets_of
 from mailflow.vocabulary import EventKind, Priority, Status
 
 # The kinds core/promise.py `timeline_from_events` reads.
 TIMELINE_KINDS = (EventKind.CREATED, EventKind.STATUS, EventKind.MESSAGE)
+
+OPEN_STATUSES = tuple(status for status in Status if status not in FINAL)
 
 # Open tickets the clock reads at most in one pass (a village has tens, not thousands).
 OPEN_LIMIT = 5000
@@ -48,17 +53,29 @@ def open_tickets_with_events(session: Session, scope: str, limit: int = OPEN_LIM
                              ) -> list[OpenTicket]:
     """The village `scope`'s open tickets (oldest first, at most `limit`), each with its
     timeline's events."""
-    open_ = tickets_of(scope) & col(Ticket.status).not_in(list(FINAL))
+    open_ = tickets_of(scope) & col(Ticket.status).in_([s.value for s in OPEN_STATUSES])
     columns = (col(Ticket.id), col(Ticket.number), col(Ticket.status), col(Ticket.priority),
                col(Ticket.assignee), col(Ticket.received_at), col(Ticket.created_at))
     tickets = session.execute(
         sa_select(*columns).where(open_).order_by(col(Ticket.id)).limit(limit)).all()
-    if not tickets:
-        return []
-    by_ticket = timeline_events(session, open_, tickets[-1][0])
+    by_ticket = events_of_tickets(session, [row[0] for row in tickets])
     return [OpenTicket(ticket_id, number, status, priority, assignee, received, created,
                        tuple(by_ticket.get(ticket_id, ())))
             for ticket_id, number, status, priority, assignee, received, created in tickets]
+
+
+def events_of_tickets(session: Session, ids: Sequence[int]) -> dict[int, list[EventFact]]:
+    """The timeline's events (TIMELINE_KINDS) of these tickets, by ticket id, in order."""
+    by_ticket: dict[int, list[EventFact]] = {}
+    for part in chunks(ids):
+        query = (sa_select(col(TicketEvent.ticket_id), col(TicketEvent.kind), col(TicketEvent.at),
+                           col(TicketEvent.actor), col(TicketEvent.to_status))
+                 .where(col(TicketEvent.ticket_id).in_(part),
+                        col(TicketEvent.kind).in_([k.value for k in TIMELINE_KINDS]))
+                 .order_by(col(TicketEvent.ticket_id), col(TicketEvent.at), col(TicketEvent.id)))
+        for ticket_id, kind, at, actor, to_status in session.execute(query).all():
+            by_ticket.setdefault(ticket_id, []).append(EventFact(kind, at, actor, to_status))
+    return by_ticket
 
 
 def timeline_events(session: Session, wanted: ColumnElement[bool], last_id: int
