@@ -80,7 +80,7 @@ class Schedule:
             if not due:
                 continue  # most polls: the job's record is not read at all
             with Session(self.engine) as session:
-                done = queries.job_run_keys(session, job.name)
+                done = queries.job_run_keys(session, job.name, due)
             for key in due:
                 if key in done:
                     continue

@@ -263,9 +263,15 @@ def outbox_listing(session: Session, *, scope: str | None,
     return [(item, number) for item, number in session.exec(query).all()]
 
 
-def job_run_keys(session: Session, job: str) -> set[str]:
-    """The run keys of `job` already done."""
-    return set(session.exec(select(JobRun.run_key).where(JobRun.job == job)).all())
+def job_run_keys(session: Session, job: str, keys: Sequence[str]) -> set[str]:
+    """Which of `keys` `job` has already done. Only those are asked for: the clock job is
+    asked at every poll after the day's hour, and its keys (one per reminder, ticket and
+    day) pile up over the years, all of them read at each poll before."""
+    done: set[str] = set()
+    for part in chunks(list(dict.fromkeys(keys))):
+        done.update(session.exec(select(JobRun.run_key).where(
+            JobRun.job == job, col(JobRun.run_key).in_(part))).all())
+    return done
 
 
 def unmarked_intake(session: Session, mailbox: str, uidvalidity: int, after_uid: int = 0,

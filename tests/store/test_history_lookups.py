@@ -26,7 +26,7 @@ from sqlmodel import col
 from mailflow.store import clock_queries, queries
 from mailflow.store.db import make_engine, transaction
 from mailflow.store.migrate import prepare
-from mailflow.store.models import Ticket, TicketEvent
+from mailflow.store.models import JobRun, Ticket, TicketEvent
 from mailflow.vocabulary import Channel, EventKind, Priority, Status
 from tests.harness.plans import asked, plan
 from tests.harness.postgres import store_url
@@ -140,5 +140,29 @@ def test_the_clock_reads_what_is_open_not_the_history(tmp_path: Path) -> None:
         else:
             assert "ix_ticket_status" in tickets and "Seq Scan" not in tickets, tickets
             assert "ix_ticket_event_ticket_id" in events and "Seq Scan" not in events, events
+    finally:
+        engine.dispose()
+
+
+def test_a_job_asks_only_about_the_keys_due_now(tmp_path: Path) -> None:
+    """The schedule asks which of the keys due now a job has done, at every poll where any
+    is due: not for every key the job ever did (the clock's pile up, one per reminder)."""
+    engine = make_engine(store_url(tmp_path))
+    prepare(engine)
+    old = [{"job": "clock", "run_key": f"reminder:ADU-2026-{n:05d}:2026-{1 + n % 12:02d}-01",
+            "done_at": NOW} for n in range(3000)]
+    with transaction(engine) as session:
+        session.execute(insert(JobRun), [*old, {"job": "report", "run_key": "2026-10",
+                                               "done_at": NOW}])
+    try:
+        due = [old[7]["run_key"], "reminder:ADU-2026-03001:2026-11-30", "2026-10"]
+        done, statement, parameters = asked(
+            engine, lambda s: queries.job_run_keys(s, "clock", due), "FROM job_run")
+        assert done == {old[7]["run_key"]}
+        shown = plan(engine, statement, parameters, "job_run")
+        if engine.dialect.name == "sqlite":
+            assert "(job=? AND run_key=?)" in shown, shown
+        else:
+            assert "Index Cond: ((job = 'clock'::text) AND (run_key = ANY" in shown, shown
     finally:
         engine.dispose()
