@@ -99,6 +99,16 @@ def test_idle_ratio_is_largest_over_smallest_mailbox(issue10: ModuleType) -> Non
     assert row.verdict.startswith("NOT met")
 
 
+def test_idle_over_ticket_history_is_its_own_row(issue10: ModuleType) -> None:
+    step = issue10.Step("poll", "poll_bench.py", [], [], result={"sizes": {
+        "100000": {"idle_median_s": 0.004}, "100": {"idle_median_s": 0.004},
+        "history:100000": {"idle_median_s": 0.0225}, "history:100": {"idle_median_s": 0.025}}})
+    messages, history = issue10.poll_rows(step)
+    assert messages.figure == "idle pass over 100,000 / over 100 old messages"
+    assert history.figure == "idle pass over 100,000 / over 100 tickets of history, jobs due"
+    assert history.measured == "22.5 / 25.0 ms = 0.90 x" and history.verdict.startswith("met")
+
+
 def test_regency_output_is_read_from_its_text(issue10: ModuleType) -> None:
     text = ("split: {'machine-0': 125, 'machine-1': 125} after 12.0s (fair share 125)\n"
             "tickets: 2000 in 95.3s = 21.0 tickets/s (first delivery to last ticket committed)\n"
