@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.engine import Engine
 
 from mailflow.store.db import transaction
@@ -65,6 +65,10 @@ def fill_history(engine: Engine, prefix: str, mailbox: str, tickets: int,
             session.execute(insert(IntakeRecord), rows["intake"])
             session.execute(insert(JobRun), rows["job"])
             session.execute(insert(OutboxMessage), rows["outbox"])
+    if engine.dialect.name == "postgresql":  # the ids were given: the sequence goes on after them
+        with transaction(engine) as session:
+            session.execute(text("SELECT setval(pg_get_serial_sequence('ticket', 'id'), "
+                                 "(SELECT max(id) FROM ticket))"))
 
 
 def _one(rows: dict[str, list[dict[str, Any]]], n: int, prefix: str, mailbox: str, year: int,
