@@ -179,9 +179,15 @@ class TicketCounter(SQLModel, table=True):
 
 class Ticket(SQLModel, table=True):
     __tablename__ = "ticket"
+    __table_args__ = (
+        # By status, then number (0015): the open tickets of one village are asked for at every
+        # poll (the clock) and scrape (the metrics), and in a regency's shared database the
+        # village is the number's prefix, which SQLite then checks in the index, not the row.
+        Index("ix_ticket_status_number", "status", "number"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(unique=True, index=True)
-    status: Status = _enum_column(Status, index=True)
+    status: Status = _enum_column(Status)
     priority: Priority = _enum_column(Priority, default=Priority.SEDANG)
     # Why: the suggester's reasons (core/priority.py), kept when staff override; '' before 0007.
     priority_reason: str = Field(default="", sa_column=Column(Text, nullable=False,
