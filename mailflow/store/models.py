@@ -9,16 +9,12 @@ transaction as the change that caused it.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from enum import StrEnum
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Column,
-    DateTime,
     Index,
-    Integer,
     LargeBinary,
     String,
     Text,
@@ -27,11 +23,15 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from mailflow.core.identity import Identity
 from mailflow.core.tickets import TicketFacts, parse_missing
+from mailflow.store.column_types import (
+    IMAP_NUMBER,
+    enum_column,
+    utc_column,
+)
 from mailflow.vocabulary import (
     Channel,
     EntryKind,
@@ -43,66 +43,6 @@ from mailflow.vocabulary import (
     Priority,
     Status,
 )
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Stores aware datetimes as UTC and gives them back aware, on SQLite and PostgreSQL alike."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the database; pass an aware one")
-        # SQLite keeps the text of a naive UTC time; PostgreSQL's timestamptz takes the aware
-        # value as it is (a naive one would be read in the session's TimeZone).
-        utc = value.astimezone(UTC)
-        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _utc_column(nullable: bool = False, index: bool = False) -> Any:
-    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
-
-
-#: An IMAP UID or UIDVALIDITY: unsigned 32 bits (RFC 9051), past PostgreSQL's INTEGER (signed
-#: 32 bits); SQLite's INTEGER holds 64 bits, so it stays INTEGER there (revision 0011).
-IMAP_NUMBER = Integer().with_variant(BigInteger(), "postgresql")
-
-
-class EnumValue(TypeDecorator[StrEnum]):
-    """Stores a vocabulary enum as its value (the Indonesian word) and gives the enum back.
-
-    SQLAlchemy's own Enum type would store the member's *name* and add a constraint; the
-    value keeps the column readable and the schema a plain string, on SQLite and PostgreSQL.
-    """
-
-    impl = String()
-    cache_ok = True
-
-    def __init__(self, enum: type[StrEnum]) -> None:
-        super().__init__()
-        self.enum = enum
-
-    def process_bind_param(self, value: StrEnum | str | None, dialect: Any) -> str | None:
-        return None if value is None else self.enum(value).value
-
-    def process_result_value(self, value: str | None, dialect: Any) -> StrEnum | None:
-        return None if value is None else self.enum(value)
-
-
-def _enum_column(enum: type[StrEnum], default: StrEnum | None = None, nullable: bool = False,
-                 index: bool = False) -> Any:
-    column: Column[Any] = Column(EnumValue(enum), nullable=nullable, index=index)
-    if default is None and not nullable:
-        return Field(sa_column=column)
-    return Field(default=default, sa_column=column)
 
 
 class MailboxState(SQLModel, table=True):
@@ -118,7 +58,7 @@ class MailboxState(SQLModel, table=True):
     # `uidvalidity` (cleared when it changes), and the moment of first sight. Both None for a
     # mailbox first seen before they were recorded: it is taken whole, as it was then.
     first_uid: int | None = Field(default=None, sa_type=IMAP_NUMBER)
-    first_seen_at: datetime | None = _utc_column(nullable=True)
+    first_seen_at: datetime | None = utc_column(nullable=True)
     # The `[intake] take_since` day whose older mail has been looked at again (once per day).
     backlog_since: date | None = None
 
@@ -137,16 +77,16 @@ class IntakeRecord(SQLModel, table=True):
     uidvalidity: int = Field(sa_type=IMAP_NUMBER)
     uid: int = Field(sa_type=IMAP_NUMBER)
     message_key: str = Field(index=True)
-    decision: IntakeOutcome = _enum_column(IntakeOutcome)
+    decision: IntakeOutcome = enum_column(IntakeOutcome)
     reason: str = ""
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
     marked: bool = False  # keyword set / moved in the mailbox (best effort)
-    created_at: datetime = _utc_column()
+    created_at: datetime = utc_column()
     # What `mailflow trace` finds a message by (NULL in rows written before revision 0006):
     # its Message-ID, when the server received it (INTERNALDATE), and a keyed digest of the
     # sender's address (core/intake_trace.py), never the address itself.
     message_id: str | None = Field(default=None, index=True)
-    received_at: datetime | None = _utc_column(nullable=True, index=True)
+    received_at: datetime | None = utc_column(nullable=True, index=True)
     sender_digest: str | None = Field(default=None, index=True)
 
 
@@ -163,9 +103,9 @@ class SkippedMessage(SQLModel, table=True):
     uid: int = Field(sa_type=IMAP_NUMBER)
     reason: str = ""
     message_id: str | None = Field(default=None, index=True)
-    received_at: datetime | None = _utc_column(nullable=True, index=True)
+    received_at: datetime | None = utc_column(nullable=True, index=True)
     sender_digest: str | None = Field(default=None, index=True)
-    created_at: datetime = _utc_column()
+    created_at: datetime = utc_column()
 
 
 class TicketCounter(SQLModel, table=True):
@@ -177,18 +117,22 @@ class TicketCounter(SQLModel, table=True):
     last: int = 0
 
 
+def _scope_of_number(context: Any) -> str:
+    """A new ticket's village, from its number (ADU-2026-00042 is ADU's)."""
+    return str(context.get_current_parameters()["number"]).split("-", 1)[0]
+
+
 class Ticket(SQLModel, table=True):
     __tablename__ = "ticket"
     __table_args__ = (
-        # By status, then number (0015): the open tickets of one village are asked for at every
-        # poll (the clock) and scrape (the metrics), and in a regency's shared database the
-        # village is the number's prefix, which SQLite then checks in the index, not the row.
-        Index("ix_ticket_status_number", "status", "number"),
+        # One village's tickets in a status (the clock's open tickets at every poll), a seek
+        # in a regency's shared database too; a seek by status where no village is asked (0016).
+        Index("ix_ticket_status_scope", "status", "scope"),
     )
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(unique=True, index=True)
-    status: Status = _enum_column(Status)
-    priority: Priority = _enum_column(Priority, default=Priority.SEDANG)
+    status: Status = enum_column(Status)
+    priority: Priority = enum_column(Priority, default=Priority.SEDANG)
     # Why: the suggester's reasons (core/priority.py), kept when staff override; '' before 0007.
     priority_reason: str = Field(default="", sa_column=Column(Text, nullable=False,
                                                               server_default=text("''")))
@@ -196,8 +140,8 @@ class Ticket(SQLModel, table=True):
     priority_set_by: str = Field(default="system", sa_column=Column(
         String, nullable=False, server_default="system"))
     assignee: str | None = None  # a staff address
-    channel: Channel = _enum_column(Channel, default=Channel.EMAIL)
-    received_at: datetime = _utc_column(index=True)
+    channel: Channel = enum_column(Channel, default=Channel.EMAIL)
+    received_at: datetime = utc_column(index=True)
     due_date: date
     subject: str = Field(sa_column=Column(Text, nullable=False))
     description: str = Field(sa_column=Column(Text, nullable=False))
@@ -210,9 +154,13 @@ class Ticket(SQLModel, table=True):
     # the same address within [limits] repeat_window_hours is a repeat, not a new ticket.
     content_key: str | None = Field(default=None, index=True)
     html_only: bool = False
-    created_at: datetime = _utc_column()
+    created_at: datetime = utc_column()
     # A suggestion-box entry's kind (saran, kritik, keluhan, pengaduan); None for other channels.
-    kind: EntryKind | None = _enum_column(EntryKind, nullable=True)
+    kind: EntryKind | None = enum_column(EntryKind, nullable=True)
+    # The village: the number's prefix (store/scope.py), written by the default below whatever
+    # inserts the ticket, so that a village's tickets are found by an index (0016).
+    scope: str | None = Field(default=None, sa_column=Column(String, nullable=True,
+                                                             default=_scope_of_number))
 
     @property
     def missing_items(self) -> tuple[Missing, ...]:
@@ -281,11 +229,11 @@ class TicketEvent(SQLModel, table=True):
     # (queries.security_events_since), read again at each forged command merged into it, are
     # the few recent events, not the whole trail. Not (kind, at): SQLite, without statistics,
     # then walked the clock's timeline events by kind and sorted them all, 1.8 x slower.
-    at: datetime = _utc_column(index=True)
+    at: datetime = utc_column(index=True)
     actor: str  # "system", "reporter", or a staff address
-    kind: EventKind = _enum_column(EventKind)
-    from_status: Status | None = _enum_column(Status, nullable=True)
-    to_status: Status | None = _enum_column(Status, nullable=True)
+    kind: EventKind = enum_column(EventKind)
+    from_status: Status | None = enum_column(Status, nullable=True)
+    to_status: Status | None = enum_column(Status, nullable=True)
     note: str = Field(default="", sa_column=Column(Text, nullable=False))
     message_id: str | None = None
     auth: str = ""  # how the actor was authenticated: signed_reply, dkim, authserv, or ""
@@ -302,24 +250,24 @@ class OutboxMessage(SQLModel, table=True):
     )
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
-    kind: OutboxKind = _enum_column(OutboxKind)
+    kind: OutboxKind = enum_column(OutboxKind)
     message_id: str = Field(unique=True)
     recipient: str
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    state: OutboxState = _enum_column(OutboxState, default=OutboxState.PENDING, index=True)
+    state: OutboxState = enum_column(OutboxState, default=OutboxState.PENDING, index=True)
     attempts: int = 0
-    next_attempt_at: datetime = _utc_column(index=True)
+    next_attempt_at: datetime = utc_column(index=True)
     last_error: str = ""
     # Indexed: the per-address limits count the rows created for a recipient in the last day.
-    created_at: datetime = _utc_column(index=True)
-    sent_at: datetime | None = _utc_column(nullable=True)
+    created_at: datetime = utc_column(index=True)
+    sent_at: datetime | None = utc_column(nullable=True)
     # What a coalesced message is about ("security-alert", "limit:<address>", ...): at most one
     # per topic and recipient per window (runners/mail_gate.py). None for ordinary mail.
     topic: str | None = None
     # Which instance claimed the row to send it ("host:pid:random"), and until when; others
     # skip it meanwhile, and take it when the lease ends (the instance died). None: unclaimed.
     claimed_by: str | None = None
-    claimed_until: datetime | None = _utc_column(nullable=True, index=True)
+    claimed_until: datetime | None = utc_column(nullable=True, index=True)
     # The village whose SMTP settings send it (its prefix); None: any (rows before 0012).
     scope: str | None = None
 
@@ -335,7 +283,7 @@ class Quarantine(SQLModel, table=True):
     message_key: str
     reason: str = Field(sa_column=Column(Text, nullable=False))
     raw_path: str | None = None
-    created_at: datetime = _utc_column()
+    created_at: datetime = utc_column()
 
 
 class UsedSignature(SQLModel, table=True):
@@ -350,7 +298,7 @@ class UsedSignature(SQLModel, table=True):
     digest: str = Field(unique=True)  # sha256 of the b= value, hex
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
     message_id: str | None = None
-    used_at: datetime = _utc_column()
+    used_at: datetime = utc_column()
 
 
 class JobRun(SQLModel, table=True):
@@ -366,7 +314,7 @@ class JobRun(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     job: str
     run_key: str  # what the run is for, e.g. the working day "2026-12-01"
-    done_at: datetime = _utc_column()
+    done_at: datetime = utc_column()
     note: str = ""
 
 
@@ -376,7 +324,7 @@ class SuggestionBoxOpening(SQLModel, table=True):
     __tablename__ = "suggestion_box_opening"
     id: int | None = Field(default=None, primary_key=True)
     opened_on: date = Field(index=True)  # the local day of the opening
-    opened_at: datetime = _utc_column()
+    opened_at: datetime = utc_column()
     opened_by: str  # the staff address that recorded it
     entries: int
     ticket_numbers: str = Field(default="", sa_column=Column(Text, nullable=False,
@@ -396,5 +344,5 @@ class MailboxLease(SQLModel, table=True):
     mailbox: str = Field(primary_key=True)  # the mailbox key, "user@host/folder"
     holder: str  # "host:pid:random" of the instance, "" once released
     generation: int = 0
-    expires_at: datetime = _utc_column()
-    heartbeat_at: datetime = _utc_column()
+    expires_at: datetime = utc_column()
+    heartbeat_at: datetime = utc_column()

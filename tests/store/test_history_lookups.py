@@ -133,13 +133,14 @@ def test_the_clock_reads_what_is_open_not_the_history(tmp_path: Path) -> None:
         tickets = plan(engine, *sent["ticket.status IN"], "ticket")
         events = plan(engine, *sent["FROM ticket_event"], "ticket_event")
         if engine.dialect.name == "sqlite":
-            assert "SEARCH ticket USING INDEX ix_ticket_status_number (status=?)" in tickets, (
-                tickets)
+            seek = "SEARCH ticket USING INDEX ix_ticket_status_scope (status=? AND scope=?)"
+            assert seek in tickets, tickets
             assert "SCAN ticket" not in tickets, tickets
             assert "ticket_event USING INDEX ix_ticket_event_ticket_id (ticket_id=?)" in events, (
                 events)
         else:
-            assert "ix_ticket_status" in tickets and "Seq Scan" not in tickets, tickets
+            assert "ix_ticket_status_scope" in tickets and "Seq Scan" not in tickets, tickets
+            assert "scope)::text = 'ADU'" in tickets, tickets
             assert "ix_ticket_event_ticket_id" in events and "Seq Scan" not in events, events
     finally:
         engine.dispose()
@@ -187,7 +188,7 @@ def test_the_overdue_gauges_read_what_is_open(tmp_path: Path) -> None:
         assert overdue == 2 and by_village == {"ADU": 2}
         shown = plan(engine, statement, parameters, "ticket")
         if engine.dialect.name == "sqlite":
-            assert "SEARCH ticket USING INDEX ix_ticket_status_number (status=?)" in shown, shown
+            assert "SEARCH ticket USING INDEX ix_ticket_status_scope (status=?)" in shown, shown
         else:
             assert "ix_ticket_status" in shown and "Seq Scan" not in shown, shown
     finally:

@@ -17,7 +17,8 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
-from mailflow.store import models
+from mailflow.store import models  # noqa: F401  (the tables SQLModel.metadata holds)
+from mailflow.store.column_types import EnumValue, UTCDateTime
 
 log = logging.getLogger("mailflow.store.migrate")
 
@@ -27,9 +28,9 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fal
 
     A revision is frozen history: it must not import today's models, which will change.
     """
-    if type_ == "type" and isinstance(obj, models.UTCDateTime):
+    if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
-    if type_ == "type" and isinstance(obj, AutoString | models.EnumValue):
+    if type_ == "type" and isinstance(obj, AutoString | EnumValue):
         return "sa.String()"  # an enum is stored as its value, a plain string
     return False
 

@@ -1,4 +1,4 @@
-"""Indexes for lookups that read a village's whole history, or a regency's, each time they ran.
+"""Indexes for two lookups that read a village's whole history each time they ran.
 
 - `ticket.source_message_id`: a message whose subject is not a complaint's but which cites
   other messages (In-Reply-To, References) is looked up as a possible reply to a ticket
@@ -14,11 +14,6 @@
   (kind, at) served that as well, but SQLite, which keeps no statistics here, then chose it
   for the clock's timeline of open tickets (kind IN ...) and sorted every event it read:
   0.59 s instead of 0.33 s over 50,000 tickets.
-- `ticket (status, number)` in place of `ticket (status)`: the clock asks at every poll for
-  one village's open tickets. In a regency's shared database the status index found every
-  village's open tickets and each row was read to check the number's prefix; with the number
-  in the index SQLite checks it there: 14 ms to 2.6 ms a village over 250 villages' 100,000
-  tickets (7,500 open), for each village at each poll.
 
 Revision ID: 0015
 Revises: 0014
@@ -40,12 +35,8 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_index("ix_ticket_source_message_id", "ticket", ["source_message_id"])
     op.create_index("ix_ticket_event_at", "ticket_event", ["at"])
-    op.create_index("ix_ticket_status_number", "ticket", ["status", "number"])
-    op.drop_index("ix_ticket_status", table_name="ticket")
 
 
 def downgrade() -> None:
-    op.create_index("ix_ticket_status", "ticket", ["status"])
-    op.drop_index("ix_ticket_status_number", table_name="ticket")
     op.drop_index("ix_ticket_event_at", table_name="ticket_event")
     op.drop_index("ix_ticket_source_message_id", table_name="ticket")
