@@ -189,6 +189,16 @@ def run(size: int, repeats: int, first_start: bool = False, fast_fill: bool = Fa
     return statistics.median(idle)
 
 
+def _say_ratio(idle: dict[int, float], what: str) -> None:
+    """The largest size's idle pass over the smallest's, against the target."""
+    if len(idle) > 1:
+        small, large = min(idle), max(idle)
+        ratio = idle[large] / idle[small]
+        print(f"{what.format(large=large, small=small)}: {ratio:.2f} x "
+              f"(target at most {IDLE_RATIO_TARGET} x): "
+              f"{'met' if ratio <= IDLE_RATIO_TARGET else 'NOT met'}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
@@ -221,21 +231,11 @@ def main() -> int:
                       args.fast_fill or size > FAST_FILL_ABOVE, args.database_url, figures,
                       args.idle_repeats)
             for size in args.sizes}
-    if len(idle) > 1:
-        small, large = min(idle), max(idle)
-        ratio = idle[large] / idle[small]
-        print(f"idle pass {large:,} / {small:,} old messages: {ratio:.2f} x "
-              f"(target at most {IDLE_RATIO_TARGET} x): "
-              f"{'met' if ratio <= IDLE_RATIO_TARGET else 'NOT met'}")
+    _say_ratio(idle, "idle pass {large:,} / {small:,} old messages")
     past = {tickets: run(args.sizes[0], args.repeats, args.first_start, args.fast_fill,
                          args.database_url, figures, args.idle_repeats, history=tickets)
             for tickets in args.history}
-    if len(past) > 1:
-        small, large = min(past), max(past)
-        ratio = past[large] / past[small]
-        print(f"idle pass with the jobs due over {large:,} / {small:,} tickets of history: "
-              f"{ratio:.2f} x (target at most {IDLE_RATIO_TARGET} x, as for old messages): "
-              f"{'met' if ratio <= IDLE_RATIO_TARGET else 'NOT met'}")
+    _say_ratio(past, "idle pass with the jobs due over {large:,} / {small:,} tickets of history")
     if args.json:  # for bench/issue10.py
         Path(args.json).write_text(json.dumps({"sizes": figures}))
     return 0
