@@ -3,10 +3,11 @@
 bench/poll_bench.py `--history` times the idle pass over a database holding this history, as
 the idle pass over 100,000 old messages is timed over a full mailbox: what every poll reads
 must not grow with either. Each ticket of the history has its reporter, three events (made,
-verified, closed), its acknowledgement and notification (sent), its intake record (marked)
-and one reminder run of the clock job; a few are still open, the same few whatever the size,
-so that the clock has the same work at every size. Written with Core INSERTs in batches,
-after the migrations, in the tickets' year before this one (no clash with the counter).
+verified, then closed or in progress), its acknowledgement and notification (sent), its
+intake record (marked, under an earlier UIDVALIDITY of the mailbox) and one reminder run of
+the clock job. OPEN_IN_HISTORY of them are still open whatever the size, so that the clock has
+the same work at every size. Written with Core INSERTs in batches, after the migrations, in
+the tickets' year before this one (no clash with the counter).
 """
 
 from __future__ import annotations
@@ -52,12 +53,14 @@ def fill_history(engine: Engine, prefix: str, mailbox: str, tickets: int,
     year = now.year - 1
     start = datetime(year, 1, 2, 2, 0, tzinfo=UTC)
     step = timedelta(days=360) / max(tickets, 1)
-    open_every = max(tickets // OPEN_IN_HISTORY, 1)
+    # Exactly OPEN_IN_HISTORY (or every ticket, if fewer), spread over the year.
+    still_open = (set(range(1, tickets + 1)) if tickets <= OPEN_IN_HISTORY
+                  else {1 + k * tickets // OPEN_IN_HISTORY for k in range(OPEN_IN_HISTORY)})
     for first in range(1, tickets + 1, _BATCH):
         rows: dict[str, list[dict[str, Any]]] = {
             "ticket": [], "reporter": [], "event": [], "outbox": [], "intake": [], "job": []}
         for n in range(first, min(first + _BATCH, tickets + 1)):
-            _one(rows, n, prefix, mailbox, year, start + step * n, n % open_every == 0)
+            _one(rows, n, prefix, mailbox, year, start + step * n, n in still_open)
         with transaction(engine) as session:
             session.execute(insert(Ticket), rows["ticket"])
             session.execute(insert(Reporter), rows["reporter"])
@@ -89,8 +92,8 @@ def _one(rows: dict[str, list[dict[str, Any]]], n: int, prefix: str, mailbox: st
                              "email": f"warga{n}@warga.example"})
     moves = [(EventKind.CREATED, None, Status.DITERIMA), (EventKind.STATUS, Status.DITERIMA,
                                                            Status.DIVERIFIKASI)]
-    if not still_open:
-        moves.append((EventKind.STATUS, Status.DIVERIFIKASI, Status.SELESAI))
+    moves.append((EventKind.STATUS, Status.DIVERIFIKASI,
+                  Status.DIPROSES if still_open else Status.SELESAI))
     rows["event"] += [{"ticket_id": n, "at": at + timedelta(hours=hours), "actor": "system",
                        "kind": kind, "from_status": before, "to_status": after, "note": "",
                        "message_id": None, "auth": ""}

@@ -127,7 +127,7 @@ def _history_service(cfg: Config, tickets: int) -> Service:
         return moment + timedelta(seconds=time.monotonic() - started)
 
     engine = open_database(cfg.database_url)
-    fill_history(engine, cfg.tickets.prefix, "", tickets, moment)
+    fill_history(engine, cfg.tickets.prefix, cfg.mailbox_key, tickets, moment)
     engine.dispose()
     return Service(cfg, clock=clock, jobs=daily_jobs(cfg))
 

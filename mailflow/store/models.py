@@ -247,6 +247,10 @@ class OutboxMessage(SQLModel, table=True):
         # What the per-address limits ask for each new message (intake_queries.mail_counts):
         # one address's rows of the last day, a seek whatever the day's volume (0014).
         Index("ix_outbox_recipient_day", func.lower(column("recipient")), "created_at"),
+        # The newest coalesced row of a topic for an address (queries.last_with_topic), the
+        # last entry of its key here (0014): with only the index above, SQLite took every row
+        # ever sent to the address, a verifier's thousands, and sorted them.
+        Index("ix_outbox_topic_recipient", "topic", func.lower(column("recipient"))),
     )
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)

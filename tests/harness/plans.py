@@ -21,6 +21,13 @@ T = TypeVar("T")
 def asked(engine: Engine, ask: Callable[[Session], T], marker: str) -> tuple[T, str, Any]:
     """`ask`'s answer, and the one statement it sent that contains `marker` ("FROM outbox"),
     with its parameters."""
+    answer, sent = sent_by(engine, ask)
+    (statement, parameters), = [s for s in sent if marker in s[0]]
+    return answer, statement, parameters
+
+
+def sent_by(engine: Engine, ask: Callable[[Session], T]) -> tuple[T, list[tuple[str, Any]]]:
+    """`ask`'s answer, and every statement it sent with its parameters, in order."""
     sent: list[tuple[str, Any]] = []
 
     def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
@@ -32,8 +39,7 @@ def asked(engine: Engine, ask: Callable[[Session], T], marker: str) -> tuple[T, 
             answer = ask(session)
     finally:
         event.remove(engine, "before_cursor_execute", keep)
-    (statement, parameters), = [s for s in sent if marker in s[0]]
-    return answer, statement, parameters
+    return answer, sent
 
 
 def plan(engine: Engine, statement: str, parameters: Any, *tables: str) -> str:

@@ -1,4 +1,4 @@
-"""The per-address limits read only the asked addresses' rows, whatever the day's volume.
+"""The per-address limits, and the coalesced mail, read only the asked address's rows.
 
 Each intake group asks how much mail its senders got in the last hour and day
 (`intake_queries.mail_counts_many`; `mail_counts` for one address). Before revision 0014
@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
-from mailflow.store import intake_queries
+from mailflow.store import intake_queries, queries
 from mailflow.store.db import make_engine, transaction
 from mailflow.store.migrate import prepare
 from mailflow.store.models import OutboxMessage
@@ -80,5 +80,37 @@ def test_a_group_s_addresses_are_counted_from_their_own_rows(tmp_path: Path) -> 
         assert counts == {WARGA.lower(): (2, 3), "baru@example.id": (0, 0),
                           "warga7@example.id": (1, 1)}
         _seeks_by_recipient(engine, plan(engine, statement, parameters, "outbox"))
+    finally:
+        engine.dispose()
+
+
+def test_the_newest_coalesced_row_is_read_from_the_end_of_its_key(tmp_path: Path) -> None:
+    """`last_with_topic` (each security alert, each verifier's limit notice) asks for one
+    address's newest row of a topic. With only the recipient's index SQLite took every row
+    ever sent to the address (a verifier's, one per ticket) and sorted them: 37 ms over
+    100,000 tickets."""
+    engine = make_engine(store_url(tmp_path))
+    prepare(engine)
+    sekdes = "Sekdes@Klero.desa.id"
+    rows = [intake_queries.outbox_row(kind=OutboxKind.NOTIFY, recipient=sekdes, raw=b"x",
+                                      message_id=f"<n{n}@desa.id>", created_at=NOW,
+                                      next_attempt_at=NOW, scope="KLR") for n in range(3000)]
+    for n, (topic, scope) in enumerate([("security-alert", "KLR"), ("security-alert", "KLR"),
+                                        ("security-alert", "TGL"), ("limit:x", "KLR")]):
+        rows.insert(1000 * n, intake_queries.outbox_row(
+            kind=OutboxKind.STAFF_NOTE, recipient=sekdes.lower(), raw=b"x", topic=topic,
+            message_id=f"<t{n}@desa.id>", created_at=NOW, next_attempt_at=NOW, scope=scope))
+    with transaction(engine) as session:
+        session.execute(insert(OutboxMessage), rows)
+    try:
+        found, statement, parameters = asked(engine, lambda s: queries.last_with_topic(
+            s, "security-alert", sekdes, "KLR"), "FROM outbox")
+        assert found is not None and found.message_id == "<t1@desa.id>"
+        shown = plan(engine, statement, parameters, "outbox")
+        if engine.dialect.name == "sqlite":
+            assert "USING INDEX ix_outbox_topic_recipient (topic=? AND <expr>=?)" in shown, shown
+            assert "TEMP B-TREE" not in shown, shown
+        else:
+            assert "ix_outbox_topic_recipient" in shown and "Seq Scan" not in shown, shown
     finally:
         engine.dispose()
