@@ -26,6 +26,9 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 
 # A final status closes the ticket: the reporter is told what was done or why not.
 FINAL: frozenset[Status] = frozenset({Status.SELESAI, Status.DITOLAK})
+# Every other status: the ticket is open. Named, so that a query can ask for these by IN
+# (an index's few open tickets) rather than NOT IN the final ones (every ticket ever made).
+OPEN: tuple[Status, ...] = tuple(status for status in Status if status not in FINAL)
 
 # Changes that need a message to the reporter, because the procedure promises an answer.
 NEEDS_MESSAGE: frozenset[Status] = frozenset({Status.DITOLAK, Status.PERLU_DATA, Status.SELESAI})

@@ -20,7 +20,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from mailflow.core.promise import EventFact
-from mailflow.core.workflow import FINAL
+from mailflow.core.workflow import OPEN
 from mailflow.store.models import Reporter, Ticket, TicketEvent
 from mailflow.store.queries import chunks
 from mailflow.store.scope import tickets_of
@@ -28,8 +28,6 @@ from mailflow.vocabulary import EventKind, Priority, Status
 
 # The kinds core/promise.py `timeline_from_events` reads.
 TIMELINE_KINDS = (EventKind.CREATED, EventKind.STATUS, EventKind.MESSAGE)
-
-OPEN_STATUSES = tuple(status for status in Status if status not in FINAL)
 
 # Open tickets the clock reads at most in one pass (a village has tens, not thousands).
 OPEN_LIMIT = 5000
@@ -53,7 +51,7 @@ def open_tickets_with_events(session: Session, scope: str, limit: int = OPEN_LIM
                              ) -> list[OpenTicket]:
     """The village `scope`'s open tickets (oldest first, at most `limit`), each with its
     timeline's events."""
-    open_ = tickets_of(scope) & col(Ticket.status).in_([s.value for s in OPEN_STATUSES])
+    open_ = tickets_of(scope) & col(Ticket.status).in_([s.value for s in OPEN])
     columns = (col(Ticket.id), col(Ticket.number), col(Ticket.status), col(Ticket.priority),
                col(Ticket.assignee), col(Ticket.received_at), col(Ticket.created_at))
     tickets = session.execute(

@@ -14,7 +14,7 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from mailflow.core.workflow import FINAL
+from mailflow.core.workflow import OPEN
 from mailflow.store.models import OutboxMessage, Ticket
 from mailflow.vocabulary import OutboxState, Status
 
@@ -25,9 +25,8 @@ def tickets_by_status(session: Session) -> dict[Status, int]:
 
 
 # May be overdue: open and not waiting for the reporter's data (the clock stands still then,
-# core/promise.py). Named by what they are, not by what they are not: IN reads the few open
-# tickets through the status index, NOT IN read every ticket ever made at each scrape.
-_MAY_BE_LATE = [status for status in Status if status not in FINAL and status is not Status.PERLU_DATA]
+# core/promise.py). By IN, as core/workflow.py OPEN says why.
+_MAY_BE_LATE = [status for status in OPEN if status is not Status.PERLU_DATA]
 
 
 def overdue_tickets(session: Session, today: date) -> int:

@@ -16,7 +16,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from mailflow.core.promise import EventFact
-from mailflow.core.workflow import FINAL
+from mailflow.core.workflow import OPEN
 from mailflow.store.box_queries import openings_of
 from mailflow.store.clock_queries import timeline_events
 from mailflow.store.models import MailboxState, SuggestionBoxOpening, Ticket
@@ -51,7 +51,7 @@ def tickets_for_report(session: Session, scope: str, since: datetime | None, bef
     wanted = tickets_of(scope) & (col(Ticket.received_at) < before)
     if since is not None:
         wanted = wanted & or_(col(Ticket.received_at) >= since,
-                              col(Ticket.status).not_in(list(FINAL)))
+                              col(Ticket.status).in_([s.value for s in OPEN]))
     columns = (col(Ticket.id), col(Ticket.number), col(Ticket.channel), col(Ticket.status),
                col(Ticket.priority), col(Ticket.received_at), col(Ticket.created_at),
                col(Ticket.due_date), col(Ticket.kind))
