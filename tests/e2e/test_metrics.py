@@ -42,10 +42,17 @@ def scrape(port: int) -> str:
 
 
 def no_identity(text: str) -> None:
-    """Nothing of a message or a person: only numbers and the fixed label values."""
+    """Nothing of a message or a person: only numbers and the fixed label values.
+
+    Read in everything but the samples' values: those are counts and times (a counter's
+    `_created` is a Unix time to the microsecond), and a phone number's first digits turned
+    up in one by chance ("1.7960554712870812e+09"). Names, labels and help are what could
+    carry someone's identity."""
+    words = "\n".join(line if line.startswith("#") else line.rpartition(" ")[0]
+                      for line in text.splitlines())
     for secret in (SITI, "Siti", "Aminah", "3322114506890002", "0812", "Krajan", "Pengaduan",
                    INBOX, "klero", "sekdes"):
-        assert secret.lower() not in text.lower(), secret
+        assert secret.lower() not in words.lower(), secret
 
 
 def test_the_daemon_serves_its_counts_after_a_poll(mail_world: Any, tmp_path: Path) -> None:
