@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Select
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -25,6 +25,9 @@ from mailflow.store.models import Reporter, Ticket, TicketEvent
 from mailflow.store.queries import chunks
 from mailflow.store.scope import tickets_of
 from mailflow.vocabulary import EventKind, Priority, Status
+
+# The events' columns the timeline reads (ticket, kind, at, actor, new status).
+_Timeline = Select[int, EventKind, datetime, str, Status | None]
 
 # The kinds core/promise.py `timeline_from_events` reads.
 TIMELINE_KINDS = (EventKind.CREATED, EventKind.STATUS, EventKind.MESSAGE)
@@ -66,13 +69,7 @@ def events_of_tickets(session: Session, ids: Sequence[int]) -> dict[int, list[Ev
     """The timeline's events (TIMELINE_KINDS) of these tickets, by ticket id, in order."""
     by_ticket: dict[int, list[EventFact]] = {}
     for part in chunks(ids):
-        query = (sa_select(col(TicketEvent.ticket_id), col(TicketEvent.kind), col(TicketEvent.at),
-                           col(TicketEvent.actor), col(TicketEvent.to_status))
-                 .where(col(TicketEvent.ticket_id).in_(part),
-                        col(TicketEvent.kind).in_([k.value for k in TIMELINE_KINDS]))
-                 .order_by(col(TicketEvent.ticket_id), col(TicketEvent.at), col(TicketEvent.id)))
-        for ticket_id, kind, at, actor, to_status in session.execute(query).all():
-            by_ticket.setdefault(ticket_id, []).append(EventFact(kind, at, actor, to_status))
+        _gather(session, _timeline().where(col(TicketEvent.ticket_id).in_(part)), by_ticket)
     return by_ticket
 
 
@@ -80,13 +77,21 @@ def timeline_events(session: Session, wanted: ColumnElement[bool], last_id: int
                     ) -> dict[int, list[EventFact]]:
     """The timeline's events (TIMELINE_KINDS) of the tickets matching `wanted` up to `last_id`
     (the last of a bounded ticket query), by ticket id, in order: one query, no N+1."""
-    query = (sa_select(col(TicketEvent.ticket_id), col(TicketEvent.kind), col(TicketEvent.at),
-                       col(TicketEvent.actor), col(TicketEvent.to_status))
-             .join(Ticket, col(Ticket.id) == TicketEvent.ticket_id)
-             .where(wanted, col(Ticket.id) <= last_id,
-                    col(TicketEvent.kind).in_([k.value for k in TIMELINE_KINDS]))
-             .order_by(col(TicketEvent.ticket_id), col(TicketEvent.at), col(TicketEvent.id)))
-    by_ticket: dict[int, list[EventFact]] = {}
+    query = (_timeline().join(Ticket, col(Ticket.id) == TicketEvent.ticket_id)
+             .where(wanted, col(Ticket.id) <= last_id))
+    return _gather(session, query, {})
+
+
+def _timeline() -> _Timeline:
+    """The timeline's events as plain columns, by ticket and time; the caller says whose."""
+    return (sa_select(col(TicketEvent.ticket_id), col(TicketEvent.kind), col(TicketEvent.at),
+                      col(TicketEvent.actor), col(TicketEvent.to_status))
+            .where(col(TicketEvent.kind).in_([k.value for k in TIMELINE_KINDS]))
+            .order_by(col(TicketEvent.ticket_id), col(TicketEvent.at), col(TicketEvent.id)))
+
+
+def _gather(session: Session, query: _Timeline, by_ticket: dict[int, list[EventFact]]
+            ) -> dict[int, list[EventFact]]:
     for ticket_id, kind, at, actor, to_status in session.execute(query).all():
         by_ticket.setdefault(ticket_id, []).append(EventFact(kind, at, actor, to_status))
     return by_ticket
