@@ -148,8 +148,7 @@ def workdays_between(calendar: WorkCalendar, start: date, end: date) -> int:
         return 0
     if (end - start).days > _MAX_SCAN_DAYS:
         raise ValueError(f"{start} to {end}: more than {_MAX_SCAN_DAYS} days apart")
-    count = sum(1 for n in range(1, (end - start).days + 1)
-                if calendar.is_workday(start + timedelta(days=n)))
+    count = calendar.workdays_in(start, end)
     return count if calendar.is_workday(end) else count + 1
 
 
@@ -195,8 +194,7 @@ def paused_workdays(timeline: Timeline, calendar: WorkCalendar, until: date) -> 
     for began, ended in pauses(timeline):
         first = calendar.local_day(began)
         last = min(calendar.local_day(ended), until) if ended is not None else until
-        total += sum(1 for n in range(1, (last - first).days + 1)
-                     if calendar.is_workday(first + timedelta(days=n)))
+        total += calendar.workdays_in(first, last)
     return total
 
 

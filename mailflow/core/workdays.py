@@ -10,7 +10,8 @@ days.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from bisect import bisect_left
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cached_property
@@ -68,6 +69,19 @@ class WorkCalendar:
             return False
         return day not in self._holidays
 
+    @cached_property
+    def _tally(self) -> _Tally:
+        return _Tally(self.is_workday)
+
+    def workdays_in(self, after: date, through: date) -> int:
+        """Working days in (after, through]; 0 when `through` is not after `after`.
+
+        Answered from a running count kept once per calendar, not by walking the days: the
+        clock and the monthly report ask it of every ticket, some of them a year old."""
+        if through <= after:
+            return 0
+        return self._tally.between(after, through)
+
     def is_estimated(self, day: date) -> bool:
         """True when a holiday on this day is only an estimate in the holiday data."""
         return any(n.endswith(_ESTIMATED_MARKERS) for n in self.holiday_names(day))
@@ -78,14 +92,11 @@ class WorkCalendar:
         return moment.astimezone(self.zone).date()
 
     def add_workdays(self, start: date, count: int) -> date:
-        day, found = start, 0
-        for _ in range(_MAX_SCAN_DAYS):
-            day += timedelta(days=1)
-            if self.is_workday(day):
-                found += 1
-                if found == count:
-                    return day
-        raise ValueError(f"no {count} working days within {_MAX_SCAN_DAYS} days of {start}")
+        """The `count`-th working day after `start` (count >= 1)."""
+        day = self._tally.nth_after(start, count, _MAX_SCAN_DAYS)
+        if day is None:
+            raise ValueError(f"no {count} working days within {_MAX_SCAN_DAYS} days of {start}")
+        return day
 
     def due_date(self, received: datetime) -> date:
         return self.add_workdays(self.local_day(received), self.working_days)
@@ -100,6 +111,63 @@ class WorkCalendar:
         """Days in (start, end] whose holiday status is an estimate: the due date may move."""
         days = (start + timedelta(days=n) for n in range(1, (end - start).days + 1))
         return [d for d in days if self.is_estimated(d)]
+
+
+class _Tally:
+    """A running count of working days over the span of days asked about so far.
+
+    `counts[i]` is the number of working days among the `i` days from `first` on, so the
+    working days between two dates are one subtraction and the n-th working day after a
+    date is one bisection. The span grows on demand, forward by appending and backward by
+    starting over a year earlier; it holds one small int per day (a decade is 3,650). The
+    pair (first, counts) is replaced as one value, so a reader never sees half of a change.
+    """
+
+    def __init__(self, is_workday: Callable[[date], bool]) -> None:
+        self._is_workday = is_workday
+        self._state: tuple[date, list[int]] | None = None
+
+    def _cover(self, start: date, end: date) -> tuple[date, list[int]]:
+        """The state, grown to cover the days from `start` to `end`."""
+        state = self._state
+        if state is None or start < state[0]:
+            first = start if state is None else min(start, state[0] - timedelta(days=366))
+            last = end if state is None else max(end, state[0] + timedelta(days=len(state[1]) - 2))
+            counts = [0]
+            for n in range((last - first).days + 1):
+                counts.append(counts[-1] + self._is_workday(first + timedelta(days=n)))
+            state = self._state = (first, counts)
+            return state
+        first, counts = state
+        missing = (end - first).days + 2 - len(counts)
+        if missing > 0:
+            day = first + timedelta(days=len(counts) - 1)
+            for n in range(missing):
+                counts.append(counts[-1] + self._is_workday(day + timedelta(days=n)))
+        return state
+
+    def between(self, after: date, through: date) -> int:
+        """Working days in (after, through], `after` < `through`."""
+        start = after + timedelta(days=1)
+        first, counts = self._cover(start, through)
+        return counts[(through - first).days + 1] - counts[(start - first).days]
+
+    def nth_after(self, start: date, count: int, limit: int) -> date | None:
+        """The `count`-th working day after `start`, or None if not within `limit` days."""
+        if count < 1:
+            return None
+        day = start + timedelta(days=1)
+        first, counts = self._cover(day, day)
+        target = counts[(day - first).days] + count
+        reach, step = 0, 64
+        while counts[-1] < target and reach < limit:  # grow in steps: a due date is near
+            reach = min(limit, reach + step)
+            step *= 2
+            first, counts = self._cover(day, start + timedelta(days=reach))
+        index = bisect_left(counts, target)
+        if index == len(counts) or (first + timedelta(days=index - 1) - start).days > limit:
+            return None
+        return first + timedelta(days=index - 1)
 
 
 def calendar_from(

@@ -92,3 +92,58 @@ def test_exactly_seven_working_days_lie_after_receipt(received: datetime) -> Non
     day, due = received.date(), CAL.due_date(received)
     between = [day + timedelta(days=n) for n in range(1, (due - day).days + 1)]
     assert sum(CAL.is_workday(d) for d in between) == 7
+
+
+# The running count behind workdays_in and add_workdays (WorkCalendar._tally) against the
+# days counted one by one, over a sequence of questions on one calendar: the count grows
+# forward and starts over further back as they come, and every answer must stay exact.
+_days = st.dates(min_value=date(2019, 1, 1), max_value=date(2034, 12, 31))
+_questions = st.lists(st.one_of(
+    st.tuples(st.just("between"), _days, _days),
+    st.tuples(st.just("nth"), _days, st.integers(min_value=-1, max_value=400)),
+), min_size=1, max_size=12)
+
+
+def _counted(calendar: WorkCalendar, after: date, through: date) -> int:
+    return sum(calendar.is_workday(after + timedelta(days=n))
+               for n in range(1, (through - after).days + 1))
+
+
+def _nth(calendar: WorkCalendar, start: date, count: int) -> date | None:
+    day, found = start, 0
+    for _ in range(3660):
+        day += timedelta(days=1)
+        found += calendar.is_workday(day)
+        if count >= 1 and found == count:
+            return day
+    return None
+
+
+@settings(max_examples=150)
+@given(_questions, st.sets(_days, max_size=20), st.sets(_days, max_size=5))
+def test_running_count_answers_as_counting_each_day(
+        questions: list[tuple[str, date, object]], off: set[date], on: set[date]) -> None:
+    calendar = calendar_from(7, "Asia/Jakarta", off, on)
+    for kind, day, other in questions:
+        if kind == "between":
+            assert isinstance(other, date)
+            assert calendar.workdays_in(day, other) == (
+                _counted(calendar, day, other) if other > day else 0)
+        else:
+            assert isinstance(other, int)
+            expected = _nth(calendar, day, other)
+            if expected is None:
+                with pytest.raises(ValueError, match="working days within"):
+                    calendar.add_workdays(day, other)
+            else:
+                assert calendar.add_workdays(day, other) == expected
+
+
+def test_no_working_day_within_the_bound_is_an_error() -> None:
+    # Every day a holiday: the search stops at its bound instead of looping for ever.
+    start = date(2026, 1, 1)
+    everything = {start + timedelta(days=n) for n in range(4000)}
+    calendar = calendar_from(7, "Asia/Jakarta", everything)
+    with pytest.raises(ValueError, match="no 1 working days within 3660 days"):
+        calendar.add_workdays(start, 1)
+    assert calendar.workdays_in(start, start + timedelta(days=3999)) == 0
