@@ -297,6 +297,16 @@ class Config(_Section):
         return f"{self.imap.username}@{self.imap.host}/{self.imap.folder}"
 
     @property
+    def mailbox_identity(self) -> str:
+        """The mailbox as the server sees it, for telling two entries that name one mailbox
+        apart from two mailboxes: host names and logins compare without case (servers take
+        either), and INBOX is INBOX whatever its case (RFC 3501 5.1). Not a stored key:
+        `mailbox_key` stays as written, the key of existing intake records and leases."""
+        folder = self.imap.folder
+        folder = "INBOX" if folder.upper() == "INBOX" else folder
+        return f"{self.imap.username.casefold()}@{self.imap.host.casefold()}/{folder}"
+
+    @property
     def storage_dir(self) -> Path:
         return Path(self.storage.directory)
 
@@ -361,7 +371,7 @@ def parse_configs(data: dict[str, Any], source: str = "<config>") -> list[Config
         configs.append(cfg)
     if problems:
         raise ConfigError("\n".join(problems))
-    for what, key in (("[tickets] prefix", "scope"), ("[imap] mailbox", "mailbox_key")):
+    for what, key in (("[tickets] prefix", "scope"), ("[imap] mailbox", "mailbox_identity")):
         values = [getattr(cfg, key) for cfg in configs]
         twice = sorted({value for value in values if values.count(value) > 1})
         if twice:

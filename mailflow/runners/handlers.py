@@ -41,7 +41,7 @@ from mailflow.errors import MailflowError
 from mailflow.runners.box_opening import record_opening
 from mailflow.runners.clock import event_facts, timeline_of
 from mailflow.runners.mail_gate import MailGate
-from mailflow.store import intake_queries, queries
+from mailflow.store import cited_mail, intake_queries, queries
 from mailflow.store.db import Session
 from mailflow.store.files import FileStore
 from mailflow.store.models import Reporter, Ticket
@@ -114,7 +114,8 @@ class Handlers:
         self._record(session, ticket_id, [event], now)
         self._queue(session, ticket, plan.outgoing, now)
         if proof is not None:
-            queries.use_signatures(session, signature_digests(raw), ticket_id, msg.message_id, now)
+            queries.use_signatures(session, signature_digests(raw), ticket_id, msg.message_id, now,
+                                   self.cfg.scope)
         if plan.identity.email is None and plan.recorder is None:
             log.warning("no reply address ticket=%s; acknowledgement not possible", number)
         log.info("ticket created ticket=%s channel=%s status=%s priority=%s due=%s missing=%s "
@@ -129,7 +130,7 @@ class Handlers:
         without proof nothing is made, the administrator is alerted, the member told. A reply
         to one of mailflow's own mails (a "thank you" to the list of tickets) is no opening."""
         # A reply to the opening-day reminder (OutboxKind.REMINDER) is an opening.
-        if OutboxKind.STAFF_NOTE in queries.outbox_kinds(session, msg.in_reply_to):
+        if OutboxKind.STAFF_NOTE in cited_mail.outbox_kinds(session, msg.in_reply_to, self.cfg.scope):
             return (IntakeOutcome.IGNORED, None,
                     "a reply to mailflow's mail with the suggestion-box subject: not an opening")
         proof = self._prove(session, msg, raw, Claim(member.address, Purpose.RECORD, None))
@@ -147,7 +148,7 @@ class Handlers:
                                 key=key, message_id=msg.message_id, content=content_key(msg))
         first = opened.tickets[0] if opened.tickets else None
         queries.use_signatures(session, signature_digests(raw), first.id if first else None,
-                               msg.message_id, now)
+                               msg.message_id, now, self.cfg.scope)
         return (IntakeOutcome.TICKET if first else IntakeOutcome.STAFF), first, opened.summary
 
     def queue(self, session: Session, ticket: Ticket | None, outgoing: Iterable[Outgoing],
@@ -169,7 +170,8 @@ class Handlers:
         refusal = predates_problem(ticket.number, received, ticket.created_at,
                                    self.cfg.calendar.timezone) if stale else None
         # A reply to a receipt without commands gets none back (core/receipts.py: no loops).
-        answers_receipt = OutboxKind.RECEIPT in queries.outbox_kinds(session, msg.in_reply_to)
+        answered = cited_mail.outbox_kinds(session, msg.in_reply_to, self.cfg.scope)
+        answers_receipt = OutboxKind.RECEIPT in answered
         plan = plan_staff_reply(facts, identity, member, msg, proof.method, self.cfg, proof.reason,
                                 refusal=refusal, answers_receipt=answers_receipt,
                                 now=self.clock(), resumed_due=self._resumed_due(session, ticket))
@@ -202,7 +204,7 @@ class Handlers:
 
     def _prove(self, session: Session, msg: ParsedMessage, raw: bytes, claim: Claim) -> Proof:
         """The sender's proof for `claim`; a copy of an earlier proven message has none."""
-        replayed = queries.signatures_used(session, signature_digests(raw))
+        replayed = queries.signatures_used(session, signature_digests(raw), self.cfg.scope)
         return authenticate(msg, raw, claim, self.cfg.commands, self.cfg.smtp.from_address,
                             self.cfg.tickets.prefix, self.dkim, replayed=replayed)
 
@@ -219,7 +221,8 @@ class Handlers:
         self._queue(session, ticket, plan.outgoing, now, security=plan.security)
         if proof.method is not None:
             # Proven, applied or refused for its content: its signature never counts again.
-            queries.use_signatures(session, signature_digests(raw), ticket_id, msg.message_id, now)
+            queries.use_signatures(session, signature_digests(raw), ticket_id, msg.message_id, now,
+                                   self.cfg.scope)
         if plan.security:
             log.warning("%s", plan.summary)
         else:

@@ -53,7 +53,7 @@ from mailflow.runners.intake_stats import IntakeStats
 from mailflow.runners.known_keys import KnownKeys
 from mailflow.runners.marking import Marker
 from mailflow.runners.tracing import Tracer
-from mailflow.store import intake_queries, queries, trace
+from mailflow.store import cited_mail, intake_queries, queries, trace
 from mailflow.store.db import Engine, Session, outage_as_unavailable, transaction
 from mailflow.store.files import FileStore
 from mailflow.store.models import Ticket
@@ -338,6 +338,10 @@ class Intake(GroupIntake):
             return IntakeOutcome.REPLY, target, outcome
         if member is not None and is_opening_subject(msg.subject):
             return self.handlers.suggestion_box(session, member, msg, raw, header.internaldate, key)
+        elsewhere = self._elsewhere(session, msg)
+        if elsewhere is not None:
+            log.warning("ignored uid=%d reason=%s", header.uid, elsewhere)
+            return IntakeOutcome.IGNORED, None, elsewhere
         ticket = self.handlers.new_ticket(session, msg, raw, header.internaldate, key)
         if ticket is None:
             return IntakeOutcome.REFUSED, None, "security: staff recording without proof of sender"
@@ -351,6 +355,20 @@ class Intake(GroupIntake):
             return None
         return queries.first_ticket_with_content(session, content, self._repeat_since(),
                                                  self.cfg.scope)
+
+    def _elsewhere(self, session: Session, msg: ParsedMessage) -> str | None:
+        """Why a would-be new ticket is another village's business: it answers mail another
+        village of this database sent (a staff member replying to Tegal's notification into
+        Klero's mailbox). Taken as a complaint here, the text it quotes, the other village's
+        reporter's identity included, would reach this village's staff."""
+        cited = [*msg.in_reply_to, *msg.references]
+        if not cited:
+            return None
+        other = cited_mail.village_of_cited_mail(session, cited, self.cfg.scope)
+        if other is None:
+            return None
+        return (f"answers mail of village {other}, sent to this village's mailbox: not a "
+                "complaint here")
 
     def _reply_target(self, session: Session, decision: Decision, msg: ParsedMessage) -> Ticket | None:
         if decision.ticket_number:

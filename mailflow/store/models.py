@@ -272,7 +272,8 @@ class OutboxMessage(SQLModel, table=True):
     # skip it meanwhile, and take it when the lease ends (the instance died). None: unclaimed.
     claimed_by: str | None = None
     claimed_until: datetime | None = utc_column(nullable=True, index=True)
-    # The village whose SMTP settings send it (its prefix); None: any (rows before 0012).
+    # The village whose SMTP settings send it (its prefix); None: any (rows written before
+    # 0012 into a database without tickets; 0017 gave the other rows of then their village).
     scope: str | None = None
 
 
@@ -293,13 +294,15 @@ class Quarantine(SQLModel, table=True):
 class UsedSignature(SQLModel, table=True):
     """A DKIM signature (its b= fingerprint) carried by a message whose sender was proven.
 
-    A signed message may act at most once: a later message carrying the same signature is a
-    copy (a replay with a new Message-ID or Subject) and proves nothing (core/dkim_rules.py).
+    A signed message may act at most once in a village: a later message carrying the same
+    signature is a copy (a replay with a new Message-ID or Subject) and proves nothing
+    (core/dkim_rules.py). Kept per village (store/scope.py signature_key): one message sent
+    to two villages acts in each.
     """
 
     __tablename__ = "used_signature"
     id: int | None = Field(default=None, primary_key=True)
-    digest: str = Field(unique=True)  # sha256 of the b= value, hex
+    digest: str = Field(unique=True)  # "<village prefix>:<sha256 of the b= value, hex>"
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
     message_id: str | None = None
     used_at: datetime = utc_column()

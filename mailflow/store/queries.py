@@ -31,7 +31,7 @@ from mailflow.store.models import (
     TicketEvent,
     UsedSignature,
 )
-from mailflow.store.scope import outbox_of, ticket_key, tickets_of
+from mailflow.store.scope import outbox_of, signature_key, ticket_key, tickets_of
 from mailflow.vocabulary import (
     TAKEN_OUTCOMES,
     EventKind,
@@ -174,15 +174,6 @@ def ticket_by_reference(session: Session, message_ids: Sequence[str],
     return None
 
 
-def outbox_kinds(session: Session, message_ids: Sequence[str]) -> set[OutboxKind]:
-    """The kinds of mailflow's own messages among `message_ids` (what a reply answers)."""
-    kinds: set[OutboxKind] = set()
-    for part in chunks(list(dict.fromkeys(message_ids))):
-        query = select(OutboxMessage.kind).where(col(OutboxMessage.message_id).in_(part))
-        kinds.update(OutboxKind(kind) for kind in session.exec(query).all())
-    return kinds
-
-
 def other_mailboxes_started(session: Session, mailbox: str) -> tuple[bool, datetime | None]:
     """Whether mailflow already serves another mailbox key, and the earliest first start known
     among them (None when none recorded one): a second key is not mailflow's first start."""
@@ -319,20 +310,24 @@ def set_marked(engine: Engine, record_ids: Sequence[int]) -> None:
                 update(IntakeRecord).where(col(IntakeRecord.id).in_(part)).values(marked=True))
 
 
-def signatures_used(session: Session, digests: Sequence[str]) -> bool:
-    """Whether any of these DKIM signature fingerprints was carried by an earlier proven message."""
+def signatures_used(session: Session, digests: Sequence[str], scope: str) -> bool:
+    """Whether any of these DKIM signature fingerprints was carried by an earlier proven
+    message to this village. A message proven once acts once in each village it was sent to
+    (a resident's answer to two villages completes both tickets); fingerprints remembered
+    before they were kept per village (bare) count for every village."""
     if not digests:
         return False
-    query = select(UsedSignature.id).where(col(UsedSignature.digest).in_(list(digests)))
+    keys = [*digests, *(signature_key(scope, d) for d in digests)]
+    query = select(UsedSignature.id).where(col(UsedSignature.digest).in_(keys))
     return session.exec(query).first() is not None
 
 
 def use_signatures(session: Session, digests: Sequence[str], ticket_id: int | None,
-                   message_id: str | None, now: datetime) -> None:
-    """Remember the fingerprints of a proven message, in its transaction."""
+                   message_id: str | None, now: datetime, scope: str) -> None:
+    """Remember the fingerprints of a proven message for its village, in its transaction."""
     for value in dict.fromkeys(digests):
-        session.add(UsedSignature(digest=value, ticket_id=ticket_id, message_id=message_id,
-                                  used_at=now))
+        session.add(UsedSignature(digest=signature_key(scope, value), ticket_id=ticket_id,
+                                  message_id=message_id, used_at=now))
 
 
 def ack_message_id(session: Session, ticket_id: int | None) -> str | None:

@@ -27,9 +27,15 @@ def ticket_key(scope: str, key: str) -> str:
     return f"{scope}:{key}"
 
 
+def signature_key(scope: str, digest: str) -> str:
+    """A used DKIM signature's stored key: per village, like a ticket's message key."""
+    return f"{scope}:{digest}"
+
+
 def outbox_of(scope: str | None) -> ColumnElement[bool]:
     """The outgoing mail one village sends and sees: its own rows, and those of no village
-    (written before migration 0012, when a database held one village). None: every row."""
+    (written before migration 0012 into a database without tickets, so naming no resident;
+    revision 0017 gave every other row written then its village). None: every row."""
     if scope is None:
         return true()
     return or_(col(OutboxMessage.scope) == scope, col(OutboxMessage.scope).is_(None))

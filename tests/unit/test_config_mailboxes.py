@@ -46,6 +46,14 @@ def test_an_entry_merges_its_sections_key_by_key_over_the_shared_ones() -> None:
     assert klero.mailbox_key == "klero@127.0.0.1/INBOX"
 
 
+def test_folders_other_than_inbox_keep_their_case() -> None:
+    # Only INBOX is case-insensitive (RFC 3501 5.1); "Pengaduan" and "pengaduan" are two folders.
+    klero, tegal = parse_configs(_file(
+        {**_entry("klero", "KLR"), "imap": {"username": "desa", "folder": "Pengaduan"}},
+        {**_entry("tegal", "TGL"), "imap": {"username": "desa", "folder": "pengaduan"}}))
+    assert klero.mailbox_identity != tegal.mailbox_identity
+
+
 def test_a_list_is_replaced_whole_so_no_village_inherits_anothers_staff() -> None:
     own = [{"email": "kades@klero.desa.id", "name": "Kades", "roles": ["verifikator"]}]
     klero, tegal = parse_configs(_file(_entry("klero", "KLR", staff=own), _entry("tegal", "TGL")))
@@ -57,6 +65,12 @@ def test_a_list_is_replaced_whole_so_no_village_inherits_anothers_staff() -> Non
     ([_entry("klero", "KLR"), _entry("klero", "TGL")], "name 'klero' is given twice"),
     ([_entry("klero", "KLR"), _entry("tegal", "KLR")], "[tickets] prefix 'KLR' is given to two"),
     ([_entry("klero", "KLR"), {**_entry("tegal", "TGL"), "imap": {"username": "klero"}}],
+     "[imap] mailbox 'klero@127.0.0.1/INBOX' is given to two"),
+    # One mailbox written two ways is still one: INBOX in any case, a login or host in capitals.
+    ([_entry("klero", "KLR"), {**_entry("tegal", "TGL"), "imap": {"username": "klero",
+                                                                  "folder": "inbox"}}],
+     "[imap] mailbox 'klero@127.0.0.1/INBOX' is given to two"),
+    ([_entry("klero", "KLR"), {**_entry("tegal", "TGL"), "imap": {"username": "KLERO"}}],
      "[imap] mailbox 'klero@127.0.0.1/INBOX' is given to two"),
     ([{**_entry("klero", "KLR"), "name": "Klero Lama"}], "name: give a short name"),
     ([{**_entry("klero", "KLR"), "database": {"url": ""}}], "[database] is shared by every"),
