@@ -10,9 +10,6 @@ parked with its error for the administrator (`mailflow outbox --retry` puts it b
 from __future__ import annotations
 
 import logging
-import os
-import platform
-import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -23,6 +20,7 @@ from mailflow.config import OutboxConfig
 from mailflow.errors import SmtpUnavailable
 from mailflow.store import outbox_queries
 from mailflow.store.db import Engine, Session, storage_failure, transaction
+from mailflow.store.lease import dead_here, instance_id
 from mailflow.store.outbox_queries import Claimed, OutboxStore, next_outbox_due
 from mailflow.vocabulary import OutboxState
 
@@ -39,28 +37,6 @@ CLAIM_MARGIN_SECONDS = 300.0
 def retry_delay(attempts: int, first: float, ceiling: float) -> timedelta:
     """Exponential backoff: first, 2x, 4x, ... capped at `ceiling` seconds."""
     return timedelta(seconds=min(ceiling, first * 2 ** max(0, attempts - 1)))
-
-
-def instance_id() -> str:
-    """Who claims outbox rows: host, process and a random part (a restarted process with the
-    same pid is another instance)."""
-    return f"{platform.node() or 'localhost'}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
-def gone(owner: str, host: str) -> bool:
-    """Whether `owner` (an instance_id) was a process of `host`, this host, that no longer
-    runs: its claims can be taken back at once instead of when they run out (a restart
-    after a crash). Another host's instances are never judged from here."""
-    parts = owner.rsplit(":", 2)
-    if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
-        return False
-    try:
-        os.kill(int(parts[1]), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False  # it exists (another user's) or cannot be asked: assume it runs
-    return False
 
 
 @dataclass
@@ -157,11 +133,13 @@ class Outbox:
                 due.release()
 
     def _sweep(self, store: OutboxStore) -> None:
-        """Take back the claims of instances of this host that died (this process's
-        predecessor, killed in the middle of a pass): their rows are due at once."""
-        host = self.owner.rsplit(":", 2)[0]
+        """Take back the claims of instances of this machine that died (this process's
+        predecessor, killed in the middle of a pass): their rows are due at once. The machine
+        is MAILFLOW_HOST or the host name, as for the mailbox lease (store/lease.py): judging
+        a container's or another machine's instance by a pid of this one took back a live
+        peer's claims, and both sent the same mail."""
         for owner in store.owners():
-            if owner != self.owner and gone(owner, host):
+            if owner != self.owner and dead_here(owner):
                 count = store.release_all(owner)
                 log.info("outbox claims of a stopped instance taken back: %d row(s) of %s",
                          count, owner)
@@ -196,25 +174,29 @@ class Outbox:
         """The outcome of one attempt, committed at once (one UPDATE by id)."""
         attempts = item.attempts + 1
         if outcome.sent:
-            found = store.sent(item.id, now)
+            found = store.sent(item.id, self.owner, now)
             stats.sent += 1
             log.info("mail sent outbox=%d kind=%s ticket_id=%s attempt=%d",
                      item.id, item.kind, item.ticket_id, attempts)
         elif outcome.permanent or attempts >= self.policy.max_attempts:
-            found = store.parked(item.id, outcome.error[:1000])
+            found = store.parked(item.id, self.owner, outcome.error[:1000])
             stats.parked += 1
             log.error("mail parked outbox=%d kind=%s attempts=%d error=%s",
                       item.id, item.kind, attempts, _redact(outcome.error, item.recipient))
         else:
             delay = retry_delay(attempts, self.policy.first_retry_seconds,
                                 self.policy.max_retry_seconds)
-            found = store.deferred(item.id, outcome.error[:1000], now + delay)
+            found = store.deferred(item.id, self.owner, outcome.error[:1000], now + delay)
             stats.deferred += 1
             log.warning("mail deferred outbox=%d attempt=%d retry_in=%ds error=%s",
                         item.id, attempts, delay.total_seconds(),
                         _redact(outcome.error, item.recipient))
         if not found:
-            log.error("outbox row vanished while sending outbox=%d", item.id)
+            # Taken back by another instance (or deleted): the rest of this pass's claims may
+            # be too, and sending them would send them twice. The pass ends here.
+            log.error("outbox claim lost while sending outbox=%d: another instance took the "
+                      "row back; this pass ends", item.id)
+            raise _Stopped("claim lost")
 
 
 def _redact(text: str, address: str) -> str:

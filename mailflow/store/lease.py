@@ -175,7 +175,7 @@ class Lease:
         if generation is None:
             generation = self._insert(now)
         row = self.read() if generation is None else None
-        if row is not None and (_dead_here(row.holder) or (local and _here(row.holder))):
+        if row is not None and (dead_here(row.holder) or (local and _here(row.holder))):
             # Its process is gone (a crash, then a restart on the same machine): no need to
             # wait for the lease to run out. Only that holder is replaced, in one UPDATE.
             # (A live one that loses it this way is stopped by the fence, not harmed.)
@@ -251,8 +251,11 @@ def _here(holder: str) -> bool:
     return named is not None and named[0] == host_name() and named[1] != os.getpid()
 
 
-def _dead_here(holder: str) -> bool:
-    """Whether `holder` names another process on this machine that no longer runs."""
+def dead_here(holder: str) -> bool:
+    """Whether `holder` (an instance_id) names another process on this machine that no longer
+    runs: its lease, or its outbox claims, can be taken back at once. "This machine" is
+    `host_name()`: an instance of another machine, or of a container with its own
+    MAILFLOW_HOST, is never judged by a pid of this one."""
     named = holder_process(holder)
     if named is None or not _here(holder):
         return False

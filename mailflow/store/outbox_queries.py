@@ -40,7 +40,10 @@ _BY, _UNTIL = _T.c.claimed_by, _T.c.claimed_until
 # building it anew); the columns to set come with the parameters (their types apply).
 _NO_FLUSH_WAIT = text("SET LOCAL synchronous_commit TO OFF")
 _ROW: Any = bindparam("row")
-_OUTCOME = (update(_T).where(_ID == _ROW)
+_OWNER: Any = bindparam("owner")
+# Only while the claim is still the sender's: one taken back (its claimer judged gone, or
+# its claim run out) is another instance's to send now, and its outcome is the other's.
+_OUTCOME = (update(_T).where(_ID == _ROW, _BY == _OWNER)
             .values(attempts=_T.c.attempts + 1, claimed_by=None, claimed_until=None))
 
 
@@ -102,18 +105,19 @@ class OutboxStore:
                    for row in rows]
         return sorted(claimed, key=lambda item: item.id)
 
-    def sent(self, row_id: int, now: datetime) -> bool:
-        return self._set(row_id, {"state": OutboxState.SENT, "sent_at": now, "last_error": ""})
+    def sent(self, row_id: int, owner: str, now: datetime) -> bool:
+        return self._set(row_id, owner, {"state": OutboxState.SENT, "sent_at": now,
+                                         "last_error": ""})
 
-    def deferred(self, row_id: int, error: str, retry_at: datetime) -> bool:
-        return self._set(row_id, {"next_attempt_at": retry_at, "last_error": error})
+    def deferred(self, row_id: int, owner: str, error: str, retry_at: datetime) -> bool:
+        return self._set(row_id, owner, {"next_attempt_at": retry_at, "last_error": error})
 
-    def parked(self, row_id: int, error: str) -> bool:
-        return self._set(row_id, {"state": OutboxState.PARKED, "last_error": error})
+    def parked(self, row_id: int, owner: str, error: str) -> bool:
+        return self._set(row_id, owner, {"state": OutboxState.PARKED, "last_error": error})
 
-    def _set(self, row_id: int, values: dict[str, object]) -> bool:
+    def _set(self, row_id: int, owner: str, values: dict[str, object]) -> bool:
         """One attempt's outcome in its own transaction; the claim ends with it. False: the
-        row is gone.
+        row is gone, or `owner`'s claim on it is (another instance took the row back).
 
         On PostgreSQL this one transaction commits without waiting for the WAL flush (the
         stance db.py takes for SQLite with synchronous=NORMAL): a crash of mailflow loses
@@ -123,7 +127,8 @@ class OutboxStore:
         with self.conn.begin():
             if self._postgres:
                 self.conn.execute(_NO_FLUSH_WAIT)
-            return bool(self.conn.execute(_OUTCOME, {"row": row_id, **values}).rowcount == 1)
+            return bool(self.conn.execute(_OUTCOME, {"row": row_id, "owner": owner,
+                                                     **values}).rowcount == 1)
 
     def owners(self) -> list[str]:
         """Who holds claims on pending rows (live or run out)."""

@@ -25,6 +25,7 @@ from mailflow.runners.outbox import Outbox
 from mailflow.store.db import make_engine, transaction
 from mailflow.store.migrate import prepare
 from mailflow.store.models import OutboxMessage
+from mailflow.store.outbox_queries import OutboxStore
 from mailflow.vocabulary import OutboxKind, OutboxState
 from tests.e2e.support import ADMIN, INBOX, config_for, outbox
 
@@ -168,3 +169,33 @@ def test_a_kill_in_flight_resends_that_one_message_and_loses_none(mail_world: An
     assert len(sent) == 30  # none lost
     assert [mid for mid, n in sent.items() if n > 1] == [b"<i11@klero.desa.id>"]  # the one in flight
     assert {row.state for row in outbox(cfg)} == {OutboxState.SENT}
+
+
+def test_a_pass_whose_claims_are_taken_back_stops_sending_them(mail_world: Any,
+                                                                tmp_path: Path) -> None:
+    """Another instance takes this pass's claims back while it sends (it judged this one
+    gone, or the claims ran out during a long stall): the pass ends at the message in flight,
+    which the other sends again, instead of sending every row the other now sends too."""
+    cfg = config_for(mail_world, tmp_path)
+    _queue(cfg, 5)
+    engine = make_engine(cfg.database_url)
+    runner = Outbox(engine, SmtpSender(cfg.smtp), cfg.outbox, owner="box-a:1:aa")
+    deliver, accepted = mail_world.smtp.deliver, 0
+
+    def taken_back_at_the_second(rcpt: str, raw: bytes) -> None:
+        nonlocal accepted
+        accepted += 1
+        if accepted == 2:  # the peer takes the rows back and claims them as its own
+            with OutboxStore.connect(engine) as peer:
+                peer.release_all("box-a:1:aa")
+                peer.claim(owner="box-b:2:bb", now=NOW, until=NOW + timedelta(minutes=5),
+                           limit=10)
+        deliver(rcpt, raw)
+
+    mail_world.smtp.deliver = taken_back_at_the_second
+    stats = runner.send_pass(NOW)
+    assert len(mail_world.smtp.accepted) == 2 and stats.sent == 2
+    rows = outbox(cfg)
+    assert [(row.state, row.claimed_by) for row in rows] == [
+        (OutboxState.SENT, None), *[(OutboxState.PENDING, "box-b:2:bb")] * 4]
+    engine.dispose()
