@@ -40,7 +40,7 @@ from mailflow.runners.links import Links
 from mailflow.runners.parked_note import daily_jobs
 from mailflow.runners.process_control import ProcessControl
 from mailflow.service import PollResult, Service
-from mailflow.store.lease import instance_id
+from mailflow.store.instance import instance_id
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,8 @@ from mailflow.fleet_member import Member, Share, rules_of
 from mailflow.metrics import Metrics
 from mailflow.runners.process_control import ProcessControl
 from mailflow.store.db import Engine, make_engine
-from mailflow.store.lease import Lease, install_fence, instance_id
+from mailflow.store.instance import instance_id
+from mailflow.store.lease import Lease, install_fence
 from mailflow.store.lease_table import renew_many
 from mailflow.store.migrate import prepare
 

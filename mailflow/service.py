@@ -37,7 +37,8 @@ from mailflow.runners.outbox import Outbox, OutboxStats
 from mailflow.runners.schedule import Job, Schedule, ScheduleStats
 from mailflow.store.db import Engine, driver_said, make_engine, storage_failure
 from mailflow.store.files import FileStore, private_directories
-from mailflow.store.lease import Lease, LeaseState, install_fence, instance_id
+from mailflow.store.instance import instance_id
+from mailflow.store.lease import Lease, LeaseState, install_fence
 from mailflow.store.lock import MailboxLock
 from mailflow.store.migrate import prepare
 

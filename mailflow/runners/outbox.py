@@ -20,7 +20,7 @@ from mailflow.config import OutboxConfig
 from mailflow.errors import SmtpUnavailable
 from mailflow.store import outbox_queries
 from mailflow.store.db import Engine, Session, storage_failure, transaction
-from mailflow.store.lease import dead_here, instance_id
+from mailflow.store.instance import dead_here, instance_id
 from mailflow.store.outbox_queries import Claimed, OutboxStore, next_outbox_due
 from mailflow.vocabulary import OutboxState
 

@@ -23,8 +23,9 @@ from mailflow.store.files import create_private_file, private_directories
 
 # The rest of mailflow reaches the database through these names, never through sqlalchemy
 # or sqlmodel directly (an import contract checks it).
-__all__ = ["Engine", "IntegrityError", "Session", "make_engine", "outage_as_unavailable",
-           "statement_refused", "storage_failure", "transaction", "unavailable"]
+__all__ = ["Engine", "IntegrityError", "OperationalError", "Session", "lock_wait_ended",
+           "make_engine", "outage_as_unavailable", "statement_refused", "storage_failure",
+           "transaction", "unavailable"]
 
 
 def make_engine(url: str) -> Engine:
@@ -56,10 +57,34 @@ def make_engine(url: str) -> Engine:
     # A daemon holds a few connections for hours: pre_ping finds one a restarted server
     # closed, recycle retires connections before a firewall's idle timeout cuts them, and
     # the connect timeout turns an unreachable server into an error instead of a hang.
-    return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5,
-                         pool_recycle=1800, pool_timeout=30, hide_parameters=True,
-                         connect_args={"connect_timeout": 10,
-                                       "application_name": "mailflow"})
+    engine = create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5,
+                           pool_recycle=1800, pool_timeout=30, hide_parameters=True,
+                           connect_args={"connect_timeout": 10, "application_name": "mailflow",
+                                         **_CLIENT_KEEPALIVE})
+    event.listen(engine, "connect", _postgres_session)
+    return engine
+
+
+# A lost network (a machine gone, a cable pulled) is noticed in about 25 s on both ends of a
+# connection, not after the kernel's 2 hours: the server then ends the dead client's session
+# and its transaction, and with it the lock on a mailbox's lease row that an intake
+# transaction holds (store/lease.py), so a peer takes that mailbox over; the client stops
+# waiting on a server that vanished mid-query. TCP only: a Unix socket ignores them.
+_CLIENT_KEEPALIVE = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+                     "keepalives_count": 3, "tcp_user_timeout": 30_000}
+_SERVER_KEEPALIVE = ("SET tcp_keepalives_idle = 10", "SET tcp_keepalives_interval = 5",
+                     "SET tcp_keepalives_count = 3", "SET tcp_user_timeout = 30000")
+
+
+def _postgres_session(dbapi_conn: Any, _record: Any) -> None:
+    # Session settings rather than libpq's `options`, which connection poolers refuse.
+    autocommit = dbapi_conn.autocommit
+    dbapi_conn.autocommit = True
+    try:
+        for statement in _SERVER_KEEPALIVE:
+            dbapi_conn.execute(statement)
+    finally:
+        dbapi_conn.autocommit = autocommit
 
 
 def postgresql_url(url: str) -> URL:
@@ -140,6 +165,12 @@ def storage_failure(exc: BaseException) -> bool:
     # No SQLSTATE: psycopg could not reach the server or lost it (refused, reset, timeout).
     return isinstance(exc, OperationalError) and not any(
         fault in str(orig) for fault in _PG_MESSAGE_FAULTS)
+
+
+def lock_wait_ended(exc: BaseException) -> bool:
+    """Whether `exc` is PostgreSQL ending a wait for a lock (lock_timeout, SQLSTATE 55P03)."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else None
+    return getattr(orig, "sqlstate", None) == "55P03"
 
 
 def statement_refused(exc: BaseException) -> bool:

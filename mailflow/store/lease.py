@@ -21,16 +21,16 @@ uidvalidity, uid) stays the last guard against a second ticket.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, event, insert, inspect, select, update
+from sqlalchemy import bindparam, case, event, insert, inspect, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from mailflow.core.lease import (
@@ -38,11 +38,17 @@ from mailflow.core.lease import (
     LeaseRow,
     LeaseRules,
     held_by_other,
-    holder_process,
     renewal_due,
 )
 from mailflow.errors import MailboxBusy
-from mailflow.store.db import IntegrityError, outage_as_unavailable, storage_failure
+from mailflow.store.db import (
+    IntegrityError,
+    OperationalError,
+    lock_wait_ended,
+    outage_as_unavailable,
+    storage_failure,
+)
+from mailflow.store.instance import dead_here, here
 from mailflow.store.models import IntakeRecord, MailboxLease
 
 log = logging.getLogger(__name__)
@@ -57,6 +63,10 @@ _FENCE = update(_TABLE).where(
     _TABLE.c.generation == bindparam("b_generation"),
 ).values(expires_at=bindparam("b_expires_at", type_=_TABLE.c.expires_at.type),
          heartbeat_at=bindparam("b_now", type_=_TABLE.c.heartbeat_at.type))
+# How long taking or renewing a lease waits for the lease row: an intake transaction of its
+# holder locks it (the fence), so a peer would otherwise wait for the whole transaction.
+LOCK_WAIT = "2s"
+_LOCK_WAIT = text(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
 _DONE = "mailflow_fenced"  # conn.info: the mailboxes already checked in this transaction
 #: An execution option naming the mailbox a statement opens a transaction for: the fence
 #: checks (and renews) the lease right there. An intake group opens its transaction with a
@@ -78,18 +88,6 @@ class UnfencedWrite(RuntimeError):
 # An INSERT into the intake table written as SQL text: the fence cannot read its mailboxes.
 _TEXT_INTAKE_INSERT = re.compile(rf"\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+\"?{_FENCED}\"?[\s(]",
                                  re.IGNORECASE)
-
-
-def host_name() -> str:
-    """This machine in a lease's holder: $MAILFLOW_HOST, or the host name. Containers that
-    share one host name need MAILFLOW_HOST apart (a holder on "this machine" whose pid is gone
-    is replaced at once)."""
-    return os.environ.get("MAILFLOW_HOST") or os.uname().nodename
-
-
-def instance_id() -> str:
-    """`host:pid:random`: unique per process start, readable in `mailflow check` and logs."""
-    return f"{host_name()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 @dataclass(frozen=True)
@@ -170,16 +168,29 @@ class Lease:
                           row.expires_at if row else None)
 
     def _take(self, now: datetime, local: bool) -> int | None:
-        with self.engine.begin() as conn:
+        try:
+            return self._take_or_wait(now, local)
+        except OperationalError as exc:
+            if not lock_wait_ended(exc):
+                raise
+            # The holder is inside an intake transaction, which locks the lease row (the
+            # fence): not ours now. Waiting for it would hold up this instance's other
+            # mailboxes, its outbox and its jobs for as long as that transaction lasts.
+            log.info("mailbox lease busy mailbox=%s: its holder is in the middle of a "
+                     "transaction", self.mailbox)
+            return None
+
+    def _take_or_wait(self, now: datetime, local: bool) -> int | None:
+        with self._briefly() as conn:
             generation = _renew(conn, self.mailbox, self.me, self.rules, now)
         if generation is None:
             generation = self._insert(now)
         row = self.read() if generation is None else None
-        if row is not None and (dead_here(row.holder) or (local and _here(row.holder))):
+        if row is not None and (dead_here(row.holder) or (local and here(row.holder))):
             # Its process is gone (a crash, then a restart on the same machine): no need to
             # wait for the lease to run out. Only that holder is replaced, in one UPDATE.
             # (A live one that loses it this way is stopped by the fence, not harmed.)
-            with self.engine.begin() as conn:
+            with self._briefly() as conn:
                 generation = _renew(conn, self.mailbox, self.me, self.rules, now,
                                     dead=row.holder)
             if generation is not None:
@@ -187,10 +198,19 @@ class Lease:
                         "mailbox=%s was=%s", self.mailbox, row.holder)
         return generation
 
+    @contextmanager
+    def _briefly(self) -> Iterator[Connection]:
+        """A transaction whose waits for a lock end after LOCK_WAIT (PostgreSQL; SQLite's
+        wait is its busy timeout)."""
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(_LOCK_WAIT)
+            yield conn
+
     def _insert(self, now: datetime) -> int | None:
         """The mailbox's first lease; None when a row exists (another instance's)."""
         try:
-            with self.engine.begin() as conn:
+            with self._briefly() as conn:
                 if conn.execute(select(_TABLE.c.mailbox).where(
                         _TABLE.c.mailbox == self.mailbox)).first() is not None:
                     return None
@@ -243,29 +263,6 @@ def describe_lease(engine: Engine, mailbox: str, now: datetime) -> str:
         return (f"{mailbox}: the lease of {row.holder} ran out {-left:.0f}s ago; the next "
                 "instance to poll takes it")
     return f"{mailbox}: polled by {row.holder} (lease renewed, {left:.0f}s left)"
-
-
-def _here(holder: str) -> bool:
-    """Whether `holder` names another process on this machine."""
-    named = holder_process(holder)
-    return named is not None and named[0] == host_name() and named[1] != os.getpid()
-
-
-def dead_here(holder: str) -> bool:
-    """Whether `holder` (an instance_id) names another process on this machine that no longer
-    runs: its lease, or its outbox claims, can be taken back at once. "This machine" is
-    `host_name()`: an instance of another machine, or of a container with its own
-    MAILFLOW_HOST, is never judged by a pid of this one."""
-    named = holder_process(holder)
-    if named is None or not _here(holder):
-        return False
-    try:
-        os.kill(named[1], 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False  # it runs, as another user
-    return False
 
 
 def _renew(conn: Connection, mailbox: str, me: str, rules: LeaseRules, now: datetime,

@@ -145,7 +145,8 @@ def test_a_holder_whose_process_died_on_this_machine_is_replaced_at_once(tmp_pat
     engine = _engine(tmp_path)
     code = ("import sys; from datetime import datetime, UTC; from mailflow.core.lease import "
             "LeaseRules; from mailflow.store.db import make_engine; from mailflow.store.lease "
-            "import Lease, instance_id; lease = Lease(make_engine(sys.argv[1]), sys.argv[2], "
+            "import Lease; from mailflow.store.instance import instance_id; "
+            "lease = Lease(make_engine(sys.argv[1]), sys.argv[2], "
             "instance_id(), LeaseRules()); assert lease.take(datetime.now(UTC)).held")
     subprocess.run([sys.executable, "-c", code, str(engine.url), MAILBOX], check=True)
     row = read_lease(engine, MAILBOX)
@@ -155,7 +156,7 @@ def test_a_holder_whose_process_died_on_this_machine_is_replaced_at_once(tmp_pat
 
     # A live process on this machine (this one, under another instance id) keeps it.
     heir.release(datetime.now(UTC))
-    from mailflow.store.lease import instance_id
+    from mailflow.store.instance import instance_id
     assert _lease(engine, instance_id()).take(datetime.now(UTC)).held
     assert not _lease(engine, "heir").take(datetime.now(UTC)).held
 
@@ -186,7 +187,8 @@ def test_a_live_holder_on_this_machine_is_taken_over_only_when_asked(tmp_path: P
     engine = _engine(tmp_path)
     code = ("import sys; from datetime import datetime, UTC; from mailflow.core.lease import "
             "LeaseRules; from mailflow.store.db import make_engine; from mailflow.store.lease "
-            "import Lease, instance_id; lease = Lease(make_engine(sys.argv[1]), sys.argv[2], "
+            "import Lease; from mailflow.store.instance import instance_id; "
+            "lease = Lease(make_engine(sys.argv[1]), sys.argv[2], "
             "instance_id(), LeaseRules()); assert lease.take(datetime.now(UTC)).held; "
             "print('held', flush=True); sys.stdin.readline()")
     holder = subprocess.Popen([sys.executable, "-c", code, str(engine.url), MAILBOX],

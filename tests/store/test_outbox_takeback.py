@@ -19,7 +19,7 @@ import pytest
 from sqlmodel import col, select
 
 from mailflow.store.db import Engine, make_engine, transaction
-from mailflow.store.lease import dead_here, instance_id
+from mailflow.store.instance import dead_here, instance_id
 from mailflow.store.migrate import prepare
 from mailflow.store.models import OutboxMessage
 from mailflow.store.outbox_queries import OutboxStore
