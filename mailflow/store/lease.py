@@ -120,6 +120,7 @@ class Lease:
         # meanwhile `keep` renews nothing, as a second connection of this process would wait
         # for that lock (on PostgreSQL for ever).
         self.open_fences = 0
+        self._busy = False  # its row was found locked by the holder's transaction last time
 
     @property
     def held(self) -> bool:
@@ -169,15 +170,18 @@ class Lease:
 
     def _take(self, now: datetime, local: bool) -> int | None:
         try:
-            return self._take_or_wait(now, local)
+            generation = self._take_or_wait(now, local)
+            self._busy = False
+            return generation
         except OperationalError as exc:
             if not lock_wait_ended(exc):
                 raise
             # The holder is inside an intake transaction, which locks the lease row (the
             # fence): not ours now. Waiting for it would hold up this instance's other
             # mailboxes, its outbox and its jobs for as long as that transaction lasts.
-            log.info("mailbox lease busy mailbox=%s: its holder is in the middle of a "
-                     "transaction", self.mailbox)
+            log.log(logging.DEBUG if self._busy else logging.INFO, "mailbox lease busy "
+                    "mailbox=%s: its holder is in the middle of a transaction", self.mailbox)
+            self._busy = True  # said once while it lasts: a standby asks every few seconds
             return None
 
     def _take_or_wait(self, now: datetime, local: bool) -> int | None:
