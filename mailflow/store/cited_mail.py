@@ -17,14 +17,20 @@ from mailflow.store.queries import chunks
 from mailflow.store.scope import outbox_of
 from mailflow.vocabulary import OutboxKind
 
+#: Mail to a reporter about their own complaint: quoting it repeats only their own words.
+_TO_THE_REPORTER = (OutboxKind.ACK, OutboxKind.STATUS)
+
 
 def village_of_cited_mail(session: Session, message_ids: Sequence[str], scope: str) -> str | None:
-    """Another village of this database whose mail is among `message_ids` (its prefix), or
-    None: a message citing it answers that village's mail, whatever mailbox it reached."""
+    """Another village of this database whose mail to its staff is among `message_ids` (its
+    prefix), or None: a message citing it answers that village's staff mail, whatever
+    mailbox it reached, and its quoted text may carry that village's reporters. A resident
+    who reuses another village's acknowledgement to write here quotes only their own."""
     for part in chunks(list(dict.fromkeys(message_ids))):
         found = session.exec(select(OutboxMessage.scope).where(
             col(OutboxMessage.message_id).in_(part), col(OutboxMessage.scope).is_not(None),
-            OutboxMessage.scope != scope).limit(1)).first()
+            OutboxMessage.scope != scope,
+            col(OutboxMessage.kind).not_in(_TO_THE_REPORTER)).limit(1)).first()
         if found is not None:
             return found
     return None

@@ -56,12 +56,18 @@ def test_a_reply_answers_only_its_own_villages_mail(tmp_path: Path) -> None:
                                           message_id=mid, next_attempt_at=NOW, created_at=NOW,
                                           scope=scope)
                 for kind, mid, scope in ((OutboxKind.STAFF_NOTE, "<note@tegal>", "TGL"),
-                                         (OutboxKind.RECEIPT, "<receipt@klero>", "KLR"))]
+                                         (OutboxKind.RECEIPT, "<receipt@klero>", "KLR"),
+                                         (OutboxKind.ACK, "<ack@tegal>", "TGL"))]
         with transaction(engine) as session:
             session.execute(insert(OutboxMessage), rows)
         with Session(engine) as session:
             cited = ["<note@tegal>", "<receipt@klero>", "<other@warga>"]
             assert cited_mail.outbox_kinds(session, cited, "KLR") == {OutboxKind.RECEIPT}
             assert cited_mail.outbox_kinds(session, cited, "TGL") == {OutboxKind.STAFF_NOTE}
+            # A would-be complaint citing Tegal's mail to its staff is Tegal's business...
+            assert cited_mail.village_of_cited_mail(session, cited, "KLR") == "TGL"
+            assert cited_mail.village_of_cited_mail(session, ["<note@tegal>"], "TGL") is None
+            # ... but one citing Tegal's acknowledgement to its reporter quotes only them.
+            assert cited_mail.village_of_cited_mail(session, ["<ack@tegal>"], "KLR") is None
     finally:
         engine.dispose()
