@@ -63,6 +63,9 @@ _REASONS: tuple[tuple[re.Pattern[str], _Rewrite], ...] = tuple(
         (r"^(auto-submitted|precedence|auto-reply)",
          lambda m: f"balasan otomatis ({m.string})"),
         (r"^security: ", lambda m: "keamanan: pengirim tidak terbukti, tidak ada yang diubah"),
+        (r"^answers mail of village (\S+), sent to this village's mailbox",
+         lambda m: f"membalas email desa lain ({m[1]}) yang terkirim ke kotak surat desa ini: "
+                   "bukan pengaduan untuk desa ini"),
         (r"^command applied$", lambda m: "perintah staf dijalankan"),
         (r"^command refused$", lambda m: "perintah staf ditolak (lihat riwayat tiket)"),
         (r"^reply from another sender$", lambda m: "balasan dari pengirim lain"),

@@ -36,6 +36,10 @@ def test_every_decision_and_reason_reads_in_plain_words() -> None:
     for outcome in IntakeOutcome:
         assert decision_words(outcome.value) == outcome.label
     assert reason_words("ticket", "subject matches") == "subjek memuat kata kunci pengaduan"
+    assert reason_words("ignored", "answers mail of village TGL, sent to this village's "
+                        "mailbox: not a complaint here") == (
+        "membalas email desa lain (TGL) yang terkirim ke kotak surat desa ini: bukan pengaduan "
+        "untuk desa ini")
     assert reason_words("duplicate", "repeat of ADU-2026-00003: same sender, subject and text "
                         "within 24 h (a resend or a mail loop)") == (
         "pengulangan ADU-2026-00003: pengirim, subjek dan isi sama dalam 24 jam")
