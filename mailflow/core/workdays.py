@@ -119,8 +119,9 @@ class _Tally:
     `counts[i]` is the number of working days among the `i` days from `first` on, so the
     working days between two dates are one subtraction and the n-th working day after a
     date is one bisection. The span grows on demand, forward by appending and backward by
-    starting over a year earlier; it holds one small int per day (a decade is 3,650). The
-    pair (first, counts) is replaced as one value, so a reader never sees half of a change.
+    starting over a year earlier; it holds one small int per day (a decade is 3,650). A
+    change builds a new (first, counts) pair and replaces the old one in one assignment, so
+    a thread reading meanwhile keeps a whole, older pair.
     """
 
     def __init__(self, is_workday: Callable[[date], bool]) -> None:
@@ -131,20 +132,22 @@ class _Tally:
         """The state, grown to cover the days from `start` to `end`."""
         state = self._state
         if state is None or start < state[0]:
-            first = start if state is None else min(start, state[0] - timedelta(days=366))
+            first = start if state is None else min(start, _back(state[0], 366))
             last = end if state is None else max(end, state[0] + timedelta(days=len(state[1]) - 2))
-            counts = [0]
-            for n in range((last - first).days + 1):
-                counts.append(counts[-1] + self._is_workday(first + timedelta(days=n)))
-            state = self._state = (first, counts)
+            state = self._state = (first, self._counted(first, (last - first).days + 1, [0]))
             return state
         first, counts = state
         missing = (end - first).days + 2 - len(counts)
         if missing > 0:
-            day = first + timedelta(days=len(counts) - 1)
-            for n in range(missing):
-                counts.append(counts[-1] + self._is_workday(day + timedelta(days=n)))
+            grown = self._counted(first + timedelta(days=len(counts) - 1), missing, list(counts))
+            state = self._state = (first, grown)
         return state
+
+    def _counted(self, day: date, days: int, counts: list[int]) -> list[int]:
+        """`counts` with the running count carried on over `days` days from `day`."""
+        for n in range(days):
+            counts.append(counts[-1] + self._is_workday(day + timedelta(days=n)))
+        return counts
 
     def between(self, after: date, through: date) -> int:
         """Working days in (after, through], `after` < `through`."""
@@ -168,6 +171,11 @@ class _Tally:
         if index == len(counts) or (first + timedelta(days=index - 1) - start).days > limit:
             return None
         return first + timedelta(days=index - 1)
+
+
+def _back(day: date, days: int) -> date:
+    """`days` before `day`, or the first date there is."""
+    return day - timedelta(days=min(days, (day - date.min).days))
 
 
 def calendar_from(

@@ -114,8 +114,9 @@ class Handlers:
         self._record(session, ticket_id, [event], now)
         self._queue(session, ticket, plan.outgoing, now)
         if proof is not None:
+            # A staff recording: its signature acts once in the whole database (None).
             queries.use_signatures(session, signature_digests(raw), ticket_id, msg.message_id, now,
-                                   self.cfg.scope)
+                                   None)
         if plan.identity.email is None and plan.recorder is None:
             log.warning("no reply address ticket=%s; acknowledgement not possible", number)
         log.info("ticket created ticket=%s channel=%s status=%s priority=%s due=%s missing=%s "
@@ -148,7 +149,7 @@ class Handlers:
                                 key=key, message_id=msg.message_id, content=content_key(msg))
         first = opened.tickets[0] if opened.tickets else None
         queries.use_signatures(session, signature_digests(raw), first.id if first else None,
-                               msg.message_id, now, self.cfg.scope)
+                               msg.message_id, now, None)
         return (IntakeOutcome.TICKET if first else IntakeOutcome.STAFF), first, opened.summary
 
     def queue(self, session: Session, ticket: Ticket | None, outgoing: Iterable[Outgoing],
@@ -175,7 +176,7 @@ class Handlers:
         plan = plan_staff_reply(facts, identity, member, msg, proof.method, self.cfg, proof.reason,
                                 refusal=refusal, answers_receipt=answers_receipt,
                                 now=self.clock(), resumed_due=self._resumed_due(session, ticket))
-        outcome = self._apply(session, ticket, reporter, plan, msg, raw, proof)
+        outcome = self._apply(session, ticket, reporter, plan, msg, raw, proof, None)
         if stale:
             reason = predates_reason(ticket.number, received, ticket.created_at)
             log.warning("staff command %s", reason)
@@ -191,7 +192,8 @@ class Handlers:
                                 Claim(msg.from_addr, Purpose.REPORTER, ticket.number))
         plan = plan_resident_reply(facts, identity, msg, self.cfg, proof.method, self.lists,
                                    resumed_due=self._resumed_due(session, ticket))
-        return self._apply(session, ticket, reporter, plan, msg, raw, proof)
+        # A resident's answer sent to two villages completes the ticket in each.
+        return self._apply(session, ticket, reporter, plan, msg, raw, proof, self.cfg.scope)
 
     def _resumed_due(self, session: Session, ticket: Ticket) -> date | None:
         """The promise's due date should `ticket` leave perlu_data now (the clock stood still
@@ -209,7 +211,11 @@ class Handlers:
                             self.cfg.tickets.prefix, self.dkim, replayed=replayed)
 
     def _apply(self, session: Session, ticket: Ticket, reporter: Reporter | None,
-               plan: ReplyPlan, msg: ParsedMessage, raw: bytes, proof: Proof) -> str:
+               plan: ReplyPlan, msg: ParsedMessage, raw: bytes, proof: Proof,
+               signature_scope: str | None) -> str:
+        """`signature_scope`: where the message's signature may not act again, this village
+        (a resident's answer) or every village (None: staff, whose acts could be replayed
+        into another village where they are staff too)."""
         now = self.clock()
         ticket.update_from(plan.ticket)
         session.add(ticket)
@@ -222,7 +228,7 @@ class Handlers:
         if proof.method is not None:
             # Proven, applied or refused for its content: its signature never counts again.
             queries.use_signatures(session, signature_digests(raw), ticket_id, msg.message_id, now,
-                                   self.cfg.scope)
+                                   signature_scope)
         if plan.security:
             log.warning("%s", plan.summary)
         else:

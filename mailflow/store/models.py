@@ -294,15 +294,15 @@ class Quarantine(SQLModel, table=True):
 class UsedSignature(SQLModel, table=True):
     """A DKIM signature (its b= fingerprint) carried by a message whose sender was proven.
 
-    A signed message may act at most once in a village: a later message carrying the same
-    signature is a copy (a replay with a new Message-ID or Subject) and proves nothing
-    (core/dkim_rules.py). Kept per village (store/scope.py signature_key): one message sent
-    to two villages acts in each.
+    A signed message may act at most once: a later message carrying the same signature is a
+    copy (a replay with a new Message-ID or Subject) and proves nothing (core/dkim_rules.py).
+    A resident's answer is remembered for its village (store/scope.py signature_key): one
+    sent to two villages acts in each; a staff member's message for every village.
     """
 
     __tablename__ = "used_signature"
     id: int | None = Field(default=None, primary_key=True)
-    digest: str = Field(unique=True)  # "<village prefix>:<sha256 of the b= value, hex>"
+    digest: str = Field(unique=True)  # sha256 of the b= value, hex ("<prefix>:" + it: a resident's)
     ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
     message_id: str | None = None
     used_at: datetime = utc_column()

@@ -312,9 +312,7 @@ def set_marked(engine: Engine, record_ids: Sequence[int]) -> None:
 
 def signatures_used(session: Session, digests: Sequence[str], scope: str) -> bool:
     """Whether any of these DKIM signature fingerprints was carried by an earlier proven
-    message to this village. A message proven once acts once in each village it was sent to
-    (a resident's answer to two villages completes both tickets); fingerprints remembered
-    before they were kept per village (bare) count for every village."""
+    message to this village, or by a staff message anywhere (`use_signatures`)."""
     if not digests:
         return False
     keys = [*digests, *(signature_key(scope, d) for d in digests)]
@@ -323,11 +321,16 @@ def signatures_used(session: Session, digests: Sequence[str], scope: str) -> boo
 
 
 def use_signatures(session: Session, digests: Sequence[str], ticket_id: int | None,
-                   message_id: str | None, now: datetime, scope: str) -> None:
-    """Remember the fingerprints of a proven message for its village, in its transaction."""
+                   message_id: str | None, now: datetime, scope: str | None) -> None:
+    """Remember the fingerprints of a proven message, in its transaction: for one village
+    (`scope`: a resident's answer sent to two villages acts in each) or for all (None: a
+    staff member's command, recording or opening, which must not act again in another
+    village where they are staff too; fingerprints remembered before villages were told
+    apart are kept so too)."""
     for value in dict.fromkeys(digests):
-        session.add(UsedSignature(digest=signature_key(scope, value), ticket_id=ticket_id,
-                                  message_id=message_id, used_at=now))
+        key = value if scope is None else signature_key(scope, value)
+        session.add(UsedSignature(digest=key, ticket_id=ticket_id, message_id=message_id,
+                                  used_at=now))
 
 
 def ack_message_id(session: Session, ticket_id: int | None) -> str | None:

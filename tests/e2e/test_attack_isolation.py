@@ -274,3 +274,34 @@ def test_a_residents_proven_reply_to_two_villages_counts_in_each(mail_world: Any
     assert statuses["TGL-2026-00001"] == str(Status.DITERIMA), (
         f"{statuses}: Tegal refused the same proven answer as a copy of the one Klero used "
         f"(used_signature is one table for every village): {notes}")
+
+
+# -- 5. a staff member's proven message replayed into another village ----------------------------
+
+PHONE_BODY = ("#kanal telepon\n\nNama: Budi Santoso\nNIK: 3322110506890002\n"
+              "Email: budi@warga.example\n\nPenelepon melaporkan jembatan bambu di RT 04 patah.")
+
+
+def test_a_staff_recording_for_one_village_replayed_into_another_records_nothing(
+        mail_world: Any, tmp_path: Path) -> None:
+    """Kasi, staff of both villages, records a phone complaint for Tegal, vouched by the
+    trusted server. The same bytes delivered to Klero's mailbox (a copy, a forward, a forger
+    who got hold of them) must not record it in Klero too: a staff member's signature acts
+    once in the whole database, and Tegal's caller does not reach Klero's staff."""
+    klero, tegal = _regency(mail_world, tmp_path)
+    recording = complaint(sender=f"Kasi Pelayanan <{KASI}>", body=PHONE_BODY, to=TEGAL,
+                          message_id="<rekam@klero.desa.id>")
+    recording = (b"Authentication-Results: mx.klero.desa.id; dkim=pass header.d=klero.desa.id\r\n"
+                 b"DKIM-Signature: v=1; a=rsa-sha256; d=klero.desa.id; s=s1; c=relaxed/relaxed;"
+                 b" h=from:to:subject:date:message-id; bh=AAAA; "
+                 b"b=cmVrYW1hbi1rYXNpLXVudHVrLXRlZ2Fs\r\n" + recording)
+    no_dns = {"dkim": lambda raw: []}
+    mail_world.deliver(TEGAL, recording)
+    _poll(tegal, **no_dns)
+    assert [(t.number, str(t.channel)) for t in _of(tegal, "TGL")] == [
+        ("TGL-2026-00001", "telepon")], "setup: Tegal records Kasi's proven phone complaint"
+    mail_world.deliver(INBOX, recording)
+    _poll(klero, **no_dns)
+    assert _of(klero, "KLR") == [], "the replayed recording made a Klero ticket"
+    leaked = [t for t in _texts(mail_world, SEKDES) if "Budi Santoso" in t or "3322110506890002" in t]
+    assert leaked == [], "Tegal's caller reached Klero's verifier"

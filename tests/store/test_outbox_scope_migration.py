@@ -73,7 +73,8 @@ def _scopes(url: str) -> dict[str, str | None]:
 
 def test_old_rows_get_the_village_they_were_written_for(tmp_path: Path) -> None:
     def fill(conn: Connection) -> None:
-        # Klero's database before 0012 (its prefix changed once, ADU to KLR): no row has a village.
+        # Klero's database before 0012 (its prefix changed once, ADU to KLR): no row has a
+        # village, and all are Klero's, whose prefix is KLR now (the old ticket's mail too).
         old = _ticket(conn, "ADU-2025-00001", T0 - timedelta(days=300))
         klr = _ticket(conn, "KLR-2026-00001", T0)
         _mail(conn, "ack-old", T0 - timedelta(days=300), old, None)
@@ -87,7 +88,7 @@ def test_old_rows_get_the_village_they_were_written_for(tmp_path: Path) -> None:
     url = store_url(tmp_path)
     _at_0016(url, fill)
     migrate.upgrade(url)
-    assert _scopes(url) == {"<ack-old@desa.id>": "ADU", "<ack-klr@desa.id>": "KLR",
+    assert _scopes(url) == {"<ack-old@desa.id>": "KLR", "<ack-klr@desa.id>": "KLR",
                             "<digest@desa.id>": "KLR", "<ack-tgl@desa.id>": "TGL",
                             "<alert-tgl@desa.id>": "TGL"}
     engine = make_engine(url)

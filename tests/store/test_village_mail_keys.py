@@ -25,7 +25,8 @@ from tests.harness.postgres import store_url
 NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
 
 
-def test_a_signature_that_acted_in_one_village_still_acts_in_another(tmp_path: Path) -> None:
+def test_a_residents_signature_that_acted_in_one_village_still_acts_in_another(
+        tmp_path: Path) -> None:
     engine = make_engine(store_url(tmp_path))
     prepare(engine)
     try:
@@ -42,8 +43,12 @@ def test_a_signature_that_acted_in_one_village_still_acts_in_another(tmp_path: P
             assert not queries.signatures_used(session, [], "KLR")
         with transaction(engine) as session:  # Tegal may remember the same signature too
             queries.use_signatures(session, ["aa"], None, "<m@warga.example>", NOW, "TGL")
+            # A staff member's message: remembered for every village.
+            queries.use_signatures(session, ["dd"], None, "<s@klero.desa.id>", NOW, None)
         with Session(engine) as session:
             assert queries.signatures_used(session, ["aa"], "TGL")
+            assert queries.signatures_used(session, ["dd"], "KLR")
+            assert queries.signatures_used(session, ["dd"], "TGL")
     finally:
         engine.dispose()
 

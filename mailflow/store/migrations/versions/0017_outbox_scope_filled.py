@@ -4,9 +4,11 @@ Revision 0012 gave each outbox row its village (`scope`, the ticket prefix) and 
 already there without one, "sent by any": a database held one village then. Once such a
 database serves several villages (a village's database taken into a regency's), every
 village's outbox pass sent those rows through its own SMTP settings and address, and every
-village's `mailflow outbox` listed them, recipients included. Here each of them gets its
-ticket's village; a row of no ticket (a digest, an alert, a note) gets the village of the
-latest ticket made before the last such row, which is the village the database held then.
+village's `mailflow outbox` listed them, recipients included. Here each of them gets the
+village the database held then: the prefix of the latest ticket made before the last such
+row. That is the village's prefix at the time, for the rows of its tickets and for those of
+no ticket (a digest, an alert, a note) alike, also when it had changed its prefix before
+(its tickets of the old prefix are its own too: their pending mail stays its to send).
 Rows of a database without a single ticket stay without a village: they name no resident,
 and they are still sent.
 
@@ -28,9 +30,6 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.execute("UPDATE outbox SET scope = (SELECT ticket.scope FROM ticket "
-               "WHERE ticket.id = outbox.ticket_id) "
-               "WHERE scope IS NULL AND ticket_id IS NOT NULL")
     op.execute("UPDATE outbox SET scope = (SELECT t.scope FROM ticket t WHERE t.created_at <= "
                "(SELECT MAX(o.created_at) FROM outbox o WHERE o.scope IS NULL) "
                "ORDER BY t.created_at DESC, t.id DESC LIMIT 1) "
