@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection, text
 from sqlmodel import Session, col, select
 
@@ -22,21 +19,9 @@ from mailflow.store.db import make_engine
 from mailflow.store.models import OutboxMessage
 from mailflow.store.queries import outbox_listing
 from tests.harness.postgres import store_url
+from tests.harness.revisions import upgrade_to
 
 T0 = datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
-
-
-def _at_0016(url: str, fill: Any) -> None:
-    engine = make_engine(url)
-    try:
-        with engine.begin() as conn:
-            cfg = AlembicConfig()
-            cfg.set_main_option("script_location", str(migrate.MIGRATIONS))
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "0016")
-            fill(conn)
-    finally:
-        engine.dispose()
 
 
 def _ticket(conn: Connection, number: str, at: datetime) -> int:
@@ -86,7 +71,7 @@ def test_old_rows_get_the_village_they_were_written_for(tmp_path: Path) -> None:
         _mail(conn, "alert-tgl", T0 + timedelta(days=31), None, "TGL")
 
     url = store_url(tmp_path)
-    _at_0016(url, fill)
+    upgrade_to(url, "0016", fill)
     migrate.upgrade(url)
     assert _scopes(url) == {"<ack-old@desa.id>": "KLR", "<ack-klr@desa.id>": "KLR",
                             "<digest@desa.id>": "KLR", "<ack-tgl@desa.id>": "TGL",
@@ -106,6 +91,6 @@ def test_rows_of_a_database_without_tickets_keep_no_village(tmp_path: Path) -> N
         _mail(conn, "login-alert", T0, None, None)
 
     url = store_url(tmp_path)
-    _at_0016(url, fill)
+    upgrade_to(url, "0016", fill)
     migrate.upgrade(url)
     assert _scopes(url) == {"<login-alert@desa.id>": None}

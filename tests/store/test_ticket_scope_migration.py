@@ -11,9 +11,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlmodel import Session, col, select
 
 from mailflow.store import migrate
@@ -21,6 +19,7 @@ from mailflow.store.db import make_engine
 from mailflow.store.models import Ticket
 from mailflow.store.scope import tickets_of
 from tests.harness.postgres import store_url
+from tests.harness.revisions import upgrade_to
 
 NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
 NUMBERS = ["ADU-2026-00001", "KLR7-2026-00002", "ADU-2025-00003", "TGL-2026-00004"]
@@ -28,22 +27,21 @@ NUMBERS = ["ADU-2026-00001", "KLR7-2026-00002", "ADU-2025-00003", "TGL-2026-0000
 
 def test_the_upgrade_gives_each_ticket_its_village(tmp_path: Path) -> None:
     url = store_url(tmp_path)
+
+    def fill(conn: Connection) -> None:
+        for number in NUMBERS:
+            conn.execute(text(
+                "INSERT INTO ticket (number, status, priority, priority_reason, "
+                "priority_set_by, channel, received_at, due_date, subject, description, "
+                "missing, message_key, html_only, created_at) VALUES (:number, "
+                "'diterima', 'sedang', '', 'system', 'email', :at, :due, 's', 'd', '', "
+                ":key, false, :at)"),
+                {"number": number, "at": NOW.replace(tzinfo=None),
+                 "due": date(2026, 12, 9), "key": f"{number}:mid"})
+
+    upgrade_to(url, "0015", fill)
     engine = make_engine(url)
     try:
-        with engine.begin() as conn:
-            cfg = AlembicConfig()
-            cfg.set_main_option("script_location", str(migrate.MIGRATIONS))
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "0015")
-            for number in NUMBERS:
-                conn.execute(text(
-                    "INSERT INTO ticket (number, status, priority, priority_reason, "
-                    "priority_set_by, channel, received_at, due_date, subject, description, "
-                    "missing, message_key, html_only, created_at) VALUES (:number, "
-                    "'diterima', 'sedang', '', 'system', 'email', :at, :due, 's', 'd', '', "
-                    ":key, false, :at)"),
-                    {"number": number, "at": NOW.replace(tzinfo=None),
-                     "due": date(2026, 12, 9), "key": f"{number}:mid"})
         migrate.upgrade(url)
         with Session(engine) as session:
             tickets = session.exec(select(Ticket).order_by(col(Ticket.id))).all()

@@ -7,26 +7,17 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlmodel import Session
 
 from mailflow.store import migrate, queries
 from mailflow.store.db import make_engine
+from tests.harness.revisions import upgrade_to
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "db-v0.1.0.sqlite3"
 
 
 def _to(path: Path, revision: str) -> None:
-    engine = make_engine(f"sqlite:///{path}")
-    try:
-        with engine.begin() as conn:
-            cfg = AlembicConfig()
-            cfg.set_main_option("script_location", str(migrate.MIGRATIONS))
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, revision)
-    finally:
-        engine.dispose()
+    upgrade_to(f"sqlite:///{path}", revision)
 
 
 def _next(path: Path, scope: str, year: int) -> int:

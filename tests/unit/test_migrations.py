@@ -18,9 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
@@ -31,6 +29,7 @@ from mailflow.errors import MailflowError, SchemaError
 from mailflow.store import migrate
 from mailflow.store.db import make_engine
 from mailflow.store.models import Reporter, Ticket, TicketEvent
+from tests.harness.revisions import upgrade_to
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "db-v0.1.0.sqlite3"
 MINIMAL_CONFIG: dict[str, Any] = {
@@ -139,15 +138,7 @@ def test_head_matches_the_models(tmp_path: Path, engines: list[Engine]) -> None:
 def test_baseline_is_exactly_the_schema_0_1_0_made(tmp_path: Path) -> None:
     """Stamping a pre-migration database 0001 is right only if 0001 builds the same schema."""
     path = tmp_path / "baseline.sqlite3"
-    engine = make_engine(_url(path))
-    try:
-        with engine.begin() as conn:
-            cfg = AlembicConfig()
-            cfg.set_main_option("script_location", str(migrate.MIGRATIONS))
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, migrate.BASELINE)
-    finally:
-        engine.dispose()
+    upgrade_to(_url(path), migrate.BASELINE)
     # Compared by name: create_all emits a table's indexes in no fixed order.
     assert _schema(path) == _schema(FIXTURE)
 
