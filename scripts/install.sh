@@ -19,6 +19,9 @@
 #   /etc/systemd/system/mailflow.service
 #                    daemon-reload and enable when systemd runs (the service is not started:
 #                    the configuration needs editing first)
+#   /etc/systemd/system/mailflow@.service
+#                    the template for a regency's file, /etc/mailflow/NAME.toml (README "A
+#                    regency"): installed, never enabled (`systemctl enable --now mailflow@NAME`)
 #
 # Running it again upgrades: the venv gets this checkout's mailflow and the unit is replaced;
 # the configuration, the secret files and the state are never overwritten.
@@ -37,6 +40,7 @@ ETC=/etc/mailflow
 STATE=/var/lib/mailflow
 WRAPPER=/usr/local/bin/mailflow
 UNIT=/etc/systemd/system/mailflow.service
+TEMPLATE=/etc/systemd/system/mailflow@.service
 
 say() { echo "install: $*"; }
 die() { echo "install: $*" >&2; exit 1; }
@@ -150,6 +154,8 @@ done <<<"$secret_files"
 
 # -- the systemd unit -----------------------------------------------------------------------
 install -m 0644 "$SRC/systemd/mailflow.service" "$UNIT"
+install -m 0644 "$SRC/systemd/mailflow@.service" "$TEMPLATE"
+say "installed $TEMPLATE (for /etc/mailflow/NAME.toml; not enabled)"
 if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
     systemctl daemon-reload
     systemctl enable --quiet mailflow.service

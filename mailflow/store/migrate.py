@@ -104,8 +104,8 @@ class Status:
 
     def problem(self) -> str:
         """One line saying what is wrong and what to run; empty when nothing is."""
-        copy = ("it copies the database aside first" if self.copied
-                else "take a pg_dump first")
+        copy, back = (("it copies the database aside first", "the copy made before") if self.copied
+                      else ("take a pg_dump first", "the pg_dump taken before"))
         return {
             "empty": "",
             "head": "",
@@ -115,7 +115,7 @@ class Status:
                       f"mailflow needs {self.head}; run `{UPGRADE_COMMAND}` ({copy})",
             "newer": f"the database {self.where} is at schema revision {self.revision}, which is "
                      f"newer than this mailflow (head {self.head}): a newer mailflow upgraded it; "
-                     "run that version, or restore the copy made before that upgrade",
+                     f"run that version, or restore {back} that upgrade",
             "foreign": f"the database {self.where} has some of mailflow's tables "
                        f"({', '.join(sorted(self.tables))}) but not all and no schema revision: it "
                        "is not mailflow's database or it is damaged; restore a backup or point "

@@ -160,6 +160,9 @@ def test_install_script_gives_a_passing_check_and_reruns_as_an_upgrade(
     assert os.access(namespace.path("/usr/local/bin/mailflow"), os.X_OK)
     assert namespace.path("/etc/systemd/system/mailflow.service").read_text() == \
         (ROOT / "systemd" / "mailflow.service").read_text()
+    # The regency's template too ("A regency": systemctl enable --now mailflow@NAME).
+    assert namespace.path("/etc/systemd/system/mailflow@.service").read_text() == \
+        (ROOT / "systemd" / "mailflow@.service").read_text()
     assert "systemd is not running here, so it was not enabled" in first.stdout
     if shutil.which("systemd-analyze"):  # the installed unit, with the installed program
         verified = namespace.run("systemd-analyze", "verify", "/etc/systemd/system/mailflow.service")

@@ -168,6 +168,7 @@ def test_start_refuses_a_database_newer_than_this_mailflow(tmp_path: Path,
     with pytest.raises(SchemaError, match=r"revision 9999, which is newer than this mailflow") as err:
         migrate.prepare(engine)
     assert "\n" not in str(err.value)
+    assert "restore the copy made before that upgrade" in str(err.value)
     with pytest.raises(SchemaError, match="newer than this mailflow"):
         migrate.upgrade(_url(path))  # an older mailflow cannot upgrade it either
     assert migrate.current(engine) == "9999"
@@ -362,3 +363,9 @@ def test_db_upgrade_reports_a_failed_revision_with_exit_70(tmp_path: Path, futur
     assert status == 70
     assert "the upgrade failed (RuntimeError: half way); nothing was changed" in capsys.readouterr().err
     assert _query(path, "SELECT version_num FROM alembic_version") == [("0001",)]
+
+
+def test_a_postgresql_database_too_new_points_at_the_dump_not_a_copy() -> None:
+    # No copy is made of a PostgreSQL database: its way back is the pg_dump the README asks for.
+    newer = migrate.Status("newer", "9999", "0017", "postgresql://db/mailflow", copied=False)
+    assert newer.problem().endswith("restore the pg_dump taken before that upgrade")
