@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from mailflow.adapters.imap import FetchedHeader, ImapSession
 from mailflow.core.first_start import BEFORE_START, Boundary, before_start, chosen, day_start
@@ -40,6 +40,9 @@ def open_state(session: Session, imap: ImapSession, take_since: date | None,
     return state
 
 
+_SAME_START = timedelta(hours=1)
+
+
 def first_sight(session: Session, mailbox: str, uidvalidity: int, uidnext: int | None,
                 take_since: date | None, now: datetime) -> MailboxState:
     """The state of a mailbox key never seen before, with its boundary, added to `session`.
@@ -53,16 +56,21 @@ def first_sight(session: Session, mailbox: str, uidvalidity: int, uidnext: int |
     if not others:
         state = MailboxState(mailbox=mailbox, uidvalidity=uidvalidity, first_uid=uidnext,
                              first_seen_at=now, backlog_since=take_since)
-        log.info("mailbox first seen uidvalidity=%d: mail already in it (uid < %s) is taken only "
-                 "since [intake] take_since=%s", uidvalidity, uidnext if uidnext else "now",
-                 take_since or "(not set)")
+        log.info("mailbox first seen mailbox=%s uidvalidity=%d: mail already in it (uid < %s) is "
+                 "taken only since [intake] take_since=%s", mailbox, uidvalidity,
+                 uidnext if uidnext else "now", take_since or "(not set)")
     else:
         state = MailboxState(mailbox=mailbox, uidvalidity=uidvalidity, first_uid=None,
                              first_seen_at=earliest or now, backlog_since=take_since)
-        log.warning("a new mailbox key %s beside the ones served before: mail in it from before "
-                    "%s is taken only since [intake] take_since=%s", mailbox,
-                    state.first_seen_at.isoformat(timespec="minutes") if state.first_seen_at
-                    else "now", take_since or "(not set)")
+        since = state.first_seen_at or now
+        # The villages of a regency's new file are first seen one after the other: a key
+        # whose neighbours began within the hour is part of the same first start.
+        together = now - since < _SAME_START
+        log.log(logging.INFO if together else logging.WARNING,
+                "%s %s: mail in it from before %s is taken only since [intake] take_since=%s",
+                "mailbox first seen, with the others of mailflow's first start," if together
+                else "a new mailbox key beside the ones served before", mailbox,
+                since.isoformat(timespec="minutes"), take_since or "(not set)")
     session.add(state)
     return state
 

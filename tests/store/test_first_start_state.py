@@ -3,6 +3,7 @@ key, and a database from before the boundary was recorded (revision 0005)."""
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -78,6 +79,29 @@ def test_a_second_mailbox_key_is_not_a_first_start(engine: Engine) -> None:
     boundary = boundary_of(state, None, WIB)
     assert skipped(boundary, 1, NOW - timedelta(days=1))
     assert not skipped(boundary, 1, NOW + timedelta(days=1))
+
+
+def test_a_regencys_villages_first_seen_together_are_one_first_start(
+        engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
+    """A new regency's file: its villages are first seen one after another in the first
+    minutes. That is mailflow's first start, said at INFO; a key added a month later is a
+    change the administrator made, and a WARNING says what it means for its old mail."""
+    caplog.set_level(logging.INFO, logger="mailflow.runners.first_start")
+    with transaction(engine) as session:
+        first_sight(session, INBOX, 77, 16, None, NOW)
+    with transaction(engine) as session:
+        first_sight(session, "pengaduan@tegal.desa.id@127.0.0.1/INBOX", 12, 3, None,
+                    NOW + timedelta(seconds=40))
+    with transaction(engine) as session:
+        first_sight(session, "pengaduan@suruh.desa.id@127.0.0.1/INBOX", 5, 9, None,
+                    NOW + timedelta(days=30))
+    said = [(r.levelname, r.getMessage().split(":")[0]) for r in caplog.records]
+    assert said == [
+        ("INFO", f"mailbox first seen mailbox={INBOX} uidvalidity=77"),
+        ("INFO", "mailbox first seen, with the others of mailflow's first start, "
+                 "pengaduan@tegal.desa.id@127.0.0.1/INBOX"),
+        ("WARNING", "a new mailbox key beside the ones served before "
+                    "pengaduan@suruh.desa.id@127.0.0.1/INBOX")]
 
 
 @pytest.mark.usefixtures("sqlite_only")  # the 0.1.0 fixture is a SQLite file
